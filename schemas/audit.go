@@ -1,0 +1,144 @@
+package schemas
+
+import "time"
+
+// AuthLogin records a login attempt, successful or not. Never the password.
+type AuthLogin struct {
+	User       string `json:"user"`
+	Success    bool   `json:"success"`
+	Method     string `json:"method"` // "password", "signup"
+	Reason     string `json:"reason,omitempty"`
+	RemoteAddr string `json:"remote_addr,omitempty"`
+}
+
+// Certificate kinds for CertIssued.
+const (
+	CertKindUser     = "user"
+	CertKindDB       = "db"        // a user's database route cert
+	CertKindDBClient = "db_client" // agent → database, per session
+	CertKindHost     = "host"
+	CertKindDBServer = "db_server" // auth sign output
+)
+
+// CertIssued records a certificate issued by a Tollgate CA.
+type CertIssued struct {
+	Kind      string    `json:"kind"`
+	CAType    string    `json:"ca_type"`
+	Serial    string    `json:"serial"`
+	Subject   string    `json:"subject"` // CN
+	Hosts     []string  `json:"hosts,omitempty"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	// For is the user or agent the cert was issued for.
+	For string `json:"for"`
+	// Database is the route, for db and db_client certs.
+	Database string `json:"database,omitempty"`
+}
+
+// SessionStarted records an accepted database session.
+type SessionStarted struct {
+	SessionID  string            `json:"session_id"`
+	User       string            `json:"user"`
+	Roles      []string          `json:"roles,omitempty"`
+	Database   string            `json:"database"`
+	DBUser     string            `json:"db_user"`
+	DBName     string            `json:"db_name"`
+	Protocol   string            `json:"protocol"`
+	ClientAddr string            `json:"client_addr"`
+	AgentID    string            `json:"agent_id"`
+	CertSerial string            `json:"cert_serial,omitempty"`
+	DecidedBy  string            `json:"decided_by,omitempty"` // role that allowed
+	Params     map[string]string `json:"params,omitempty"`     // every startup parameter
+}
+
+// Rejection codes for SessionRejected.
+const (
+	RejectDenied      = "denied"
+	RejectLocked      = "locked"
+	RejectCertExpired = "cert_expired"
+	RejectBadCert     = "bad_cert"
+	RejectPlaintext   = "plaintext"
+	RejectReplication = "replication"
+	RejectUnknownDB   = "unknown_database"
+	RejectUpstream    = "upstream"
+	RejectProtocol    = "protocol"
+)
+
+// SessionRejected records a refused connection and why.
+type SessionRejected struct {
+	SessionID  string            `json:"session_id"`
+	User       string            `json:"user,omitempty"`
+	Database   string            `json:"database,omitempty"`
+	DBUser     string            `json:"db_user,omitempty"`
+	DBName     string            `json:"db_name,omitempty"`
+	ClientAddr string            `json:"client_addr"`
+	AgentID    string            `json:"agent_id"`
+	Code       string            `json:"code"`
+	Reason     string            `json:"reason"`
+	Params     map[string]string `json:"params,omitempty"`
+}
+
+// QueryParam is one bound parameter: text as text, binary as base64.
+type QueryParam struct {
+	Format string `json:"format"` // "text", "binary", "null"
+	Value  string `json:"value,omitempty"`
+}
+
+// Query records one simple Query or one extended Execute, before it runs.
+type Query struct {
+	SessionID string `json:"session_id"`
+	// N numbers the queries of a session from 1.
+	N             uint64       `json:"n"`
+	Kind          string       `json:"kind"` // "simple" or "extended"
+	Statement     string       `json:"statement"`
+	StatementName string       `json:"statement_name,omitempty"`
+	Portal        string       `json:"portal,omitempty"`
+	Params        []QueryParam `json:"params,omitempty"`
+	// Truncated is set when Statement or Params were cut to fit the event
+	// size bound; SHA256 is then the hex SHA-256 of the full statement.
+	Truncated bool   `json:"truncated,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+}
+
+// QueryResult matches a Query's outcome.
+type QueryResult struct {
+	SessionID  string `json:"session_id"`
+	N          uint64 `json:"n"`
+	Status     string `json:"status"` // "ok", "error", "empty", "suspended"
+	CommandTag string `json:"command_tag,omitempty"`
+	Rows       int64  `json:"rows"`
+	SQLState   string `json:"sqlstate,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationUS int64  `json:"duration_us"`
+}
+
+// SessionCancel records a CancelRequest, matched or not.
+type SessionCancel struct {
+	SessionID  string `json:"session_id,omitempty"`
+	ClientAddr string `json:"client_addr"`
+	Matched    bool   `json:"matched"`
+	Forwarded  bool   `json:"forwarded"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// Session end reasons.
+const (
+	EndClient      = "client"
+	EndServer      = "server"
+	EndLock        = "lock"
+	EndCertExpired = "cert_expired"
+	EndShutdown    = "shutdown"
+	EndIdle        = "idle"
+	EndError       = "error"
+)
+
+// SessionEnded records how and when a session ended.
+type SessionEnded struct {
+	SessionID  string `json:"session_id"`
+	Reason     string `json:"reason"`
+	Message    string `json:"message,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	Queries    uint64 `json:"queries"`
+	BytesIn    int64  `json:"bytes_in"`
+	BytesOut   int64  `json:"bytes_out"`
+}

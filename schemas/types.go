@@ -1,0 +1,63 @@
+package schemas
+
+// Event type names (DESIGN §3). Control events live in TOLLGATE_CONTROL,
+// audit events in TOLLGATE_AUDIT.
+const (
+	TypeClusterCreated = "cluster.created"
+
+	TypeCACreated            = "ca.created"
+	TypeCARotationStarted    = "ca.rotation.started"
+	TypeCARotationPhase      = "ca.rotation.phase_changed"
+	TypeCARotationCompleted  = "ca.rotation.completed"
+	TypeCARotationRolledBack = "ca.rotation.rolled_back"
+	TypeRoleCreated          = "role.created"
+	TypeRoleUpdated          = "role.updated"
+	TypeRoleDeleted          = "role.deleted"
+	TypeUserCreated          = "user.created"
+	TypeUserUpdated          = "user.updated"
+	TypeUserDeleted          = "user.deleted"
+	TypeUserPasswordSet      = "user.password_set"
+	TypeUserInviteCreated    = "user.invite_created"
+	TypeTokenCreated         = "token.created"
+	TypeTokenConsumed        = "token.consumed"
+	TypeTokenDeleted         = "token.deleted"
+	TypeAgentJoined          = "agent.joined"
+	TypeAgentUpdated         = "agent.updated"
+	TypeDatabaseRegistered   = "database.registered"
+	TypeDatabaseUpdated      = "database.updated"
+	TypeDatabaseDeregistered = "database.deregistered"
+	TypeLockCreated          = "lock.created"
+	TypeLockDeleted          = "lock.deleted"
+
+	TypeAuthLogin       = "auth.login"
+	TypeCertIssued      = "cert.issued"
+	TypeSessionStarted  = "session.started"
+	TypeSessionRejected = "session.rejected"
+	TypeQuery           = "query"
+	TypeQueryResult     = "query.result"
+	TypeSessionCancel   = "session.cancel"
+	TypeSessionEnded    = "session.ended"
+)
+
+// CA types (DESIGN §4).
+const (
+	CAUser     = "user"
+	CAHost     = "host"
+	CADB       = "db"
+	CADBClient = "db_client"
+)
+
+// CA rotation phases, in order: standby → init → update_clients →
+// update_servers → standby.
+const (
+	PhaseStandby       = "standby"
+	PhaseInit          = "init"
+	PhaseUpdateClients = "update_clients"
+	PhaseUpdateServers = "update_servers"
+)
+
+// Database protocols.
+const (
+	ProtocolCockroachDB = "cockroachdb"
+	ProtocolPostgres    = "postgres"
+)
