@@ -1,0 +1,6 @@
+// Package profile stores a Tollgate identity on disk: the control address,
+// the user name, the user cert and key, and the trusted host CA certs that
+// pin the cluster. `toll` keeps one under TOLLGATE_HOME (default
+// ~/.tollgate); `tollgate start` writes the local admin identity under
+// <data-dir>/admin. Every file is written 0600 in a 0700 directory.
+package profile
