@@ -1,0 +1,50 @@
+package pgwire
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrFrameTooLarge means a frame's declared length exceeds the limit.
+	// Nothing was allocated for it; the connection must be closed.
+	ErrFrameTooLarge = errors.New("pgwire: frame exceeds the maximum message size")
+	// ErrMalformed means the bytes are not a valid frame or message.
+	ErrMalformed = errors.New("pgwire: malformed message")
+	// ErrUnsupportedProtocol means a StartupMessage asked for a protocol
+	// version other than 3.0.
+	ErrUnsupportedProtocol = errors.New("pgwire: unsupported protocol version")
+)
+
+// FrameError describes a frame that was refused. It unwraps to
+// ErrFrameTooLarge, ErrMalformed or ErrUnsupportedProtocol.
+type FrameError struct {
+	// Type is the message type byte (0 for a startup packet).
+	Type byte
+	// Length is the declared length (including the 4 length bytes).
+	Length int64
+	// Max is the limit in force.
+	Max    int
+	Reason string
+	Err    error
+}
+
+func (e *FrameError) Error() string {
+	t := "startup packet"
+	if e.Type != 0 {
+		t = fmt.Sprintf("message %q", e.Type)
+	}
+	if errors.Is(e.Err, ErrFrameTooLarge) {
+		return fmt.Sprintf("%s: %s declares %d bytes, limit %d", e.Err, t, e.Length, e.Max)
+	}
+	if e.Reason != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Err, t, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.Err, t)
+}
+
+func (e *FrameError) Unwrap() error { return e.Err }
+
+func malformed(typ byte, reason string) error {
+	return &FrameError{Type: typ, Reason: reason, Err: ErrMalformed}
+}
