@@ -1,0 +1,87 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// UpcastFunc turns the data of one version of an event type into the data of
+// the next version. It must be pure: no clock, no I/O.
+type UpcastFunc func(data json.RawMessage) (json.RawMessage, error)
+
+// Upcaster upgrades the data of Type from version From to From+1.
+type Upcaster struct {
+	Type string
+	From int
+	Up   UpcastFunc
+}
+
+// Decode returns the data of ev as a pointer to the Go type of the current
+// version of ev.Type (e.g. *UserCreated), upcasting data written at an older
+// version through the registered upcasters. Unknown fields are ignored, so a
+// reader decodes events carrying optional fields it does not know yet.
+// Decode does not validate; use a Validator for that.
+func Decode(ev eventlog.Event) (any, error) {
+	return defaultRegistry.decode(ev)
+}
+
+func (r *registry) decode(ev eventlog.Event) (any, error) {
+	in, ok := r.byType[ev.Type]
+	if !ok {
+		return nil, fmt.Errorf("decode %q v%d: %w", ev.Type, ev.V, ErrUnknownType)
+	}
+	if ev.V < 1 || ev.V > in.Version {
+		return nil, fmt.Errorf("decode %s v%d: %w (this binary knows v1 to v%d; upgrade it to read newer events)",
+			ev.Type, ev.V, ErrUnknownVersion, in.Version)
+	}
+	data := ev.Data
+	for v := ev.V; v < in.Version; v++ {
+		up, ok := r.upcasters[upcastKey{ev.Type, v}]
+		if !ok {
+			return nil, fmt.Errorf("decode %s v%d: no upcaster from v%d: %w", ev.Type, ev.V, v, ErrUnknownVersion)
+		}
+		next, err := up.Up(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s v%d: upcast v%d to v%d: %w", ev.Type, ev.V, v, v+1, err)
+		}
+		data = next
+	}
+	out := in.New()
+	if err := json.Unmarshal(data, out); err != nil {
+		return nil, fmt.Errorf("decode %s v%d: %w", ev.Type, ev.V, err)
+	}
+	return out, nil
+}
+
+// Marshal returns the JSON of data for an event of type typ and the version
+// to stamp on the event (the current one). data must be the Go type of typ's
+// current version, as a value or a pointer; anything else is an error, which
+// catches an event built with the wrong type.
+//
+//	raw, v, err := schemas.Marshal(schemas.TypeUserDeleted, schemas.UserDeleted{Name: "alice"})
+func Marshal(typ string, data any) (json.RawMessage, int, error) {
+	return defaultRegistry.marshal(typ, data)
+}
+
+func (r *registry) marshal(typ string, data any) (json.RawMessage, int, error) {
+	in, ok := r.byType[typ]
+	if !ok {
+		return nil, 0, fmt.Errorf("marshal %q: %w", typ, ErrUnknownType)
+	}
+	want := reflect.TypeOf(in.New()) // a pointer type
+	got := reflect.TypeOf(data)
+	if got != want && got != want.Elem() {
+		return nil, 0, fmt.Errorf("marshal %s: data is %v, want %v", typ, got, want.Elem())
+	}
+	if got == want && reflect.ValueOf(data).IsNil() {
+		return nil, 0, fmt.Errorf("marshal %s: data is a nil %v", typ, got)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("marshal %s: %w", typ, err)
+	}
+	return raw, in.Version, nil
+}
