@@ -1,0 +1,211 @@
+package config
+
+import (
+	"time"
+)
+
+// Defaults (DESIGN §6).
+const (
+	DefaultListenAddr       = "0.0.0.0:7432"
+	DefaultMaxMessageSize   = 64 << 20
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMaxConnections   = 1000
+	// DefaultConfigPath is where `tollgate db configure create -o file`
+	// writes and where the systemd unit points `tollgate start`.
+	DefaultConfigPath = "/etc/tollgate.yaml"
+	// DefaultDataDir is the data dir written by `db configure create`.
+	DefaultDataDir = "/var/lib/tollgate"
+)
+
+// Audit modes.
+const (
+	// AuditStrict forwards a query only after its audit event is acked.
+	AuditStrict = "strict"
+	// AuditAsync forwards at once and spools the events durably.
+	AuditAsync = "async"
+)
+
+// TLS verification modes towards a database.
+const (
+	TLSVerifyFull = "verify-full"
+	TLSVerifyCA   = "verify-ca"
+)
+
+// File is the agent's part of a tollgate YAML config file.
+type File struct {
+	Tollgate  Join      `yaml:"tollgate"`
+	DBService DBService `yaml:"db_service"`
+}
+
+// Join says how this process joins a cluster (Teleport's `teleport:`
+// section).
+type Join struct {
+	// AuthToken is the join token: the value itself or the path of a file
+	// holding it (see Join.Token).
+	AuthToken string `yaml:"auth_token,omitempty"`
+	// ProxyServer is the control address, HOST:PORT.
+	ProxyServer string `yaml:"proxy_server,omitempty"`
+	// CAPin is the expected pin of the cluster's host CA,
+	// sha256:<64 hex>, checked on first contact.
+	CAPin string `yaml:"ca_pin,omitempty"`
+	// DataDir holds the agent's identity and its async spool.
+	DataDir string `yaml:"data_dir,omitempty"`
+}
+
+// DBService is the database gateway.
+type DBService struct {
+	// Enabled runs the gateway; nil means true.
+	Enabled *bool `yaml:"enabled,omitempty"`
+	// ListenAddr is the PostgreSQL-wire listener (default 0.0.0.0:7432).
+	ListenAddr string `yaml:"listen_addr,omitempty"`
+	// PublicAddr is the HOST:PORT clients dial; registered with each
+	// database. Empty: derived from ListenAddr by the caller.
+	PublicAddr string `yaml:"public_addr,omitempty"`
+	// AuditMode is strict (default) or async.
+	AuditMode string `yaml:"audit_mode,omitempty"`
+	// MaxMessageSize bounds one PostgreSQL message (default 64 MiB).
+	MaxMessageSize ByteSize `yaml:"max_message_size,omitempty"`
+	// HandshakeTimeout bounds the time from accept to an authorized session
+	// (default 10s).
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout,omitempty"`
+	// IdleTimeout ends a session with no client traffic for this long;
+	// 0 means none.
+	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
+	// MaxConnections bounds concurrent client connections (default 1000).
+	MaxConnections int `yaml:"max_connections,omitempty"`
+	// SpoolDir holds async-mode audit events until acked (default
+	// <data_dir>/spool).
+	SpoolDir string `yaml:"spool_dir,omitempty"`
+	// Databases are served statically.
+	Databases []Database `yaml:"databases,omitempty"`
+	// Resources select dynamically registered databases by labels.
+	Resources []ResourceMatcher `yaml:"resources,omitempty"`
+}
+
+// Database is one database this agent serves.
+type Database struct {
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description,omitempty"`
+	Protocol    string            `yaml:"protocol"`
+	URI         string            `yaml:"uri"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	TLS         DatabaseTLS       `yaml:"tls,omitempty"`
+}
+
+// DatabaseTLS is how the agent verifies the database's server cert.
+type DatabaseTLS struct {
+	// Mode is verify-full (default) or verify-ca.
+	Mode string `yaml:"mode,omitempty"`
+	// CACertFile is a PEM bundle to trust; empty means the cluster's db CA.
+	CACertFile string `yaml:"ca_cert_file,omitempty"`
+	// ServerName is the name to verify; empty means the URI's host.
+	ServerName string `yaml:"server_name,omitempty"`
+}
+
+// ResourceMatcher selects registered databases whose labels match: every
+// key must be present with one of the listed values; "*" matches any key or
+// value.
+type ResourceMatcher struct {
+	Labels map[string]StringList `yaml:"labels"`
+}
+
+// Default returns the agent configuration used with no file.
+func Default() File {
+	var f File
+	f.fill()
+	return f
+}
+
+// IsEnabled reports whether the gateway runs.
+func (s *DBService) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
+
+// Database returns the static database called name.
+func (s *DBService) Database(name string) (Database, bool) {
+	for _, d := range s.Databases {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Database{}, false
+}
+
+// SpoolPath returns the async spool dir: spool_dir, else
+// <dataDir>/spool.
+func (s *DBService) SpoolPath(dataDir string) string {
+	if s.SpoolDir != "" {
+		return s.SpoolDir
+	}
+	if dataDir == "" {
+		return ""
+	}
+	return dataDir + "/spool"
+}
+
+// Matches reports whether labels satisfy every selector of m. A matcher
+// with no labels matches nothing.
+func (m ResourceMatcher) Matches(labels map[string]string) bool {
+	if len(m.Labels) == 0 {
+		return false
+	}
+	for k, want := range m.Labels {
+		if k == "*" {
+			if want.Contains("*") {
+				continue
+			}
+			found := false
+			for _, v := range labels {
+				if want.Contains(v) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+			continue
+		}
+		v, ok := labels[k]
+		if !ok || !(want.Contains("*") || want.Contains(v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Serves reports whether the database named name with labels is served
+// by this agent: statically configured, or matched by a resource selector.
+func (s *DBService) Serves(name string, labels map[string]string) bool {
+	if _, ok := s.Database(name); ok {
+		return true
+	}
+	for _, m := range s.Resources {
+		if m.Matches(labels) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *File) fill() {
+	s := &f.DBService
+	if s.ListenAddr == "" {
+		s.ListenAddr = DefaultListenAddr
+	}
+	if s.AuditMode == "" {
+		s.AuditMode = AuditStrict
+	}
+	if s.MaxMessageSize == 0 {
+		s.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if s.HandshakeTimeout == 0 {
+		s.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	for i := range s.Databases {
+		if s.Databases[i].TLS.Mode == "" {
+			s.Databases[i].TLS.Mode = TLSVerifyFull
+		}
+	}
+}

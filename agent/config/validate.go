@@ -1,0 +1,163 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Limits of max_message_size: PostgreSQL's own message limit is 1 GiB.
+const (
+	MinMaxMessageSize = 8 << 10
+	MaxMaxMessageSize = 1 << 30
+)
+
+func (f *File) validate() error {
+	var errs []error
+	add := func(e *FieldError) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	j := path{"tollgate"}
+	if f.Tollgate.ProxyServer != "" {
+		add(checkHostPort(j.key("proxy_server"), f.Tollgate.ProxyServer, false))
+	}
+	if f.Tollgate.CAPin != "" {
+		add(checkPin(j.key("ca_pin"), f.Tollgate.CAPin))
+	}
+
+	s := &f.DBService
+	p := path{"db_service"}
+	add(checkHostPort(p.key("listen_addr"), s.ListenAddr, true))
+	if s.PublicAddr != "" {
+		add(checkHostPort(p.key("public_addr"), s.PublicAddr, false))
+	}
+	if s.AuditMode != AuditStrict && s.AuditMode != AuditAsync {
+		add(p.key("audit_mode").errorf("must be strict or async, got %q", s.AuditMode))
+	}
+	if s.MaxMessageSize < MinMaxMessageSize || s.MaxMessageSize > MaxMaxMessageSize {
+		add(p.key("max_message_size").errorf("must be between 8KiB and 1GiB, got %d bytes", int64(s.MaxMessageSize)))
+	}
+	if s.HandshakeTimeout < 0 {
+		add(p.key("handshake_timeout").errorf("must be positive, got %s", s.HandshakeTimeout))
+	}
+	if s.IdleTimeout < 0 {
+		add(p.key("idle_timeout").errorf("must be 0 (none) or positive, got %s", s.IdleTimeout))
+	}
+	if s.MaxConnections < 0 {
+		add(p.key("max_connections").errorf("must be positive, got %d", s.MaxConnections))
+	}
+	seen := map[string]int{}
+	for i, d := range s.Databases {
+		dp := p.key("databases").index(i)
+		switch {
+		case d.Name == "":
+			add(dp.key("name").errorf("required: the name clients use, e.g. roach"))
+		case !validName(d.Name):
+			add(dp.key("name").errorf("%q: use 1-63 letters, digits, '-' or '_', starting with a letter or digit", d.Name))
+		default:
+			if prev, dup := seen[d.Name]; dup {
+				add(dp.key("name").errorf("%q is already used by db_service.databases[%d]", d.Name, prev))
+			}
+			seen[d.Name] = i
+		}
+		if d.Protocol != "cockroachdb" && d.Protocol != "postgres" {
+			add(dp.key("protocol").errorf("must be cockroachdb or postgres, got %q", d.Protocol))
+		}
+		if d.URI == "" {
+			add(dp.key("uri").errorf("required: the database's HOST:PORT, e.g. roach.example.com:26257"))
+		} else {
+			add(checkHostPort(dp.key("uri"), d.URI, false))
+		}
+		for k := range d.Labels {
+			if k == "" {
+				add(dp.key("labels").errorf("a label key is empty"))
+			}
+		}
+		if d.TLS.Mode != TLSVerifyFull && d.TLS.Mode != TLSVerifyCA {
+			add(dp.key("tls").key("mode").errorf("must be verify-full or verify-ca, got %q", d.TLS.Mode))
+		}
+	}
+	for i, r := range s.Resources {
+		rp := p.key("resources").index(i)
+		if len(r.Labels) == 0 {
+			add(rp.key("labels").errorf(`required: labels to match, e.g. {env: [dev]} or {"*": "*"}`))
+		}
+		for k, v := range r.Labels {
+			if len(v) == 0 {
+				add(rp.key("labels").key(k).errorf("list at least one value (\"*\" for any)"))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(p path, v string, allowEmptyHost bool) *FieldError {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return p.errorf("%q: use HOST:PORT", v)
+	}
+	if host == "" && !allowEmptyHost {
+		return p.errorf("%q: the host is missing; use HOST:PORT", v)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return p.errorf("%q: the port must be a number from 0 to 65535", v)
+	}
+	if n == 0 && !allowEmptyHost {
+		return p.errorf("%q: the port must not be 0", v)
+	}
+	return nil
+}
+
+func checkPin(p path, v string) *FieldError {
+	h, ok := strings.CutPrefix(v, "sha256:")
+	if b, err := hex.DecodeString(h); !ok || err != nil || len(b) != 32 {
+		return p.errorf("%q: must be sha256:<64 hex digits>, as printed by `tollctl status`", v)
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Token returns the join token: the contents of the file named by
+// auth_token when it names one (trimmed), else auth_token itself. A value
+// that looks like a path ('/' in it) but names no file is an error.
+func (j Join) Token() (string, error) {
+	v := j.AuthToken
+	if v == "" {
+		return "", fmt.Errorf("%w: tollgate.auth_token is empty: pass a join token from `tollctl tokens add --type=db`", ErrInvalid)
+	}
+	if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
+		raw, err := os.ReadFile(v)
+		if err != nil {
+			return "", fmt.Errorf("read tollgate.auth_token file: %w", err)
+		}
+		t := strings.TrimSpace(string(raw))
+		if t == "" {
+			return "", fmt.Errorf("%w: tollgate.auth_token file %s is empty", ErrInvalid, v)
+		}
+		return t, nil
+	}
+	if strings.ContainsRune(v, '/') {
+		return "", fmt.Errorf("%w: tollgate.auth_token: token file %s not found", ErrInvalid, v)
+	}
+	return v, nil
+}
