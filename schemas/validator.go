@@ -246,7 +246,11 @@ func (v *Validator) schemaError(ev *eventlog.Event, prefix string, err error) er
 			loc = append(loc, k.Properties[0])
 			reason = "unknown " + quotedList("property", "properties", k.Properties)
 		}
-		causes = append(causes, cause{len(loc), prefix + pointer(loc), reason})
+		field := prefix + pointer(loc)
+		if _, ok := l.ErrorKind.(*kind.Pattern); ok && field == "/subject" {
+			reason = fmt.Sprintf("%q is not tollgate.control.<kind>.<name> or tollgate.audit.<db>.<user>.<session>.<type> with names encoded by eventlog.Token", ev.Subject)
+		}
+		causes = append(causes, cause{len(loc), field, reason})
 	}
 	sort.SliceStable(causes, func(i, j int) bool {
 		if causes[i].depth != causes[j].depth {
