@@ -1,0 +1,53 @@
+package control
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// AdminCertTTL is the lifetime of the local admin identity's cert; it is
+// renewed at start when less than a third is left.
+const AdminCertTTL = 30 * 24 * time.Hour
+
+// AdminDir is the local admin identity's directory in a data dir.
+func AdminDir(dataDir string) string { return filepath.Join(dataDir, "admin") }
+
+// EnsureAdminIdentity writes (or renews) the local admin identity under
+// <data-dir>/admin for control at proxy, so tollctl on this host works with
+// no login.
+func (s *Service) EnsureAdminIdentity(ctx context.Context, proxy string) (*profile.Profile, error) {
+	dir := AdminDir(s.cfg.DataDir)
+	if p, err := profile.Load(dir); err == nil {
+		if c, err := p.Certificate(); err == nil && s.cfg.Clock.Now().Before(c.NotAfter.Add(-AdminCertTTL/3)) && p.Proxy == proxy {
+			return p, nil
+		}
+	}
+	key, kp, err := keyPEM("ECDSA-P256")
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	iss, err := s.pki.issueUser(ctx, AdminUser, "", pub, AdminCertTTL)
+	if err != nil {
+		return nil, err
+	}
+	hostCAs := s.trusted(schemas.CAHost)
+	st, _ := s.Status(Caller{Kind: CallerUser, Name: AdminUser})
+	p := &profile.Profile{Dir: dir, Proxy: proxy, User: AdminUser, Cluster: st.Cluster, CAPin: st.CAPin,
+		CertPEM: []byte(iss.certPEM), KeyPEM: []byte(kp), HostCAPEM: []byte(strings.Join(hostCAs, ""))}
+	if err := p.Save(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

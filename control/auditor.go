@@ -1,0 +1,37 @@
+package control
+
+import (
+	"context"
+	"sync"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// auditor appends control's audit events (auth.login, cert.issued) to
+// TOLLGATE_AUDIT, one at a time so that the per-source chain stays ordered.
+type auditor struct {
+	s  *Service
+	mu sync.Mutex
+}
+
+func newAuditor(s *Service) *auditor { return &auditor{s: s} }
+
+// emit appends one audit event; a failure is logged (without data), never
+// returned, since the action it records already happened or was refused.
+func (a *auditor) emit(ctx context.Context, typ, db, user, session, actor string, data any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ev, err := a.s.builder.Build(typ, 1, actor, eventlog.AuditSubject(db, user, session, typ), data)
+	if err == nil {
+		err = a.chain(&ev)
+	}
+	if err == nil && a.s.cfg.Validator != nil {
+		err = a.s.cfg.Validator.Validate(&ev)
+	}
+	if err == nil {
+		_, err = a.s.cfg.Audit.Append(context.WithoutCancel(ctx), ev)
+	}
+	if err != nil {
+		a.s.log.Error().Err(err).Str("type", typ).Str("user", user).Msg("append audit event")
+	}
+}

@@ -1,0 +1,41 @@
+package control
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tollgate-db/tollgate/projections"
+)
+
+// DefaultSessionTTL is a user cert's TTL when no role sets max_session_ttl.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Authorize checks that caller may perform verb on resource, by the rules
+// of its current roles. Hosts may do nothing through role rules.
+func (s *Service) Authorize(c Caller, resource, verb string) error {
+	var err error
+	s.View(func(st *projections.State) { err = authorizeIn(st, c, resource, verb) })
+	return err
+}
+
+func authorizeIn(st *projections.State, c Caller, resource, verb string) error {
+	if c.Kind != CallerUser {
+		return forbiddenf("a host certificate may not %s %s; use a user identity (toll login or the local admin identity)", verb, resource)
+	}
+	u, ok := st.Users[c.Name]
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "user " + c.Name + " no longer exists; log in again"}
+	}
+	if !canDo(st, u.Roles, resource, verb) {
+		return forbiddenf("user %s may not %s %s: no role of theirs (%v) has a rule allowing it", c.Name, verb, resource, u.Roles)
+	}
+	return nil
+}
+
+func sessionTTL(st *projections.State, roles []string, requested time.Duration) time.Duration {
+	limit := maxSessionTTL(st, roles, DefaultSessionTTL)
+	if requested <= 0 || requested > limit {
+		return limit
+	}
+	return requested
+}

@@ -1,0 +1,138 @@
+package control
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+func roleView(r *projections.Role) wire.Role {
+	return wire.Role{Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func checkRole(r schemas.Role) error {
+	if err := validName("role", r.Name); err != nil {
+		return err
+	}
+	if ttl := r.Spec.Options.MaxSessionTTL; ttl != "" {
+		d, err := time.ParseDuration(ttl)
+		if err != nil || d <= 0 {
+			return invalidf("role %s: spec.options.max_session_ttl %q is not a positive duration like 8h", r.Name, ttl)
+		}
+	}
+	return nil
+}
+
+// RolesCreate creates a role.
+func (s *Service) RolesCreate(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+	if err := checkRole(r); err != nil {
+		return wire.Role{}, err
+	}
+	_, err := s.change(ctx, c.Actor(), eventlog.KindRole, r.Name, schemas.TypeRoleCreated, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceRole, schemas.VerbCreate); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Roles[r.Name]; ok {
+			return nil, existsf("role %s already exists (use tollctl roles update -f)", r.Name)
+		}
+		return r, nil
+	})
+	if err != nil {
+		return wire.Role{}, err
+	}
+	return s.roleGet(r.Name)
+}
+
+// RolesUpdate replaces a role. Two concurrent updates: one wins, the other
+// gets 409 "role X changed concurrently; retry".
+func (s *Service) RolesUpdate(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+	if err := checkRole(r); err != nil {
+		return wire.Role{}, err
+	}
+	_, err := s.change(ctx, c.Actor(), eventlog.KindRole, r.Name, schemas.TypeRoleUpdated, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceRole, schemas.VerbUpdate); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Roles[r.Name]; !ok {
+			return nil, notFoundf("role %s not found (use tollctl roles create -f)", r.Name)
+		}
+		return r, nil
+	})
+	if err != nil {
+		return wire.Role{}, err
+	}
+	return s.roleGet(r.Name)
+}
+
+func (s *Service) roleGet(name string) (wire.Role, error) {
+	var (
+		out wire.Role
+		err error
+	)
+	s.View(func(st *projections.State) {
+		r, ok := st.Roles[name]
+		if !ok {
+			err = notFoundf("role %s not found (tollctl roles ls)", name)
+			return
+		}
+		out = roleView(r)
+	})
+	return out, err
+}
+
+// RolesGet returns one role.
+func (s *Service) RolesGet(c Caller, name string) (wire.Role, error) {
+	if err := s.Authorize(c, schemas.ResourceRole, schemas.VerbRead); err != nil {
+		return wire.Role{}, err
+	}
+	return s.roleGet(name)
+}
+
+// RolesList lists roles.
+func (s *Service) RolesList(c Caller) ([]wire.Role, error) {
+	var (
+		out []wire.Role
+		err error
+	)
+	s.View(func(st *projections.State) {
+		if err = authorizeIn(st, c, schemas.ResourceRole, schemas.VerbList); err != nil {
+			return
+		}
+		for _, r := range st.Roles {
+			out = append(out, roleView(r))
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// RolesRm deletes a role no user holds.
+func (s *Service) RolesRm(ctx context.Context, c Caller, name string) error {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindRole, name, schemas.TypeRoleDeleted, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceRole, schemas.VerbDelete); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Roles[name]; !ok {
+			return nil, notFoundf("role %s not found (tollctl roles ls)", name)
+		}
+		var holders []string
+		for _, u := range st.Users {
+			for _, r := range u.Roles {
+				if r == name {
+					holders = append(holders, u.Name)
+				}
+			}
+		}
+		if len(holders) > 0 {
+			sort.Strings(holders)
+			return nil, invalidf("role %s is held by %v; remove it from them first (tollctl users update)", name, holders)
+		}
+		return schemas.RoleDeleted{Name: name}, nil
+	})
+	return err
+}

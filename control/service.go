@@ -1,0 +1,160 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
+)
+
+// Version is the Tollgate version recorded at bootstrap and shown by status.
+const Version = "0.1.0-dev"
+
+// Source is the event source of control.
+const Source = "control"
+
+// Config is what a Service needs. Control and Audit are required.
+type Config struct {
+	Control eventlog.Stream
+	Audit   eventlog.Stream
+	// Validator checks events before append; nil skips validation.
+	Validator eventlog.Validator
+	// DataDir holds the keystore and the local admin identity.
+	DataDir string
+	// ClusterName is used at first start.
+	ClusterName string
+	// KeyAlg returns the key algorithm per CA type; nil means ECDSA-P256.
+	KeyAlg func(caType string) string
+	// Hosts are the names and addresses of control's HTTPS listener, put
+	// in its host cert.
+	Hosts []string
+	// NATSURL is handed to joining agents.
+	NATSURL string
+	Clock   eventlog.Clock
+	Logger  zerolog.Logger
+	// FailureDelay is the delay per failed login in a row (default
+	// control.FailureDelay); tests may shorten it.
+	FailureDelay time.Duration
+}
+
+// Service is the control plane.
+type Service struct {
+	cfg      Config
+	log      zerolog.Logger
+	builder  *eventlog.Builder
+	sec      *secrets
+	pki      *authority
+	audit    *auditor
+	throttle *throttle
+
+	mu      sync.RWMutex
+	applied *sync.Cond
+	state   *projections.State
+	failed  error
+}
+
+// New returns a Service; call Start to follow the log and bootstrap.
+func New(cfg Config) (*Service, error) {
+	if cfg.Control == nil || cfg.Audit == nil {
+		return nil, errors.New("control: Control and Audit streams are required")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("control: DataDir is required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = eventlog.SystemClock{}
+	}
+	b := eventlog.NewBuilder(Source)
+	b.Clock = cfg.Clock
+	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, state: projections.New()}
+	s.applied = sync.NewCond(s.mu.RLocker())
+	sec, err := openSecrets(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.sec = sec
+	s.pki = newAuthority(s)
+	s.audit = newAuditor(s)
+	if cfg.FailureDelay == 0 {
+		cfg.FailureDelay = FailureDelay
+	}
+	s.throttle = newThrottle(cfg.FailureDelay)
+	return s, nil
+}
+
+// Start follows the control stream in the background until ctx ends, then
+// bootstraps the cluster if it is new. It returns once bootstrap is done.
+func (s *Service) Start(ctx context.Context) error {
+	go s.follow(ctx)
+	if err := s.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) follow(ctx context.Context) {
+	err := s.cfg.Control.Follow(ctx, eventlog.Query{}, func(rec eventlog.Record) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.state.Apply(rec); err != nil {
+			// A bad event is logged and skipped; the sequence still moves
+			// so waiters are not stuck.
+			s.log.Error().Err(err).Uint64("seq", rec.StreamSeq).Str("type", rec.Event.Type).Msg("apply control event")
+			s.state.LastSeq = rec.StreamSeq
+		}
+		s.applied.Broadcast()
+		return nil
+	})
+	s.mu.Lock()
+	if err == nil || ctx.Err() != nil {
+		err = eventlog.ErrClosed
+	}
+	s.failed = err
+	s.applied.Broadcast()
+	s.mu.Unlock()
+}
+
+// View calls fn with the current state under a read lock. fn must not keep
+// or change it.
+func (s *Service) View(fn func(st *projections.State)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fn(s.state)
+}
+
+// WaitSeq blocks until the projection has applied seq.
+func (s *Service) WaitSeq(ctx context.Context, seq uint64) error {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.applied.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for s.state.LastSeq < seq {
+		if s.failed != nil {
+			return fmt.Errorf("follow control stream: %w", s.failed)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.applied.Wait()
+	}
+	return nil
+}
+
+// Sync waits until the projection has applied everything in the stream now.
+func (s *Service) Sync(ctx context.Context) error {
+	last, err := s.cfg.Control.LastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("read control stream: %w", err)
+	}
+	return s.WaitSeq(ctx, last)
+}

@@ -1,0 +1,185 @@
+package control
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// InviteTTL is how long a signup or reset invite is valid.
+const InviteTTL = time.Hour
+
+func userView(u *projections.User) wire.User {
+	return wire.User{Name: u.Name, Roles: slices.Clone(u.Roles), Traits: u.Traits, PasswordSet: u.PasswordSet,
+		CreatedAt: u.CreatedAt, InviteExpires: u.InviteExpires}
+}
+
+func checkRoles(st *projections.State, roles []string) error {
+	if len(roles) == 0 {
+		return invalidf("a user needs at least one role (--roles=access)")
+	}
+	for _, r := range roles {
+		if _, ok := st.Roles[r]; !ok {
+			known := make([]string, 0, len(st.Roles))
+			for n := range st.Roles {
+				known = append(known, n)
+			}
+			sort.Strings(known)
+			return invalidf("unknown role %q; existing roles: %v (create it with tollctl roles create -f role.yaml)", r, known)
+		}
+	}
+	return nil
+}
+
+func validName(what, name string) error {
+	if name == "" {
+		return invalidf("%s name is empty", what)
+	}
+	if len(name) > 128 {
+		return invalidf("%s name is longer than 128 bytes", what)
+	}
+	return nil
+}
+
+// UsersAdd creates a user and its signup invite.
+func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.Invite, error) {
+	if err := validName("user", u.Name); err != nil {
+		return wire.Invite{}, err
+	}
+	invite, hash, err := s.sec.newSecret()
+	if err != nil {
+		return wire.Invite{}, err
+	}
+	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
+	_, err = s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserCreated, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbCreate); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Users[u.Name]; ok {
+			return nil, existsf("user %s already exists (tollctl users update or users reset)", u.Name)
+		}
+		if err := checkRoles(st, u.Roles); err != nil {
+			return nil, err
+		}
+		return schemas.UserCreated{User: u, InviteHash: hash, InviteExpires: expires}, nil
+	})
+	if err != nil {
+		return wire.Invite{}, err
+	}
+	return wire.Invite{User: u.Name, Invite: invite, Expires: expires}, nil
+}
+
+// UsersList lists users.
+func (s *Service) UsersList(c Caller) ([]wire.User, error) {
+	var (
+		out []wire.User
+		err error
+	)
+	s.View(func(st *projections.State) {
+		if err = authorizeIn(st, c, schemas.ResourceUser, schemas.VerbList); err != nil {
+			return
+		}
+		for _, u := range st.Users {
+			out = append(out, userView(u))
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// UsersGet returns one user.
+func (s *Service) UsersGet(c Caller, name string) (wire.User, error) {
+	var (
+		out wire.User
+		err error
+	)
+	s.View(func(st *projections.State) {
+		if c.Kind != CallerUser || c.Name != name {
+			if err = authorizeIn(st, c, schemas.ResourceUser, schemas.VerbRead); err != nil {
+				return
+			}
+		}
+		u, ok := st.Users[name]
+		if !ok {
+			err = notFoundf("user %s not found (tollctl users ls)", name)
+			return
+		}
+		out = userView(u)
+	})
+	return out, err
+}
+
+// UsersUpdate replaces a user's roles and traits.
+func (s *Service) UsersUpdate(ctx context.Context, c Caller, u schemas.User) (wire.User, error) {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserUpdated, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
+			return nil, err
+		}
+		old, ok := st.Users[u.Name]
+		if !ok {
+			return nil, notFoundf("user %s not found (tollctl users ls)", u.Name)
+		}
+		if u.Roles == nil {
+			u.Roles = old.Roles
+		}
+		if u.Traits == nil {
+			u.Traits = old.Traits
+		}
+		if err := checkRoles(st, u.Roles); err != nil {
+			return nil, err
+		}
+		return u, nil
+	})
+	if err != nil {
+		return wire.User{}, err
+	}
+	return s.UsersGet(Caller{Kind: CallerUser, Name: u.Name}, u.Name)
+}
+
+// UsersRm deletes a user and its password.
+func (s *Service) UsersRm(ctx context.Context, c Caller, name string) error {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserDeleted, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbDelete); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Users[name]; !ok {
+			return nil, notFoundf("user %s not found (tollctl users ls)", name)
+		}
+		if name == AdminUser {
+			return nil, invalidf("user %s is the local admin identity and cannot be removed", name)
+		}
+		return schemas.UserDeleted{Name: name}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.sec.deletePassword(name)
+}
+
+// UsersReset issues a new invite to set a password.
+func (s *Service) UsersReset(ctx context.Context, c Caller, name string) (wire.Invite, error) {
+	invite, hash, err := s.sec.newSecret()
+	if err != nil {
+		return wire.Invite{}, err
+	}
+	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
+	_, err = s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserInviteCreated, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Users[name]; !ok {
+			return nil, notFoundf("user %s not found (tollctl users ls)", name)
+		}
+		return schemas.UserInviteCreated{Name: name, InviteHash: hash, InviteExpires: expires}, nil
+	})
+	if err != nil {
+		return wire.Invite{}, err
+	}
+	return wire.Invite{User: name, Invite: invite, Expires: expires}, nil
+}

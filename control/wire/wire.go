@@ -1,0 +1,203 @@
+package wire
+
+import (
+	"time"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Error is every error body: {code, message}.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CAInfo is one CA in status.
+type CAInfo struct {
+	Type    string   `json:"type"`
+	KeyAlg  string   `json:"key_alg"`
+	Pin     string   `json:"pin"`
+	Phase   string   `json:"phase"`
+	Trusted []string `json:"trusted,omitempty"`
+}
+
+// Status answers GET /v1/status.
+type Status struct {
+	Cluster string   `json:"cluster"`
+	Version string   `json:"version"`
+	CAPin   string   `json:"ca_pin"` // host CA pin
+	CAs     []CAInfo `json:"cas"`
+	Users   int      `json:"users"`
+	Roles   int      `json:"roles"`
+	Agents  int      `json:"agents"`
+	DBs     int      `json:"databases"`
+	LastSeq uint64   `json:"last_seq"`
+}
+
+// Ping answers GET /v1/ping (unauthenticated): enough to pin the cluster.
+type Ping struct {
+	Cluster   string   `json:"cluster"`
+	Version   string   `json:"version"`
+	HostCAPEM []string `json:"host_ca_pem"`
+}
+
+// TokenAdd is POST /v1/tokens.
+type TokenAdd struct {
+	Type     string        `json:"type"`
+	TTL      time.Duration `json:"ttl"`
+	Reusable bool          `json:"reusable"`
+}
+
+// Token describes a join token; Value is set only in the answer to its
+// creation.
+type Token struct {
+	Value     string    `json:"value,omitempty"`
+	Hash      string    `json:"hash"`
+	Type      string    `json:"type"`
+	Expires   time.Time `json:"expires"`
+	Reusable  bool      `json:"reusable"`
+	Consumed  bool      `json:"consumed"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User describes a user.
+type User struct {
+	Name          string              `json:"name"`
+	Roles         []string            `json:"roles"`
+	Traits        map[string][]string `json:"traits,omitempty"`
+	PasswordSet   bool                `json:"password_set"`
+	CreatedAt     time.Time           `json:"created_at"`
+	InviteExpires time.Time           `json:"invite_expires,omitempty"`
+}
+
+// Invite answers users add and users reset: the one-time secret.
+type Invite struct {
+	User    string    `json:"user"`
+	Invite  string    `json:"invite"`
+	Expires time.Time `json:"expires"`
+}
+
+// Role is a role's name and spec plus times.
+type Role struct {
+	schemas.Role
+	CreatedAt time.Time `json:"created_at,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitempty"`
+}
+
+// Lock is a lock.
+type Lock struct {
+	schemas.LockCreated
+	TTL       time.Duration `json:"ttl,omitempty"`
+	CreatedAt time.Time     `json:"created_at,omitempty"`
+	CreatedBy string        `json:"created_by,omitempty"`
+}
+
+// Database is a database as a caller may see it.
+type Database struct {
+	schemas.Database
+	// DBUsers are the db users the caller may use ("*" is kept literal).
+	DBUsers []string `json:"db_users,omitempty"`
+}
+
+// Login is POST /v1/login and POST /v1/signup (Invite instead of User).
+type Login struct {
+	User     string        `json:"user,omitempty"`
+	Invite   string        `json:"invite,omitempty"`
+	Password string        `json:"password"`
+	TTL      time.Duration `json:"ttl,omitempty"`
+	// PublicKeyPEM is the PKIX public key the cert is issued for; the
+	// private key never leaves the client.
+	PublicKeyPEM string `json:"public_key_pem"`
+}
+
+// Cert answers every certificate request.
+type Cert struct {
+	User      string    `json:"user,omitempty"`
+	Roles     []string  `json:"roles,omitempty"`
+	CertPEM   string    `json:"cert_pem"`
+	Serial    string    `json:"serial"`
+	NotAfter  time.Time `json:"not_after"`
+	HostCAPEM []string  `json:"host_ca_pem,omitempty"`
+	// CAPEM is the CA a database route cert is used with (db CA bundle).
+	CAPEM   []string `json:"ca_pem,omitempty"`
+	Cluster string   `json:"cluster,omitempty"`
+}
+
+// Whoami answers GET /v1/whoami.
+type Whoami struct {
+	Kind     string              `json:"kind"`
+	Name     string              `json:"name"`
+	Roles    []string            `json:"roles"`
+	Traits   map[string][]string `json:"traits,omitempty"`
+	NotAfter time.Time           `json:"not_after"`
+	Cluster  string              `json:"cluster"`
+}
+
+// DBCertRequest is POST /v1/certs/db: a user cert carrying a database route.
+type DBCertRequest struct {
+	Database     string `json:"database"`
+	DBUser       string `json:"db_user,omitempty"`
+	DBName       string `json:"db_name,omitempty"`
+	PublicKeyPEM string `json:"public_key_pem"`
+}
+
+// DBClientCertRequest is POST /v1/certs/db-client (agents only).
+type DBClientCertRequest struct {
+	DBUser       string    `json:"db_user"`
+	Database     string    `json:"database"`
+	ForUser      string    `json:"for_user"`
+	NotAfter     time.Time `json:"not_after"`
+	PublicKeyPEM string    `json:"public_key_pem"`
+}
+
+// SignRequest is POST /v1/auth/sign.
+type SignRequest struct {
+	Format string        `json:"format"` // cockroachdb | db | tls
+	Hosts  []string      `json:"hosts"`
+	TTL    time.Duration `json:"ttl"`
+}
+
+// SignedFile is one output file of auth sign.
+type SignedFile struct {
+	Name    string `json:"name"`
+	Data    string `json:"data"`
+	Private bool   `json:"private"`
+}
+
+// Signed answers auth sign.
+type Signed struct {
+	Files []SignedFile `json:"files"`
+}
+
+// Join is POST /v1/join (agent, with a token).
+type Join struct {
+	Token        string                `json:"token"`
+	Hostname     string                `json:"hostname"`
+	PublicAddr   string                `json:"public_addr,omitempty"`
+	Resources    []map[string][]string `json:"resources,omitempty"`
+	PublicKeyPEM string                `json:"public_key_pem"`
+}
+
+// Joined answers a join.
+type Joined struct {
+	AgentID   string   `json:"agent_id"`
+	CertPEM   string   `json:"cert_pem"`
+	HostCAPEM []string `json:"host_ca_pem"`
+	UserCAPEM []string `json:"user_ca_pem"`
+	DBCAPEM   []string `json:"db_ca_pem"`
+	NATSURL   string   `json:"nats_url"`
+	Cluster   string   `json:"cluster"`
+}
+
+// Event is an event as listed by the events endpoint.
+type Event struct {
+	Seq   uint64         `json:"seq"`
+	Event eventlog.Event `json:"event"`
+}
+
+// Events answers GET /v1/events.
+type Events struct {
+	Events  []Event `json:"events"`
+	LastSeq uint64  `json:"last_seq"`
+}
