@@ -218,8 +218,8 @@ func versionList(vs []int) string {
 }
 
 // schemaError turns a jsonschema error into a one-line *ValidationError
-// about its most specific cause: the deepest instance location, the first
-// in pointer order among equals.
+// about its most specific cause: the deepest instance location, then the
+// first in pointer and reason order, so the choice is deterministic.
 func (v *Validator) schemaError(ev *eventlog.Event, prefix string, err error) error {
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
@@ -256,7 +256,10 @@ func (v *Validator) schemaError(ev *eventlog.Event, prefix string, err error) er
 		if causes[i].depth != causes[j].depth {
 			return causes[i].depth > causes[j].depth
 		}
-		return causes[i].field < causes[j].field
+		if causes[i].field != causes[j].field {
+			return causes[i].field < causes[j].field
+		}
+		return causes[i].reason < causes[j].reason
 	})
 	c := causes[0]
 	return &ValidationError{Type: ev.Type, Version: ev.V, Field: c.field, Reason: c.reason, Err: ErrInvalid}
