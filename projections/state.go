@@ -71,7 +71,7 @@ type User struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	PasswordSet   bool      `json:"password_set"`
 	InviteHash    string    `json:"invite_hash,omitempty"`
-	InviteExpires time.Time `json:"invite_expires,omitempty"`
+	InviteExpires time.Time `json:"invite_expires,omitzero"`
 }
 
 // Token is a join token as stored (hash only).

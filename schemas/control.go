@@ -130,7 +130,7 @@ type UserCreated struct {
 	// InviteHash is the hex SHA-256 of the invite secret; the secret itself
 	// is only printed to the admin.
 	InviteHash    string    `json:"invite_hash,omitempty"`
-	InviteExpires time.Time `json:"invite_expires,omitempty"`
+	InviteExpires time.Time `json:"invite_expires,omitzero"`
 }
 
 // UserUpdated replaces a user's roles and traits.
@@ -245,7 +245,7 @@ type LockCreated struct {
 	Target  LockTarget `json:"target"`
 	Message string     `json:"message,omitempty"`
 	// Expires is zero for a lock without expiry.
-	Expires time.Time `json:"expires,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // LockDeleted removes a lock.
