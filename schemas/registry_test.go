@@ -156,7 +156,7 @@ func collectFields(typ reflect.Type, out map[string]jsonField) {
 		if name == "-" || !f.IsExported() {
 			continue
 		}
-		out[name] = jsonField{typ: f.Type, omitempty: strings.Contains(opts, "omitempty")}
+		out[name] = jsonField{typ: f.Type, omitempty: strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")}
 	}
 }
 
