@@ -1,0 +1,216 @@
+package embedded
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// DefaultReadyTimeout bounds how long Start waits for the server.
+const DefaultReadyTimeout = 30 * time.Second
+
+// Config configures an embedded server. Only StoreDir is required.
+type Config struct {
+	// StoreDir is where JetStream keeps its files.
+	StoreDir string
+	// Listen is "" for in-process connections only (no port is opened), or
+	// "host:port" for a network listener (port 0 picks a free one).
+	Listen string
+	// TLS for the listener: either TLSConfig, or the PEM files TLSCertFile,
+	// TLSKeyFile and TLSCAFile. With TLS, clients must present a certificate
+	// signed by the CA (TLSCAFile, or TLSConfig.ClientCAs).
+	TLSConfig   *tls.Config
+	TLSCertFile string
+	TLSKeyFile  string
+	TLSCAFile   string
+	// ServerName names the server (default "tollgate").
+	ServerName string
+	// MaxMemory and MaxStore bound JetStream's memory and disk use in bytes
+	// (0: the server's defaults).
+	MaxMemory int64
+	MaxStore  int64
+	// ReadyTimeout bounds Start's wait (default DefaultReadyTimeout).
+	ReadyTimeout time.Duration
+	// Logger receives the server's log lines.
+	Logger zerolog.Logger
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns        *server.Server
+	inProcess bool
+	log       zerolog.Logger
+}
+
+// ErrNotReady means the server did not become ready within ReadyTimeout.
+var ErrNotReady = errors.New("embedded NATS server not ready")
+
+// Start starts a server and waits until it accepts connections and
+// JetStream is enabled.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("start embedded NATS: StoreDir is required")
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = "tollgate"
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = DefaultReadyTimeout
+	}
+	opts := &server.Options{
+		ServerName:         cfg.ServerName,
+		JetStream:          true,
+		StoreDir:           cfg.StoreDir,
+		JetStreamMaxMemory: cfg.MaxMemory,
+		JetStreamMaxStore:  cfg.MaxStore,
+		NoSigs:             true,
+		DontListen:         cfg.Listen == "",
+	}
+	if cfg.Listen != "" {
+		host, portStr, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("start embedded NATS: listen address %q: %w", cfg.Listen, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("start embedded NATS: listen port %q is not a port number", portStr)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port = host, port
+	}
+	tc, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded NATS: %w", err)
+	}
+	if tc != nil {
+		if cfg.Listen == "" {
+			return nil, errors.New("start embedded NATS: TLS needs a Listen address")
+		}
+		opts.TLS, opts.TLSVerify, opts.TLSConfig, opts.TLSTimeout = true, true, tc, 5
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded NATS: %w", err)
+	}
+	l := cfg.Logger.With().Str("component", "nats").Logger()
+	ns.SetLogger(logAdapter{l}, l.GetLevel() <= zerolog.DebugLevel, l.GetLevel() <= zerolog.TraceLevel)
+	ns.Start()
+	s := &Server{ns: ns, inProcess: cfg.Listen == "", log: l}
+	if err := s.waitReady(ctx, cfg.ReadyTimeout); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if s.ns.ReadyForConnections(10*time.Millisecond) && s.ns.JetStreamEnabled() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s (check the store dir, listen address and logs)", ErrNotReady, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("start embedded NATS: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.TLSConfig != nil {
+		tc := cfg.TLSConfig.Clone()
+		if tc.ClientCAs == nil {
+			return nil, errors.New("TLS config has no ClientCAs to verify client certificates")
+		}
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		return tc, nil
+	}
+	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" && cfg.TLSCAFile == "" {
+		return nil, nil
+	}
+	if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" || cfg.TLSCAFile == "" {
+		return nil, errors.New("TLS needs all of cert, key and CA files")
+	}
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
+		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile, CaFile: cfg.TLSCAFile, Verify: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load TLS files: %w", err)
+	}
+	return tc, nil
+}
+
+// NATS returns the underlying server.
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// ClientURL returns the URL network clients connect to, or "" when the
+// server accepts in-process connections only.
+func (s *Server) ClientURL() string {
+	if s.inProcess {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// Connect opens a client connection: in-process when the server has no
+// listener, otherwise to ClientURL (pass nats.ClientCert / nats.RootCAs
+// options for TLS).
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.inProcess {
+		opts = append(opts, nats.InProcessServer(s.ns))
+		nc, err := nats.Connect("", opts...)
+		if err != nil {
+			return nil, fmt.Errorf("connect to embedded NATS: %w", err)
+		}
+		return nc, nil
+	}
+	nc, err := nats.Connect(s.ClientURL(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded NATS at %s: %w", s.ClientURL(), err)
+	}
+	return nc, nil
+}
+
+// Shutdown stops the server, flushing JetStream's files, and waits until it
+// has stopped or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shut down embedded NATS: %w", ctx.Err())
+	}
+}
+
+// logAdapter sends the server's log lines to zerolog.
+type logAdapter struct{ l zerolog.Logger }
+
+func (a logAdapter) Noticef(format string, v ...any) { a.l.Info().Msgf(format, v...) }
+func (a logAdapter) Warnf(format string, v ...any)   { a.l.Warn().Msgf(format, v...) }
+func (a logAdapter) Fatalf(format string, v ...any)  { a.l.Error().Msgf(format, v...) }
+func (a logAdapter) Errorf(format string, v ...any)  { a.l.Error().Msgf(format, v...) }
+func (a logAdapter) Debugf(format string, v ...any)  { a.l.Debug().Msgf(format, v...) }
+func (a logAdapter) Tracef(format string, v ...any)  { a.l.Trace().Msgf(format, v...) }
+
+var _ server.Logger = logAdapter{}
