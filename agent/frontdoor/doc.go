@@ -1,0 +1,23 @@
+// Package frontdoor takes one client connection to the agent's
+// PostgreSQL-wire listener up to an authorized session or a clean refusal
+// (DESIGN §6):
+//
+//	SSLRequest → 'S' → TLS with a client cert (verified against the current
+//	user CA pool, so rotations apply) → StartupMessage → identity from the
+//	cert (user + database route) → database served here? → cert expiry →
+//	Authorizer → Session (or Rejection)
+//
+// A GSSENCRequest is declined with 'N' and the client continues; a
+// CancelRequest goes to the CancelHandler; a plaintext StartupMessage gets a
+// FATAL 28000 telling the person to use `toll db connect` or
+// sslmode=verify-full with Tollgate certs. An empty `database` startup
+// parameter becomes the db user's name before the decision; a
+// `replication` parameter is refused unless the decision allows it; every
+// startup parameter is kept for `session.started`.
+//
+// Refusals are sent as FATAL ErrorResponses with a SQLSTATE (28000 auth,
+// 3D000 unknown database, 08P01 protocol violation, 53300 too many
+// connections, 42501 replication) and returned as *Rejection carrying the
+// schemas.SessionRejected payload. The caller records session.started or
+// session.rejected and hands a Session to the relay.
+package frontdoor
