@@ -1,0 +1,4 @@
+// Package file is the JSON-lines file export sink: one document per line,
+// rotation by size (path → path.1 → … → path.N), and an fsync policy of
+// always, batch or never.
+package file
