@@ -1,0 +1,6 @@
+// Package cancel maps the agent's own BackendKeyData to the database's, so
+// a CancelRequest (sent by clients on a new, certificate-less connection)
+// can be matched and forwarded to the database over TLS with the right
+// certificate. Matching is constant time and rate-limited per source
+// address, and every attempt yields a schemas.SessionCancel to record.
+package cancel

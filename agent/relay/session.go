@@ -1,0 +1,481 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Mode is the audit mode of a session.
+type Mode int
+
+const (
+	// Strict forwards a query only after its event is acknowledged.
+	Strict Mode = iota
+	// Async forwards at once and hands events to the Publisher.
+	Async
+)
+
+// Publisher takes the session's audit events. Implementations chain and
+// append them (agent/auditpub). Both methods may keep evs: the caller does
+// not reuse the slice.
+type Publisher interface {
+	// PublishSync returns once evs are stored, or with an error if they
+	// could not be (then the queries must not run).
+	PublishSync(ctx context.Context, evs []eventlog.Event) error
+	// PublishAsync queues evs and never blocks on the log.
+	PublishAsync(evs []eventlog.Event)
+}
+
+// Buffer sizes and limits.
+const (
+	bufSize    = 64 << 10
+	flushLimit = 256 << 10
+	// Event size budget for query data (the envelope adds ~400 bytes).
+	maxQueryData  = 48 << 10
+	maxStatement  = 32 << 10
+	maxParamBytes = 12 << 10
+)
+
+// Config describes one session.
+type Config struct {
+	SessionID string
+	Database  string // route name (subject token)
+	User      string // Tollgate user: the events' actor and subject token
+	Mode      Mode
+	Builder   *eventlog.Builder
+	Publisher Publisher
+	// MapBackendKey replaces the server's BackendKeyData with the agent's
+	// own (agent/cancel). Nil forwards the server's unchanged.
+	MapBackendKey func(pid, secret uint32) (uint32, uint32)
+	// MaxMessage bounds one message body (pgwire.DefaultMaxMessage if 0).
+	MaxMessage int
+	Logger     zerolog.Logger
+}
+
+// Stats are the session's counts for session.ended.
+type Stats struct {
+	Queries  uint64
+	BytesIn  int64 // client → server
+	BytesOut int64 // server → client
+	// Reason is schemas.EndClient, EndServer or EndError (or the reason
+	// given to Kill).
+	Reason  string
+	Message string
+}
+
+// Session relays one client connection to one server connection.
+type Session struct {
+	cfg    Config
+	client net.Conn
+	server net.Conn
+	cr     *pgwire.Reader
+	sr     *pgwire.Reader
+	t      *tracker
+
+	querySubject  string
+	resultSubject string
+
+	// outMu guards writes to the client (server replies and the agent's
+	// own), and cout.
+	outMu sync.Mutex
+	cout  []byte
+
+	queries  atomic.Uint64
+	bytesIn  atomic.Int64
+	bytesOut atomic.Int64
+
+	endOnce sync.Once
+	reason  string
+	message string
+	fatal   atomic.Bool
+}
+
+// New returns a Session. clientBR may hold bytes the caller already
+// buffered from client (nil: a new reader).
+func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *Session {
+	if clientBR == nil {
+		clientBR = bufio.NewReaderSize(client, bufSize)
+	}
+	return &Session{
+		cfg:           cfg,
+		client:        client,
+		server:        server,
+		cr:            pgwire.NewReader(clientBR, cfg.MaxMessage),
+		sr:            pgwire.NewReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
+		t:             newTracker(cfg.SessionID),
+		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
+		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
+	}
+}
+
+// Run relays until either side ends, ctx ends or Kill is called, then
+// closes both connections and returns the counts.
+func (s *Session) Run(ctx context.Context) Stats {
+	stop := context.AfterFunc(ctx, func() { s.end(schemas.EndShutdown, "shutdown", nil) })
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := s.serverLoop()
+		s.end(schemas.EndServer, "server closed the connection", err)
+	}()
+	err := s.clientLoop(ctx)
+	s.end(schemas.EndClient, "client closed the connection", err)
+	<-done
+	return Stats{
+		Queries: s.queries.Load(), BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
+		Reason: s.reason, Message: s.message,
+	}
+}
+
+// Kill ends the session with a FATAL error to the client (locks, cert
+// expiry, shutdown), written after any reply in progress.
+func (s *Session) Kill(reason string, e pgwire.Error) {
+	e.Severity = pgwire.SeverityFatal
+	s.outMu.Lock()
+	s.cout = pgwire.AppendError(s.cout, e)
+	_ = s.flushClientLocked()
+	s.outMu.Unlock()
+	s.end(reason, e.Message, nil)
+}
+
+func (s *Session) end(reason, msg string, err error) {
+	s.endOnce.Do(func() {
+		s.reason, s.message = reason, msg
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			s.reason, s.message = schemas.EndError, err.Error()
+			var fe *pgwire.FrameError
+			if errors.As(err, &fe) {
+				s.outMu.Lock()
+				s.cout = pgwire.AppendError(s.cout, pgwire.Fatal(frameCode(fe), fe.Error()))
+				_ = s.flushClientLocked()
+				s.outMu.Unlock()
+			}
+		}
+		s.t.close()
+		_ = s.client.Close()
+		_ = s.server.Close()
+	})
+}
+
+func frameCode(fe *pgwire.FrameError) string {
+	if errors.Is(fe, pgwire.ErrFrameTooLarge) {
+		return pgwire.CodeProgramLimitExceeded
+	}
+	return pgwire.CodeProtocolViolation
+}
+
+func (s *Session) flushClientLocked() error {
+	if len(s.cout) == 0 {
+		return nil
+	}
+	n, err := s.client.Write(s.cout)
+	s.bytesOut.Add(int64(n))
+	if cap(s.cout) > 4*flushLimit {
+		s.cout = nil
+	} else {
+		s.cout = s.cout[:0]
+	}
+	return err
+}
+
+// serverLoop relays server → client, matching results.
+func (s *Session) serverLoop() error {
+	var reply serverReply
+	var evs []eventlog.Event
+	locked := false
+	defer func() {
+		if locked {
+			s.outMu.Unlock()
+		}
+	}()
+	for {
+		typ, body, err := s.sr.Next()
+		if err != nil {
+			return err
+		}
+		if !locked {
+			s.outMu.Lock()
+			locked = true
+		}
+		now := time.Now()
+		s.t.server(typ, body, now, &reply)
+		if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
+			if pid, secret, ok := backendKey(body); ok {
+				pid, secret = s.cfg.MapBackendKey(pid, secret)
+				s.cout = append(s.cout, pgwire.MsgBackendKeyData, 0, 0, 0, 12)
+				s.cout = binary.BigEndian.AppendUint32(s.cout, pid)
+				s.cout = binary.BigEndian.AppendUint32(s.cout, secret)
+			}
+		} else {
+			s.cout = append(s.cout, s.sr.Raw()...)
+		}
+		for _, sy := range reply.synth {
+			s.appendSynthLocked(&sy)
+		}
+		for i := range reply.results {
+			evs = append(evs, s.resultEvent(&reply.results[i], now))
+		}
+		reply.results, reply.synth = reply.results[:0], reply.synth[:0]
+		if !s.sr.FrameBuffered() || len(s.cout) >= flushLimit {
+			if len(evs) > 0 {
+				s.cfg.Publisher.PublishAsync(evs)
+				evs = nil
+			}
+			err := s.flushClientLocked()
+			s.outMu.Unlock()
+			locked = false
+			if err != nil {
+				return err
+			}
+			if s.fatal.Load() {
+				return errors.New("audit log unavailable inside a transaction")
+			}
+		}
+	}
+}
+
+// appendSynthLocked writes one of the agent's own replies. Inside a
+// transaction a refused query ends the session (the server then rolls the
+// transaction back), since the client would otherwise go on in a
+// transaction missing a statement.
+func (s *Session) appendSynthLocked(it *item) {
+	tx := s.txStatus()
+	if it.synthErr != nil && tx != pgwire.TxIdle {
+		e := *it.synthErr
+		e.Severity = pgwire.SeverityFatal
+		e.Detail = "The session was inside a transaction; it is rolled back."
+		s.cout = pgwire.AppendError(s.cout, e)
+		s.fatal.Store(true)
+		return
+	}
+	if it.synthErr != nil {
+		s.cout = pgwire.AppendError(s.cout, *it.synthErr)
+	}
+	if it.synthRFQ {
+		s.cout = pgwire.AppendReadyForQuery(s.cout, tx)
+	}
+}
+
+func (s *Session) txStatus() byte {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	return s.t.txStatus
+}
+
+// respond writes the agent's own reply in order: at once if nothing is in
+// flight, else after the server's replies to what is.
+func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	it := item{kind: opSynth, synthErr: errResp, synthRFQ: rfq}
+	s.t.mu.Lock()
+	if s.t.outstandingLocked() {
+		s.t.pushLocked(it)
+		s.t.mu.Unlock()
+		return nil
+	}
+	s.t.mu.Unlock()
+	s.appendSynthLocked(&it)
+	err := s.flushClientLocked()
+	if s.fatal.Load() {
+		s.end(schemas.EndError, "audit log unavailable inside a transaction", nil)
+	}
+	return err
+}
+
+var errAuditRefused = pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed")
+
+// clientLoop relays client → server in batches: every frame already
+// buffered is read, its queries recorded, and the batch forwarded with one
+// write (in strict mode after the events are stored).
+func (s *Session) clientLoop(ctx context.Context) error {
+	var (
+		out       []byte
+		evs       []eventlog.Event
+		markPos   int
+		markGroup uint64
+		marked    bool
+		groups    int  // groups ended in this batch (Query, Sync, FunctionCall)
+		open      bool // an extended group is open at the batch end
+		discard   bool // drop messages until Sync (after a refused batch)
+	)
+	flush := func() error {
+		if len(evs) > 0 && s.cfg.Mode == Strict {
+			if err := s.cfg.Publisher.PublishSync(ctx, evs); err != nil {
+				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
+				s.t.rollback(markPos, markGroup)
+				s.queries.Add(^uint64(len(evs) - 1))
+				out, evs, marked = out[:0], nil, false
+				e := errAuditRefused
+				for range groups {
+					if err := s.respond(&e, true); err != nil {
+						return err
+					}
+				}
+				if open {
+					discard = true
+					if err := s.respond(&e, false); err != nil {
+						return err
+					}
+				}
+				groups, open = 0, false
+				return nil
+			}
+		} else if len(evs) > 0 {
+			s.cfg.Publisher.PublishAsync(evs)
+		}
+		evs, marked, groups, open = nil, false, 0, false
+		if len(out) == 0 {
+			return nil
+		}
+		s.t.markStarted(markPos, time.Now())
+		n, err := s.server.Write(out)
+		s.bytesIn.Add(int64(n))
+		if cap(out) > 4*flushLimit {
+			out = nil
+		} else {
+			out = out[:0]
+		}
+		return err
+	}
+	for {
+		typ, body, err := s.cr.Next()
+		if err != nil {
+			_ = flush()
+			return err
+		}
+		if discard {
+			if typ == pgwire.MsgSync {
+				discard = false
+				if err := s.respond(nil, true); err != nil {
+					return err
+				}
+			} else if typ == pgwire.MsgTerminate {
+				return io.EOF
+			}
+			continue
+		}
+		if !marked {
+			markPos, markGroup = s.t.mark()
+			marked = true
+		}
+		q, err := s.t.client(typ, body)
+		var we *waitError
+		if errors.As(err, &we) {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := s.t.wait(we.portal, we.name); err != nil {
+				return err
+			}
+			if discard { // the flush was refused: this message is part of it
+				continue
+			}
+			markPos, markGroup = s.t.mark()
+			marked = true
+			q, err = s.t.client(typ, body)
+		}
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case pgwire.MsgQuery, pgwire.MsgSync, pgwire.MsgFunctionCall:
+			groups++
+			open = false
+		case pgwire.MsgParse, pgwire.MsgBind, pgwire.MsgExecute, pgwire.MsgDescribe, pgwire.MsgClose:
+			open = true
+		}
+		if q != nil {
+			s.queries.Add(1)
+			evs = append(evs, s.queryEvent(q))
+		}
+		out = append(out, s.cr.Raw()...)
+		if typ == pgwire.MsgTerminate {
+			_ = flush()
+			return io.EOF
+		}
+		if !s.cr.FrameBuffered() || len(out) >= flushLimit {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *Session) newEvent(typ, subject string, data []byte, now time.Time) eventlog.Event {
+	b := s.cfg.Builder
+	now = now.UTC()
+	return eventlog.Event{
+		ID: b.IDs.NewID(now), Type: typ, V: 1, Time: now, Source: b.Source,
+		Actor: s.cfg.User, Subject: subject, Data: data,
+	}
+}
+
+func (s *Session) queryEvent(q *schemas.Query) eventlog.Event {
+	data := appendQueryJSON(make([]byte, 0, 128+len(q.Statement)), q)
+	if len(data) > maxQueryData {
+		data = encodeTruncated(q)
+	}
+	return s.newEvent(schemas.TypeQuery, s.querySubject, data, s.cfg.Builder.Clock.Now())
+}
+
+// encodeTruncated cuts the statement and parameters until the data fits,
+// keeping the full statement's SHA-256.
+func encodeTruncated(q *schemas.Query) []byte {
+	sum := sha256.Sum256([]byte(q.Statement))
+	full := *q
+	stmtMax, paramMax := maxStatement, maxParamBytes
+	for {
+		c := full
+		c.Truncated, c.SHA256 = true, hex.EncodeToString(sum[:])
+		c.Statement = truncateUTF8(full.Statement, stmtMax)
+		if len(full.Params) > 0 {
+			c.Params = make([]schemas.QueryParam, 0, len(full.Params))
+			budget := paramMax
+			for _, p := range full.Params {
+				if budget <= 0 {
+					break // the remaining parameters are left out
+				}
+				p.Value = truncateUTF8(p.Value, min(budget, paramMax/4+1))
+				budget -= len(p.Value) + 16
+				c.Params = append(c.Params, p)
+			}
+		}
+		data := appendQueryJSON(nil, &c)
+		if len(data) <= maxQueryData || (stmtMax == 0 && paramMax == 0) {
+			return data
+		}
+		stmtMax, paramMax = stmtMax/2, paramMax/2
+	}
+}
+
+func (s *Session) resultEvent(r *schemas.QueryResult, now time.Time) eventlog.Event {
+	data := appendResultJSON(make([]byte, 0, 160+len(r.Error)), r)
+	if len(data) > maxQueryData {
+		r.Error = truncateUTF8(r.Error, 4096)
+		data = appendResultJSON(nil, r)
+	}
+	return s.newEvent(schemas.TypeQueryResult, s.resultSubject, data, now)
+}
+
+// String describes the session for logs.
+func (s *Session) String() string {
+	return fmt.Sprintf("session %s (%s@%s)", s.cfg.SessionID, s.cfg.User, s.cfg.Database)
+}
