@@ -225,7 +225,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		if !ok {
 			return nil, malformedMsg("Parse", nil)
 		}
-		if t.blockedLocked(false, name) {
+		if name != "" && t.blockedLocked(false, name) {
 			return nil, &waitError{name: name}
 		}
 		prev := t.stmts[name]
@@ -246,7 +246,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		if t.blockedLocked(false, m.PreparedStatement) {
 			return nil, &waitError{name: m.PreparedStatement}
 		}
-		if t.blockedLocked(true, m.DestinationPortal) {
+		if m.DestinationPortal != "" && t.blockedLocked(true, m.DestinationPortal) {
 			return nil, &waitError{portal: true, name: m.DestinationPortal}
 		}
 		prev := t.portals[m.DestinationPortal]
@@ -524,13 +524,10 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 			}
 		case opParse, opBind, opClose, opDescribe, opExecute:
 			// The server skips the rest of the group; ReadyForQuery sweeps it.
+			// The error is reported on the group's first Execute from here
+			// on (it may not be queued yet: see sweepLocked).
 			h.failed = true
-			for i := t.head; i < len(t.fifo) && !t.fifo[i].endsGroup(); i++ {
-				if it := &t.fifo[i]; it.kind == opExecute && it.res.Status == "" {
-					it.res.Status, it.res.SQLState, it.res.Error = StatusError, m.Code, m.Message
-					break
-				}
-			}
+			h.res.SQLState, h.res.Error = m.Code, m.Message
 		}
 	case pgwire.MsgReadyForQuery:
 		if len(body) == 1 {
@@ -568,13 +565,23 @@ func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
 		t.undoLocked(&t.fifo[i])
 		t.resolveLocked(&t.fifo[i])
 	}
+	var failure *item
 	for i := t.head; i < end; i++ {
-		if it := &t.fifo[i]; it.kind == opExecute {
-			if it.res.Status == "" {
-				it.res.Status, it.res.Error = StatusError, notExecuted
-			}
-			out.results = append(out.results, t.resultLocked(it, now))
+		it := &t.fifo[i]
+		if it.failed && failure == nil {
+			failure = it
 		}
+		if it.kind != opExecute {
+			continue
+		}
+		switch {
+		case failure != nil:
+			it.res.Status, it.res.SQLState, it.res.Error = StatusError, failure.res.SQLState, failure.res.Error
+			failure = &item{res: schemas.QueryResult{Error: notExecuted}}
+		case it.res.Status == "":
+			it.res.Status, it.res.Error = StatusError, notExecuted
+		}
+		out.results = append(out.results, t.resultLocked(it, now))
 	}
 	for t.head < end {
 		t.popLocked()

@@ -1,0 +1,318 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgproto3/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// fakeServer is a tiny PostgreSQL backend for unit tests: it prepares,
+// binds and executes by echoing, and fails any statement containing "boom".
+func fakeServer(t *testing.T, conn net.Conn) {
+	t.Helper()
+	be := pgproto3.NewBackend(pgproto3.NewChunkReader(conn), conn)
+	stmts := map[string]string{}
+	portals := map[string]string{}
+	failed := false
+	send := func(msgs ...pgproto3.BackendMessage) {
+		for _, m := range msgs {
+			if err := be.Send(m); err != nil {
+				return
+			}
+		}
+	}
+	send(&pgproto3.AuthenticationOk{}, &pgproto3.BackendKeyData{ProcessID: 42, SecretKey: 4242},
+		&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	for {
+		msg, err := be.Receive()
+		if err != nil {
+			return
+		}
+		if failed {
+			if _, ok := msg.(*pgproto3.Sync); !ok {
+				continue
+			}
+		}
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			if strings.Contains(m.String, "boom") {
+				send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "42601", Message: "boom"})
+			} else {
+				send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")})
+			}
+			send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		case *pgproto3.Parse:
+			if strings.Contains(m.Query, "boom") {
+				send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "42601", Message: "boom"})
+				failed = true
+				continue
+			}
+			stmts[m.Name] = m.Query
+			send(&pgproto3.ParseComplete{})
+		case *pgproto3.Bind:
+			portals[m.DestinationPortal] = stmts[m.PreparedStatement]
+			send(&pgproto3.BindComplete{})
+		case *pgproto3.Execute:
+			send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 2")})
+		case *pgproto3.Sync:
+			failed = false
+			send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		case *pgproto3.Terminate:
+			return
+		}
+	}
+}
+
+type memPub struct {
+	mu   sync.Mutex
+	evs  []eventlog.Event
+	fail bool
+}
+
+func (p *memPub) PublishSync(_ context.Context, evs []eventlog.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return errors.New("log down")
+	}
+	p.evs = append(p.evs, evs...)
+	return nil
+}
+
+func (p *memPub) PublishAsync(evs []eventlog.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.evs = append(p.evs, evs...)
+}
+
+func (p *memPub) byType(typ string) []eventlog.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []eventlog.Event
+	for _, e := range p.evs {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	b := <-ch
+	require.NotNil(t, b)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// startRelay returns the client's frontend and the publisher.
+func startRelay(t *testing.T, mode Mode, pub *memPub) (*pgproto3.Frontend, net.Conn, chan Stats) {
+	t.Helper()
+	clientSide, agentClient := tcpPair(t)
+	agentServer, serverSide := tcpPair(t)
+	go fakeServer(t, serverSide)
+	s := New(Config{
+		SessionID: "s1", Database: "db", User: "alice", Mode: mode,
+		Builder: eventlog.NewBuilder("agent-1"), Publisher: pub,
+		MapBackendKey: func(pid, secret uint32) (uint32, uint32) { return 7, 77 },
+	}, agentClient, nil, agentServer)
+	done := make(chan Stats, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	fe := pgproto3.NewFrontend(pgproto3.NewChunkReader(bufio.NewReader(clientSide)), clientSide)
+	return fe, clientSide, done
+}
+
+func recvUntilReady(t *testing.T, fe *pgproto3.Frontend) []pgproto3.BackendMessage {
+	t.Helper()
+	var out []pgproto3.BackendMessage
+	for {
+		m, err := fe.Receive()
+		require.NoError(t, err)
+		switch v := m.(type) {
+		case *pgproto3.ErrorResponse:
+			c := *v
+			out = append(out, &c)
+		case *pgproto3.BackendKeyData:
+			c := *v
+			out = append(out, &c)
+		case *pgproto3.CommandComplete:
+			out = append(out, &pgproto3.CommandComplete{CommandTag: append([]byte(nil), v.CommandTag...)})
+		default:
+			out = append(out, m)
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			return out
+		}
+	}
+}
+
+func decode[T any](t *testing.T, ev eventlog.Event) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal(ev.Data, &v))
+	return v
+}
+
+func TestRelayAuditsSimpleAndExtended(t *testing.T) {
+	for _, mode := range []Mode{Strict, Async} {
+		pub := &memPub{}
+		fe, conn, done := startRelay(t, mode, pub)
+		start := recvUntilReady(t, fe)
+		require.Contains(t, start, &pgproto3.BackendKeyData{ProcessID: 7, SecretKey: 77}, "agent key substituted")
+
+		require.NoError(t, fe.Send(&pgproto3.Query{String: "select 1; select 2"}))
+		recvUntilReady(t, fe)
+		// A pipelined batch: named statement reused, an unnamed one, a failure.
+		for _, m := range []pgproto3.FrontendMessage{
+			&pgproto3.Parse{Name: "s1", Query: "select $1"},
+			&pgproto3.Bind{PreparedStatement: "s1", ParameterFormatCodes: []int16{0}, Parameters: [][]byte{[]byte("a")}},
+			&pgproto3.Execute{},
+			&pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "s1", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{1, 2}}},
+			&pgproto3.Execute{Portal: "p"},
+			&pgproto3.Sync{},
+			&pgproto3.Parse{Query: "select boom"},
+			&pgproto3.Bind{Parameters: [][]byte{nil}},
+			&pgproto3.Execute{},
+			&pgproto3.Sync{},
+			&pgproto3.Bind{PreparedStatement: "s1"},
+			&pgproto3.Execute{},
+			&pgproto3.Sync{},
+		} {
+			require.NoError(t, fe.Send(m))
+		}
+		recvUntilReady(t, fe)
+		errs := recvUntilReady(t, fe)
+		require.IsType(t, &pgproto3.ErrorResponse{}, errs[0])
+		recvUntilReady(t, fe)
+		require.NoError(t, fe.Send(&pgproto3.Terminate{}))
+		st := <-done
+		conn.Close()
+
+		qs := pub.byType(schemas.TypeQuery)
+		require.Len(t, qs, 5)
+		q := make([]schemas.Query, len(qs))
+		for i, e := range qs {
+			q[i] = decode[schemas.Query](t, e)
+			require.Equal(t, uint64(i+1), q[i].N)
+			require.Equal(t, "tollgate.audit.db.alice.s1.query", e.Subject)
+		}
+		require.Equal(t, "select 1; select 2", q[0].Statement)
+		require.Equal(t, schemas.Query{SessionID: "s1", N: 2, Kind: "extended", Statement: "select $1", StatementName: "s1",
+			Params: []schemas.QueryParam{{Format: "text", Value: "a"}}}, q[1])
+		require.Equal(t, []schemas.QueryParam{{Format: "binary", Value: "AQI="}}, q[2].Params)
+		require.Equal(t, "p", q[2].Portal)
+		require.Equal(t, "select boom", q[3].Statement)
+		require.Equal(t, []schemas.QueryParam{{Format: "null"}}, q[3].Params)
+		require.Equal(t, "select $1", q[4].Statement)
+
+		rs := pub.byType(schemas.TypeQueryResult)
+		require.Len(t, rs, 5)
+		byN := map[uint64]schemas.QueryResult{}
+		for _, e := range rs {
+			r := decode[schemas.QueryResult](t, e)
+			byN[r.N] = r
+		}
+		require.Equal(t, "SELECT 1", byN[1].CommandTag)
+		require.Equal(t, int64(1), byN[1].Rows)
+		require.Equal(t, StatusOK, byN[2].Status)
+		require.Equal(t, StatusError, byN[4].Status, "%+v", byN)
+		require.Equal(t, "42601", byN[4].SQLState)
+		require.Equal(t, StatusOK, byN[5].Status)
+		require.Equal(t, uint64(5), st.Queries)
+		require.Positive(t, st.BytesIn)
+		require.Positive(t, st.BytesOut)
+	}
+}
+
+func TestStrictRefusesWhenLogDown(t *testing.T) {
+	pub := &memPub{}
+	fe, conn, done := startRelay(t, Strict, pub)
+	recvUntilReady(t, fe)
+	pub.mu.Lock()
+	pub.fail = true
+	pub.mu.Unlock()
+
+	require.NoError(t, fe.Send(&pgproto3.Query{String: "delete from t"}))
+	msgs := recvUntilReady(t, fe)
+	require.Len(t, msgs, 2)
+	require.Equal(t, "58000", msgs[0].(*pgproto3.ErrorResponse).Code)
+
+	// Extended without Sync in the refused batch: discard until Sync.
+	var batch []byte
+	for _, m := range []pgproto3.FrontendMessage{&pgproto3.Parse{Query: "delete from t"}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Flush{}} {
+		var err error
+		batch, err = m.Encode(batch)
+		require.NoError(t, err)
+	}
+	_, err := conn.Write(batch)
+	require.NoError(t, err)
+	m, err := fe.Receive()
+	require.NoError(t, err)
+	require.Equal(t, "58000", m.(*pgproto3.ErrorResponse).Code)
+	require.NoError(t, fe.Send(&pgproto3.Execute{}))
+	require.NoError(t, fe.Send(&pgproto3.Sync{}))
+	msgs = recvUntilReady(t, fe)
+	require.Len(t, msgs, 1)
+
+	// The log is back: the session is usable.
+	pub.mu.Lock()
+	pub.fail = false
+	pub.mu.Unlock()
+	require.NoError(t, fe.Send(&pgproto3.Query{String: "select 1"}))
+	msgs = recvUntilReady(t, fe)
+	require.Equal(t, "SELECT 1", string(msgs[0].(*pgproto3.CommandComplete).CommandTag))
+	require.NoError(t, fe.Send(&pgproto3.Terminate{}))
+	st := <-done
+	require.Equal(t, uint64(1), st.Queries)
+	require.Len(t, pub.byType(schemas.TypeQuery), 1)
+}
+
+func TestEncodeMatchesJSON(t *testing.T) {
+	t.Parallel()
+	q := schemas.Query{SessionID: "s", N: 3, Kind: "extended", Statement: "select '<\x00>&\"\\\n\t\u2028é\xff'",
+		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x"}},
+		Truncated: true, SHA256: "ab"}
+	want, err := json.Marshal(q)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(appendQueryJSON(nil, &q)))
+	r := schemas.QueryResult{SessionID: "s", N: 1, Status: "error", SQLState: "42601", Error: "bad \x01", DurationUS: 5}
+	want, err = json.Marshal(r)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(appendResultJSON(nil, &r)))
+}
+
+func TestTruncation(t *testing.T) {
+	t.Parallel()
+	q := schemas.Query{SessionID: "s", N: 1, Kind: "simple", Statement: strings.Repeat("\x01é", 40000),
+		Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
+	data := encodeTruncated(&q)
+	require.LessOrEqual(t, len(data), maxQueryData)
+	var got schemas.Query
+	require.NoError(t, json.Unmarshal(data, &got))
+	require.True(t, got.Truncated)
+	require.Len(t, got.SHA256, 64)
+	require.True(t, strings.HasPrefix(q.Statement, got.Statement))
+	_ = time.Now
+}
