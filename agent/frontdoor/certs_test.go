@@ -25,13 +25,11 @@ type testCA struct {
 	key  *ecdsa.PrivateKey
 }
 
-var serial atomicSerial
-
-type atomicSerial struct{ n int64 }
-
-func (s *atomicSerial) next() *big.Int {
-	s.n++
-	return big.NewInt(time.Now().UnixNano() + s.n)
+func newSerial(t *testing.T) *big.Int {
+	t.Helper()
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	require.NoError(t, err)
+	return n
 }
 
 func newCA(t *testing.T, name string) *testCA {
@@ -39,7 +37,7 @@ func newCA(t *testing.T, name string) *testCA {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial.next(),
+		SerialNumber:          newSerial(t),
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -67,7 +65,7 @@ func (ca *testCA) issue(t *testing.T, server bool, user, route string, notAfter 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
-		SerialNumber: serial.next(),
+		SerialNumber: newSerial(t),
 		Subject:      pkix.Name{CommonName: user, OrganizationalUnit: []string{route}},
 		NotBefore:    time.Now().Add(-2 * time.Hour),
 		NotAfter:     notAfter,
