@@ -278,12 +278,13 @@ func (s *suite) testDedupe(t *testing.T) {
 	ev := s.event(eventlog.KindRole, "d", 1)
 	seq1, err := st.Append(ctx, ev)
 	require.NoError(t, err)
-	other, err := st.Append(ctx, s.event(eventlog.KindRole, "d", 2))
+	other, err := st.Append(ctx, s.event(eventlog.KindRole, "other", 2))
 	require.NoError(t, err)
 	seq2, err := st.Append(ctx, ev)
 	require.NoError(t, err)
 	require.Equal(t, seq1, seq2, "a duplicate returns the first sequence")
-	// A retried conditional append is a duplicate too, not a conflict.
+	// A retried conditional append (its event still the last on its subject)
+	// is a duplicate too, not a conflict.
 	seq3, err := st.Append(ctx, ev, eventlog.ExpectLastSubjectSeq(0))
 	require.NoError(t, err)
 	require.Equal(t, seq1, seq3)

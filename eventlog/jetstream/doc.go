@@ -1,0 +1,6 @@
+// Package jetstream implements eventlog.Stream on NATS JetStream (DESIGN §3):
+// Provision creates the TOLLGATE_CONTROL and TOLLGATE_AUDIT streams, Stream
+// appends with Nats-Msg-Id de-duplication and expected-last-subject-sequence
+// concurrency control and reads through ephemeral ordered pull consumers, and
+// Open connects to an embedded or external server.
+package jetstream

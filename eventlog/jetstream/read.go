@@ -1,0 +1,221 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// Read calls fn for each matching record up to the last one present when
+// Read was called (see eventlog.Stream). FromTime and ToTime compare with
+// the time JetStream stored each message.
+func (s *Stream) Read(ctx context.Context, q eventlog.Query, fn func(eventlog.Record) error) error {
+	upper, err := s.LastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", s.name, err)
+	}
+	if q.ToSeq > 0 && q.ToSeq < upper {
+		upper = q.ToSeq
+	}
+	if upper == 0 || q.FromSeq > upper {
+		return nil
+	}
+	return s.consume(ctx, q, upper, false, fn)
+}
+
+// Follow is Read followed by live delivery until ctx ends (returning its
+// error), fn fails, or q's ToSeq, ToTime or Limit is reached (returning nil).
+func (s *Stream) Follow(ctx context.Context, q eventlog.Query, fn func(eventlog.Record) error) error {
+	return s.consume(ctx, q, q.ToSeq, true, fn)
+}
+
+// errRestart asks consume to make a new consumer from the next sequence.
+var errRestart = errors.New("restart consumer")
+
+// maxRestarts bounds how often one Read recreates its consumer in a row
+// without progress before giving up.
+const maxRestarts = 5
+
+// consume delivers matching records through ephemeral, in-memory, no-ack
+// pull consumers, recreated from the next sequence whenever a gap in the
+// consumer sequence or a lost consumer shows (as an ordered consumer does).
+// upper bounds the stream sequences delivered (0: none).
+func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, follow bool, fn func(eventlog.Record) error) error {
+	c := &cursor{q: q, upper: upper, follow: follow, fn: fn, next: max(q.FromSeq, 1)}
+	restarts := 0
+	for {
+		progress := c.n
+		done, err := s.consumeOnce(ctx, c)
+		if done {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if c.n == progress {
+			restarts++
+		} else {
+			restarts = 0
+		}
+		if !follow && restarts > maxRestarts {
+			return fmt.Errorf("read %s: %w", s.name, mapErr(err))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(min(restarts, 10)) * 100 * time.Millisecond):
+		}
+	}
+}
+
+type cursor struct {
+	q       eventlog.Query
+	upper   uint64
+	follow  bool
+	fn      func(eventlog.Record) error
+	next    uint64 // next stream sequence to ask for
+	n       int    // records delivered
+	started bool   // a consumer was created once (FromTime applies only then)
+}
+
+// consumeOnce runs one consumer. done reports that consume must return err;
+// otherwise err says why the consumer must be recreated.
+func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err error) {
+	q := c.q
+	cc := jetstream.ConsumerConfig{
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		InactiveThreshold: 5 * time.Minute,
+		FilterSubjects:    q.Subjects,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       c.next,
+	}
+	if !c.started && !q.FromTime.IsZero() && q.FromSeq == 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartTimePolicy, 0
+		t := q.FromTime
+		cc.OptStartTime = &t
+	}
+	cons, err := s.js.CreateConsumer(ctx, s.name, cc)
+	if err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
+		return false, err
+	}
+	c.started = true
+	name := cons.CachedInfo().Name
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.js.DeleteConsumer(dctx, s.name, name)
+	}()
+	if !c.follow && cons.CachedInfo().NumPending == 0 {
+		return true, nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(ReadBatch))
+	if err != nil {
+		return false, err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+
+	var dseq uint64
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, ctx.Err()
+			}
+			return false, err
+		}
+		md, ok := parseAckReply(msg.Reply())
+		if !ok {
+			return true, fmt.Errorf("read %s: unexpected reply subject %q", s.name, msg.Reply())
+		}
+		if md.dseq != dseq+1 {
+			return false, errRestart
+		}
+		dseq = md.dseq
+		if c.upper > 0 && md.sseq > c.upper {
+			return true, nil
+		}
+		if !q.ToTime.IsZero() && md.ts > q.ToTime.UnixNano() {
+			return true, nil
+		}
+		c.next = md.sseq + 1
+		if q.FromTime.IsZero() || md.ts >= q.FromTime.UnixNano() {
+			rec := eventlog.Record{StreamSeq: md.sseq}
+			if err := json.Unmarshal(msg.Data(), &rec.Event); err != nil {
+				return true, fmt.Errorf("read %s: decode record %d: %w", s.name, md.sseq, err)
+			}
+			if err := c.fn(rec); err != nil {
+				return true, err
+			}
+			c.n++
+			if q.Limit > 0 && c.n >= q.Limit {
+				return true, nil
+			}
+		}
+		if c.upper > 0 && md.sseq >= c.upper {
+			return true, nil
+		}
+		if !c.follow && md.pending == 0 {
+			return true, nil
+		}
+	}
+}
+
+type ackMeta struct {
+	sseq, dseq, pending uint64
+	ts                  int64
+}
+
+// parseAckReply reads a JetStream ack subject without allocating:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>, or
+// the v2 form with <domain>.<account hash> before <stream> and a random
+// token at the end.
+func parseAckReply(r string) (ackMeta, bool) {
+	var toks [12]string
+	n := 0
+	start := 0
+	for i := 0; i <= len(r); i++ {
+		if i == len(r) || r[i] == '.' {
+			if n == len(toks) {
+				return ackMeta{}, false
+			}
+			toks[n] = r[start:i]
+			n++
+			start = i + 1
+		}
+	}
+	if n < 9 || toks[0] != "$JS" || toks[1] != "ACK" {
+		return ackMeta{}, false
+	}
+	off := 5 // index of sseq in v1
+	if n >= 11 {
+		off = 7
+	}
+	var md ackMeta
+	var err error
+	if md.sseq, err = strconv.ParseUint(toks[off], 10, 64); err != nil {
+		return ackMeta{}, false
+	}
+	if md.dseq, err = strconv.ParseUint(toks[off+1], 10, 64); err != nil {
+		return ackMeta{}, false
+	}
+	if md.ts, err = strconv.ParseInt(toks[off+2], 10, 64); err != nil {
+		return ackMeta{}, false
+	}
+	if md.pending, err = strconv.ParseUint(toks[off+3], 10, 64); err != nil {
+		return ackMeta{}, false
+	}
+	return md, true
+}

@@ -1,0 +1,171 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// ReadBatch is how many messages one pull request of Read and Follow asks
+// for.
+const ReadBatch = 8192
+
+// Stream is an eventlog.Stream on one JetStream stream. It is safe for
+// concurrent use.
+type Stream struct {
+	js      jetstream.JetStream
+	st      jetstream.Stream
+	name    string
+	maxSize int
+}
+
+var _ eventlog.Stream = (*Stream)(nil)
+
+// Option configures a Stream.
+type Option func(*Stream)
+
+// WithMaxEventSize bounds the JSON size of one event (default
+// eventlog.DefaultMaxEventSize); it should match the Config used by
+// Provision.
+func WithMaxEventSize(n int) Option {
+	return func(s *Stream) { s.maxSize = n }
+}
+
+// NewStream opens the existing JetStream stream name (see Provision).
+func NewStream(ctx context.Context, js jetstream.JetStream, name string, opts ...Option) (*Stream, error) {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", name, mapErr(err))
+	}
+	s := &Stream{js: js, st: st, name: name, maxSize: eventlog.DefaultMaxEventSize}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Name returns the JetStream stream name.
+func (s *Stream) Name() string { return s.name }
+
+// JetStream returns the stream handle, for administration and tests.
+func (s *Stream) JetStream() jetstream.Stream { return s.st }
+
+func (s *Stream) msg(ev *eventlog.Event) (*nats.Msg, error) {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("append event %s: encode: %w", ev.ID, err)
+	}
+	if len(raw) > s.maxSize {
+		return nil, fmt.Errorf("append event %s (%d bytes, max %d): %w", ev.ID, len(raw), s.maxSize, eventlog.ErrTooLarge)
+	}
+	m := &nats.Msg{Subject: ev.Subject, Data: raw, Header: nats.Header{}}
+	if ev.ID != "" {
+		m.Header[jetstream.MsgIDHeader] = []string{ev.ID}
+	}
+	return m, nil
+}
+
+// Append publishes ev on ev.Subject (see eventlog.Stream).
+func (s *Stream) Append(ctx context.Context, ev eventlog.Event, opts ...eventlog.AppendOption) (uint64, error) {
+	o := eventlog.ResolveAppendOptions(opts...)
+	m, err := s.msg(&ev)
+	if err != nil {
+		return 0, err
+	}
+	var popts []jetstream.PublishOpt
+	if o.HasExpect {
+		popts = append(popts, jetstream.WithExpectLastSequencePerSubject(o.ExpectSubjectSeq))
+	}
+	ack, err := s.js.PublishMsg(ctx, m, popts...)
+	if err != nil {
+		err = mapErr(err)
+		if errors.Is(err, eventlog.ErrConflict) && ev.ID != "" {
+			// JetStream checks the expectation before de-duplication: a
+			// retried conditional append whose first try was stored
+			// conflicts with itself. Recognize it.
+			if seq, ok := s.storedLast(ctx, ev.Subject, ev.ID); ok {
+				return seq, nil
+			}
+		}
+		return 0, fmt.Errorf("append event %s on %s: %w", ev.ID, ev.Subject, err)
+	}
+	return ack.Sequence, nil
+}
+
+// storedLast reports whether the last record on subject has event id id.
+func (s *Stream) storedLast(ctx context.Context, subject, id string) (uint64, bool) {
+	m, err := s.st.GetLastMsgForSubject(ctx, subject)
+	if err != nil || m.Header.Get(jetstream.MsgIDHeader) != id {
+		return 0, false
+	}
+	return m.Sequence, true
+}
+
+// AppendBatch publishes evs asynchronously and waits for every
+// acknowledgement (group commit). On an error the sequences of the events
+// acknowledged before the first failure are returned with it; later events
+// of the batch may be stored too (a retry with the same ids is safe).
+func (s *Stream) AppendBatch(ctx context.Context, evs []eventlog.Event) ([]uint64, error) {
+	futs := make([]jetstream.PubAckFuture, 0, len(evs))
+	for i := range evs {
+		m, err := s.msg(&evs[i])
+		if err == nil {
+			var f jetstream.PubAckFuture
+			f, err = s.js.PublishMsgAsync(m)
+			if err == nil {
+				futs = append(futs, f)
+				continue
+			}
+			err = fmt.Errorf("append event %s: %w", evs[i].ID, mapErr(err))
+		}
+		seqs, werr := s.wait(ctx, futs)
+		if werr != nil {
+			return seqs, werr
+		}
+		return seqs, fmt.Errorf("append batch event %d: %w", i, err)
+	}
+	return s.wait(ctx, futs)
+}
+
+func (s *Stream) wait(ctx context.Context, futs []jetstream.PubAckFuture) ([]uint64, error) {
+	seqs := make([]uint64, 0, len(futs))
+	for i, f := range futs {
+		select {
+		case ack := <-f.Ok():
+			seqs = append(seqs, ack.Sequence)
+		case err := <-f.Err():
+			return seqs, fmt.Errorf("append batch event %d: %w", i, mapErr(err))
+		case <-ctx.Done():
+			return seqs, fmt.Errorf("append batch: %w", mapErr(ctx.Err()))
+		}
+	}
+	return seqs, nil
+}
+
+// LastSeq returns the stream's last sequence (0 when empty).
+func (s *Stream) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s info: %w", s.name, mapErr(err))
+	}
+	return info.State.LastSeq, nil
+}
+
+// LastSubjectSeq returns the sequence of the last record on subject (0 when
+// none).
+func (s *Stream) LastSubjectSeq(ctx context.Context, subject string) (uint64, error) {
+	m, err := s.st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last record on %s: %w", subject, mapErr(err))
+	}
+	return m.Sequence, nil
+}
