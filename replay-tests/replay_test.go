@@ -122,6 +122,7 @@ func TestRecordedLogs(t *testing.T) {
 			for _, b := range backends() {
 				st := b.open(t)
 				load(t, st, evs)
+				t.Logf("replayed through %s", b.name)
 				s := projections.New()
 				errs := replay(t, st, s, eventlog.Query{})
 				require.Len(t, errs, wantApplyErrors[name], "%s: %v", b.name, errs)
