@@ -20,7 +20,7 @@ import (
 
 // fakeServer is a tiny PostgreSQL backend for unit tests: it prepares,
 // binds and executes by echoing, and fails any statement containing "boom".
-func fakeServer(t *testing.T, conn net.Conn) {
+func fakeServer(t testing.TB, conn net.Conn) {
 	t.Helper()
 	be := pgproto3.NewBackend(pgproto3.NewChunkReader(conn), conn)
 	stmts := map[string]string{}
@@ -109,7 +109,7 @@ func (p *memPub) byType(typ string) []eventlog.Event {
 	return out
 }
 
-func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+func tcpPair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
