@@ -1,0 +1,28 @@
+package eventlog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"unicode/utf8"
+)
+
+// TruncateText cuts s to at most max bytes at a UTF-8 character boundary
+// (DESIGN §3: a huge query text is cut and flagged). When s fits it is
+// returned unchanged with truncated false and fullSHA256 "". When it is cut,
+// fullSHA256 is the lower-case hex SHA-256 of the whole of s. max <= 0 cuts
+// everything.
+func TruncateText(s string, max int) (out string, truncated bool, fullSHA256 string) {
+	if len(s) <= max {
+		return s, false, ""
+	}
+	sum := sha256.Sum256([]byte(s))
+	if max <= 0 {
+		return "", true, hex.EncodeToString(sum[:])
+	}
+	cut := max
+	// Back up to the start of a character: at most utf8.UTFMax-1 bytes.
+	for i := 0; i < utf8.UTFMax && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	return s[:cut], true, hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,34 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+)
+
+// WithValidator returns s with every appended event checked by v first: an
+// invalid event is refused with v's error wrapped ("validate event: %w") and
+// nothing of a batch holding one is stored.
+func WithValidator(s Stream, v Validator) Stream {
+	return &validating{Stream: s, v: v}
+}
+
+type validating struct {
+	Stream
+	v Validator
+}
+
+func (s *validating) Append(ctx context.Context, ev Event, opts ...AppendOption) (uint64, error) {
+	if err := s.v.Validate(&ev); err != nil {
+		return 0, fmt.Errorf("validate event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	return s.Stream.Append(ctx, ev, opts...)
+}
+
+func (s *validating) AppendBatch(ctx context.Context, evs []Event) ([]uint64, error) {
+	for i := range evs {
+		if err := s.v.Validate(&evs[i]); err != nil {
+			return nil, fmt.Errorf("validate event %s (%s): %w", evs[i].ID, evs[i].Type, err)
+		}
+	}
+	return s.Stream.AppendBatch(ctx, evs)
+}

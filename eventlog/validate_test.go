@@ -1,0 +1,53 @@
+package eventlog_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/memlog"
+)
+
+var errBadType = errors.New("unknown event type")
+
+type typeValidator struct{}
+
+func (typeValidator) Validate(ev *eventlog.Event) error {
+	if ev.Type != "role.created" {
+		return errBadType
+	}
+	return nil
+}
+
+func TestWithValidator(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inner := memlog.New(eventlog.ControlStream)
+	st := eventlog.WithValidator(inner, typeValidator{})
+	require.Equal(t, eventlog.ControlStream, st.Name())
+	good := eventlog.Event{ID: "1", Type: "role.created", Subject: "tollgate.control.role.a", Data: json.RawMessage(`{}`)}
+	bad := eventlog.Event{ID: "2", Type: "nope", Subject: "tollgate.control.role.a", Data: json.RawMessage(`{}`)}
+
+	seq, err := st.Append(ctx, good)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), seq)
+	_, err = st.Append(ctx, bad)
+	require.ErrorIs(t, err, errBadType)
+	require.ErrorContains(t, err, "validate event")
+
+	good2 := good
+	good2.ID = "3"
+	_, err = st.AppendBatch(ctx, []eventlog.Event{good2, bad})
+	require.ErrorIs(t, err, errBadType)
+	last, err := inner.LastSeq(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), last, "nothing of an invalid batch is stored")
+
+	seqs, err := st.AppendBatch(ctx, []eventlog.Event{good2})
+	require.NoError(t, err)
+	require.Equal(t, []uint64{2}, seqs)
+}
