@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -153,7 +152,7 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 		c.next = md.sseq + 1
 		if q.FromTime.IsZero() || md.ts >= q.FromTime.UnixNano() {
 			rec := eventlog.Record{StreamSeq: md.sseq}
-			if err := json.Unmarshal(msg.Data(), &rec.Event); err != nil {
+			if err := eventlog.DecodeEvent(msg.Data(), &rec.Event); err != nil {
 				return true, fmt.Errorf("read %s: decode record %d: %w", s.name, md.sseq, err)
 			}
 			if err := c.fn(rec); err != nil {
