@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
 )
 
 // DefaultSessionTTL is a user cert's TTL when no role sets max_session_ttl.
@@ -26,14 +27,14 @@ func authorizeIn(st *projections.State, c Caller, resource, verb string) error {
 	if !ok {
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "user " + c.Name + " no longer exists; log in again"}
 	}
-	if !canDo(st, u.Roles, resource, verb) {
-		return forbiddenf("user %s may not %s %s: no role of theirs (%v) has a rule allowing it", c.Name, verb, resource, u.Roles)
+	if ok, why := access.CanDo(st, u.Roles, resource, verb); !ok {
+		return forbiddenf("user %s may not %s %s: %s", c.Name, verb, resource, why)
 	}
 	return nil
 }
 
 func sessionTTL(st *projections.State, roles []string, requested time.Duration) time.Duration {
-	limit := maxSessionTTL(st, roles, DefaultSessionTTL)
+	limit := access.MaxSessionTTL(st, roles, DefaultSessionTTL)
 	if requested <= 0 || requested > limit {
 		return limit
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tollgate-db/tollgate/control/bootstrap"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -76,7 +77,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		}
 		s.log.Info().Str("ca", t).Str("alg", alg).Msg("created certificate authority")
 	}
-	for _, r := range builtinRoles() {
+	for _, r := range bootstrap.BuiltinRoles() {
 		if haveRole[r.Name] {
 			continue
 		}

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -128,19 +130,18 @@ func (s *Service) TokensRm(ctx context.Context, c Caller, ref string) error {
 	return err
 }
 
-// tokenUsable says why a presented token cannot be used, if it cannot.
+// tokenUsable says why a presented token cannot be used, if it cannot
+// (access.TokenUsable, as an API error).
 func tokenUsable(st *projections.State, value string, now time.Time) (*projections.Token, error) {
-	t, ok := st.Tokens[hashSecret(value)]
-	if !ok {
-		return nil, unauthorizedf("join token not recognized: it was never issued or was deleted; create one with tollctl tokens add --type=db")
+	hash := hashSecret(value)
+	err := access.TokenUsable(st, hash, TokenTypeDB, now)
+	switch {
+	case err == nil:
+		return st.Tokens[hash], nil
+	case errors.Is(err, access.ErrTokenExpired):
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeExpired, Message: err.Error(), Err: err}
+	case errors.Is(err, access.ErrTokenUsed):
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUsed, Message: err.Error(), Err: err}
 	}
-	if !now.Before(t.Expires) {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeExpired,
-			Message: "join token expired at " + t.Expires.Format(time.RFC3339) + "; create a new one with tollctl tokens add --type=db"}
-	}
-	if t.Consumed && !t.Reusable {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUsed,
-			Message: "join token was already used (tokens are single-use unless created with --reusable); create a new one with tollctl tokens add --type=db"}
-	}
-	return t, nil
+	return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error(), Err: err}
 }

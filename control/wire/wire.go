@@ -98,6 +98,8 @@ type Database struct {
 	schemas.Database
 	// DBUsers are the db users the caller may use ("*" is kept literal).
 	DBUsers []string `json:"db_users,omitempty"`
+	// DBNames are the db names the caller may use, where enforced.
+	DBNames []string `json:"db_names,omitempty"`
 }
 
 // Login is POST /v1/login and POST /v1/signup (Invite instead of User).
@@ -194,6 +196,15 @@ type Joined struct {
 type Event struct {
 	Seq   uint64         `json:"seq"`
 	Event eventlog.Event `json:"event"`
+}
+
+// EventsQuery is GET /v1/events.
+type EventsQuery struct {
+	Stream  string    `json:"stream"` // control | audit
+	Type    string    `json:"type,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	FromSeq uint64    `json:"from_seq,omitempty"`
+	Limit   int       `json:"limit,omitempty"`
 }
 
 // Events answers GET /v1/events.

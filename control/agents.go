@@ -1,0 +1,71 @@
+package control
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// HostCertTTL is the lifetime of an agent's host cert.
+const HostCertTTL = 30 * 24 * time.Hour
+
+// Join consumes a join token and issues the agent a host cert plus what it
+// needs to reach the event log. The token is consumed with an expectation
+// on its subject, so a single-use token joins exactly one agent even when
+// two race.
+func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
+	if req.Hostname == "" {
+		return wire.Joined{}, invalidf("hostname is required")
+	}
+	pub, err := parsePublicKey(req.PublicKeyPEM)
+	if err != nil {
+		return wire.Joined{}, err
+	}
+	now := s.cfg.Clock.Now().UTC()
+	id := req.Hostname + "-" + s.builder.IDs.NewID(now)[:10]
+	var hash string
+	_, err = s.change(ctx, "agent:"+id, eventlog.KindToken, hashSecret(req.Token), schemas.TypeTokenConsumed, func(st *projections.State) (any, error) {
+		t, err := tokenUsable(st, req.Token, now)
+		if err != nil {
+			return nil, err
+		}
+		hash = t.Hash
+		return schemas.TokenConsumed{Hash: t.Hash, AgentID: id}, nil
+	})
+	if err != nil {
+		s.log.Warn().Str("hostname", req.Hostname).Str("remote", remote).Str("reason", AsError(err).Message).Msg("agent join refused")
+		return wire.Joined{}, err
+	}
+	hosts := []string{req.Hostname}
+	if req.PublicAddr != "" {
+		if h, _, err := net.SplitHostPort(req.PublicAddr); err == nil && h != req.Hostname {
+			hosts = append(hosts, h)
+		}
+	}
+	iss, err := s.pki.issueHost(ctx, id, hosts, pub, HostCertTTL, "agent:"+id)
+	if err != nil {
+		return wire.Joined{}, err
+	}
+	agent := schemas.Agent{ID: id, Hostname: req.Hostname, PublicAddr: req.PublicAddr, Resources: req.Resources}
+	if _, err := s.change(ctx, "agent:"+id, eventlog.KindAgent, id, schemas.TypeAgentJoined, func(*projections.State) (any, error) {
+		return schemas.AgentJoined{Agent: agent, TokenHash: hash, CertSerial: iss.serial}, nil
+	}); err != nil {
+		return wire.Joined{}, err
+	}
+	s.log.Info().Str("agent", id).Str("remote", remote).Msg("agent joined")
+	out := wire.Joined{AgentID: id, CertPEM: iss.certPEM, NATSURL: s.cfg.NATSURL}
+	s.View(func(st *projections.State) {
+		out.Cluster = st.Cluster.Name
+		for t, dst := range map[string]*[]string{schemas.CAHost: &out.HostCAPEM, schemas.CAUser: &out.UserCAPEM, schemas.CADB: &out.DBCAPEM} {
+			if ca, ok := st.CAs[t]; ok {
+				*dst = append(*dst, ca.Trusted...)
+			}
+		}
+	})
+	return out, nil
+}

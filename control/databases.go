@@ -1,0 +1,151 @@
+package control
+
+import (
+	"context"
+	"net"
+	"reflect"
+	"sort"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Database protocols.
+const (
+	ProtocolCockroachDB = "cockroachdb"
+	ProtocolPostgres    = "postgres"
+)
+
+func checkDatabase(d schemas.Database) error {
+	if err := validName("database", d.Name); err != nil {
+		return err
+	}
+	if d.Protocol != ProtocolCockroachDB && d.Protocol != ProtocolPostgres {
+		return invalidf("database %s: protocol %q: use cockroachdb or postgres", d.Name, d.Protocol)
+	}
+	if _, _, err := net.SplitHostPort(d.URI); err != nil {
+		return invalidf("database %s: uri %q: use HOST:PORT", d.Name, d.URI)
+	}
+	return nil
+}
+
+// DBRegister registers (or updates) a database an agent serves from its
+// static config; the caller is the agent's host cert.
+func (s *Service) DBRegister(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+	if c.Kind != CallerHost {
+		return wire.Database{}, forbiddenf("only agents register databases from their config; people use tollctl db create -f")
+	}
+	d.AgentID = c.Name
+	if err := checkDatabase(d); err != nil {
+		return wire.Database{}, err
+	}
+	typ := schemas.TypeDatabaseRegistered
+	unchanged := false
+	s.View(func(st *projections.State) {
+		if old, ok := st.Databases[d.Name]; ok {
+			typ = schemas.TypeDatabaseUpdated
+			unchanged = reflect.DeepEqual(old.Database, d)
+		}
+	})
+	if unchanged {
+		return wire.Database{Database: d}, nil
+	}
+	_, err := s.change(ctx, c.Actor(), eventlog.KindDatabase, d.Name, typ, func(st *projections.State) (any, error) {
+		if _, ok := st.Agents[c.Name]; !ok && c.Name != Source {
+			return nil, forbiddenf("agent %s is not joined", c.Name)
+		}
+		old, ok := st.Databases[d.Name]
+		if ok && old.AgentID != c.Name {
+			return nil, existsf("database %s is already served by %s", d.Name, agentOrDynamic(old.AgentID))
+		}
+		if ok != (typ == schemas.TypeDatabaseUpdated) {
+			return nil, newErr(409, CodeConflict, "database %s changed concurrently; retry", d.Name)
+		}
+		return d, nil
+	})
+	if err != nil {
+		return wire.Database{}, err
+	}
+	return wire.Database{Database: d}, nil
+}
+
+func agentOrDynamic(id string) string {
+	if id == "" {
+		return "a dynamic registration (tollctl db rm first)"
+	}
+	return "agent " + id
+}
+
+// DBCreate registers a dynamic database (tollctl db create -f), served by
+// every agent whose resource selectors match its labels.
+func (s *Service) DBCreate(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+	d.AgentID = ""
+	if err := checkDatabase(d); err != nil {
+		return wire.Database{}, err
+	}
+	_, err := s.change(ctx, c.Actor(), eventlog.KindDatabase, d.Name, schemas.TypeDatabaseRegistered, func(st *projections.State) (any, error) {
+		if err := authorizeIn(st, c, schemas.ResourceDatabase, schemas.VerbCreate); err != nil {
+			return nil, err
+		}
+		if old, ok := st.Databases[d.Name]; ok {
+			return nil, existsf("database %s already exists (served by %s)", d.Name, agentOrDynamic(old.AgentID))
+		}
+		return d, nil
+	})
+	if err != nil {
+		return wire.Database{}, err
+	}
+	return wire.Database{Database: d}, nil
+}
+
+// DBRm deregisters a database.
+func (s *Service) DBRm(ctx context.Context, c Caller, name string) error {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindDatabase, name, schemas.TypeDatabaseDeregistered, func(st *projections.State) (any, error) {
+		if c.Kind == CallerHost {
+			if d, ok := st.Databases[name]; ok && d.AgentID != c.Name {
+				return nil, forbiddenf("database %s is not served by agent %s", name, c.Name)
+			}
+		} else if err := authorizeIn(st, c, schemas.ResourceDatabase, schemas.VerbDelete); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Databases[name]; !ok {
+			return nil, notFoundf("database %s not found (tollctl db ls)", name)
+		}
+		return schemas.DatabaseDeregistered{Name: name}, nil
+	})
+	return err
+}
+
+// DBList lists the databases the caller may reach (access.Reachable), with
+// the db users it may use. Agents see every database.
+func (s *Service) DBList(c Caller) ([]wire.Database, error) {
+	var (
+		out []wire.Database
+		err error
+	)
+	now := s.cfg.Clock.Now()
+	s.View(func(st *projections.State) {
+		if c.Kind == CallerHost {
+			for _, d := range st.Databases {
+				out = append(out, wire.Database{Database: d.Database})
+			}
+			return
+		}
+		if err = authorizeIn(st, c, schemas.ResourceDatabase, schemas.VerbList); err != nil {
+			return
+		}
+		id, ok := access.IdentityFor(st, c.Name)
+		if !ok {
+			err = unauthorizedf("user %s no longer exists; log in again", c.Name)
+			return
+		}
+		for _, da := range access.Reachable(st, id, now) {
+			out = append(out, wire.Database{Database: da.Database.Database, DBUsers: da.DBUsers, DBNames: da.DBNames})
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
