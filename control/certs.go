@@ -196,3 +196,17 @@ func (s *Service) DBClientCert(ctx context.Context, c Caller, req wire.DBClientC
 	}
 	return wire.Cert{CertPEM: iss.certPEM, Serial: iss.serial, NotAfter: iss.notAfter}, nil
 }
+
+// TrustedCAs returns the public certs a CA trusts now; no authentication is
+// needed (CA certs are public), so agents and new clients can fetch them.
+func (s *Service) TrustedCAs(caType string) ([]string, error) {
+	t, err := normalizeCAType(caType)
+	if err != nil {
+		return nil, err
+	}
+	out := s.trusted(t)
+	if len(out) == 0 {
+		return nil, notFoundf("CA %s does not exist yet", t)
+	}
+	return out, nil
+}

@@ -1,0 +1,6 @@
+// Package api is control's HTTPS API: TLS 1.3 on control's host cert,
+// client certs from the user or host CA verified against the trusted set
+// of the current projection (so CA rotation applies at once), authorization
+// by role rules from the projection. Ping, CA fetch, login, signup and join
+// need no client cert. Every error body is {"code","message"}.
+package api
