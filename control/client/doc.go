@@ -1,0 +1,5 @@
+// Package client is the typed Go client of control's HTTPS API, used by
+// tollctl, toll and agents. It speaks TLS 1.3 and presents a profile's
+// user cert (or an agent's host cert); first contact with a cluster checks
+// the host CA pin.
+package client
