@@ -10,8 +10,9 @@ import (
 // auditor appends control's audit events (auth.login, cert.issued) to
 // TOLLGATE_AUDIT, one at a time so that the per-source chain stays ordered.
 type auditor struct {
-	s  *Service
-	mu sync.Mutex
+	s       *Service
+	mu      sync.Mutex
+	chainer *eventlog.Chainer
 }
 
 func newAuditor(s *Service) *auditor { return &auditor{s: s} }
@@ -23,7 +24,7 @@ func (a *auditor) emit(ctx context.Context, typ, db, user, session, actor string
 	defer a.mu.Unlock()
 	ev, err := a.s.builder.Build(typ, 1, actor, eventlog.AuditSubject(db, user, session, typ), data)
 	if err == nil {
-		err = a.chain(&ev)
+		err = a.chain(context.WithoutCancel(ctx), &ev)
 	}
 	if err == nil && a.s.cfg.Validator != nil {
 		err = a.s.cfg.Validator.Validate(&ev)
