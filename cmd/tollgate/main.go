@@ -1,0 +1,17 @@
+// Command tollgate is the Tollgate daemon: control, agent, embedded NATS
+// JetStream and export in one process (tollgate start), plus setup helpers.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

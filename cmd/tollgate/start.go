@@ -1,0 +1,81 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/logging"
+	"github.com/tollgate-db/tollgate/internal/node"
+)
+
+type startOptions struct {
+	configFile, dataDir, clusterName, natsURL, natsCreds, listen, logLevel, logFormat string
+}
+
+func newStartCommand() *cobra.Command {
+	var o startOptions
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run the daemon (control plane, embedded NATS JetStream; agent and export when configured)",
+		Long: `Run the daemon until SIGTERM or SIGINT.
+
+With no --config, a single node runs in ./tollgate-data (or --data-dir / TOLLGATE_DATA_DIR):
+embedded NATS JetStream, the control plane and its HTTPS API on 127.0.0.1:7080. The first
+start creates the cluster (its four CAs, built-in roles and the local admin identity used by
+tollctl on this host); later starts change nothing.`,
+		Example: `  # single node in ./tollgate-data
+  tollgate start
+
+  # with a config file written by 'tollgate db configure create'
+  tollgate start --config /etc/tollgate.yaml
+
+  # against an existing NATS cluster
+  tollgate start --nats-url nats://nats-1:4222 --nats-creds /etc/tollgate/nats.creds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.Default()
+			if o.configFile != "" {
+				var err error
+				if cfg, err = config.Load(o.configFile); err != nil {
+					return err
+				}
+			}
+			if o.dataDir != "" || o.configFile == "" {
+				cfg.DataDir = config.ResolveDataDir(o.dataDir)
+			}
+			if o.clusterName != "" {
+				cfg.ClusterName = o.clusterName
+			}
+			if o.natsURL != "" {
+				cfg.NATS.URL = o.natsURL
+			}
+			if o.natsCreds != "" {
+				cfg.NATS.Creds = o.natsCreds
+			}
+			if o.listen != "" {
+				cfg.Control.ListenAddr = o.listen
+			}
+			if o.logLevel != "" {
+				cfg.Log.Level = o.logLevel
+			}
+			if o.logFormat != "" {
+				cfg.Log.Format = o.logFormat
+			}
+			log, err := logging.New(cmd.ErrOrStderr(), logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
+			if err != nil {
+				return err
+			}
+			return node.Run(cmd.Context(), cfg, log, node.Options{})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configFile, "config", "", "YAML configuration file")
+	f.StringVar(&o.dataDir, "data-dir", "", "data directory (default $TOLLGATE_DATA_DIR or ./tollgate-data)")
+	f.StringVar(&o.clusterName, "cluster-name", "", "cluster name, used at first start (default the hostname)")
+	f.StringVar(&o.natsURL, "nats-url", "", "external NATS server URL (default: embedded JetStream)")
+	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
+	f.StringVar(&o.listen, "listen", "", "control API listen address (default 127.0.0.1:7080)")
+	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "", "auto, text or json")
+	return cmd
+}

@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/api"
+	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Env is what a component gets: the configuration, the open event log, the
+// control service when it runs in this process (nil otherwise), and a
+// logger.
+type Env struct {
+	Config  config.Config
+	Log     *jetstream.Log
+	Control *control.Service
+	// ControlAddr is control's API address as clients reach it.
+	ControlAddr string
+	Logger      zerolog.Logger
+}
+
+// Component is one long-running part of the daemon. Run blocks until ctx
+// ends (returning nil) or the component fails.
+type Component interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Factory builds a component from the environment; it returns nil, nil when
+// its configuration section is absent. The agent and export register here.
+type Factory func(env *Env) (Component, error)
+
+// Options extend Run.
+type Options struct {
+	// Components are started after control, in order.
+	Components []Factory
+	// Ready, if set, is called once everything is started.
+	Ready func(env *Env)
+}
+
+// Run runs the node until ctx ends, then shuts everything down: components
+// first, then the API, then the event log.
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	lg, err := jetstream.Open(ctx, jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: cfg.DataDir,
+		Replicas: cfg.NATS.Replicas, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := lg.Close(cctx); err != nil {
+			log.Warn().Err(err).Msg("close event log")
+		}
+	}()
+	where := "embedded NATS JetStream in " + filepath.Join(cfg.DataDir, "jetstream")
+	if cfg.NATS.URL != "" {
+		where = cfg.NATS.URL
+	}
+	log.Info().Str("event_log", where).Msg("event log open")
+
+	env := &Env{Config: cfg, Log: lg, Logger: log}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(name string, err error) {
+		mu.Lock()
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		mu.Unlock()
+		cancel()
+	}
+	var comps []Component
+	if cfg.ControlEnabled() {
+		c, err := newControl(runCtx, env, lg, log)
+		if err != nil {
+			return err
+		}
+		comps = append(comps, c)
+	}
+	for _, f := range opts.Components {
+		c, err := f(env)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			comps = append(comps, c)
+		}
+	}
+	for _, c := range comps {
+		wg.Add(1)
+		go func(c Component) {
+			defer wg.Done()
+			if err := c.Run(runCtx); err != nil && runCtx.Err() == nil {
+				fail(c.Name(), err)
+			}
+		}(c)
+	}
+	if opts.Ready != nil {
+		opts.Ready(env)
+	}
+	log.Info().Str("control", env.ControlAddr).Msg("tollgate started")
+	<-runCtx.Done()
+	log.Info().Msg("shutting down")
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+type controlComponent struct {
+	svc  *control.Service
+	api  *api.Server
+	ln   net.Listener
+	cert tls.Certificate
+	log  zerolog.Logger
+	env  *Env
+}
+
+func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Logger) (*controlComponent, error) {
+	cfg := env.Config
+	val, err := schemas.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Control.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the control API on %s: %w", cfg.Control.ListenAddr, err)
+	}
+	addr := clientAddr(ln.Addr().String())
+	if cfg.Control.PublicAddr != "" {
+		addr = cfg.Control.PublicAddr
+	}
+	var hosts []string
+	for _, a := range []string{addr, cfg.Control.ListenAddr} {
+		if h, _, err := net.SplitHostPort(a); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+			hosts = append(hosts, h)
+		}
+	}
+	if hn, err := os.Hostname(); err == nil {
+		hosts = append(hosts, hn)
+	}
+	natsURL := cfg.NATS.URL
+	if natsURL == "" && lg.Server != nil {
+		natsURL = lg.Server.ClientURL()
+	}
+	clog := log.With().Str("component", "control").Logger()
+	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
+		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, Logger: clog})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := svc.Start(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if _, err := svc.EnsureAdminIdentity(ctx, addr); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("write local admin identity: %w", err)
+	}
+	cert, err := svc.ServerCertificate(ctx)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("issue control's host cert: %w", err)
+	}
+	env.Control, env.ControlAddr = svc, addr
+	return &controlComponent{svc: svc, api: api.New(svc, clog), ln: ln, cert: cert, log: clog, env: env}, nil
+}
+
+// clientAddr turns a listen address into one a local client can dial.
+func clientAddr(listen string) string {
+	h, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		h = "127.0.0.1"
+	}
+	return net.JoinHostPort(h, p)
+}
+
+func (c *controlComponent) Name() string { return "control" }
+
+func (c *controlComponent) Run(ctx context.Context) error {
+	c.log.Info().Str("listen", c.ln.Addr().String()).Str("public", c.env.ControlAddr).Msg("control API listening")
+	return c.api.Serve(ctx, c.ln, c.cert)
+}
