@@ -18,7 +18,7 @@ func TestCheckPolicy(t *testing.T) {
 	}{
 		{"correct horse battery", ""},
 		{"ünïcödé-pässwörd", ""},
-		{"short", "at least 12 characters"},
+		{"pw9Q", "at least 12 characters"},
 		{"elevenchars", "at least 12 characters"},
 		{strings.Repeat(" ", 20), "whitespace"},
 		{strings.Repeat("x", 1025), "at most 1024 bytes"},
