@@ -1,0 +1,125 @@
+package join
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// ControlPlane is what an agent asks of control.
+type ControlPlane interface {
+	// Join consumes a join token and returns the agent's host cert.
+	Join(ctx context.Context, req wire.Join) (wire.Joined, error)
+	// DBClientCert issues agentID a db_client cert (CN = req.DBUser,
+	// NotAfter no later than req.NotAfter) for req.Database.
+	DBClientCert(ctx context.Context, agentID string, req wire.DBClientCertRequest) (wire.Cert, error)
+	// RegisterDatabase registers (or updates) a database of agentID's
+	// static config.
+	RegisterDatabase(ctx context.Context, agentID string, d schemas.Database) error
+}
+
+// Local is ControlPlane over a control.Service in this process.
+type Local struct {
+	Service *control.Service
+	// Remote is recorded as the join's remote address (default "local").
+	Remote string
+}
+
+var _ ControlPlane = (*Local)(nil)
+
+func (l *Local) caller(agentID string) control.Caller {
+	return control.Caller{Kind: control.CallerHost, Name: agentID}
+}
+
+// Join calls Service.Join.
+func (l *Local) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
+	remote := l.Remote
+	if remote == "" {
+		remote = "local"
+	}
+	return l.Service.Join(ctx, req, remote)
+}
+
+// DBClientCert calls Service.DBClientCert as the agent.
+func (l *Local) DBClientCert(ctx context.Context, agentID string, req wire.DBClientCertRequest) (wire.Cert, error) {
+	return l.Service.DBClientCert(ctx, l.caller(agentID), req)
+}
+
+// RegisterDatabase calls Service.DBRegister as the agent.
+func (l *Local) RegisterDatabase(ctx context.Context, agentID string, d schemas.Database) error {
+	_, err := l.Service.DBRegister(ctx, l.caller(agentID), d)
+	return err
+}
+
+// Remote is ControlPlane over control's HTTPS API. Before the join it
+// speaks anonymously, trusting HostCAPEM (checked against the CA pin by
+// client.FirstContact); after it, with the agent's host cert.
+type Remote struct {
+	Proxy     string
+	HostCAPEM []byte
+	// Cert is the agent's host cert; nil until joined (SetIdentity).
+	cli *client.Client
+}
+
+var _ ControlPlane = (*Remote)(nil)
+
+// NewRemote returns a Remote for control at proxy, trusting hostCAPEM.
+func NewRemote(proxy string, hostCAPEM []byte) *Remote {
+	return &Remote{Proxy: proxy, HostCAPEM: hostCAPEM}
+}
+
+// SetIdentity makes later calls authenticate with id's host cert.
+func (r *Remote) SetIdentity(id *Identity) error {
+	pool := x509.NewCertPool()
+	for _, p := range id.HostCAPEM {
+		pool.AppendCertsFromPEM([]byte(p))
+	}
+	cert, err := id.TLSCertificate()
+	if err != nil {
+		return err
+	}
+	r.cli = client.New(r.Proxy, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}})
+	return nil
+}
+
+// Join calls the API anonymously.
+func (r *Remote) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
+	c, err := client.Anonymous(r.Proxy, r.HostCAPEM)
+	if err != nil {
+		return wire.Joined{}, err
+	}
+	defer c.Close()
+	return c.Join(ctx, req)
+}
+
+func (r *Remote) authed() (*client.Client, error) {
+	if r.cli == nil {
+		return nil, fmt.Errorf("join: agent has no identity yet")
+	}
+	return r.cli, nil
+}
+
+// DBClientCert calls the API with the host cert.
+func (r *Remote) DBClientCert(ctx context.Context, _ string, req wire.DBClientCertRequest) (wire.Cert, error) {
+	c, err := r.authed()
+	if err != nil {
+		return wire.Cert{}, err
+	}
+	return c.DBClientCert(ctx, req)
+}
+
+// RegisterDatabase calls the API with the host cert.
+func (r *Remote) RegisterDatabase(ctx context.Context, _ string, d schemas.Database) error {
+	c, err := r.authed()
+	if err != nil {
+		return err
+	}
+	_, err = c.DBRegister(ctx, d)
+	return err
+}
