@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// tailPoll is how often events tail asks for new events.
+const tailPoll = 500 * time.Millisecond
+
+func (a *app) eventsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "events", Short: "Read the control and audit event streams (auditor or editor)"}
+	var (
+		q     wire.EventsQuery
+		since string
+	)
+	parse := func() error {
+		if since == "" {
+			return nil
+		}
+		if d, err := time.ParseDuration(since); err == nil {
+			q.Since = time.Now().Add(-d)
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339, since)
+		if err != nil {
+			return fmt.Errorf("--since %q: use a duration (1h) or RFC 3339 time", since)
+		}
+		q.Since = t
+		return nil
+	}
+	flags := func(c *cobra.Command) {
+		c.Flags().StringVar(&q.Stream, "stream", "control", "control or audit")
+		c.Flags().StringVar(&q.Type, "type", "", "only events of this type (e.g. user.created)")
+		c.Flags().StringVar(&since, "since", "", "only events since a duration ago (1h) or a time (RFC 3339)")
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List events",
+		Example: `  tollctl events ls
+  tollctl events ls --stream=audit --type=auth.login --since=1h --format=json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := parse(); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var all []wire.Event
+			err = pages(cmd.Context(), c, q, false, func(evs []wire.Event) error {
+				all = append(all, evs...)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if all == nil {
+				all = []wire.Event{}
+			}
+			return a.print(all, func(w io.Writer) {
+				for _, e := range all {
+					printEvent(w, e)
+				}
+			})
+		},
+	}
+	flags(ls)
+	tail := &cobra.Command{
+		Use:   "tail",
+		Short: "Print events as they are appended, until interrupted",
+		Example: `  tollctl events tail --stream=audit
+  tollctl events tail --type=role.updated`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := parse(); err != nil {
+				return err
+			}
+			if q.Since.IsZero() {
+				q.Since = time.Now()
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			err = pages(cmd.Context(), c, q, true, func(evs []wire.Event) error {
+				for _, e := range evs {
+					if a.g.format == formatText {
+						printEvent(a.stdout, e)
+					} else if err := a.print(e, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if cmd.Context().Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	flags(tail)
+	cmd.AddCommand(ls, tail)
+	return cmd
+}
+
+// pages reads pages from q; with follow it keeps polling until ctx ends.
+func pages(ctx context.Context, c *client.Client, q wire.EventsQuery, follow bool, fn func([]wire.Event) error) error {
+	for {
+		page, err := c.Events(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := fn(page.Events); err != nil {
+			return err
+		}
+		moved := page.LastSeq+1 > q.FromSeq && page.LastSeq > 0
+		if moved {
+			q.FromSeq = page.LastSeq + 1
+		}
+		if len(page.Events) > 0 && moved {
+			continue
+		}
+		if !follow {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(tailPoll):
+		}
+	}
+}
+
+func printEvent(w io.Writer, e wire.Event) {
+	ev := e.Event
+	data, _ := json.Marshal(ev.Data)
+	fmt.Fprintf(w, "%d %s %-22s actor=%s subject=%s %s\n", e.Seq, ev.Time.Format(time.RFC3339), ev.Type, ev.Actor, ev.Subject, data)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func traits(dbUsers, dbNames string) map[string][]string {
+	t := map[string][]string{}
+	if v := splitList(dbUsers); len(v) > 0 {
+		t["db_users"] = v
+	}
+	if v := splitList(dbNames); len(v) > 0 {
+		t["db_names"] = v
+	}
+	if len(t) == 0 {
+		return nil
+	}
+	return t
+}
+
+func (a *app) printInvite(inv wire.Invite, proxy, what string) error {
+	return a.print(inv, func(w io.Writer) {
+		fmt.Fprintf(w, "User %s %s. Share this command with them; it is valid for 1h (until %s):\n\n", inv.User, what, inv.Expires.Format(time.RFC3339))
+		fmt.Fprintf(w, "  toll signup --proxy=%s --invite=%s\n", proxy, inv.Invite)
+	})
+}
+
+func (a *app) usersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
+	var roles, dbUsers, dbNames string
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a user and print a one-time signup command (valid 1h)",
+		Example: `  tollctl users add --roles=access --db-users="*" --db-names="*" alice
+  tollctl users add --roles=access,auditor --db-users=app bob`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			inv, err := c.UsersAdd(cmd.Context(), schemas.User{Name: args[0], Roles: splitList(roles), Traits: traits(dbUsers, dbNames)})
+			if err != nil {
+				return err
+			}
+			return a.printInvite(inv, a.proxyOf(p.Proxy), "has been created")
+		},
+	}
+	add.Flags().StringVar(&roles, "roles", "", "comma-separated roles (e.g. access)")
+	add.Flags().StringVar(&dbUsers, "db-users", "", "comma-separated database users the user may use")
+	add.Flags().StringVar(&dbNames, "db-names", "", "comma-separated database names the user may use")
+	ls := &cobra.Command{
+		Use: "ls", Short: "List users", Example: "  tollctl users ls", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			us, err := c.UsersList(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.print(us, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "User\tRoles\tDB users\tDB names\tPassword")
+				for _, u := range us {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.Name, strings.Join(u.Roles, ","), strings.Join(u.Traits["db_users"], ","),
+						strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	get := &cobra.Command{
+		Use: "get NAME", Short: "Show a user", Example: "  tollctl users get alice --format=yaml", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			u, err := c.UsersGet(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(u, func(w io.Writer) {
+				fmt.Fprintf(w, "User: %s\nRoles: %s\nDB users: %s\nDB names: %s\nPassword set: %v\n", u.Name, strings.Join(u.Roles, ","),
+					strings.Join(u.Traits["db_users"], ","), strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+			})
+		},
+	}
+	var uRoles, uDBUsers, uDBNames string
+	update := &cobra.Command{
+		Use:     "update NAME",
+		Short:   "Change a user's roles or database users/names (omitted flags keep their value)",
+		Example: `  tollctl users update alice --roles=access,auditor`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			u := schemas.User{Name: args[0]}
+			if cmd.Flags().Changed("roles") {
+				u.Roles = splitList(uRoles)
+			}
+			if cmd.Flags().Changed("db-users") || cmd.Flags().Changed("db-names") {
+				old, err := c.UsersGet(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				u.Traits = map[string][]string{}
+				for k, v := range old.Traits {
+					u.Traits[k] = v
+				}
+				if cmd.Flags().Changed("db-users") {
+					u.Traits["db_users"] = splitList(uDBUsers)
+				}
+				if cmd.Flags().Changed("db-names") {
+					u.Traits["db_names"] = splitList(uDBNames)
+				}
+			}
+			out, err := c.UsersUpdate(cmd.Context(), u)
+			if err != nil {
+				return err
+			}
+			return a.print(out, func(w io.Writer) {
+				fmt.Fprintf(w, "User %s updated (roles %s).\n", out.Name, strings.Join(out.Roles, ","))
+			})
+		},
+	}
+	update.Flags().StringVar(&uRoles, "roles", "", "comma-separated roles")
+	update.Flags().StringVar(&uDBUsers, "db-users", "", "comma-separated database users")
+	update.Flags().StringVar(&uDBNames, "db-names", "", "comma-separated database names")
+	rm := &cobra.Command{
+		Use: "rm NAME", Short: "Delete a user", Example: "  tollctl users rm alice", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.UsersRm(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "User %s deleted.\n", args[0]) })
+		},
+	}
+	reset := &cobra.Command{
+		Use: "reset NAME", Short: "Issue a new one-time invite to set the password", Example: "  tollctl users reset alice", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			inv, err := c.UsersReset(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.printInvite(inv, a.proxyOf(p.Proxy), "may set a new password")
+		},
+	}
+	cmd.AddCommand(add, ls, get, update, rm, reset)
+	return cmd
+}
+
+func (a *app) proxyOf(p string) string {
+	if a.g.proxy != "" {
+		return a.g.proxy
+	}
+	return p
+}
