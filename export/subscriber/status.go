@@ -1,0 +1,68 @@
+package subscriber
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Status is a sink's export state, for `tollctl export status`.
+type Status struct {
+	Sink    string         `json:"sink"`
+	Type    string         `json:"type"`
+	Format  string         `json:"format"`
+	Streams []StreamStatus `json:"streams"`
+}
+
+// StreamStatus is one durable consumer's state.
+type StreamStatus struct {
+	Stream   string `json:"stream"`
+	Consumer string `json:"consumer"`
+	// Lag is the events not yet accepted by the sink: pending plus
+	// delivered-but-unacked.
+	Lag uint64 `json:"lag"`
+	// Exported counts events accepted since this process started.
+	Exported    uint64    `json:"exported"`
+	Retrying    bool      `json:"retrying"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitempty"`
+	LastSuccess time.Time `json:"last_success,omitempty"`
+}
+
+// Status returns the sink's state, refreshing each consumer's lag from
+// the server when it answers.
+func (s *Subscriber) Status(ctx context.Context) Status {
+	st := Status{Sink: s.cfg.Name, Type: s.cfg.Type, Format: s.cfg.Format}
+	for _, l := range s.loops {
+		if l.cons != nil {
+			l.refreshLag(ctx)
+		}
+		l.mu.Lock()
+		st.Streams = append(st.Streams, StreamStatus{Stream: l.stream, Consumer: ConsumerName(s.cfg.Name), Lag: l.lag,
+			Exported: l.exported, Retrying: l.retrying, LastError: l.lastErr, LastErrorAt: l.lastErrAt, LastSuccess: l.lastSuccess})
+		l.mu.Unlock()
+	}
+	return st
+}
+
+// RenderStatus writes a table of statuses for people.
+func RenderStatus(w io.Writer, sts []Status) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SINK\tTYPE\tFORMAT\tSTREAM\tLAG\tEXPORTED\tSTATE\tLAST ERROR")
+	for _, s := range sts {
+		for _, x := range s.Streams {
+			state := "ok"
+			if x.Retrying {
+				state = "retrying"
+			}
+			errText := "-"
+			if x.LastError != "" {
+				errText = x.LastErrorAt.UTC().Format(time.RFC3339) + " " + x.LastError
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Sink, s.Type, s.Format, x.Stream, x.Lag, x.Exported, state, errText)
+		}
+	}
+	return tw.Flush()
+}

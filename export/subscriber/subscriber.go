@@ -1,0 +1,389 @@
+package subscriber
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/format"
+)
+
+// DefaultAckWait is how long JetStream waits for an ack before
+// redelivering; the subscriber extends it while it retries.
+const DefaultAckWait = 60 * time.Second
+
+// Options are a subscriber's collaborators.
+type Options struct {
+	Logger zerolog.Logger
+	// Registerer receives the metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// AckWait of the durable consumers (default DefaultAckWait).
+	AckWait time.Duration
+	// StreamNames maps export.StreamAudit / export.StreamControl to
+	// JetStream stream names (default eventlog.AuditStream /
+	// eventlog.ControlStream).
+	StreamNames map[string]string
+}
+
+// Subscriber runs one sink: one durable consumer per configured stream.
+type Subscriber struct {
+	cfg   export.SinkConfig
+	js    jetstream.JetStream
+	sink  export.Sink
+	fmt   format.Formatter
+	log   zerolog.Logger
+	m     *metrics
+	opts  Options
+	types map[string]bool
+	wmu   sync.Mutex // serializes sink writes across streams
+	loops []*loop
+}
+
+// New prepares a subscriber for a validated cfg writing to sink. Run starts
+// it.
+func New(js jetstream.JetStream, cfg export.SinkConfig, sink export.Sink, opts Options) (*Subscriber, error) {
+	one := export.Config{Sinks: []export.SinkConfig{cfg}}
+	if err := one.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = one.Sinks[0]
+	f, err := format.New(cfg.Format)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("register export metrics: %w", err)
+	}
+	if opts.AckWait <= 0 {
+		opts.AckWait = DefaultAckWait
+	}
+	s := &Subscriber{cfg: cfg, js: js, sink: sink, fmt: f, m: m, opts: opts,
+		log: opts.Logger.With().Str("sink", cfg.Name).Logger()}
+	if len(cfg.Filter.Types) > 0 {
+		s.types = map[string]bool{}
+		for _, t := range cfg.Filter.Types {
+			s.types[t] = true
+		}
+	}
+	for _, st := range cfg.Streams {
+		name := opts.StreamNames[st]
+		if name == "" {
+			name = eventlog.AuditStream
+			if st == export.StreamControl {
+				name = eventlog.ControlStream
+			}
+		}
+		prefix := eventlog.AuditPrefix + "."
+		if st == export.StreamControl {
+			prefix = eventlog.ControlPrefix + "."
+		}
+		var subjects []string
+		for _, subj := range cfg.Filter.Subjects {
+			if strings.HasPrefix(subj, prefix) {
+				subjects = append(subjects, subj)
+			}
+		}
+		s.loops = append(s.loops, &loop{s: s, stream: name, subjects: subjects})
+	}
+	return s, nil
+}
+
+// ConsumerName is the durable consumer name of a sink.
+func ConsumerName(sink string) string { return "export-" + sink }
+
+// Run consumes until ctx ends, then closes the sink. It returns nil when
+// ctx ended, or the first setup error.
+func (s *Subscriber) Run(ctx context.Context) error {
+	defer func() {
+		if err := s.sink.Close(); err != nil {
+			s.log.Warn().Err(err).Msg("close export sink")
+		}
+	}()
+	for _, l := range s.loops {
+		if err := l.setup(ctx); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	for _, l := range s.loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop is one durable consumer of one stream.
+type loop struct {
+	s        *Subscriber
+	stream   string
+	subjects []string
+	cons     jetstream.Consumer
+
+	mu          sync.Mutex
+	lag         uint64
+	exported    uint64
+	lastErr     string
+	lastErrAt   time.Time
+	lastSuccess time.Time
+	retrying    bool
+}
+
+func (l *loop) setup(ctx context.Context) error {
+	cc := jetstream.ConsumerConfig{
+		Durable:       ConsumerName(l.s.cfg.Name),
+		Description:   "tollgate export sink " + l.s.cfg.Name,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       l.s.opts.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: max(4*l.s.cfg.Batch.MaxEvents, 1000),
+		MaxWaiting:    16,
+	}
+	switch len(l.subjects) {
+	case 0:
+	case 1:
+		cc.FilterSubject = l.subjects[0]
+	default:
+		cc.FilterSubjects = l.subjects
+	}
+	cons, err := l.s.js.CreateOrUpdateConsumer(ctx, l.stream, cc)
+	if err != nil {
+		return fmt.Errorf("export sink %s: consumer on %s: %w", l.s.cfg.Name, l.stream, err)
+	}
+	l.cons = cons
+	l.refreshLag(ctx)
+	return nil
+}
+
+func (l *loop) run(ctx context.Context) {
+	maxEvents := l.s.cfg.Batch.MaxEvents
+	wait := l.s.cfg.Batch.MaxWait
+	for ctx.Err() == nil {
+		fb, err := l.cons.Fetch(maxEvents, jetstream.FetchMaxWait(max(wait, 100*time.Millisecond)))
+		if err != nil {
+			l.fail(err)
+			sleep(ctx, l.s.cfg.Retry.Initial)
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range fb.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := fb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
+			if ctx.Err() == nil {
+				l.fail(err)
+				sleep(ctx, l.s.cfg.Retry.Initial)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			l.refreshLag(ctx)
+			continue
+		}
+		l.deliver(ctx, msgs)
+	}
+}
+
+// deliver writes msgs (skipping filtered types) until the sink accepted
+// all, then acks them. It returns early only when ctx ends, leaving the
+// rest unacked for redelivery.
+func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
+	items := make([]export.Item, 0, len(msgs))
+	pend := make([]jetstream.Msg, 0, len(msgs))
+	var lastPending uint64
+	for _, m := range msgs {
+		it, skip := l.item(m)
+		if md, err := m.Metadata(); err == nil {
+			lastPending = md.NumPending
+		}
+		if skip {
+			_ = m.Ack()
+			continue
+		}
+		items = append(items, it)
+		pend = append(pend, m)
+	}
+	attempt := 0
+	for len(items) > 0 {
+		l.s.wmu.Lock()
+		err := l.s.sink.Write(ctx, items)
+		l.s.wmu.Unlock()
+		if err == nil {
+			l.ack(pend)
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var pe *export.PartialError
+		if errors.As(err, &pe) && len(pe.Failed) > 0 && len(pe.Failed) < len(items) {
+			failed := make(map[int]bool, len(pe.Failed))
+			for _, i := range pe.Failed {
+				failed[i] = true
+			}
+			var okMsgs, keepMsgs []jetstream.Msg
+			var keep []export.Item
+			for i := range items {
+				if failed[i] {
+					keep = append(keep, items[i])
+					keepMsgs = append(keepMsgs, pend[i])
+				} else {
+					okMsgs = append(okMsgs, pend[i])
+				}
+			}
+			l.ack(okMsgs)
+			items, pend = keep, keepMsgs
+		}
+		l.fail(err)
+		delay := backoff(l.s.cfg.Retry, attempt)
+		var ra *export.RetryAfterError
+		if errors.As(err, &ra) && ra.After > delay {
+			delay = ra.After
+		}
+		attempt++
+		l.setRetrying(true)
+		l.s.log.Warn().Err(err).Int("events", len(items)).Dur("retry_in", delay).Str("stream", l.stream).Msg("export write failed; retrying")
+		if !l.holdFor(ctx, pend, delay) {
+			return
+		}
+		l.refreshLag(ctx)
+	}
+	l.setRetrying(false)
+	l.mu.Lock()
+	l.lag = lastPending
+	l.mu.Unlock()
+	l.s.m.lag.WithLabelValues(l.s.cfg.Name, l.stream).Set(float64(lastPending))
+}
+
+// item decodes and formats one message. An event that does not decode or
+// format is still delivered, as its raw stored JSON.
+func (l *loop) item(m jetstream.Msg) (export.Item, bool) {
+	it := export.Item{Stream: l.stream}
+	if md, err := m.Metadata(); err == nil {
+		it.StreamSeq = md.Sequence.Stream
+	}
+	if err := json.Unmarshal(m.Data(), &it.Event); err != nil {
+		l.s.log.Error().Err(err).Uint64("stream_seq", it.StreamSeq).Msg("undecodable event exported raw")
+		it.Doc = rawDoc(m.Data())
+		return it, false
+	}
+	if l.s.types != nil && !l.s.types[it.Event.Type] {
+		return it, true
+	}
+	doc, err := l.s.fmt.Format(&it.Event)
+	if err != nil {
+		l.s.log.Error().Err(err).Str("id", it.Event.ID).Msg("event exported in native format")
+		doc = rawDoc(m.Data())
+	}
+	it.Doc = doc
+	return it, false
+}
+
+func rawDoc(b []byte) []byte {
+	if json.Valid(b) {
+		return b
+	}
+	d, _ := json.Marshal(map[string]string{"raw": string(b)})
+	return d
+}
+
+func (l *loop) ack(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			// Unacked: redelivered later, de-duplicated downstream by id.
+			l.s.log.Warn().Err(err).Msg("ack export message")
+		}
+	}
+	l.s.m.exported.WithLabelValues(l.s.cfg.Name, l.stream).Add(float64(len(msgs)))
+	l.mu.Lock()
+	l.exported += uint64(len(msgs))
+	l.lastSuccess = time.Now()
+	l.mu.Unlock()
+}
+
+// holdFor waits d, telling JetStream the messages are still in progress so
+// that they are not redelivered meanwhile. False when ctx ended.
+func (l *loop) holdFor(ctx context.Context, msgs []jetstream.Msg, d time.Duration) bool {
+	step := l.s.opts.AckWait / 3
+	for {
+		for _, m := range msgs {
+			_ = m.InProgress()
+		}
+		if d <= step {
+			return sleep(ctx, d)
+		}
+		if !sleep(ctx, step) {
+			return false
+		}
+		d -= step
+	}
+}
+
+func (l *loop) fail(err error) {
+	l.s.m.failures.WithLabelValues(l.s.cfg.Name, l.stream).Inc()
+	l.mu.Lock()
+	l.lastErr, l.lastErrAt = err.Error(), time.Now()
+	l.mu.Unlock()
+}
+
+func (l *loop) setRetrying(b bool) {
+	l.mu.Lock()
+	l.retrying = b
+	l.mu.Unlock()
+}
+
+// refreshLag asks the server for the consumer's pending and unacked counts.
+func (l *loop) refreshLag(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := l.cons.Info(ictx)
+	if err != nil {
+		return
+	}
+	lag := info.NumPending + uint64(info.NumAckPending)
+	l.mu.Lock()
+	l.lag = lag
+	l.mu.Unlock()
+	l.s.m.lag.WithLabelValues(l.s.cfg.Name, l.stream).Set(float64(lag))
+}
+
+// backoff is the exponential delay before attempt+1, with ±20% jitter.
+func backoff(r export.Retry, attempt int) time.Duration {
+	d := r.Initial
+	for i := 0; i < attempt && d < r.Max; i++ {
+		d *= 2
+	}
+	d = min(d, r.Max)
+	j := time.Duration(rand.Int64N(int64(d)/5 + 1))
+	return d - d/10 + j
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
