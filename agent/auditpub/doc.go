@@ -1,12 +1,18 @@
 // Package auditpub publishes the agent's audit events: one Publisher per
-// agent, shared by all sessions, links each event into the agent's hash
-// chain in append order and group-commits the events of concurrent
-// sessions with one Stream.AppendBatch while the previous one is in flight.
+// agent, shared by all sessions. Under one lock it links each event into
+// the agent's hash chain (Chain), writes it to the on-disk spool
+// (agent/spool) and queues it; one drainer goroutine sends what is spooled
+// to the audit stream with Stream.AppendBatch, group-committing the events
+// of concurrent sessions that arrive while an append is in flight, and
+// acknowledges the spool after each stored batch. Chain order is therefore
+// spool order is append order.
 //
-// Strict-mode sessions call PublishSync and wait for the ack; async-mode
-// sessions and query results use PublishAsync, which queues in memory and
-// retries until stored. A failed batch is kept, already chained, and
-// retried first, so the chain has no gap and no event is lost while the
-// queue bound holds. (A durable on-disk spool for async mode is not built
-// yet: events queued in memory are lost if the process dies.)
+// Strict-mode sessions call PublishSync and wait for the log's ack;
+// async-mode sessions call TryPublishAsync, durable once it returns. After
+// a crash, Open resumes the chain from the newest spooled event and sends
+// the unacknowledged ones first; a batch that was stored but not yet
+// acknowledged is sent again and stored once (event ids are JetStream
+// message ids). When the spool is full, publishing fails with ErrBacklog
+// and nothing is taken: the session refuses queries instead of losing
+// their events. Without a spool (Options.Spool nil) events wait in memory.
 package auditpub

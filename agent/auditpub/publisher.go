@@ -4,65 +4,92 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
 )
 
-// ErrBacklog means the queue is full (the log has been unreachable for a
-// while); the events were not queued.
+// ErrBacklog means the spool (or, without one, the memory queue) is full
+// because the log has been unreachable for a while; the events were not
+// taken and the chain did not advance.
 var ErrBacklog = errors.New("audit publish queue full")
 
 // Chainer links audit events into the source's hash chain (Seq, Prev,
-// Hash), in the order given. The Publisher calls it from one goroutine.
+// Hash), in the order given. The Publisher calls it under its lock, in
+// spool order. *Chain is the implementation; a Chainer that also has
+// Head and Reset (as *Chain does) is rolled back when a spool write fails.
 type Chainer interface {
 	Link(ev *eventlog.Event) error
+}
+
+type resetter interface {
+	Head() (uint64, string)
+	Reset(seq uint64, hash string)
 }
 
 // Options tune a Publisher.
 type Options struct {
 	// MaxBatch bounds the events of one AppendBatch (default 512).
 	MaxBatch int
-	// MaxQueue bounds queued events (default 100000).
+	// MaxQueue bounds the events held in memory (default 100000). Without
+	// a spool it is the queue bound; with one, spooled events beyond it are
+	// read back from disk.
 	MaxQueue int
 	// RetryMin and RetryMax bound the backoff after a failed append.
 	RetryMin, RetryMax time.Duration
 	// AppendTimeout bounds one AppendBatch (default 5s).
 	AppendTimeout time.Duration
-	Logger        zerolog.Logger
+	// MaxEventSize bounds one event's JSON (default
+	// eventlog.DefaultMaxEventSize); a larger one is refused with
+	// eventlog.ErrTooLarge before it is spooled.
+	MaxEventSize int
+	// Spool, when set, receives every event (chained, as its stored JSON)
+	// before Publish* returns; the publisher drains it to the stream and
+	// acknowledges what was stored. The caller opens and closes it.
+	Spool  *spool.Spool
+	Logger zerolog.Logger
 }
 
 type waiter struct {
 	done chan error
-	last int64 // index (in enqueue order) of the waiter's last event
+	last uint64 // sequence of the waiter's last event
 }
 
-// Publisher is the agent's audit publisher.
+type entry struct {
+	seq uint64
+	ev  eventlog.Event
+}
+
+// Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
 	stream  eventlog.Stream
 	chainer Chainer
 	opt     Options
 
 	mu      sync.Mutex
-	wake    chan struct{}
-	queue   []eventlog.Event // not yet chained
+	cache   []entry // spooled (or queued) events not yet stored, by seq
+	chead   int
+	next    uint64 // sequence of the next event
+	acked   uint64 // every event up to here is stored
 	waiters []waiter
-	queued  int64 // events ever enqueued
 	closed  bool
-
-	// Owned by the run goroutine.
-	retry  []eventlog.Event // chained, refused by the log, sent first
-	stored int64            // events ever stored (or given up on close)
+	buf     []byte
+	offs    []int
+	recs    [][]byte
+	wake    chan struct{}
 
 	stop chan struct{}
 	done chan struct{}
 }
 
 // New starts a Publisher appending to stream (the audit stream). chainer
-// may be nil (no chain).
+// may be nil (no chain). With opt.Spool, use Open instead, which resumes the
+// chain from the spool.
 func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
@@ -79,163 +106,373 @@ func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 	if opt.AppendTimeout <= 0 {
 		opt.AppendTimeout = 5 * time.Second
 	}
+	if opt.MaxEventSize <= 0 {
+		opt.MaxEventSize = eventlog.DefaultMaxEventSize
+	}
 	p := &Publisher{
-		stream: stream, chainer: chainer, opt: opt,
+		stream: stream, chainer: chainer, opt: opt, next: 1,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	if opt.Spool != nil {
+		p.next = opt.Spool.Next()
+		p.acked = opt.Spool.Acked()
 	}
 	go p.run()
 	return p
 }
 
+// Open starts a Publisher over sp: the hash chain resumes from the last
+// spooled event (stored or not), and events spooled but not acknowledged
+// before a restart are sent first.
+func Open(stream eventlog.Stream, sp *spool.Spool, opt Options) (*Publisher, error) {
+	ch, err := ResumeChain(sp)
+	if err != nil {
+		return nil, err
+	}
+	opt.Spool = sp
+	return New(stream, ch, opt), nil
+}
+
+// ResumeChain returns a Chain continuing from the newest event in sp (a
+// new chain when sp never held one).
+func ResumeChain(sp *spool.Spool) (*Chain, error) {
+	last, ok := sp.Last()
+	if !ok {
+		return NewChain(0, ""), nil
+	}
+	var ev eventlog.Event
+	if err := eventlog.DecodeEvent(last, &ev); err != nil {
+		return nil, fmt.Errorf("resume audit chain from spool: %w", err)
+	}
+	return NewChain(ev.Seq, ev.Hash), nil
+}
+
+func (p *Publisher) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue chains evs, spools them and queues them for the drainer, all
+// under mu so that chain order is spool order is append order.
 func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return eventlog.ErrClosed
 	}
-	if int(p.queued-p.storedLoad())+len(evs) > p.opt.MaxQueue {
+	if len(evs) == 0 {
+		if w != nil {
+			w.done <- nil
+		}
+		return nil
+	}
+	sp := p.opt.Spool
+	if sp == nil && len(p.cache)-p.chead+len(evs) > p.opt.MaxQueue {
 		return ErrBacklog
 	}
-	p.queue = append(p.queue, evs...)
-	p.queued += int64(len(evs))
+	for i := range evs {
+		d, err := compactData(evs[i].Data)
+		if err != nil {
+			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
+		}
+		evs[i].Data = d
+	}
+	var headSeq uint64
+	var headHash string
+	rs, canReset := p.chainer.(resetter)
+	if canReset {
+		headSeq, headHash = rs.Head()
+	}
+	undo := func() {
+		if canReset {
+			rs.Reset(headSeq, headHash)
+		}
+	}
+	p.buf, p.offs = p.buf[:0], p.offs[:0]
+	for i := range evs {
+		if p.chainer != nil {
+			if err := p.chainer.Link(&evs[i]); err != nil {
+				undo()
+				return fmt.Errorf("audit chain: %w", err)
+			}
+		}
+		if sp != nil {
+			start := len(p.buf)
+			p.buf = appendEvent(p.buf, &evs[i], true)
+			if len(p.buf)-start > p.opt.MaxEventSize {
+				undo()
+				return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(p.buf)-start, eventlog.ErrTooLarge)
+			}
+			p.offs = append(p.offs, len(p.buf))
+		}
+	}
+	first := p.next
+	if sp != nil {
+		p.recs = p.recs[:0]
+		start := 0
+		for _, end := range p.offs {
+			p.recs = append(p.recs, p.buf[start:end])
+			start = end
+		}
+		var err error
+		first, err = sp.Append(p.recs...)
+		clear(p.recs)
+		if cap(p.buf) > 1<<20 {
+			p.buf = nil
+		}
+		if err != nil {
+			undo()
+			if errors.Is(err, spool.ErrFull) {
+				return fmt.Errorf("%w: %w", ErrBacklog, err)
+			}
+			return fmt.Errorf("spool audit events: %w", err)
+		}
+	}
+	p.next = first + uint64(len(evs))
+	if sp == nil || len(p.cache)-p.chead+len(evs) <= p.opt.MaxQueue {
+		for i := range evs {
+			p.cache = append(p.cache, entry{seq: first + uint64(i), ev: evs[i]})
+		}
+	}
 	if w != nil {
-		w.last = p.queued
+		w.last = p.next - 1
 		p.waiters = append(p.waiters, *w)
 	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.signal()
 	return nil
 }
 
-// storedLoad is read under mu; run updates stored under mu too.
-func (p *Publisher) storedLoad() int64 { return p.stored }
+var waiterPool = sync.Pool{New: func() any { return make(chan error, 1) }}
 
-// PublishSync queues evs and waits until they are stored. On an error
-// other than ErrBacklog the events stay queued and will be stored later
-// (at least once): the caller must treat the queries as not run.
+// PublishSync spools evs and waits until they are stored. On an error
+// other than ErrBacklog, eventlog.ErrTooLarge or a data error, the events
+// stay spooled and will be stored later (at least once): the caller must
+// treat the queries as not run and record that.
 func (p *Publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error {
-	w := waiter{done: make(chan error, 1)}
-	if err := p.enqueue(evs, &w); err != nil {
+	ch := waiterPool.Get().(chan error)
+	if err := p.enqueue(evs, &waiter{done: ch}); err != nil {
+		waiterPool.Put(ch)
 		return err
 	}
 	select {
-	case err := <-w.done:
+	case err := <-ch:
+		waiterPool.Put(ch)
 		return err
 	case <-ctx.Done():
+		// ch may still receive: do not reuse it.
 		return ctx.Err()
 	}
 }
 
-// PublishAsync queues evs. If the queue is full they are dropped and
-// logged (the on-disk spool will take them instead).
+// TryPublishAsync spools evs (durable once it returns) for publishing, or
+// fails with ErrBacklog when the spool is full.
+func (p *Publisher) TryPublishAsync(evs []eventlog.Event) error {
+	return p.enqueue(evs, nil)
+}
+
+// PublishAsync is TryPublishAsync that logs a failure.
 func (p *Publisher) PublishAsync(evs []eventlog.Event) {
 	if err := p.enqueue(evs, nil); err != nil {
-		p.opt.Logger.Error().Err(err).Int("events", len(evs)).Msg("audit events dropped")
+		p.opt.Logger.Error().Err(err).Int("events", len(evs)).Msg("audit events not taken")
 	}
 }
 
-// Close stops accepting events, tries to store what is queued until ctx
-// ends, and stops.
+// Pending returns the number of events taken but not yet stored.
+func (p *Publisher) Pending() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next - 1 - p.acked
+}
+
+// Close stops accepting events, tries to store what is pending until ctx
+// ends, and stops. Events still pending stay in the spool (if any) for the
+// next Open. The spool is not closed.
 func (p *Publisher) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.signal()
+	var err error
 	for {
-		p.mu.Lock()
-		left := p.queued - p.stored
-		p.mu.Unlock()
+		left := p.Pending()
 		if left == 0 {
 			break
 		}
+		t := time.NewTimer(5 * time.Millisecond)
 		select {
 		case <-ctx.Done():
-			close(p.stop)
-			<-p.done
-			return fmt.Errorf("close audit publisher with %d events unstored: %w", left, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+			err = fmt.Errorf("close audit publisher with %d events unstored: %w", left, ctx.Err())
+		case <-t.C:
+		}
+		t.Stop()
+		if err != nil {
+			break
 		}
 	}
 	close(p.stop)
 	<-p.done
-	return nil
+	return err
+}
+
+// take returns the next batch from nextSeq out of the memory cache.
+func (p *Publisher) take(batch []eventlog.Event, nextSeq uint64) []eventlog.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.chead < len(p.cache) && p.cache[p.chead].seq < nextSeq {
+		p.cache[p.chead] = entry{}
+		p.chead++
+	}
+	for p.chead < len(p.cache) && len(batch) < p.opt.MaxBatch && p.cache[p.chead].seq == nextSeq+uint64(len(batch)) {
+		batch = append(batch, p.cache[p.chead].ev)
+		p.cache[p.chead] = entry{}
+		p.chead++
+	}
+	if p.chead == len(p.cache) {
+		p.cache, p.chead = p.cache[:0], 0
+	} else if p.chead > 4096 && p.chead*2 > len(p.cache) {
+		n := copy(p.cache, p.cache[p.chead:])
+		clear(p.cache[n:])
+		p.cache, p.chead = p.cache[:n], 0
+	}
+	return batch
+}
+
+// readSpool reads a batch from disk (after a restart, or when the memory
+// cache overflowed).
+func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, nextSeq uint64) ([]eventlog.Event, error) {
+	sp := p.opt.Spool
+	if sp == nil || sp.Next() <= nextSeq {
+		return batch, nil
+	}
+	if *rd == nil || (*rd).Seq() != nextSeq {
+		if *rd != nil {
+			(*rd).Close()
+		}
+		*rd = sp.NewReader(nextSeq)
+	}
+	for len(batch) < p.opt.MaxBatch {
+		_, rec, err := (*rd).Next()
+		if err != nil {
+			if len(batch) > 0 {
+				break
+			}
+			if errors.Is(err, io.EOF) {
+				return batch, nil
+			}
+			return batch, err
+		}
+		var ev eventlog.Event
+		if err := eventlog.DecodeEvent(rec, &ev); err != nil {
+			return batch, fmt.Errorf("spooled audit event: %w", err)
+		}
+		batch = append(batch, ev)
+	}
+	return batch, nil
 }
 
 func (p *Publisher) run() {
 	defer close(p.done)
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-base.Done():
+		}
+	}()
+	var rd *spool.Reader
+	defer func() {
+		if rd != nil {
+			rd.Close()
+		}
+	}()
+	p.mu.Lock()
+	nextSeq := p.acked + 1
+	p.mu.Unlock()
 	backoff := time.Duration(0)
 	var batch []eventlog.Event
 	for {
-		if len(p.retry) == 0 {
-			p.mu.Lock()
-			empty := len(p.queue) == 0
-			p.mu.Unlock()
-			if empty {
-				select {
-				case <-p.wake:
-				case <-p.stop:
+		batch = p.take(batch[:0], nextSeq)
+		if len(batch) == 0 {
+			var err error
+			batch, err = p.readSpool(&rd, batch, nextSeq)
+			if err != nil {
+				p.opt.Logger.Error().Err(err).Msg("read audit spool")
+				if !p.sleep(time.Second) {
 					return
 				}
-			}
-		}
-		// Retried events first (already chained), then new ones, chained
-		// now in queue order.
-		batch = append(batch[:0], p.retry...)
-		p.mu.Lock()
-		take := min(len(p.queue), max(0, p.opt.MaxBatch-len(batch)))
-		fresh := p.queue[:take]
-		batch = append(batch, fresh...)
-		p.queue = append(p.queue[:0], p.queue[take:]...)
-		p.mu.Unlock()
-		for i := len(batch) - len(fresh); i < len(batch); i++ {
-			if p.chainer != nil {
-				if err := p.chainer.Link(&batch[i]); err != nil {
-					p.opt.Logger.Error().Err(err).Msg("audit chain link")
-				}
+				continue
 			}
 		}
 		if len(batch) == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), p.opt.AppendTimeout)
-		_, err := p.stream.AppendBatch(ctx, batch)
-		cancel()
-		p.mu.Lock()
-		if err != nil {
-			p.retry = append(p.retry[:0], batch...)
-			// Fail every waiter whose events are queued up to now.
-			for _, w := range p.waiters {
-				w.done <- fmt.Errorf("append audit events: %w", err)
-			}
-			p.waiters = p.waiters[:0]
-			p.mu.Unlock()
-			p.opt.Logger.Warn().Err(err).Int("events", len(batch)).Msg("audit append failed; retrying")
-			backoff = min(max(backoff*2, p.opt.RetryMin), p.opt.RetryMax)
 			select {
-			case <-time.After(backoff):
+			case <-p.wake:
+				continue
 			case <-p.stop:
 				return
 			}
-			continue
+		}
+		for {
+			ctx, c := context.WithTimeout(base, p.opt.AppendTimeout)
+			_, err := p.stream.AppendBatch(ctx, batch)
+			c()
+			if err == nil {
+				break
+			}
+			p.failWaiters(fmt.Errorf("append audit events: %w", err))
+			p.opt.Logger.Warn().Err(err).Int("events", len(batch)).Msg("audit append failed; retrying")
+			backoff = min(max(backoff*2, p.opt.RetryMin), p.opt.RetryMax)
+			if !p.sleep(backoff) {
+				return
+			}
 		}
 		backoff = 0
-		p.retry = p.retry[:0]
-		p.stored += int64(len(batch))
+		last := nextSeq + uint64(len(batch)) - 1
+		clear(batch)
+		if sp := p.opt.Spool; sp != nil {
+			if err := sp.Ack(last); err != nil {
+				p.opt.Logger.Error().Err(err).Msg("ack audit spool")
+			}
+		}
+		nextSeq = last + 1
+		p.mu.Lock()
+		p.acked = last
 		n := 0
 		for _, w := range p.waiters {
-			if w.last <= p.stored {
+			if w.last <= last {
 				w.done <- nil
 				continue
 			}
 			p.waiters[n] = w
 			n++
 		}
+		clear(p.waiters[n:])
 		p.waiters = p.waiters[:n]
 		p.mu.Unlock()
 	}
+}
+
+func (p *Publisher) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.stop:
+		return false
+	}
+}
+
+// failWaiters fails every waiting PublishSync (their events stay pending).
+func (p *Publisher) failWaiters(err error) {
+	p.mu.Lock()
+	for _, w := range p.waiters {
+		w.done <- err
+	}
+	clear(p.waiters)
+	p.waiters = p.waiters[:0]
+	p.mu.Unlock()
 }
