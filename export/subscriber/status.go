@@ -36,9 +36,7 @@ type StreamStatus struct {
 func (s *Subscriber) Status(ctx context.Context) Status {
 	st := Status{Sink: s.cfg.Name, Type: s.cfg.Type, Format: s.cfg.Format}
 	for _, l := range s.loops {
-		if l.cons != nil {
-			l.refreshLag(ctx)
-		}
+		l.refreshLag(ctx)
 		l.mu.Lock()
 		st.Streams = append(st.Streams, StreamStatus{Stream: l.stream, Consumer: ConsumerName(s.cfg.Name), Lag: l.lag,
 			Exported: l.exported, Retrying: l.retrying, LastError: l.lastErr, LastErrorAt: l.lastErrAt, LastSuccess: l.lastSuccess})

@@ -133,7 +133,8 @@ type loop struct {
 	s        *Subscriber
 	stream   string
 	subjects []string
-	cons     jetstream.Consumer
+	cons     jetstream.Consumer // set by setup under mu
+	infoMu   sync.Mutex         // serializes consumer Info calls
 
 	mu          sync.Mutex
 	lag         uint64
@@ -166,7 +167,9 @@ func (l *loop) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("export sink %s: consumer on %s: %w", l.s.cfg.Name, l.stream, err)
 	}
+	l.mu.Lock()
 	l.cons = cons
+	l.mu.Unlock()
 	l.refreshLag(ctx)
 	return nil
 }
@@ -353,9 +356,17 @@ func (l *loop) refreshLag(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	l.mu.Lock()
+	cons := l.cons
+	l.mu.Unlock()
+	if cons == nil {
+		return
+	}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	info, err := l.cons.Info(ictx)
+	l.infoMu.Lock()
+	info, err := cons.Info(ictx)
+	l.infoMu.Unlock()
 	if err != nil {
 		return
 	}
