@@ -50,6 +50,10 @@ func (r *registry) decode(ev eventlog.Event) (any, error) {
 		data = next
 	}
 	out := in.New()
+	if fastUnmarshal(data, out) {
+		return out, nil
+	}
+	out = in.New()
 	if err := json.Unmarshal(data, out); err != nil {
 		return nil, fmt.Errorf("decode %s v%d: %w", ev.Type, ev.V, err)
 	}

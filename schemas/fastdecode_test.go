@@ -1,0 +1,133 @@
+package schemas
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// checkFast decodes data as typ both ways. When the fast path takes it, its
+// result must equal encoding/json's exactly (nil vs empty included), and
+// encoding/json must accept the input too. It returns whether the fast path
+// took it.
+func checkFast(t testing.TB, typ string, data []byte) bool {
+	t.Helper()
+	in, ok := Lookup(typ)
+	require.True(t, ok, typ)
+	fast := in.New()
+	if !fastUnmarshal(data, fast) {
+		return false
+	}
+	slow := in.New()
+	require.NoError(t, json.Unmarshal(data, slow), "fast path took input encoding/json refuses: %s %q", typ, data)
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%s %q:\nfast %#v\njson %#v", typ, data, fast, slow)
+	}
+	return true
+}
+
+func TestFastUnmarshalSamples(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var ev struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(b, &ev))
+		in, _ := Lookup(ev.Type)
+		took := checkFast(t, ev.Type, ev.Data)
+		// Every control type has a fast path, for its indented sample and
+		// for what json.Marshal writes.
+		require.Equal(t, in.Stream == StreamControl, took, "%s indented", ev.Type)
+		v := in.New()
+		require.NoError(t, json.Unmarshal(ev.Data, v))
+		compact, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.Equal(t, in.Stream == StreamControl, checkFast(t, ev.Type, compact), "%s compact", ev.Type)
+	}
+}
+
+func TestFastUnmarshalEdges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, typ, data string
+		fast            bool
+	}{
+		{"empty object", TypeUserUpdated, `{}`, true},
+		{"empty roles and traits", TypeUserUpdated, `{"name":"a","roles":[],"traits":{}}`, true},
+		{"empty trait list", TypeUserUpdated, `{"name":"a","roles":["x"],"traits":{"db_users":[]}}`, true},
+		{"whitespace everywhere", TypeUserUpdated, " {\n\t\"name\" : \"a\" ,\r\"roles\" : [ \"x\" , \"y\" ] } \n", true},
+		{"non-ASCII", TypeUserDeleted, `{"name":"zoë-日本"}`, true},
+		{"bool false", TypeTokenCreated, `{"hash":"h","type":"db","expires":"2025-03-14T09:10:00Z","reusable":false}`, true},
+		{"time with offset", TypeTokenCreated, `{"hash":"h","expires":"2025-03-14T09:10:00.5+02:00"}`, true},
+		{"tls", TypeDatabaseRegistered, `{"name":"d","protocol":"postgres","uri":"h:1","tls":{"mode":"verify-full","server_name":"h"}}`, true},
+		{"empty tls", TypeDatabaseRegistered, `{"name":"d","tls":{}}`, true},
+		{"empty labels", TypeDatabaseUpdated, `{"name":"d","labels":{}}`, true},
+		{"resources", TypeAgentJoined, `{"id":"a","hostname":"h","resources":[{"env":["dev"]},{}],"token_hash":"t","cert_serial":"01"}`, true},
+		{"empty resources", TypeAgentUpdated, `{"id":"a","resources":[]}`, true},
+		{"empty rules", TypeRoleUpdated, `{"name":"r","spec":{"allow":{"rules":[]},"deny":{},"options":{}}}`, true},
+		{"lock", TypeLockCreated, `{"id":"l","target":{"user":"u","role":"r","database":"d","agent":"a"},"message":"m","expires":"2025-03-14T09:10:00Z"}`, true},
+
+		{"unknown key", TypeUserUpdated, `{"name":"a","extra":1}`, false},
+		{"key in other case", TypeUserUpdated, `{"Name":"a"}`, false},
+		{"duplicate key", TypeUserUpdated, `{"name":"a","name":"b"}`, false},
+		{"duplicate map key", TypeUserUpdated, `{"traits":{"k":["a"],"k":["b"]}}`, false},
+		{"null", TypeUserUpdated, `{"name":"a","roles":null}`, false},
+		{"short escapes", TypeUserDeleted, `{"name":"a\"b\\c\/d\b\f\n\r\te"}`, true},
+		{"escape first", TypeUserDeleted, `{"name":"\nx"}`, true},
+		{"escaped key", TypeUserDeleted, `{"n\u0061me":"a"}`, false},
+		{"bad escape", TypeUserDeleted, `{"name":"a\x"}`, false},
+		{"escape at end", TypeUserDeleted, `{"name":"a\`, false},
+		{"escaped time", TypeTokenCreated, `{"expires":"2025-03-14T09:10:00\u005a"}`, false},
+		{"unicode escape", TypeUserDeleted, `{"name":"\u00e9"}`, false},
+		{"invalid UTF-8", TypeUserDeleted, "{\"name\":\"a\xffb\"}", false},
+		{"control character", TypeUserDeleted, "{\"name\":\"a\tb\"}", false},
+		{"trailing garbage", TypeUserDeleted, `{"name":"a"} x`, false},
+		{"trailing comma", TypeUserDeleted, `{"name":"a",}`, false},
+		{"missing colon", TypeUserDeleted, `{"name" "a"}`, false},
+		{"unterminated", TypeUserDeleted, `{"name":"a"`, false},
+		{"not an object", TypeUserDeleted, `["a"]`, false},
+		{"number", TypeUserDeleted, `{"name":1}`, false},
+		{"bad time", TypeTokenCreated, `{"expires":"yesterday"}`, false},
+		{"time not RFC 3339", TypeTokenCreated, `{"expires":"2025-03-14 09:10:00Z"}`, false},
+		{"bad bool", TypeTokenCreated, `{"reusable":tru}`, false},
+		{"audit type", TypeSessionEnded, `{}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.fast, checkFast(t, tc.typ, []byte(tc.data)))
+		})
+	}
+}
+
+// FuzzFastUnmarshal checks that whatever the fast path accepts decodes
+// exactly as encoding/json decodes it.
+func FuzzFastUnmarshal(f *testing.F) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
+	require.NoError(f, err)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		require.NoError(f, err)
+		var ev struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		require.NoError(f, json.Unmarshal(b, &ev))
+		f.Add(ev.Type, []byte(ev.Data))
+	}
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		if _, ok := Lookup(typ); !ok {
+			return
+		}
+		checkFast(t, typ, data)
+	})
+}
