@@ -1,0 +1,371 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/agent/auditpub"
+	"github.com/tollgate-db/tollgate/agent/cancel"
+	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/frontdoor"
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/agent/metrics"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Defaults.
+const (
+	DefaultGrace = 10 * time.Second
+)
+
+// Deps are the gateway's connections to the cluster.
+type Deps struct {
+	// Control is how the agent reaches control (join.Local or join.Remote).
+	Control join.ControlPlane
+	// ControlStream is followed into the agent's projection; AuditStream
+	// takes its audit events.
+	ControlStream eventlog.Stream
+	AuditStream   eventlog.Stream
+	// Registry receives the metrics (nil: a private registry).
+	Registry *prometheus.Registry
+	Logger   zerolog.Logger
+}
+
+// Options tune a Gateway.
+type Options struct {
+	// ConfigPath is re-read by Reload ("" : Reload keeps the config).
+	ConfigPath string
+	// Hostname joins the cluster under this name (default os.Hostname).
+	Hostname string
+	// MetricsAddr serves /metrics and /healthz (default :7090; "-" none).
+	MetricsAddr string
+	// Grace bounds draining at shutdown (default 10s).
+	Grace time.Duration
+	// AuditOptions tune the audit publisher.
+	AuditOptions auditpub.Options
+}
+
+// runtimeConfig is what Reload replaces.
+type runtimeConfig struct {
+	cfg     config.File
+	caFiles map[string]*x509.CertPool
+}
+
+// Gateway is a running agent.
+type Gateway struct {
+	deps Deps
+	opt  Options
+	log  zerolog.Logger
+	id   *join.Identity
+
+	rc      atomic.Pointer[runtimeConfig]
+	state   *stateFollower
+	creds   *credentials
+	fd      *frontdoor.FrontDoor
+	builder *eventlog.Builder
+	auditp  *auditpub.Publisher
+	pub     *publisher
+	m       *metrics.Metrics
+	reg     *prometheus.Registry
+	certs   *clientCerts
+	cancels *cancel.Registry
+
+	ln      net.Listener
+	mln     net.Listener
+	pokeCh  chan struct{}
+	mu      sync.Mutex
+	live    map[string]*live
+	wg      sync.WaitGroup
+	closing atomic.Bool
+}
+
+// New joins the cluster if needed (first start, with the config's token),
+// starts following the control stream and binds the listeners. Call Run.
+func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway, error) {
+	if deps.Control == nil || deps.ControlStream == nil || deps.AuditStream == nil {
+		return nil, errors.New("gateway: Control, ControlStream and AuditStream are required")
+	}
+	if opt.Grace <= 0 {
+		opt.Grace = DefaultGrace
+	}
+	if opt.MetricsAddr == "" {
+		opt.MetricsAddr = metrics.DefaultAddr
+	}
+	if opt.Hostname == "" {
+		opt.Hostname, _ = os.Hostname()
+	}
+	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
+		pokeCh: make(chan struct{}, 1), live: map[string]*live{}}
+	caFiles, err := loadCAFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
+
+	token, err := joinToken(cfg.Tollgate.AuthToken)
+	if err != nil {
+		return nil, err
+	}
+	var res []map[string][]string
+	for _, r := range cfg.DBService.Resources {
+		m := map[string][]string{}
+		for k, v := range r.Labels {
+			m[k] = []string(v)
+		}
+		res = append(res, m)
+	}
+	g.id, err = join.Ensure(ctx, cfg.Tollgate.DataDir, deps.Control,
+		join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: res})
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := deps.Control.(*join.Remote); ok {
+		if err := r.SetIdentity(g.id); err != nil {
+			return nil, err
+		}
+	}
+	g.log = g.log.With().Str("agent", g.id.AgentID).Logger()
+
+	g.reg = deps.Registry
+	if g.reg == nil {
+		g.reg = prometheus.NewRegistry()
+	}
+	if g.m, err = metrics.New(g.reg); err != nil {
+		return nil, err
+	}
+	g.builder = eventlog.NewBuilder(g.id.AgentID)
+	seq, hash, err := chainStart(ctx, deps.AuditStream, g.id.AgentID)
+	if err != nil {
+		return nil, fmt.Errorf("find this agent's audit chain: %w", err)
+	}
+	aopt := opt.AuditOptions
+	aopt.Logger = g.log
+	g.auditp = auditpub.New(deps.AuditStream, chainLink{eventlog.NewChainer(seq, hash)}, aopt)
+	g.pub = newPublisher(g.auditp, g.m)
+	g.state = newStateFollower(deps.ControlStream, g)
+	g.creds = &credentials{state: g.state}
+	cert, err := g.id.TLSCertificate()
+	if err != nil {
+		return nil, err
+	}
+	g.creds.cert.Store(&cert)
+	g.certs = &clientCerts{g: g}
+	g.cancels = cancel.New(cancel.Options{})
+	g.fd, err = frontdoor.New(frontdoor.Config{
+		AgentID: g.id.AgentID, Credentials: g.creds, Identify: identify, Catalog: catalog{g}, Authorizer: authorizer{g},
+		Cancel: cancelHandler{g}, HandshakeTimeout: cfg.DBService.HandshakeTimeout, MaxConnections: cfg.DBService.MaxConnections,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if g.ln, err = net.Listen("tcp", cfg.DBService.ListenAddr); err != nil {
+		return nil, fmt.Errorf("agent listener: %w", err)
+	}
+	if opt.MetricsAddr != "-" {
+		if g.mln, err = net.Listen("tcp", opt.MetricsAddr); err != nil {
+			g.ln.Close()
+			return nil, fmt.Errorf("agent metrics listener: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// joinToken reads the token: the value itself or a file holding it.
+func joinToken(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return "", fmt.Errorf("read join token file: %w", err)
+		}
+		return string(trimSpace(b)), nil
+	}
+	return v, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (g *Gateway) runtime() *runtimeConfig { return g.rc.Load() }
+
+// publicAddr is the address clients dial, registered with each database.
+func (g *Gateway) publicAddr(f config.File) string {
+	if f.DBService.PublicAddr != "" {
+		return f.DBService.PublicAddr
+	}
+	if g.ln != nil {
+		return g.ln.Addr().String()
+	}
+	return f.DBService.ListenAddr
+}
+
+// AgentID is the agent's id in the cluster.
+func (g *Gateway) AgentID() string { return g.id.AgentID }
+
+// Addr is the PostgreSQL-wire listener's address.
+func (g *Gateway) Addr() net.Addr { return g.ln.Addr() }
+
+// MetricsAddr is the metrics listener's address (nil when disabled).
+func (g *Gateway) MetricsAddr() net.Addr {
+	if g.mln == nil {
+		return nil
+	}
+	return g.mln.Addr()
+}
+
+// Name is the node component name.
+func (g *Gateway) Name() string { return "agent" }
+
+// Active returns the number of live sessions.
+func (g *Gateway) Active() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.live)
+}
+
+func (g *Gateway) health() error {
+	if g.closing.Load() {
+		return errors.New("draining")
+	}
+	if g.state.pool(schemas.CAUser) == nil {
+		return errors.New("no control state yet")
+	}
+	return nil
+}
+
+// Run follows the control stream, registers the static databases, serves
+// until ctx ends, then drains (at most the grace period) and returns.
+func (g *Gateway) Run(ctx context.Context) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go g.state.run(bg)
+	if g.mln != nil {
+		go func() {
+			if err := metrics.Serve(bg, g.mln, metrics.Handler(g.reg, g.health)); err != nil {
+				g.log.Error().Err(err).Msg("metrics listener")
+			}
+		}()
+	}
+	select {
+	case <-g.state.ready:
+	case <-ctx.Done():
+	}
+	if err := g.registerStatic(ctx, g.runtime().cfg); err != nil && ctx.Err() == nil {
+		g.log.Error().Err(err).Msg("register static databases (retried at reload)")
+	}
+	go g.watch(bg)
+	g.log.Info().Str("listen", g.ln.Addr().String()).Msg("agent serving")
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		g.accept(bg)
+	}()
+	<-ctx.Done()
+	g.drain()
+	<-acceptDone
+	cctx, cancel := context.WithTimeout(context.Background(), g.opt.Grace)
+	defer cancel()
+	if err := g.auditp.Close(cctx); err != nil {
+		g.log.Warn().Err(err).Msg("audit events left unpublished at shutdown")
+	}
+	return nil
+}
+
+func (g *Gateway) accept(ctx context.Context) {
+	backoff := 5 * time.Millisecond
+	for {
+		conn, err := g.ln.Accept()
+		if err != nil {
+			if g.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			g.log.Warn().Err(err).Msg("accept")
+			time.Sleep(backoff)
+			if backoff < time.Second {
+				backoff *= 2
+			}
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.serve(ctx, conn)
+		}()
+	}
+}
+
+// drain stops accepting, ends each session once its in-flight queries are
+// done (at most the grace period), and waits for the sessions' records.
+func (g *Gateway) drain() {
+	g.closing.Store(true)
+	g.ln.Close()
+	deadline := time.Now().Add(g.opt.Grace)
+	for {
+		g.mu.Lock()
+		pending := 0
+		for id, l := range g.live {
+			if !g.pub.busy(id) || time.Now().After(deadline) {
+				l.kill(schemas.EndShutdown, shutdownError())
+			} else {
+				pending++
+			}
+		}
+		g.mu.Unlock()
+		if pending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	g.wg.Wait()
+}
+
+// Reload re-reads the config file (when Options.ConfigPath is set), the
+// ca_cert_files and the agent's identity from its data dir, and registers
+// the static databases again. Listener address changes need a restart.
+func (g *Gateway) Reload(ctx context.Context) error {
+	cfg := g.runtime().cfg
+	if g.opt.ConfigPath != "" {
+		f, err := config.Load(g.opt.ConfigPath)
+		if err != nil {
+			return fmt.Errorf("reload config: %w", err)
+		}
+		cfg = f
+	}
+	caFiles, err := loadCAFiles(cfg)
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	if id, err := join.Load(cfg.Tollgate.DataDir); err == nil && id.AgentID == g.id.AgentID {
+		if cert, err := id.TLSCertificate(); err == nil {
+			g.creds.cert.Store(&cert)
+		}
+	}
+	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
+	if err := g.registerStatic(ctx, cfg); err != nil {
+		return err
+	}
+	g.log.Info().Msg("agent config and certificates reloaded")
+	return nil
+}
+
+// SetServerCertificate replaces the agent's TLS server cert.
+func (g *Gateway) SetServerCertificate(c *tls.Certificate) { g.creds.cert.Store(c) }

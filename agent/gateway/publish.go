@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-db/tollgate/agent/metrics"
+	"github.com/tollgate-db/tollgate/agent/relay"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// chainLink adapts eventlog.Chainer to auditpub.Chainer.
+type chainLink struct{ c *eventlog.Chainer }
+
+func (l chainLink) Link(ev *eventlog.Event) error { return l.c.Next(ev) }
+
+// publisher wraps the agent's audit publisher: metrics, and the count of
+// queries in flight per session (a `query` without its `query.result` yet),
+// which draining waits on.
+type publisher struct {
+	inner relay.Publisher
+	m     *metrics.Metrics
+
+	mu       sync.Mutex
+	inflight map[string]int
+}
+
+func newPublisher(inner relay.Publisher, m *metrics.Metrics) *publisher {
+	return &publisher{inner: inner, m: m, inflight: map[string]int{}}
+}
+
+func (p *publisher) note(evs []eventlog.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range evs {
+		switch evs[i].Type {
+		case schemas.TypeQuery:
+			p.m.Queries.Inc()
+			p.inflight[sessionOf(evs[i].Subject)]++
+		case schemas.TypeQueryResult:
+			s := sessionOf(evs[i].Subject)
+			if p.inflight[s] > 0 {
+				p.inflight[s]--
+			}
+		}
+	}
+}
+
+// sessionOf reads the session token of an audit subject
+// (tollgate.audit.<db>.<user>.<session>.<type>).
+func sessionOf(subject string) string {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 6 {
+		return ""
+	}
+	return parts[4]
+}
+
+func (p *publisher) busy(session string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inflight[eventlog.Token(session)] > 0
+}
+
+func (p *publisher) forget(session string) {
+	p.mu.Lock()
+	delete(p.inflight, eventlog.Token(session))
+	p.mu.Unlock()
+}
+
+func (p *publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error {
+	p.m.AuditBacklog.Add(float64(len(evs)))
+	start := time.Now()
+	err := p.inner.PublishSync(ctx, evs)
+	p.m.AuditBacklog.Sub(float64(len(evs)))
+	if err != nil {
+		p.m.AuditFailures.Inc()
+		return err
+	}
+	p.m.AuditPublish.Observe(time.Since(start).Seconds())
+	p.note(evs)
+	return nil
+}
+
+func (p *publisher) PublishAsync(evs []eventlog.Event) {
+	p.note(evs)
+	p.inner.PublishAsync(evs)
+}
+
+var _ relay.Publisher = (*publisher)(nil)
+
+// record builds and publishes one audit event asynchronously.
+func (g *Gateway) record(typ, db, user, session string, data any) {
+	ev, err := g.builder.Build(typ, 1, user, eventlog.AuditSubject(db, user, session, typ), data)
+	if err != nil {
+		g.log.Error().Err(err).Str("type", typ).Msg("build audit event")
+		return
+	}
+	g.pub.PublishAsync([]eventlog.Event{ev})
+}
+
+// recordSync builds and publishes one audit event, waiting for the ack.
+func (g *Gateway) recordSync(ctx context.Context, typ, db, user, session string, data any) error {
+	ev, err := g.builder.Build(typ, 1, user, eventlog.AuditSubject(db, user, session, typ), data)
+	if err != nil {
+		return err
+	}
+	return g.pub.PublishSync(ctx, []eventlog.Event{ev})
+}
+
+// chainStart finds the last chained audit event of source in stream, so
+// a restarted agent continues its chain. It scans backwards in windows.
+func chainStart(ctx context.Context, stream eventlog.Stream, source string) (uint64, string, error) {
+	last, err := stream.LastSeq(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	const window = 4096
+	for hi := last; hi > 0; {
+		lo := uint64(1)
+		if hi > window {
+			lo = hi - window + 1
+		}
+		var seq uint64
+		var hash string
+		err := stream.Read(ctx, eventlog.Query{FromSeq: lo, ToSeq: hi}, func(r eventlog.Record) error {
+			if r.Event.Source == source && r.Event.Hash != "" && r.Event.Seq > seq {
+				seq, hash = r.Event.Seq, r.Event.Hash
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, "", err
+		}
+		if seq > 0 {
+			return seq, hash, nil
+		}
+		hi = lo - 1
+	}
+	return 0, "", nil
+}

@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-db/tollgate/agent/cancel"
+	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/frontdoor"
+	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/agent/relay"
+	"github.com/tollgate-db/tollgate/agent/upstream"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// auditTimeout bounds the wait for session.started's ack in strict mode.
+const auditTimeout = 5 * time.Second
+
+// live is a relayed session.
+type live struct {
+	sess    *frontdoor.Session
+	rs      *relay.Session
+	expires time.Time
+	// last is the unix nanos of the last byte read from either side.
+	last   *atomic.Int64
+	killed sync.Once
+}
+
+func (l *live) kill(reason string, e pgwire.Error) {
+	l.killed.Do(func() { l.rs.Kill(reason, e) })
+}
+
+func shutdownError() pgwire.Error {
+	return pgwire.Fatal(pgwire.CodeAdminShutdown, "terminating connection: the Tollgate agent is shutting down")
+}
+
+// activityConn stamps the time of every successful read.
+type activityConn struct {
+	net.Conn
+	last *atomic.Int64
+}
+
+func (c activityConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
+	last := new(atomic.Int64)
+	last.Store(time.Now().UnixNano())
+	sess, err := g.fd.Handle(ctx, activityConn{Conn: conn, last: last})
+	if err != nil {
+		var rej *frontdoor.Rejection
+		switch {
+		case errors.As(err, &rej):
+			g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
+			g.record(schemas.TypeSessionRejected, rej.Event.Database, rej.Event.User, rej.Event.SessionID, rej.Event)
+			g.log.Info().Str("session", rej.Event.SessionID).Str("user", rej.Event.User).Str("code", rej.Event.Code).
+				Str("reason", rej.Event.Reason).Msg("session rejected")
+		case errors.Is(err, frontdoor.ErrCancelRequest):
+		default:
+			g.log.Debug().Err(err).Msg("connection closed before the startup")
+		}
+		return
+	}
+	defer sess.Close()
+	user, db := sess.Identity.User, sess.Database.Name
+	rc := g.runtime()
+	strict := rc.cfg.DBService.AuditMode != config.AuditAsync
+	started := sess.Started(g.id.AgentID)
+	if strict {
+		actx, cancel := context.WithTimeout(ctx, auditTimeout)
+		err := g.recordSync(actx, schemas.TypeSessionStarted, db, user, sess.ID, started)
+		cancel()
+		if err != nil {
+			g.m.Rejections.WithLabelValues("audit_unavailable").Inc()
+			g.log.Warn().Err(err).Str("session", sess.ID).Msg("session refused: audit log unavailable")
+			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeAuditUnavailable,
+				"Tollgate cannot record this session: the audit log is unavailable (strict audit mode); try again shortly"))
+			return
+		}
+	} else {
+		g.record(schemas.TypeSessionStarted, db, user, sess.ID, started)
+	}
+	begin := time.Now()
+	ended := schemas.SessionEnded{SessionID: sess.ID}
+	finish := func() {
+		ended.DurationMS = time.Since(begin).Milliseconds()
+		g.m.SessionsEnded.WithLabelValues(ended.Reason).Inc()
+		g.record(schemas.TypeSessionEnded, db, user, sess.ID, ended)
+		g.log.Info().Str("session", sess.ID).Str("user", user).Str("reason", ended.Reason).Msg("session ended")
+	}
+
+	server, target, err := g.connectUpstream(ctx, sess)
+	if err != nil {
+		ended.Reason, ended.Message = schemas.EndError, err.Error()
+		var se *upstream.ServerError
+		switch {
+		case errors.As(err, &se):
+			_, _ = sess.Conn.Write(se.Raw)
+		case errors.Is(err, upstream.ErrPasswordRequired):
+			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+				fmt.Sprintf("database %q asked Tollgate for a password: it must be set up for certificate authentication (pg_hba `hostssl … cert`, ssl_ca_file = the Tollgate db_client CA from `tollctl auth export --type=db-client`)", db)))
+		default:
+			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeConnectionFailure,
+				fmt.Sprintf("Tollgate could not connect to database %q: %v", db, err)))
+		}
+		g.log.Warn().Err(err).Str("session", sess.ID).Msg("upstream connection failed")
+		finish()
+		return
+	}
+	mode := relay.Strict
+	if !strict {
+		mode = relay.Async
+	}
+	var agentKey cancel.Key
+	var keyed bool
+	rs := relay.New(relay.Config{
+		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
+		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Logger: g.log,
+		MapBackendKey: func(pid, secret uint32) (uint32, uint32) {
+			if keyed {
+				return agentKey.ProcessID, agentKey.SecretKey
+			}
+			t := target
+			k, err := g.cancels.Register(cancel.Upstream{SessionID: sess.ID, Key: cancel.Key{ProcessID: pid, SecretKey: secret},
+				Dial: func(ctx context.Context) (net.Conn, error) { return upstream.DialTLS(ctx, t) }})
+			if err != nil {
+				g.log.Warn().Err(err).Str("session", sess.ID).Msg("register cancel key")
+				return pid, secret
+			}
+			agentKey, keyed = k, true
+			return k.ProcessID, k.SecretKey
+		},
+	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
+	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last}
+	g.mu.Lock()
+	g.live[sess.ID] = l
+	g.mu.Unlock()
+	g.m.ActiveSessions.Inc()
+	g.m.Sessions.Inc()
+	g.poke() // a lock may have landed between the decision and now
+	stats := rs.Run(context.WithoutCancel(ctx))
+	g.m.ActiveSessions.Dec()
+	g.mu.Lock()
+	delete(g.live, sess.ID)
+	g.mu.Unlock()
+	if keyed {
+		g.cancels.Unregister(agentKey)
+	}
+	g.pub.forget(sess.ID)
+	ended.Reason, ended.Message = stats.Reason, stats.Message
+	ended.Queries, ended.BytesIn, ended.BytesOut = stats.Queries, stats.BytesIn, stats.BytesOut
+	finish()
+}
+
+func (g *Gateway) connectUpstream(ctx context.Context, sess *frontdoor.Session) (net.Conn, upstream.Target, error) {
+	t, err := g.target(sess.Database.Name)
+	if err != nil {
+		return nil, t, err
+	}
+	t.Cert, err = g.certs.get(ctx, sess.DBUser, sess.Database.Name, sess.Identity.User, sess.CertExpiry)
+	if err != nil {
+		return nil, t, err
+	}
+	c, err := upstream.Connect(ctx, t, sess.Startup.Raw)
+	return c, t, err
+}
+
+// cancelHandler matches CancelRequests and records them.
+type cancelHandler struct{ g *Gateway }
+
+func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, secret uint32) {
+	g := h.g
+	ev, err := g.cancels.Cancel(ctx, cancel.Key{ProcessID: pid, SecretKey: secret}, from)
+	outcome := "forwarded"
+	switch {
+	case errors.Is(err, cancel.ErrRateLimited):
+		outcome = "rate_limited"
+	case errors.Is(err, cancel.ErrNoMatch):
+		outcome = "no_match"
+	case err != nil:
+		outcome = "failed"
+	}
+	g.m.Cancels.WithLabelValues(outcome).Inc()
+	db, user := "", ""
+	if ev.SessionID != "" {
+		g.mu.Lock()
+		if l, ok := g.live[ev.SessionID]; ok {
+			db, user = l.sess.Database.Name, l.sess.Identity.User
+		}
+		g.mu.Unlock()
+	}
+	g.record(schemas.TypeSessionCancel, db, user, ev.SessionID, ev)
+}
+
+// poke wakes the watcher (a lock or user change was applied).
+func (g *Gateway) poke() {
+	select {
+	case g.pokeCh <- struct{}{}:
+	default:
+	}
+}
+
+// watch ends sessions that a lock now matches, whose cert or session TTL
+// expired, or that were idle too long.
+func (g *Gateway) watch(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-g.pokeCh:
+		}
+		g.check(time.Now())
+	}
+}
+
+func (g *Gateway) check(now time.Time) {
+	idle := g.runtime().cfg.DBService.IdleTimeout
+	g.mu.Lock()
+	ls := make([]*live, 0, len(g.live))
+	for _, l := range g.live {
+		ls = append(ls, l)
+	}
+	g.mu.Unlock()
+	if len(ls) == 0 {
+		return
+	}
+	type verdict struct {
+		l      *live
+		reason string
+		err    pgwire.Error
+	}
+	var out []verdict
+	g.state.view(func(st *projections.State) {
+		for _, l := range ls {
+			id, ok := access.IdentityFor(st, l.sess.Identity.User)
+			if !ok {
+				out = append(out, verdict{l, schemas.EndLock, pgwire.Fatal(pgwire.CodeAdminShutdown,
+					"terminating connection: Tollgate user "+l.sess.Identity.User+" was deleted")})
+				continue
+			}
+			if lk := access.LockFor(st, id, l.sess.Database.Name, g.id.AgentID, now); lk != nil {
+				out = append(out, verdict{l, schemas.EndLock, pgwire.Fatal(pgwire.CodeAdminShutdown,
+					"terminating connection: "+lockMessage(lk))})
+				continue
+			}
+			if !l.expires.IsZero() && !now.Before(l.expires) {
+				out = append(out, verdict{l, schemas.EndCertExpired, pgwire.Fatal(pgwire.CodeAdminShutdown,
+					"terminating connection: your Tollgate certificate or session expired: run `toll login` and `toll db login`")})
+				continue
+			}
+			if idle > 0 && now.Sub(time.Unix(0, l.last.Load())) > idle && !g.pub.busy(l.sess.ID) {
+				out = append(out, verdict{l, schemas.EndIdle, pgwire.Fatal(pgwire.CodeIdleSessionTimeout,
+					fmt.Sprintf("terminating connection: idle for more than %s", idle))})
+			}
+		}
+	})
+	for _, v := range out {
+		v.l.kill(v.reason, v.err)
+	}
+}
