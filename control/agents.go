@@ -11,6 +11,10 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// NATSInProcess is the NATS URL handed to agents when the embedded server
+// has no network listener: only an agent in the same process can use it.
+const NATSInProcess = "in-process"
+
 // HostCertTTL is the lifetime of an agent's host cert.
 const HostCertTTL = 30 * 24 * time.Hour
 

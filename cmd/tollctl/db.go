@@ -116,15 +116,17 @@ func (a *app) dbCmd() *cobra.Command {
 			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Database %s removed.\n", args[0]) })
 		},
 	}
+	var all bool
 	ls := &cobra.Command{
-		Use: "ls", Short: "List the databases you may reach", Example: "  tollctl db ls", Args: cobra.NoArgs,
+		Use: "ls", Short: "List databases (every one; --all=false: only those you may reach)",
+		Example: "  tollctl db ls\n  tollctl db ls --all=false", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, _, err := a.client()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			dbs, err := c.DBList(cmd.Context())
+			dbs, err := c.DBList(cmd.Context(), all)
 			if err != nil {
 				return err
 			}
@@ -138,6 +140,7 @@ func (a *app) dbCmd() *cobra.Command {
 			})
 		},
 	}
+	ls.Flags().BoolVar(&all, "all", true, "every database (needs a rule allowing list on database)")
 	cmd.AddCommand(create, rm, ls)
 	return cmd
 }

@@ -140,7 +140,7 @@ func (s *Server) routes() {
 	}))
 
 	m.HandleFunc("GET /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.DBList(c))
+		return nonNil(svc.DBList(c, r.URL.Query().Get("all") == "true"))
 	}))
 	m.HandleFunc("POST /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var d schemas.Database

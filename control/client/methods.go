@@ -162,10 +162,15 @@ func (c *Client) Sign(ctx context.Context, req wire.SignRequest) (wire.Signed, e
 	return out, c.do(ctx, "POST", "/v1/auth/sign", req, &out)
 }
 
-// DBList lists the databases the caller may reach.
-func (c *Client) DBList(ctx context.Context) ([]wire.Database, error) {
+// DBList lists the databases the caller may reach; with all, every
+// database (needs a rule allowing list on database).
+func (c *Client) DBList(ctx context.Context, all bool) ([]wire.Database, error) {
 	var out []wire.Database
-	return out, c.do(ctx, "GET", "/v1/databases", nil, &out)
+	path := "/v1/databases"
+	if all {
+		path += "?all=true"
+	}
+	return out, c.do(ctx, "GET", path, nil, &out)
 }
 
 // DBCreate registers a dynamic database.

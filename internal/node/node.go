@@ -163,6 +163,9 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	natsURL := cfg.NATS.URL
 	if natsURL == "" && lg.Server != nil {
 		natsURL = lg.Server.ClientURL()
+		if natsURL == "" {
+			natsURL = control.NATSInProcess
+		}
 	}
 	clog := log.With().Str("component", "control").Logger()
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,

@@ -1,0 +1,60 @@
+// Package nodetest starts a real single node (embedded JetStream, control,
+// HTTPS API on a free loopback port) for in-process CLI tests.
+package nodetest
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/node"
+)
+
+// Node is a running test node.
+type Node struct {
+	Env     *node.Env
+	DataDir string
+	Addr    string
+}
+
+// Start runs a node in a temp dir until the test ends; logs go to logOut
+// (nil discards them).
+func Start(t testing.TB, logOut io.Writer) *Node {
+	t.Helper()
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.ClusterName = "test-cluster"
+	cfg.Control.ListenAddr = "127.0.0.1:0"
+	log := zerolog.New(logOut).With().Timestamp().Logger()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *node.Env, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- node.Run(ctx, cfg, log, node.Options{Ready: func(env *node.Env) { ready <- env }})
+	}()
+	var env *node.Env
+	select {
+	case env = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("node did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("node did not start within 60s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node stopped with error: %v", err)
+		}
+	})
+	return &Node{Env: env, DataDir: dir, Addr: env.ControlAddr}
+}
