@@ -1,0 +1,221 @@
+package auditquery
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// maxCell bounds a statement or message shown in a table cell.
+const maxCell = 120
+
+const timeFmt = "2006-01-02T15:04:05.000Z07:00"
+
+func cell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxCell {
+		return string(r[:maxCell-1]) + "…"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// RenderRecords prints search results: time, type, database, user,
+// session, and a summary of the data.
+func RenderRecords(w io.Writer, recs []eventlog.Record) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tTYPE\tDB\tUSER\tSESSION\tDETAIL")
+	for _, r := range recs {
+		db, user, sess := "-", "-", "-"
+		if p := strings.Split(strings.TrimPrefix(r.Event.Subject, eventlog.AuditPrefix+"."), "."); len(p) == 4 {
+			db, user, sess = cell(eventlog.DecodeToken(p[0])), cell(eventlog.DecodeToken(p[1])), cell(eventlog.DecodeToken(p[2]))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StreamSeq, r.Event.Time.UTC().Format(timeFmt), r.Event.Type,
+			db, user, sess, cell(summary(&r.Event)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d events\n", len(recs))
+	return err
+}
+
+func summary(ev *eventlog.Event) string {
+	switch ev.Type {
+	case schemas.TypeQuery:
+		var q schemas.Query
+		if json.Unmarshal(ev.Data, &q) == nil {
+			return fmt.Sprintf("#%d %s", q.N, q.Statement)
+		}
+	case schemas.TypeQueryResult:
+		var r schemas.QueryResult
+		if json.Unmarshal(ev.Data, &r) == nil {
+			return fmt.Sprintf("#%d %s", r.N, resultText(&r))
+		}
+	case schemas.TypeAuthLogin:
+		var a schemas.AuthLogin
+		if json.Unmarshal(ev.Data, &a) == nil {
+			if a.Success {
+				return a.User + " ok (" + a.Method + ")"
+			}
+			return a.User + " failed: " + a.Reason
+		}
+	case schemas.TypeSessionRejected:
+		var s schemas.SessionRejected
+		if json.Unmarshal(ev.Data, &s) == nil {
+			return s.Code + ": " + s.Reason
+		}
+	case schemas.TypeSessionEnded:
+		var s schemas.SessionEnded
+		if json.Unmarshal(ev.Data, &s) == nil {
+			return fmt.Sprintf("%s after %s, %d queries", s.Reason, time.Duration(s.DurationMS)*time.Millisecond, s.Queries)
+		}
+	}
+	return string(ev.Data)
+}
+
+func resultText(r *schemas.QueryResult) string {
+	if r.Status == "error" {
+		return fmt.Sprintf("ERROR %s %s (%s)", r.SQLState, r.Error, time.Duration(r.DurationUS)*time.Microsecond)
+	}
+	return fmt.Sprintf("%s %s rows=%d (%s)", r.Status, r.CommandTag, r.Rows, time.Duration(r.DurationUS)*time.Microsecond)
+}
+
+func paramsText(ps []schemas.QueryParam) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		switch p.Format {
+		case "null":
+			parts[i] = fmt.Sprintf("$%d=NULL", i+1)
+		case "binary":
+			parts[i] = fmt.Sprintf("$%d=b64:%s", i+1, p.Value)
+		default:
+			parts[i] = fmt.Sprintf("$%d=%q", i+1, p.Value)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// RenderTranscript prints a session: how it started, its queries in order
+// with params and outcome, the cancels, and how it ended.
+func RenderTranscript(w io.Writer, t *Transcript) error {
+	fmt.Fprintf(w, "Session %s\n", t.SessionID)
+	switch {
+	case t.Started != nil:
+		s := t.Started
+		fmt.Fprintf(w, "Started  %s  user=%s database=%s db_user=%s db_name=%s client=%s agent=%s allowed_by=%s\n",
+			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.DBUser, s.DBName, s.ClientAddr, s.AgentID, cell(s.DecidedBy))
+	case t.Rejected != nil:
+		s := t.Rejected
+		fmt.Fprintf(w, "Rejected %s  user=%s database=%s client=%s: %s: %s\n",
+			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.ClientAddr, s.Code, s.Reason)
+	default:
+		fmt.Fprintln(w, "Started  (start not recorded)")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "N\tTIME\tSTATEMENT\tPARAMS\tRESULT")
+	for _, q := range t.Queries {
+		stmt := q.Query.Statement
+		if q.Query.Truncated {
+			stmt += " [truncated, sha256 " + q.Query.SHA256 + "]"
+		}
+		res := "(no result recorded)"
+		if q.Result != nil {
+			res = resultText(q.Result)
+		}
+		at := "-"
+		if !q.At.IsZero() {
+			at = q.At.UTC().Format(timeFmt)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", q.Query.N, at, cell(stmt), cell(paramsText(q.Query.Params)), cell(res))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range t.Cancels {
+		line := fmt.Sprintf("Cancel   %s  from %s matched=%v forwarded=%v %s", c.At.UTC().Format(timeFmt),
+			c.Cancel.ClientAddr, c.Cancel.Matched, c.Cancel.Forwarded, c.Cancel.Reason)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	if t.Ended != nil {
+		e := t.Ended
+		line := fmt.Sprintf("Ended    %s  reason=%s after %s, %d queries, %d bytes in, %d bytes out %s",
+			t.EndedAt.UTC().Format(timeFmt), e.Reason, time.Duration(e.DurationMS)*time.Millisecond, e.Queries, e.BytesIn, e.BytesOut, e.Message)
+		_, err := fmt.Fprintln(w, strings.TrimRight(line, " "))
+		return err
+	}
+	_, err := fmt.Fprintln(w, "Ended    (not recorded: live, or the agent stopped abruptly)")
+	return err
+}
+
+// RenderAccess prints what a user could reach at a moment.
+func RenderAccess(w io.Writer, r *AccessResult) error {
+	if !r.Exists {
+		_, err := fmt.Fprintf(w, "User %s did not exist at %s.\n", r.User, r.At.UTC().Format(time.RFC3339))
+		return err
+	}
+	fmt.Fprintf(w, "User %s at %s (control seq %d), roles: %s\n", r.User, r.At.UTC().Format(time.RFC3339), r.LastSeq,
+		strings.Join(r.Roles, ", "))
+	if len(r.Databases) == 0 {
+		_, err := fmt.Fprintln(w, "No database was reachable.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tPROTOCOL\tLABELS\tDB USERS\tDB NAMES\tGRANTED BY")
+	for _, a := range r.Databases {
+		labels := make([]string, 0, len(a.Database.Labels))
+		for k, v := range a.Database.Labels {
+			labels = append(labels, k+"="+v)
+		}
+		sort.Strings(labels)
+		names := "(not enforced)"
+		if a.NamesEnforced {
+			names = strings.Join(a.DBNames, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Database.Name, a.Database.Protocol, cell(strings.Join(labels, ",")),
+			cell(strings.Join(a.DBUsers, ",")), cell(names), strings.Join(a.Roles, ","))
+	}
+	return tw.Flush()
+}
+
+// RenderVerify prints a verification report.
+func RenderVerify(w io.Writer, rep *eventlog.Report) error {
+	sources := make([]string, 0, len(rep.Checked))
+	for s := range rep.Checked {
+		sources = append(sources, s)
+	}
+	sort.Strings(sources)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tCHAINED EVENTS")
+	for _, s := range sources {
+		fmt.Fprintf(tw, "%s\t%d\n", s, rep.Checked[s])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if rep.Unchained > 0 {
+		fmt.Fprintf(w, "%d records without a hash chain were skipped.\n", rep.Unchained)
+	}
+	if rep.OK() {
+		_, err := fmt.Fprintln(w, "OK: every chain is intact.")
+		return err
+	}
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "FAILED: %d problems\nSTREAM SEQ\tSOURCE\tKIND\tEVENT\tDETAIL\n", len(rep.Problems))
+	for _, p := range rep.Problems {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.StreamSeq, p.Source, p.Kind, p.EventID, cell(p.Detail))
+	}
+	return tw.Flush()
+}

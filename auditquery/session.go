@@ -1,0 +1,134 @@
+package auditquery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// Transcript is one session as the audit log tells it.
+type Transcript struct {
+	SessionID string
+	// Started or Rejected says how the session began (one is set when
+	// that event is present).
+	Started   *schemas.SessionStarted
+	Rejected  *schemas.SessionRejected
+	StartedAt time.Time
+	// Queries in order of their number, each with its result if any.
+	Queries []QueryEntry
+	Cancels []CancelEntry
+	// Ended is how the session ended (nil while it is live or when the end
+	// was not recorded).
+	Ended   *schemas.SessionEnded
+	EndedAt time.Time
+	// Records counts the events read.
+	Records int
+}
+
+// QueryEntry is one query and its outcome.
+type QueryEntry struct {
+	At       time.Time
+	Query    schemas.Query
+	Result   *schemas.QueryResult
+	ResultAt time.Time
+}
+
+// CancelEntry is one CancelRequest aimed at the session.
+type CancelEntry struct {
+	At     time.Time
+	Cancel schemas.SessionCancel
+}
+
+// Session reads the events of one session (a server-side subject filter on
+// the session token) and assembles its transcript.
+func Session(ctx context.Context, s eventlog.Stream, sessionID string) (Transcript, error) {
+	if sessionID == "" {
+		return Transcript{}, fmt.Errorf("session: a session id is required")
+	}
+	t := Transcript{SessionID: sessionID}
+	byN := map[uint64]*QueryEntry{}
+	results := map[uint64]QueryEntry{}
+	q := eventlog.Query{Subjects: []string{eventlog.AuditFilter("", "", sessionID, "")}}
+	err := s.Read(ctx, q, func(r eventlog.Record) error {
+		t.Records++
+		ev := &r.Event
+		switch ev.Type {
+		case schemas.TypeSessionStarted:
+			var d schemas.SessionStarted
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			t.Started, t.StartedAt = &d, ev.Time
+		case schemas.TypeSessionRejected:
+			var d schemas.SessionRejected
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			t.Rejected, t.StartedAt = &d, ev.Time
+		case schemas.TypeQuery:
+			var d schemas.Query
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			e := &QueryEntry{At: ev.Time, Query: d}
+			if res, ok := results[d.N]; ok {
+				e.Result, e.ResultAt = res.Result, res.ResultAt
+				delete(results, d.N)
+			}
+			byN[d.N] = e
+		case schemas.TypeQueryResult:
+			var d schemas.QueryResult
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			if e, ok := byN[d.N]; ok {
+				e.Result, e.ResultAt = &d, ev.Time
+			} else {
+				results[d.N] = QueryEntry{Result: &d, ResultAt: ev.Time}
+			}
+		case schemas.TypeSessionCancel:
+			var d schemas.SessionCancel
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			t.Cancels = append(t.Cancels, CancelEntry{At: ev.Time, Cancel: d})
+		case schemas.TypeSessionEnded:
+			var d schemas.SessionEnded
+			if err := unmarshal(ev, &d); err != nil {
+				return err
+			}
+			t.Ended, t.EndedAt = &d, ev.Time
+		}
+		return nil
+	})
+	if err != nil {
+		return t, fmt.Errorf("session %s: %w", sessionID, err)
+	}
+	if t.Records == 0 {
+		return t, fmt.Errorf("session %s: %w", sessionID, ErrNoSession)
+	}
+	// A result whose query is missing still shows, with an empty query.
+	for n, res := range results {
+		r := res
+		r.Query = schemas.Query{SessionID: sessionID, N: n}
+		byN[n] = &r
+	}
+	t.Queries = make([]QueryEntry, 0, len(byN))
+	for _, e := range byN {
+		t.Queries = append(t.Queries, *e)
+	}
+	sort.Slice(t.Queries, func(i, j int) bool { return t.Queries[i].Query.N < t.Queries[j].Query.N })
+	return t, nil
+}
+
+func unmarshal(ev *eventlog.Event, v any) error {
+	if err := json.Unmarshal(ev.Data, v); err != nil {
+		return fmt.Errorf("decode %s %s: %w", ev.Type, ev.ID, err)
+	}
+	return nil
+}
