@@ -89,7 +89,7 @@ type Query struct {
 	SessionID string `json:"session_id"`
 	// N numbers the queries of a session from 1.
 	N             uint64       `json:"n"`
-	Kind          string       `json:"kind"` // "simple" or "extended"
+	Kind          string       `json:"kind"` // "simple", "extended" or "function_call"
 	Statement     string       `json:"statement"`
 	StatementName string       `json:"statement_name,omitempty"`
 	Portal        string       `json:"portal,omitempty"`

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -130,4 +131,19 @@ func appendResultJSON(dst []byte, r *schemas.QueryResult) []byte {
 	dst = append(dst, `,"duration_us":`...)
 	dst = strconv.AppendInt(dst, r.DurationUS, 10)
 	return append(dst, '}')
+}
+
+// queryN reads "n" from a query event's data as appendQueryJSON wrote it.
+func queryN(data []byte) (uint64, bool) {
+	const key = `,"n":`
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	var n uint64
+	j := i + len(key)
+	for ; j < len(data) && data[j] >= '0' && data[j] <= '9'; j++ {
+		n = n*10 + uint64(data[j]-'0')
+	}
+	return n, j > i+len(key)
 }

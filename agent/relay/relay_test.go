@@ -69,6 +69,8 @@ func fakeServer(t testing.TB, conn net.Conn) {
 		case *pgproto3.Sync:
 			failed = false
 			send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		case *pgproto3.FunctionCall:
+			send(&pgproto3.FunctionCallResponse{Result: []byte("42")}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
 		case *pgproto3.Terminate:
 			return
 		}

@@ -42,6 +42,13 @@ type Publisher interface {
 	PublishAsync(evs []eventlog.Event)
 }
 
+// AsyncTrier is implemented by a Publisher that can refuse async events
+// (auditpub: its spool is full). An async session then refuses the batch
+// with SQLSTATE 58000 instead of running queries whose events were lost.
+type AsyncTrier interface {
+	TryPublishAsync(evs []eventlog.Event) error
+}
+
 // Buffer sizes and limits.
 const (
 	bufSize    = 64 << 10
@@ -216,6 +223,10 @@ func (s *Session) serverLoop() error {
 		}
 		now := time.Now()
 		s.t.server(typ, body, now, &reply)
+		if reply.pre != nil {
+			s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
+			reply.pre = nil
+		}
 		if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
 			if pid, secret, ok := backendKey(body); ok {
 				pid, secret = s.cfg.MapBackendKey(pid, secret)
@@ -300,6 +311,28 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 	return err
 }
 
+var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
+
+// publishNotExecuted records a query.result "not executed" (58000) for
+// each query event of a refused strict batch, since those events may
+// still be stored.
+func (s *Session) publishNotExecuted(evs []eventlog.Event) {
+	now := time.Now()
+	res := make([]eventlog.Event, 0, len(evs))
+	for i := range evs {
+		n, ok := queryN(evs[i].Data)
+		if !ok {
+			continue
+		}
+		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: StatusError,
+			SQLState: pgwire.CodeAuditUnavailable, Error: notExecutedAudit}
+		res = append(res, s.resultEvent(&r, now))
+	}
+	s.cfg.Publisher.PublishAsync(res)
+}
+
+const notExecutedAudit = "not executed: audit log unavailable"
+
 var errAuditRefused = pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed")
 
 // clientLoop relays client → server in batches: every frame already
@@ -314,34 +347,74 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		marked    bool
 		groups    int  // groups ended in this batch (Query, Sync, FunctionCall)
 		open      bool // an extended group is open at the batch end
+		fwdOpen   bool // the forwarded messages leave an extended group open
 		discard   bool // drop messages until Sync (after a refused batch)
+		// discardCarried: the discarded group was opened by forwarded
+		// messages; its Sync goes to the server (see refuse).
+		discardCarried bool
 	)
-	flush := func() error {
-		if len(evs) > 0 && s.cfg.Mode == Strict {
-			if err := s.cfg.Publisher.PublishSync(ctx, evs); err != nil {
-				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
-				s.t.rollback(markPos, markGroup)
-				s.queries.Add(^uint64(len(evs) - 1))
-				out, evs, marked = out[:0], nil, false
-				e := errAuditRefused
-				for range groups {
-					if err := s.respond(&e, true); err != nil {
-						return err
-					}
-				}
-				if open {
-					discard = true
-					if err := s.respond(&e, false); err != nil {
-						return err
-					}
-				}
-				groups, open = 0, false
-				return nil
+	trier, _ := s.cfg.Publisher.(AsyncTrier)
+	// refuse answers a batch that was not forwarded: every group it ended
+	// gets 58000 and ReadyForQuery; a group still open is discarded up to
+	// its Sync. A group an earlier batch opened (fwdOpen) is ended with a
+	// Sync of the agent's own, so the server answers what it already has.
+	refuse := func() error {
+		s.t.rollback(markPos, markGroup)
+		out, marked = out[:0], false
+		e := errAuditRefused
+		carried := fwdOpen
+		if carried && groups > 0 {
+			s.t.pushSync(&e)
+			n, err := s.server.Write(syncMsg)
+			s.bytesIn.Add(int64(n))
+			if err != nil {
+				return err
 			}
-		} else if len(evs) > 0 {
-			s.cfg.Publisher.PublishAsync(evs)
+			groups--
+			fwdOpen, carried = false, false
 		}
-		evs, marked, groups, open = nil, false, 0, false
+		for range groups {
+			if err := s.respond(&e, true); err != nil {
+				return err
+			}
+		}
+		if open {
+			discard, discardCarried = true, carried
+			if !carried {
+				if err := s.respond(&e, false); err != nil {
+					return err
+				}
+			}
+		}
+		groups, open = 0, false
+		return nil
+	}
+	flush := func() error {
+		if len(evs) > 0 {
+			var err error
+			switch {
+			case s.cfg.Mode == Strict:
+				err = s.cfg.Publisher.PublishSync(ctx, evs)
+				if err != nil {
+					// The events may be stored later: record that these
+					// queries did not run.
+					s.publishNotExecuted(evs)
+				}
+			case trier != nil:
+				err = trier.TryPublishAsync(evs)
+			default:
+				s.cfg.Publisher.PublishAsync(evs)
+			}
+			if err != nil {
+				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
+				s.queries.Add(^uint64(len(evs) - 1))
+				evs = nil
+				return refuse()
+			}
+		}
+		evs, marked = nil, false
+		fwdOpen = open || (fwdOpen && groups == 0)
+		groups, open = 0, false
 		if len(out) == 0 {
 			return nil
 		}
@@ -364,7 +437,16 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		if discard {
 			if typ == pgwire.MsgSync {
 				discard = false
-				if err := s.respond(nil, true); err != nil {
+				if discardCarried {
+					discardCarried, fwdOpen = false, false
+					e := errAuditRefused
+					s.t.pushSync(&e)
+					n, err := s.server.Write(syncMsg)
+					s.bytesIn.Add(int64(n))
+					if err != nil {
+						return err
+					}
+				} else if err := s.respond(nil, true); err != nil {
 					return err
 				}
 			} else if typ == pgwire.MsgTerminate {

@@ -16,6 +16,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Query kinds (schemas.Query.Kind).
+const (
+	KindSimple       = "simple"
+	KindExtended     = "extended"
+	KindFunctionCall = "function_call"
+)
+
 // Result statuses (schemas.QueryResult.Status).
 const (
 	StatusOK        = "ok"
@@ -77,6 +84,9 @@ type item struct {
 	// Synthetic replies.
 	synthErr *pgwire.Error
 	synthRFQ bool
+	// preErr, on an opSync the agent injected to close a group of a refused
+	// batch, is written to the client before the server's ReadyForQuery.
+	preErr *pgwire.Error
 }
 
 func (it *item) endsGroup() bool {
@@ -215,7 +225,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		delete(t.stmts, "")
 		t.n++
 		t.pushLocked(item{kind: opQuery, n: t.n})
-		return &schemas.Query{SessionID: t.session, N: t.n, Kind: "simple", Statement: m.String}, nil
+		return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}, nil
 	case pgwire.MsgParse:
 		name, rest, ok := cstring(body)
 		if !ok {
@@ -291,7 +301,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		}
 		t.n++
 		t.pushLocked(item{kind: opExecute, n: t.n})
-		q := &schemas.Query{SessionID: t.session, N: t.n, Kind: "extended", Portal: m.Portal}
+		q := &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal}
 		if p := t.portals[m.Portal]; p != nil {
 			q.Statement, q.StatementName, q.Params = p.text, p.stmtName, p.params
 		}
@@ -299,9 +309,25 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	case pgwire.MsgSync:
 		t.pushLocked(item{kind: opSync})
 	case pgwire.MsgFunctionCall:
-		t.pushLocked(item{kind: opFunc})
+		if len(body) < 4 {
+			return nil, malformedMsg("FunctionCall", nil)
+		}
+		oid := binary.BigEndian.Uint32(body)
+		t.n++
+		t.pushLocked(item{kind: opFunc, n: t.n})
+		return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
+			Statement: "function oid " + strconv.FormatUint(uint64(oid), 10)}, nil
 	}
 	return nil, nil
+}
+
+// pushSync queues a Sync the agent sends itself to end a group left open
+// by a refused batch; pre is written to the client before its
+// ReadyForQuery.
+func (t *tracker) pushSync(pre *pgwire.Error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pushLocked(item{kind: opSync, preErr: pre})
 }
 
 func malformedMsg(name string, err error) error {
@@ -453,6 +479,8 @@ func (t *tracker) outstandingLocked() bool {
 
 // serverReply is what one server message produced.
 type serverReply struct {
+	// pre is an error to write before this message (see item.preErr).
+	pre     *pgwire.Error
 	results []schemas.QueryResult
 	synth   []item // replies to write after this message, in order
 }
@@ -464,7 +492,7 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 	case pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
 		pgwire.MsgRowDescription, pgwire.MsgNoData, pgwire.MsgCommandComplete,
 		pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended, pgwire.MsgErrorResponse,
-		pgwire.MsgReadyForQuery:
+		pgwire.MsgReadyForQuery, pgwire.MsgFunctionCallResponse:
 	default:
 		return
 	}
@@ -511,6 +539,10 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 		h.res.Status, h.res.CommandTag, h.res.Rows = status, tag, tagRows(tag)
 		out.results = append(out.results, t.resultLocked(h, now))
 		t.popLocked()
+	case pgwire.MsgFunctionCallResponse:
+		if h != nil && h.kind == opFunc && h.res.Status == "" {
+			h.res.Status = StatusOK
+		}
 	case pgwire.MsgErrorResponse:
 		if h == nil {
 			return
@@ -518,7 +550,7 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 		var m pgproto3.ErrorResponse
 		_ = m.Decode(body)
 		switch h.kind {
-		case opQuery:
+		case opQuery, opFunc:
 			if h.res.Status != StatusError {
 				h.res.Status, h.res.SQLState, h.res.Error = StatusError, m.Code, m.Message
 			}
@@ -534,6 +566,9 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 			t.txStatus = body[0]
 		}
 		t.sweepLocked(now, out)
+		if t.txStatus == pgwire.TxIdle {
+			t.dropPortalsLocked()
+		}
 	}
 }
 
@@ -586,11 +621,13 @@ func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
 	for t.head < end {
 		t.popLocked()
 	}
-	if h := t.headLocked(); h != nil && h.kind == opQuery {
+	if h := t.headLocked(); h != nil && (h.kind == opQuery || h.kind == opFunc) {
 		if h.res.Status == "" {
 			h.res.Status = StatusEmpty
 		}
 		out.results = append(out.results, t.resultLocked(h, now))
+	} else if h != nil && h.preErr != nil {
+		out.pre = h.preErr
 	}
 	t.popLocked()
 	for h := t.headLocked(); h != nil && h.kind == opSynth; h = t.headLocked() {
@@ -609,18 +646,40 @@ func (t *tracker) resultLocked(it *item, now time.Time) schemas.QueryResult {
 	return r
 }
 
-// tagRows parses the row count of a command tag ("SELECT 5", "INSERT 0 5",
-// "UPDATE 3", "COPY 10"); 0 when it has none.
+// tagRows parses the row count of a command tag by its kind: "INSERT oid
+// rows", "SELECT rows", "UPDATE rows", "DELETE rows", "MERGE rows",
+// "FETCH rows", "MOVE rows", "COPY rows"; 0 for other tags.
 func tagRows(tag string) int64 {
-	i := strings.LastIndexByte(tag, ' ')
-	if i < 0 {
+	verb, rest, ok := strings.Cut(tag, " ")
+	if !ok {
 		return 0
 	}
-	n, err := strconv.ParseInt(tag[i+1:], 10, 64)
-	if err != nil {
+	switch verb {
+	case "INSERT":
+		_, rows, ok := strings.Cut(rest, " ")
+		if !ok {
+			return 0
+		}
+		rest = rows
+	case "SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY":
+	default:
+		return 0
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n < 0 {
 		return 0
 	}
 	return n
+}
+
+// dropPortalsLocked forgets the portals at the end of a transaction
+// (ReadyForQuery 'I'), except names a later, unanswered Bind writes.
+func (t *tracker) dropPortalsLocked() {
+	for name := range t.portals {
+		if len(t.pendPortal[name]) == 0 {
+			delete(t.portals, name)
+		}
+	}
 }
 
 // backendKey decodes a BackendKeyData body.
