@@ -29,7 +29,7 @@ type eventClock struct {
 	t  time.Time
 }
 
-func (c *eventClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *eventClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *eventClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type logw struct {
