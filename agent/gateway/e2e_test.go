@@ -1,0 +1,119 @@
+package gateway_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// statementsInPGLog returns the statements PostgreSQL logged for dbUser
+// (log_statement=all with log_line_prefix "[%u] "): simple queries and
+// extended executes.
+func (h *harness) statementsInPGLog(dbUser string) []string {
+	var out []string
+	for _, line := range strings.Split(h.pg.LogContents(), "\n") {
+		p := "[" + dbUser + "] LOG:  "
+		if !strings.HasPrefix(line, p) {
+			continue
+		}
+		rest := line[len(p):]
+		switch {
+		case strings.HasPrefix(rest, "statement: "):
+			out = append(out, strings.TrimPrefix(rest, "statement: "))
+		case strings.HasPrefix(rest, "execute "):
+			if i := strings.Index(rest, ": "); i > 0 {
+				out = append(out, rest[i+2:])
+			}
+		}
+	}
+	return out
+}
+
+// queriesOf returns the statements of the `query` events of user's
+// sessions, and checks each has exactly one query.result.
+func (h *harness) queriesOf(t *testing.T, name string) []string {
+	var out []string
+	results := map[string]int{}
+	for _, ev := range h.events(schemas.TypeQueryResult) {
+		r := decode[schemas.QueryResult](t, ev)
+		results[r.SessionID+"/"+itoa(r.N)]++
+	}
+	for _, ev := range h.events(schemas.TypeQuery) {
+		if ev.Actor != name {
+			continue
+		}
+		q := decode[schemas.Query](t, ev)
+		require.Equal(t, 1, results[q.SessionID+"/"+itoa(q.N)], "query %d of %s (%q) must have exactly one query.result", q.N, q.SessionID, q.Statement)
+		out = append(out, q.Statement)
+	}
+	return out
+}
+
+func itoa(n uint64) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{digits[n%10]}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+func TestGateway(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("alice", []string{"access"}, []string{"alice"})
+	alice := h.dbCert("alice", "roach", time.Hour)
+
+	t.Run("psql simple queries, transaction, error, copy", func(t *testing.T) {
+		cmd := h.psql(alice, "alice", "postgres",
+			"-c", "create table t1(a int, b text)",
+			"-c", "insert into t1 values (1, 'one'), (2, 'two')",
+			"-c", "begin; insert into t1 values (3, 'three'); commit;",
+			"-c", "select * from no_such_table",
+			"-c", `\copy t1 from stdin`,
+			"-c", `\copy t1 to stdout`,
+			"-c", "select count(*) as n from t1")
+		cmd.Stdin = strings.NewReader("4\tfour\n5\tfive\n\\.\n")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		s := string(out)
+		require.Contains(t, s, `relation "no_such_table" does not exist`)
+		require.Contains(t, s, "5\tfive")
+		require.Contains(t, s, " 5\n", "count after copy in: %s", s)
+	})
+
+	t.Run("each query has one audit event, as PostgreSQL logged it", func(t *testing.T) {
+		var logged, audited []string
+		require.Eventually(t, func() bool {
+			logged, audited = h.statementsInPGLog("alice"), h.queriesOf(t, "alice")
+			return len(logged) == len(audited)
+		}, 20*time.Second, 50*time.Millisecond)
+		require.ElementsMatch(t, logged, audited)
+		require.NotEmpty(t, audited)
+	})
+
+	t.Run("session.started and session.ended", func(t *testing.T) {
+		var started []schemas.SessionStarted
+		for _, ev := range h.events(schemas.TypeSessionStarted) {
+			started = append(started, decode[schemas.SessionStarted](t, ev))
+		}
+		require.NotEmpty(t, started)
+		require.Equal(t, "alice", started[0].User)
+		require.Equal(t, "roach", started[0].Database)
+		require.Equal(t, h.gw.AgentID(), started[0].AgentID)
+		require.Eventually(t, func() bool { return len(h.events(schemas.TypeSessionEnded)) >= len(started) }, 20*time.Second, 50*time.Millisecond)
+		e := decode[schemas.SessionEnded](t, h.events(schemas.TypeSessionEnded)[0])
+		require.Equal(t, schemas.EndClient, e.Reason)
+		require.Positive(t, e.Queries)
+		require.Positive(t, e.BytesIn)
+		_ = context.Background()
+	})
+}
