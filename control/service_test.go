@@ -235,3 +235,19 @@ func checkNoSecrets(t *testing.T, f *fixture, secrets ...string) {
 		require.False(t, strings.Contains(all.String(), s), "secret %d found in events or logs", i)
 	}
 }
+
+// svcWithControl restarts the service on another control stream wrapper
+// (same data dir, audit stream).
+func (f *fixture) svcWithControl(t *testing.T, ctl eventlog.Stream) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	t.Cleanup(cancel)
+	v, err := schemas.NewValidator()
+	require.NoError(t, err)
+	svc, err := New(Config{Control: ctl, Audit: f.aud, Validator: v, DataDir: f.dir, ClusterName: "test",
+		Logger: zerolog.New(f.logs), FailureDelay: time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(ctx))
+	f.svc = svc
+}
