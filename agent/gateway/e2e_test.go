@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/schemas"
@@ -88,6 +90,56 @@ func TestGateway(t *testing.T) {
 		require.Contains(t, s, `relation "no_such_table" does not exist`)
 		require.Contains(t, s, "5\tfive")
 		require.Contains(t, s, " 5\n", "count after copy in: %s", s)
+	})
+
+	t.Run("pgx extended queries, prepared statement reuse, 100 MB result, LISTEN/NOTIFY", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		c, err := pgx.Connect(ctx, h.connString(alice, "alice", "postgres"))
+		require.NoError(t, err)
+		defer c.Close(ctx)
+		var n int
+		require.NoError(t, c.QueryRow(ctx, "select $1::int + 1", 41).Scan(&n))
+		require.Equal(t, 42, n)
+		_, err = c.Prepare(ctx, "ins", "insert into t1 values ($1, $2)")
+		require.NoError(t, err)
+		for i := 10; i < 13; i++ {
+			_, err = c.Exec(ctx, "ins", i, "prepared")
+			require.NoError(t, err)
+		}
+		_, err = c.Exec(ctx, "select 1/0")
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "22012", pgErr.Code)
+		tx, err := c.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, "insert into t1 values (99, 'rolled back')")
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback(ctx))
+		require.NoError(t, c.QueryRow(ctx, "select count(*) from t1 where b = $1", "prepared").Scan(&n))
+		require.Equal(t, 3, n)
+
+		// 100 MB through the relay.
+		rows, err := c.Query(ctx, "select repeat('x', 1000) from generate_series(1, 100000)")
+		require.NoError(t, err)
+		total := 0
+		for rows.Next() {
+			total += len(rows.RawValues()[0])
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, 100_000_000, total)
+
+		// LISTEN/NOTIFY between two sessions through the agent.
+		c2, err := pgx.Connect(ctx, h.connString(alice, "alice", "postgres"))
+		require.NoError(t, err)
+		defer c2.Close(ctx)
+		_, err = c.Exec(ctx, "listen chan1")
+		require.NoError(t, err)
+		_, err = c2.Exec(ctx, "select pg_notify('chan1', 'hello')")
+		require.NoError(t, err)
+		note, err := c.WaitForNotification(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "hello", note.Payload)
 	})
 
 	t.Run("each query has one audit event, as PostgreSQL logged it", func(t *testing.T) {
