@@ -1,0 +1,83 @@
+package subscriber
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/export"
+)
+
+// benchExport appends b.N query events to an embedded JetStream, then
+// measures the subscriber draining them into the sink, end to end (fetch,
+// decode, format, write, ack).
+func benchExport(b *testing.B, cfg export.SinkConfig) {
+	e := startEnv(b)
+	e.appendQueries(b, b.N)
+	sink, err := NewSink(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := New(e.js, cfg, sink, Options{Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	stop := run(b, sub)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		st := sub.Status(context.Background())
+		if st.Streams[0].Exported >= uint64(b.N) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("exported %d of %d", st.Streams[0].Exported, b.N)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	stop()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+// BenchmarkExportFile: go test ./export/subscriber -run '^$' -bench ExportFile -benchtime 200000x
+func BenchmarkExportFile(b *testing.B) {
+	for _, f := range []string{export.FormatNative, export.FormatOCSF} {
+		b.Run(f, func(b *testing.B) {
+			cfg := fileSink("bench", filepath.Join(b.TempDir(), "audit.jsonl"))
+			cfg.Format = f
+			cfg.Batch = export.Batch{MaxEvents: 1000, MaxWait: 100 * time.Millisecond}
+			benchExport(b, cfg)
+		})
+	}
+}
+
+func discardServer(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"text":"Success","code":0}`)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkExportHTTP: go test ./export/subscriber -run '^$' -bench ExportHTTP -benchtime 200000x
+func BenchmarkExportHTTP(b *testing.B) {
+	for _, typ := range []string{export.TypeWebhook, export.TypeSplunkHEC} {
+		b.Run(typ, func(b *testing.B) {
+			srv := discardServer(b)
+			cfg := export.SinkConfig{Name: "bench", Type: typ,
+				HTTP:  &export.HTTPConfig{URL: srv.URL, Secret: "k", Token: "t"},
+				Batch: export.Batch{MaxEvents: 1000, MaxWait: 100 * time.Millisecond}}
+			benchExport(b, cfg)
+		})
+	}
+}
