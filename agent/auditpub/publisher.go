@@ -476,3 +476,7 @@ func (p *Publisher) failWaiters(err error) {
 	p.waiters = p.waiters[:0]
 	p.mu.Unlock()
 }
+
+// CopiesEvents marks that the Publisher keeps no reference to the slices
+// it is given (relay.EventCopier): callers may reuse them.
+func (p *Publisher) CopiesEvents() {}

@@ -42,6 +42,13 @@ type Publisher interface {
 	PublishAsync(evs []eventlog.Event)
 }
 
+// EventCopier is implemented by a Publisher that copies the events it
+// takes and keeps no reference to the caller's slice (auditpub): the
+// session then reuses its event slices.
+type EventCopier interface {
+	CopiesEvents()
+}
+
 // AsyncTrier is implemented by a Publisher that can refuse async events
 // (auditpub: its spool is full). An async session then refuses the batch
 // with SQLSTATE 58000 instead of running queries whose events were lost.
@@ -107,6 +114,8 @@ type Session struct {
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 
+	reuse bool // the Publisher is an EventCopier
+
 	endOnce sync.Once
 	reason  string
 	message string
@@ -119,7 +128,9 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 	if clientBR == nil {
 		clientBR = bufio.NewReaderSize(client, bufSize)
 	}
+	_, reuse := cfg.Publisher.(EventCopier)
 	return &Session{
+		reuse:         reuse,
 		cfg:           cfg,
 		client:        client,
 		server:        server,
@@ -247,7 +258,12 @@ func (s *Session) serverLoop() error {
 		if !s.sr.FrameBuffered() || len(s.cout) >= flushLimit {
 			if len(evs) > 0 {
 				s.cfg.Publisher.PublishAsync(evs)
-				evs = nil
+				if s.reuse {
+					clear(evs)
+					evs = evs[:0]
+				} else {
+					evs = nil
+				}
 			}
 			err := s.flushClientLocked()
 			s.outMu.Unlock()
@@ -354,6 +370,14 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		discardCarried bool
 	)
 	trier, _ := s.cfg.Publisher.(AsyncTrier)
+	var spare []eventlog.Event
+	release := func() {
+		if s.reuse {
+			clear(evs)
+			spare = evs[:0]
+		}
+		evs = nil
+	}
 	// refuse answers a batch that was not forwarded: every group it ended
 	// gets 58000 and ReadyForQuery; a group still open is discarded up to
 	// its Sync. A group an earlier batch opened (fwdOpen) is ended with a
@@ -408,11 +432,12 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			if err != nil {
 				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
 				s.queries.Add(^uint64(len(evs) - 1))
-				evs = nil
+				release()
 				return refuse()
 			}
 		}
-		evs, marked = nil, false
+		release()
+		marked = false
 		fwdOpen = open || (fwdOpen && groups == 0)
 		groups, open = 0, false
 		if len(out) == 0 {
@@ -486,6 +511,9 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		}
 		if q != nil {
 			s.queries.Add(1)
+			if evs == nil {
+				evs = spare
+			}
 			evs = append(evs, s.queryEvent(q))
 		}
 		out = append(out, s.cr.Raw()...)
