@@ -269,3 +269,10 @@ func (h *harness) rejections(name string) []schemas.SessionRejected {
 	}
 	return out
 }
+
+func execPsql(conn string, args ...string) (string, error) {
+	cmd := exec.Command("psql", append([]string{"-X", conn}, args...)...)
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=20")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
