@@ -75,8 +75,10 @@ type SinkConfig struct {
 }
 
 // Filter selects events. Subjects are NATS subject patterns applied by the
-// server (the consumer's filter subjects); Types are event type names
-// applied by the subscriber. Empty means everything.
+// server (the consumer's filter subjects): each applies to the stream whose
+// prefix it has (tollgate.audit. or tollgate.control.), and a stream with
+// none of them is exported whole. Types are event type names applied by the
+// subscriber (skipped events are acked). Empty means everything.
 type Filter struct {
 	Types    []string `yaml:"types"`
 	Subjects []string `yaml:"subjects"`
