@@ -142,6 +142,7 @@ func (h *harness) agentConfig() config.File {
 	f.Tollgate.AuthToken = tok.Value
 	f.Tollgate.DataDir = filepath.Join(h.dir, "agent")
 	f.DBService.ListenAddr = "127.0.0.1:0"
+	f.DBService.HandshakeTimeout = 3 * time.Second
 	f.DBService.Databases = []config.Database{
 		{Name: "roach", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"},
 			TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}},
