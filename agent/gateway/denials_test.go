@@ -35,7 +35,7 @@ func (h *harness) foreignCert(name, route string) user {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(h.t, err)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		URIs:      []*url.URL{{Scheme: "tollgate-route", Host: route}},
+		URIs:      []*url.URL{{Scheme: "tollgate", Opaque: "db:" + route}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, k.Public(), caKey)

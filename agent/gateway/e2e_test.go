@@ -8,7 +8,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/eventlog"
 
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -167,5 +172,32 @@ func TestGateway(t *testing.T) {
 		require.Positive(t, e.Queries)
 		require.Positive(t, e.BytesIn)
 		_ = context.Background()
+	})
+
+	t.Run("drain on stop, restart reuses the identity without a token", func(t *testing.T) {
+		id := h.gw.AgentID()
+		h.stopAgent()
+		require.Eventually(t, func() bool {
+			return h.ended(t, schemas.EndShutdown)+h.ended(t, schemas.EndClient) >= len(h.events(schemas.TypeSessionStarted))
+		}, 20*time.Second, 50*time.Millisecond)
+		f := h.agentConfig()
+		f.Tollgate.AuthToken = ""
+		gw, err := gateway.New(h.ctx, f, gateway.Deps{Control: &join.Local{Service: h.svc}, ControlStream: h.control,
+			AuditStream: h.audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0"})
+		require.NoError(t, err)
+		require.Equal(t, id, gw.AgentID())
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan error, 1)
+		go func() { done <- gw.Run(ctx) }()
+		h.gw = gw
+		out, err := execPsql(h.connString(alice, "alice", "postgres"), "-c", "select 'after restart'")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "after restart")
+		cancel()
+		require.NoError(t, <-done)
+		// The restarted agent continued its hash chain.
+		rep, err := eventlog.Verify(h.ctx, h.audit, eventlog.Query{})
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "%+v", rep.Problems)
 	})
 }

@@ -4,35 +4,21 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"net/url"
 	"sync/atomic"
 
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// routeScheme is the URI SAN scheme carrying a user cert's database route
-// (as control issues it).
-const routeScheme = "tollgate-route"
-
-// identify reads user and route from a verified user cert: CN is the user,
-// the tollgate-route URI SAN the database. (Stand-in for
-// control/pki.ParseIdentity until that package lands.)
+// identify reads user and route from a verified user cert
+// (control/pki.ParseIdentity).
 func identify(cert *x509.Certificate) (frontdoor.Identity, error) {
-	id := frontdoor.Identity{User: cert.Subject.CommonName}
-	for _, u := range cert.URIs {
-		if u.Scheme == routeScheme {
-			db, err := url.PathUnescape(u.Host)
-			if err != nil {
-				return frontdoor.Identity{}, err
-			}
-			id.Database = db
-		}
+	id, err := pki.ParseIdentity(cert)
+	if err != nil {
+		return frontdoor.Identity{}, err
 	}
-	if id.User == "" {
-		return frontdoor.Identity{}, errors.New("certificate has no common name")
-	}
-	return id, nil
+	return frontdoor.Identity{User: id.User, Database: id.Database}, nil
 }
 
 // credentials give the front door the user CA pool from the projection and
