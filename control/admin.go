@@ -2,13 +2,12 @@ package control
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -29,23 +28,15 @@ func (s *Service) EnsureAdminIdentity(ctx context.Context, proxy string) (*profi
 			return p, nil
 		}
 	}
-	key, kp, err := keyPEM("ECDSA-P256")
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKIXPublicKey(key.Public())
-	if err != nil {
-		return nil, err
-	}
-	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	iss, err := s.pki.issueUser(ctx, AdminUser, "", pub, AdminCertTTL)
+	iss, err := s.pki.issue(ctx, pki.Request{Kind: schemas.CertKindUser, CommonName: AdminUser, TTL: AdminCertTTL},
+		recipient{who: AdminUser, actor: AdminUser})
 	if err != nil {
 		return nil, err
 	}
 	hostCAs := s.trusted(schemas.CAHost)
 	st, _ := s.Status(Caller{Kind: CallerUser, Name: AdminUser})
 	p := &profile.Profile{Dir: dir, Proxy: proxy, User: AdminUser, Cluster: st.Cluster, CAPin: st.CAPin,
-		CertPEM: []byte(iss.certPEM), KeyPEM: []byte(kp), HostCAPEM: []byte(strings.Join(hostCAs, ""))}
+		CertPEM: []byte(iss.certPEM), KeyPEM: []byte(iss.keyPEM), HostCAPEM: []byte(strings.Join(hostCAs, ""))}
 	if err := p.Save(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -33,7 +34,7 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 	now := s.cfg.Clock.Now().UTC()
 	id := req.Hostname + "-" + s.builder.IDs.NewID(now)[:10]
 	var hash string
-	_, err = s.change(ctx, "agent:"+id, eventlog.KindToken, hashSecret(req.Token), schemas.TypeTokenConsumed, func(st *projections.State) (any, error) {
+	_, err = s.change(ctx, "agent:"+id, eventlog.KindToken, secret.HashToken(req.Token), schemas.TypeTokenConsumed, func(st *projections.State) (any, error) {
 		t, err := tokenUsable(st, req.Token, now)
 		if err != nil {
 			return nil, err

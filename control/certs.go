@@ -3,10 +3,10 @@ package control
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -32,7 +32,7 @@ func (s *Service) Status(c Caller) (wire.Status, error) {
 			if !ok {
 				continue
 			}
-			pin, perr := pinOfPEM(ca.Active.CertPEM)
+			pin, perr := pki.Pin([]byte(ca.Active.CertPEM))
 			if perr != nil {
 				err = perr
 				return
@@ -136,12 +136,29 @@ func (s *Service) Sign(ctx context.Context, c Caller, req wire.SignRequest) (wir
 	default:
 		return wire.Signed{}, invalidf("format %q: use cockroachdb, db or tls", req.Format)
 	}
-	files, err := s.pki.signDBServer(ctx, c.Actor(), req.Format, req.Hosts, req.TTL)
+	out, err := s.pki.signDBServer(ctx, c.Actor(), req.Format, req.Hosts, req.TTL)
 	if err != nil {
 		return wire.Signed{}, err
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	return wire.Signed{Files: files}, nil
+	return wire.Signed{CertPEM: string(out.CertPEM), KeyPEM: string(out.KeyPEM), DBCAPEM: string(out.DBCA),
+		ClientCAPEM: string(out.ClientCA), Files: signedFiles(req.Format, out)}, nil
+}
+
+// signedFiles names the parts as the pki writers do, for API clients that
+// still read wire.Signed.Files.
+func signedFiles(format string, o pki.SignOutput) []wire.SignedFile {
+	cert, key, cas := "tls.crt", "tls.key", "tls.cas"
+	switch format {
+	case "cockroachdb":
+		cert, key, cas = "node.crt", "node.key", ""
+	case "db":
+		cert, key, cas = "server.crt", "server.key", "server.cas"
+	}
+	files := []wire.SignedFile{{Name: cert, Data: string(o.CertPEM)}, {Name: key, Data: string(o.KeyPEM), Private: true}}
+	if cas != "" {
+		return append(files, wire.SignedFile{Name: cas, Data: string(o.ClientCA)})
+	}
+	return append(files, wire.SignedFile{Name: "ca.crt", Data: string(o.DBCA)}, wire.SignedFile{Name: "ca-client.crt", Data: string(o.ClientCA)})
 }
 
 // DBCert issues the caller a user cert carrying a database route, for

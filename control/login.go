@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -79,7 +80,7 @@ func (s *Service) Login(ctx context.Context, req wire.Login, remote string) (wir
 	}
 	var exists bool
 	s.View(func(st *projections.State) { _, exists = st.Users[req.User] })
-	okPw := exists && s.sec.checkPassword(req.User, req.Password)
+	okPw := exists && s.checkPassword(ctx, req.User, req.Password)
 	if !okPw {
 		reason := "wrong password"
 		if !exists {
@@ -149,7 +150,7 @@ func contains(xs []string, x string) bool {
 
 // Signup consumes an invite, sets the password and issues a user cert.
 func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
-	hash := hashSecret(req.Invite)
+	hash := secret.HashInvite(req.Invite)
 	now := s.cfg.Clock.Now()
 	var (
 		user string
@@ -175,10 +176,7 @@ func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wi
 		s.loginAudit(ctx, user, "signup", remote, false, "bad invite")
 		return wire.Cert{}, err
 	}
-	if err := s.sec.checkPolicy(req.Password); err != nil {
-		return wire.Cert{}, invalidf("%s", err.Error())
-	}
-	if err := s.sec.setPassword(user, req.Password); err != nil {
+	if err := s.setPassword(ctx, user, req.Password); err != nil {
 		return wire.Cert{}, err
 	}
 	_, err = s.change(ctx, user, eventlog.KindUser, user, schemas.TypeUserPasswordSet, func(st *projections.State) (any, error) {

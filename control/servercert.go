@@ -3,34 +3,131 @@ package control
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/keystore"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// ServerCertTTL is the lifetime of control's own HTTPS host cert; it is
-// made afresh at every start.
+// ServerCertTTL is the lifetime of control's own host cert (HTTPS API and
+// the embedded NATS listener). It is kept in the keystore and renewed when
+// less than a third of it is left: at start and, while running, at the
+// next TLS handshake (see ServerCertificate).
 const ServerCertTTL = 90 * 24 * time.Hour
 
-// ServerCertificate issues control's HTTPS host cert (host CA, CN
-// "control", the configured Hosts as SANs) for a fresh key kept only in
-// memory.
+// Keystore secret names of control's host cert and key.
+const (
+	serverCertSecret = "control/host.crt"
+	serverKeySecret  = "control/host.key"
+)
+
+// ServerCertificate returns control's host cert (host CA, CN "control",
+// localhost and the configured Hosts as SANs). The cert and key are kept
+// in the keystore; a new pair is issued when none is there, when the
+// hosts changed or the host CA's active key changed, or when less than a
+// third of ServerCertTTL is left.
 func (s *Service) ServerCertificate(ctx context.Context) (tls.Certificate, error) {
-	alg := ""
-	if s.cfg.KeyAlg != nil {
-		alg = s.cfg.KeyAlg(schemas.CAHost)
+	s.certMu.Lock()
+	defer s.certMu.Unlock()
+	hosts := dedupe(append([]string{"localhost", "127.0.0.1", "::1"}, s.cfg.Hosts...))
+	if c, ok := s.storedServerCert(ctx, hosts); ok {
+		return c, nil
 	}
-	key, keyPEMStr, err := keyPEM(alg)
+	iss, err := s.pki.issue(ctx, pki.Request{Kind: schemas.CertKindHost, CommonName: Source, Hosts: hosts, TTL: ServerCertTTL},
+		recipient{who: Source, actor: Source})
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	hosts := append([]string{"localhost", "127.0.0.1", "::1"}, s.cfg.Hosts...)
-	iss, err := s.pki.issueHost(ctx, Source, dedupe(hosts), key.Public(), ServerCertTTL, Source)
-	if err != nil {
-		return tls.Certificate{}, err
+	if err := s.keys.PutSecret(ctx, serverKeySecret, []byte(iss.keyPEM)); err != nil {
+		return tls.Certificate{}, fmt.Errorf("store control's host key: %w", err)
 	}
-	chain := iss.certPEM
-	return tls.X509KeyPair([]byte(chain), []byte(keyPEMStr))
+	if err := s.keys.PutSecret(ctx, serverCertSecret, []byte(iss.certPEM)); err != nil {
+		return tls.Certificate{}, fmt.Errorf("store control's host cert: %w", err)
+	}
+	s.log.Info().Str("serial", iss.serial).Time("not_after", iss.notAfter).Msg("issued control's host cert")
+	return tls.X509KeyPair([]byte(iss.certPEM), []byte(iss.keyPEM))
+}
+
+// storedServerCert returns the stored host cert if it is still good for
+// hosts and has more than a third of its lifetime left.
+func (s *Service) storedServerCert(ctx context.Context, hosts []string) (tls.Certificate, bool) {
+	certPEM, err := s.keys.GetSecret(ctx, serverCertSecret)
+	if err != nil {
+		if !errors.Is(err, keystore.ErrNotFound) {
+			s.log.Warn().Err(err).Msg("read control's host cert; issuing a new one")
+		}
+		return tls.Certificate{}, false
+	}
+	keyPEM, err := s.keys.GetSecret(ctx, serverKeySecret)
+	if err != nil {
+		return tls.Certificate{}, false
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, false
+	}
+	leaf := c.Leaf
+	if leaf == nil {
+		return tls.Certificate{}, false
+	}
+	if !s.certFresh(leaf) {
+		return tls.Certificate{}, false
+	}
+	have := append(slices.Clone(leaf.DNSNames), ipStrings(leaf)...)
+	for _, h := range hosts {
+		if !slices.Contains(have, h) && !slices.Contains(have, canonicalIP(h)) {
+			return tls.Certificate{}, false
+		}
+	}
+	_, hostPool := s.pools()
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: hostPool, CurrentTime: s.cfg.Clock.Now(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return tls.Certificate{}, false
+	}
+	return c, true
+}
+
+// certFresh says whether more than a third of the cert's lifetime is left.
+func (s *Service) certFresh(leaf *x509.Certificate) bool {
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	return s.cfg.Clock.Now().Before(leaf.NotAfter.Add(-life / 3))
+}
+
+// CertificateSource returns a tls.Config GetCertificate that serves
+// control's host cert and renews it when less than a third is left.
+func (s *Service) CertificateSource(ctx context.Context, first tls.Certificate) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	cur := &first
+	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		s.certMu.Lock()
+		c := cur
+		s.certMu.Unlock()
+		if c.Leaf != nil && s.certFresh(c.Leaf) {
+			return c, nil
+		}
+		next, err := s.ServerCertificate(ctx)
+		if err != nil {
+			s.log.Error().Err(err).Msg("renew control's host cert; serving the old one")
+			return c, nil
+		}
+		s.certMu.Lock()
+		cur = &next
+		s.certMu.Unlock()
+		return &next, nil
+	}
+}
+
+func ipStrings(c *x509.Certificate) []string {
+	out := make([]string, len(c.IPAddresses))
+	for i, ip := range c.IPAddresses {
+		out[i] = ip.String()
+	}
+	return out
 }
 
 func dedupe(xs []string) []string {
@@ -43,4 +140,12 @@ func dedupe(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// canonicalIP is how an IP SAN prints (e.g. "::1"); other names unchanged.
+func canonicalIP(h string) string {
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String()
+	}
+	return h
 }

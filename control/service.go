@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
 )
@@ -34,6 +36,9 @@ type Config struct {
 	// Hosts are the names and addresses of control's HTTPS listener, put
 	// in its host cert.
 	Hosts []string
+	// SealKeyFile, when set, seals the keystore with AES-256-GCM under the
+	// 32-byte key in this file (created 0600 at first start).
+	SealKeyFile string
 	// NATSURL is handed to joining agents.
 	NATSURL string
 	Clock   eventlog.Clock
@@ -43,15 +48,20 @@ type Config struct {
 	FailureDelay time.Duration
 }
 
+// KeystoreDir is the keystore's directory in a data dir.
+func KeystoreDir(dataDir string) string { return filepath.Join(dataDir, "keystore") }
+
 // Service is the control plane.
 type Service struct {
 	cfg      Config
 	log      zerolog.Logger
 	builder  *eventlog.Builder
-	sec      *secrets
+	keys     *keystore.Store
 	pki      *authority
 	audit    *auditor
 	throttle *throttle
+
+	certMu sync.Mutex // control's host cert (servercert.go)
 
 	mu      sync.RWMutex
 	applied *sync.Cond
@@ -74,12 +84,16 @@ func New(cfg Config) (*Service, error) {
 	b.Clock = cfg.Clock
 	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, state: projections.New()}
 	s.applied = sync.NewCond(s.mu.RLocker())
-	sec, err := openSecrets(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	var opts []keystore.Option
+	if cfg.SealKeyFile != "" {
+		opts = append(opts, keystore.WithSealKey(cfg.SealKeyFile, true))
 	}
-	s.sec = sec
-	s.pki = newAuthority(s)
+	ks, err := keystore.New(KeystoreDir(cfg.DataDir), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	s.keys = ks
+	s.pki = newAuthority(s, ks)
 	s.audit = newAuditor(s)
 	if cfg.FailureDelay == 0 {
 		cfg.FailureDelay = FailureDelay

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -38,10 +39,8 @@ func (s *Service) TokensAdd(ctx context.Context, c Caller, req wire.TokenAdd) (w
 	if req.TTL < 0 || req.TTL > 30*24*time.Hour {
 		return wire.Token{}, invalidf("token ttl %s: use a positive duration up to 720h", req.TTL)
 	}
-	value, hash, err := s.sec.newSecret()
-	if err != nil {
-		return wire.Token{}, err
-	}
+	value, hash := secret.NewToken()
+	var err error
 	data := schemas.TokenCreated{Hash: hash, Type: req.Type, Expires: s.cfg.Clock.Now().Add(req.TTL).UTC(), Reusable: req.Reusable}
 	_, err = s.change(ctx, c.Actor(), eventlog.KindToken, hash, schemas.TypeTokenCreated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceToken, schemas.VerbCreate); err != nil {
@@ -82,7 +81,7 @@ func (s *Service) TokensList(c Caller) ([]wire.Token, error) {
 // findToken resolves a token value or its hash (or a unique hash prefix of
 // at least 8 characters).
 func findToken(st *projections.State, ref string) (*projections.Token, error) {
-	if t, ok := st.Tokens[hashSecret(ref)]; ok {
+	if t, ok := st.Tokens[secret.HashToken(ref)]; ok {
 		return t, nil
 	}
 	if t, ok := st.Tokens[ref]; ok {
@@ -133,7 +132,7 @@ func (s *Service) TokensRm(ctx context.Context, c Caller, ref string) error {
 // tokenUsable says why a presented token cannot be used, if it cannot
 // (access.TokenUsable, as an API error).
 func tokenUsable(st *projections.State, value string, now time.Time) (*projections.Token, error) {
-	hash := hashSecret(value)
+	hash := secret.HashToken(value)
 	err := access.TokenUsable(st, hash, TokenTypeDB, now)
 	switch {
 	case err == nil:

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -52,12 +53,9 @@ func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.
 	if err := validName("user", u.Name); err != nil {
 		return wire.Invite{}, err
 	}
-	invite, hash, err := s.sec.newSecret()
-	if err != nil {
-		return wire.Invite{}, err
-	}
+	invite, hash := secret.NewInvite()
 	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
-	_, err = s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserCreated, func(st *projections.State) (any, error) {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserCreated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbCreate); err != nil {
 			return nil, err
 		}
@@ -159,17 +157,14 @@ func (s *Service) UsersRm(ctx context.Context, c Caller, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.sec.deletePassword(name)
+	return s.deletePassword(ctx, name)
 }
 
 // UsersReset issues a new invite to set a password.
 func (s *Service) UsersReset(ctx context.Context, c Caller, name string) (wire.Invite, error) {
-	invite, hash, err := s.sec.newSecret()
-	if err != nil {
-		return wire.Invite{}, err
-	}
+	invite, hash := secret.NewInvite()
 	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
-	_, err = s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserInviteCreated, func(st *projections.State) (any, error) {
+	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserInviteCreated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
 			return nil, err
 		}

@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -66,29 +63,19 @@ func (a *app) authCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			if !overwrite {
-				for _, name := range signNames(req.Format) {
-					if _, err := os.Stat(filepath.Join(out, name)); err == nil {
-						return fmt.Errorf("%s exists; pass --overwrite to replace it", filepath.Join(out, name))
-					} else if !errors.Is(err, fs.ErrNotExist) {
-						return err
-					}
-				}
+			switch req.Format {
+			case "cockroachdb", "db", "tls":
+			default:
+				return fmt.Errorf("--format %q: use cockroachdb, db or tls", req.Format)
 			}
 			signed, err := c.Sign(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(out, 0o700); err != nil {
-				return fmt.Errorf("create %s: %w", out, err)
-			}
-			var written []string
-			for _, f := range signed.Files {
-				p := filepath.Join(out, f.Name)
-				if err := profile.WriteFile(p, []byte(f.Data)); err != nil {
-					return err
-				}
-				written = append(written, p)
+			written, err := writeSigned(req.Format, out, pki.SignOutput{CertPEM: []byte(signed.CertPEM), KeyPEM: []byte(signed.KeyPEM),
+				DBCA: []byte(signed.DBCAPEM), ClientCA: []byte(signed.ClientCAPEM)}, overwrite)
+			if err != nil {
+				return err
 			}
 			return a.print(map[string]any{"files": written}, func(w io.Writer) {
 				for _, p := range written {
@@ -109,12 +96,13 @@ func (a *app) authCmd() *cobra.Command {
 	return cmd
 }
 
-func signNames(format string) []string {
+// writeSigned writes auth sign's output in the layout of format.
+func writeSigned(format, dir string, out pki.SignOutput, overwrite bool) ([]string, error) {
 	switch format {
 	case "db":
-		return []string{"server.cas", "server.crt", "server.key"}
+		return pki.WriteDB(dir, out, overwrite)
 	case "tls":
-		return []string{"ca.crt", "ca-client.crt", "tls.crt", "tls.key"}
+		return pki.WriteTLS(dir, "tls", out, overwrite)
 	}
-	return []string{"ca.crt", "ca-client.crt", "node.crt", "node.key"}
+	return pki.WriteCockroachDB(dir, out, overwrite)
 }

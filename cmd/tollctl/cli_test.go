@@ -252,7 +252,11 @@ func TestCLI(t *testing.T) {
 	for _, f := range []string{"ca.crt", "ca-client.crt", "node.crt", "node.key"} {
 		fi, err := os.Stat(filepath.Join(certs, f))
 		require.NoError(t, err)
-		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+		want := os.FileMode(0o644)
+		if f == "node.key" {
+			want = 0o600
+		}
+		require.Equal(t, want, fi.Mode().Perm(), f)
 	}
 	raw, err := os.ReadFile(filepath.Join(certs, "node.crt"))
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/pki"
 )
 
 // DefaultPort is control's API port (DESIGN §6).
@@ -129,17 +130,5 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 func esc(s string) string { return url.PathEscape(s) }
 
-// PoolOf returns a cert pool of PEM certs.
-func PoolOf(pems ...[]byte) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	ok := false
-	for _, p := range pems {
-		if pool.AppendCertsFromPEM(p) {
-			ok = true
-		}
-	}
-	if !ok {
-		return nil, errors.New("no CA certificate found")
-	}
-	return pool, nil
-}
+// PoolOf returns a cert pool of PEM certs (pki.Pool).
+func PoolOf(pems ...[]byte) (*x509.CertPool, error) { return pki.Pool(pems...) }

@@ -2,18 +2,14 @@ package client
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -23,35 +19,18 @@ var ErrPinMismatch = errors.New("the cluster's host CA does not match --ca-pin")
 // NewKey makes an ECDSA P-256 key: its PKCS#8 PEM (keep it 0600) and the
 // PKIX public key PEM to send for a cert.
 func NewKey() (keyPEM, pubPEM []byte, err error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := pki.GenerateKey(pki.AlgECDSAP256)
 	if err != nil {
 		return nil, nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if keyPEM, err = pki.EncodeKeyPEM(k); err != nil {
+		return nil, nil, err
+	}
+	pder, err := x509.MarshalPKIXPublicKey(k.Public())
 	if err != nil {
 		return nil, nil, err
 	}
-	pder, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), nil
-}
-
-// PinOfPEM is the pin sha256:<hex SHA-256 of the SubjectPublicKeyInfo> of
-// the first cert in p.
-func PinOfPEM(p []byte) (string, error) {
-	block, _ := pem.Decode(p)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return "", errors.New("no PEM certificate")
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return keyPEM, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), nil
 }
 
 // Contact is what first contact learned: the cluster and its host CAs.
@@ -78,7 +57,7 @@ func FirstContact(ctx context.Context, proxy, pin string, insecure bool) (Contac
 	}
 	var pins []string
 	for _, c := range p.HostCAPEM {
-		pp, err := PinOfPEM([]byte(c))
+		pp, err := pki.Pin([]byte(c))
 		if err != nil {
 			return Contact{}, fmt.Errorf("cluster sent a bad host CA: %w", err)
 		}

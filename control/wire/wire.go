@@ -167,8 +167,17 @@ type SignedFile struct {
 	Private bool   `json:"private"`
 }
 
-// Signed answers auth sign.
+// Signed answers auth sign: the db_server cert and its key, the db CA
+// bundle and the db_client CA bundle. tollctl writes them with
+// pki.WriteCockroachDB, WriteDB or WriteTLS.
 type Signed struct {
+	CertPEM     string `json:"cert_pem"`
+	KeyPEM      string `json:"key_pem"`
+	DBCAPEM     string `json:"db_ca_pem"`
+	ClientCAPEM string `json:"client_ca_pem"`
+	// Files are the same PEMs under the file names of the format.
+	//
+	// Deprecated: use the fields above with the pki writers.
 	Files []SignedFile `json:"files"`
 }
 
