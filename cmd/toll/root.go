@@ -33,6 +33,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceErrors: true,
 	}
 	root.AddCommand(a.signupCmd(), a.loginCmd(), a.logoutCmd(), a.statusCmd())
+	root.AddCommand(a.dbCmd())
+	root.AddCommand(a.proxyCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// dbCmd is `toll db`: list, log in to, connect to and log out of databases.
+func (a *app) dbCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "db", Short: "List databases, get their certificates and connect"}
+	cmd.AddCommand(a.dbLsCmd(), a.dbLoginCmd(), a.dbConnectCmd(), a.dbEnvCmd(), a.dbConfigCmd(), a.dbLogoutCmd())
+	return cmd
+}
+
+// session loads the profile and a client presenting it; a missing or
+// expired identity is an error saying to log in.
+func (a *app) session() (*profile.Profile, *client.Client, error) {
+	h, err := home()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := profile.Load(h)
+	if errors.Is(err, profile.ErrNotFound) {
+		return nil, nil, fmt.Errorf("not logged in: run %s", loginCommand)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Expired(time.Now()) {
+		return nil, nil, fmt.Errorf("your certificate for %s expired: run toll login --proxy=%s --user=%s", p.Proxy, p.Proxy, p.User)
+	}
+	c, err := client.FromProfile(p, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
+// listDBs lists the databases the caller may reach; an expired or unknown
+// identity becomes "run toll login".
+func listDBs(ctx context.Context, p *profile.Profile, c *client.Client) ([]wire.Database, error) {
+	dbs, err := c.DBList(ctx, false)
+	if client.StatusOf(err) == 401 {
+		return nil, fmt.Errorf("%w: run toll login --proxy=%s --user=%s", err, p.Proxy, p.User)
+	}
+	return dbs, err
+}
+
+// findDB returns the database name the caller may reach, or an error
+// listing the ones allowed.
+func findDB(dbs []wire.Database, name string) (wire.Database, error) {
+	var names []string
+	for _, d := range dbs {
+		if d.Name == name {
+			return d, nil
+		}
+		names = append(names, d.Name)
+	}
+	allowed := "none"
+	if len(names) > 0 {
+		allowed = strings.Join(names, ", ")
+	}
+	return wire.Database{}, fmt.Errorf("database %q not found or not allowed for you; you may use: %s", name, allowed)
+}
+
+func allows(list []string, v string) bool {
+	for _, x := range list {
+		if x == "*" || x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// pickDBUser chooses the db user: the flag, else the only one allowed,
+// else the Tollgate user name when any is allowed.
+func pickDBUser(d wire.Database, flag, user string) (string, error) {
+	if flag != "" {
+		if !allows(d.DBUsers, flag) {
+			return "", fmt.Errorf("db user %q is not allowed on %s; you may use: %s", flag, d.Name, listOrNone(d.DBUsers))
+		}
+		return flag, nil
+	}
+	var concrete []string
+	for _, u := range d.DBUsers {
+		if u != "*" {
+			concrete = append(concrete, u)
+		}
+	}
+	switch {
+	case allows(d.DBUsers, "*") && allows(d.DBUsers, user) && len(concrete) == 0:
+		return user, nil
+	case len(concrete) == 1:
+		return concrete[0], nil
+	case len(d.DBUsers) == 0:
+		return "", fmt.Errorf("no db user is allowed for you on %s; ask your admin for db_users", d.Name)
+	}
+	return "", fmt.Errorf("pick a db user with --db-user: you may use %s on %s", listOrNone(d.DBUsers), d.Name)
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+// login gets a database route cert for name and saves it.
+func (a *app) login(ctx context.Context, name, dbUser, dbName string) (*dbLogin, error) {
+	if err := checkDBName(name); err != nil {
+		return nil, err
+	}
+	p, c, err := a.session()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	dbs, err := listDBs(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	d, err := findDB(dbs, name)
+	if err != nil {
+		return nil, err
+	}
+	if dbUser, err = pickDBUser(d, dbUser, p.User); err != nil {
+		return nil, err
+	}
+	if dbName == "" && d.Protocol == protoCRDB {
+		dbName = defaultCRDB
+	}
+	if dbName != "" && len(d.DBNames) > 0 && !allows(d.DBNames, dbName) {
+		return nil, fmt.Errorf("db name %q is not allowed on %s; you may use: %s", dbName, d.Name, listOrNone(d.DBNames))
+	}
+	keyPEM, pubPEM, err := client.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := c.DBCert(ctx, wire.DBCertRequest{Database: name, DBUser: dbUser, DBName: dbName, PublicKeyPEM: string(pubPEM)})
+	if client.StatusOf(err) == 401 {
+		return nil, fmt.Errorf("%w: run toll login --proxy=%s --user=%s", err, p.Proxy, p.User)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ca := cert.CAPEM
+	if len(ca) == 0 {
+		ca = cert.HostCAPEM
+	}
+	caPEM := []byte(strings.Join(ca, ""))
+	if len(caPEM) == 0 {
+		caPEM = p.HostCAPEM
+	}
+	h, err := home()
+	if err != nil {
+		return nil, err
+	}
+	l := &dbLogin{dir: dbRoot(h) + string(os.PathSeparator) + name, Name: name, Protocol: d.Protocol, PublicAddr: d.PublicAddr,
+		DBUser: dbUser, DBName: dbName, User: p.User, NotAfter: cert.NotAfter}
+	if l.PublicAddr == "" {
+		return nil, fmt.Errorf("database %s has no agent address yet (its agent has not registered a public_addr)", name)
+	}
+	if err := l.save([]byte(cert.CertPEM), keyPEM, caPEM); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ensureLogin reuses a saved, valid login matching the flags, else logs in.
+func (a *app) ensureLogin(ctx context.Context, name, dbUser, dbName string) (*dbLogin, error) {
+	h, err := home()
+	if err != nil {
+		return nil, err
+	}
+	if l, err := loadDBLogin(h, name); err == nil && !l.expired(time.Now().Add(time.Minute)) &&
+		(dbUser == "" || dbUser == l.DBUser) && (dbName == "" || dbName == l.DBName) {
+		return l, nil
+	}
+	return a.login(ctx, name, dbUser, dbName)
+}
+
+// checkReachable dials the agent so an unreachable one is a clear error.
+func checkReachable(ctx context.Context, l *dbLogin) error {
+	h, p := l.hostPort()
+	addr := net.JoinHostPort(h, p)
+	d := net.Dialer{Timeout: 10 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the agent serving %s is unreachable at %s: %w", l.Name, addr, err)
+	}
+	return c.Close()
+}
+
+type dbFlags struct{ dbUser, dbName string }
+
+func (f *dbFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dbUser, "db-user", "", "database user to connect as (default: the only one allowed, or your user name)")
+	cmd.Flags().StringVar(&f.dbName, "db-name", "", "database name (default: defaultdb for cockroachdb, else the db user's name)")
+}
+
+func (a *app) dbLsCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "ls [label=value ...]",
+		Short: "List the databases you may reach",
+		Example: `  toll db ls
+  toll db ls env=dev --format=json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sel := map[string]string{}
+			for _, s := range args {
+				k, v, ok := strings.Cut(s, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("label selector %q: use key=value", s)
+				}
+				sel[k] = v
+			}
+			p, c, err := a.session()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			dbs, err := listDBs(cmd.Context(), p, c)
+			if err != nil {
+				return err
+			}
+			var out []wire.Database
+			for _, d := range dbs {
+				match := true
+				for k, v := range sel {
+					if d.Labels[k] != v {
+						match = false
+					}
+				}
+				if match {
+					out = append(out, d)
+				}
+			}
+			return a.printDBs(out, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "text, json or yaml")
+	return cmd
+}
+
+type dbRow struct {
+	Name        string            `json:"name" yaml:"name"`
+	Description string            `json:"description,omitempty" yaml:"description,omitempty"`
+	Protocol    string            `json:"protocol" yaml:"protocol"`
+	Labels      map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+	DBUsers     []string          `json:"db_users,omitempty" yaml:"db_users,omitempty"`
+	DBNames     []string          `json:"db_names,omitempty" yaml:"db_names,omitempty"`
+	PublicAddr  string            `json:"public_addr,omitempty" yaml:"public_addr,omitempty"`
+}
+
+func labelString(m map[string]string) string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+func (a *app) printDBs(dbs []wire.Database, format string) error {
+	rows := make([]dbRow, 0, len(dbs))
+	for _, d := range dbs {
+		rows = append(rows, dbRow{Name: d.Name, Description: d.Description, Protocol: d.Protocol, Labels: d.Labels,
+			DBUsers: d.DBUsers, DBNames: d.DBNames, PublicAddr: d.PublicAddr})
+	}
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(a.stdout, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	case "text", "":
+	default:
+		return fmt.Errorf("--format %q: use text, json or yaml", format)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Name\tDescription\tProtocol\tLabels\tDB Users")
+	fmt.Fprintln(tw, "----\t-----------\t--------\t------\t--------")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Description, r.Protocol, labelString(r.Labels), strings.Join(r.DBUsers, ","))
+	}
+	return tw.Flush()
+}
+
+func (a *app) dbLoginCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:     "login NAME",
+		Short:   "Get a certificate for a database (done by connect when needed)",
+		Example: "  toll db login roach --db-user=alice",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := a.login(cmd.Context(), args[0], f.dbUser, f.dbName)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Logged in to database %s as db user %s (valid until %s).\nConnect with: toll db connect %s\n",
+				l.Name, l.DBUser, l.NotAfter.Local().Format(time.RFC3339), l.Name)
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func (a *app) dbEnvCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:     "env NAME",
+		Short:   "Print shell export lines for libpq clients",
+		Example: `  eval "$(toll db env roach)" && psql`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := a.ensureLogin(cmd.Context(), args[0], f.dbUser, f.dbName)
+			if err != nil {
+				return err
+			}
+			for _, kv := range l.env() {
+				fmt.Fprintf(a.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " '\"$`\\!*?;&|<>(){}[]#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (a *app) dbConfigCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:     "config NAME",
+		Short:   "Print the connection string and certificate paths",
+		Example: "  toll db config roach",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := a.ensureLogin(cmd.Context(), args[0], f.dbUser, f.dbName)
+			if err != nil {
+				return err
+			}
+			h, p := l.hostPort()
+			fmt.Fprintf(a.stdout, "Name:      %s\nHost:      %s\nPort:      %s\nUser:      %s\nDatabase:  %s\nCA:        %s\nCert:      %s\nKey:       %s\nValid:     until %s\n\nConnection string:\n  %s\nURL:\n  %s\n",
+				l.Name, h, p, l.DBUser, l.DBName, l.CAPath(), l.CertPath(), l.KeyPath(), l.NotAfter.Local().Format(time.RFC3339), l.connString(), l.url())
+			if l.Protocol == protoCRDB {
+				fmt.Fprintf(a.stdout, "Set %s=UTF8 (CockroachDB supports only UTF8).\n", pgClientEnc)
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func (a *app) dbLogoutCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "logout [NAME]",
+		Short:   "Remove a database's certificates (all databases' without a name)",
+		Example: "  toll db logout roach",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := home()
+			if err != nil {
+				return err
+			}
+			names := args
+			if len(names) == 0 {
+				if names, err = dbLogins(h); err != nil {
+					return err
+				}
+			} else if _, err := loadDBLogin(h, names[0]); errors.Is(err, errNoDBLogin) {
+				fmt.Fprintf(a.stdout, "Not logged in to database %s.\n", names[0])
+				return nil
+			} else if err != nil {
+				return err
+			}
+			for _, n := range names {
+				if err := os.RemoveAll(dbRoot(h) + string(os.PathSeparator) + n); err != nil {
+					return fmt.Errorf("remove certificates of %s: %w", n, err)
+				}
+				fmt.Fprintf(a.stdout, "Logged out of database %s.\n", n)
+			}
+			if len(names) == 0 {
+				fmt.Fprintln(a.stdout, "Not logged in to any database.")
+			}
+			return nil
+		},
+	}
+}

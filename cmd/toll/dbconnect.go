@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/spf13/cobra"
+)
+
+// lookPath is exec.LookPath; tests may replace it.
+var lookPath = exec.LookPath
+
+// clientCommand returns the database client to run for l: cockroach sql
+// when on PATH, else psql; "" when neither is.
+func clientCommand(l *dbLogin, extra []string) (path string, args []string) {
+	if p, err := lookPath("cockroach"); err == nil {
+		return p, append([]string{"sql", "--url", l.url()}, extra...)
+	}
+	if p, err := lookPath("psql"); err == nil {
+		return p, append([]string{l.connString()}, extra...)
+	}
+	return "", nil
+}
+
+func (a *app) dbConnectCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:   "connect NAME [-- client args]",
+		Short: "Connect to a database with cockroach sql or psql (logs in to it when needed)",
+		Example: `  toll db connect roach
+  toll db connect roach --db-user=alice --db-name=defaultdb
+  toll db connect roach -- -c 'select 1'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, extra := args[0], args[1:]
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 && dash != 1 {
+				return errors.New("usage: toll db connect NAME [-- client args]")
+			}
+			l, err := a.ensureLogin(cmd.Context(), name, f.dbUser, f.dbName)
+			if err != nil {
+				return err
+			}
+			if err := checkReachable(cmd.Context(), l); err != nil {
+				return err
+			}
+			bin, cargs := clientCommand(l, extra)
+			if bin == "" {
+				fmt.Fprintf(a.stderr, "Neither cockroach nor psql is on your PATH (apt-get install -y postgresql-client).\nConnect with any PostgreSQL client using:\n")
+				fmt.Fprintf(a.stdout, "%s\n", l.connString())
+				return errors.New("no database client found")
+			}
+			// Not CommandContext: Ctrl-C reaches the client too, which
+			// cancels its query; toll must not kill it.
+			c := exec.Command(bin, cargs...)
+			c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
+			c.Env = os.Environ()
+			if l.Protocol == protoCRDB {
+				// CockroachDB speaks only UTF8; psql with a SQL_ASCII locale
+				// would otherwise fail with `unimplemented client encoding`.
+				c.Env = append(c.Env, pgClientEnc+"=UTF8")
+			}
+			if err := c.Run(); err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					return fmt.Errorf("%s exited with status %d", bin, ee.ExitCode())
+				}
+				return fmt.Errorf("run %s: %w", bin, err)
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tollgate-db/tollgate/control/client/profile"
+)
+
+// Files of one database login under <home>/db/<name>/.
+const (
+	dbDirName    = "db"
+	dbCertFile   = "db.crt"
+	dbKeyFile    = "db.key"
+	dbCAFile     = "ca.pem"
+	dbMetaFile   = "db.json"
+	defaultCRDB  = "defaultdb"
+	protoCRDB    = "cockroachdb"
+	pgClientEnc  = "PGCLIENTENCODING"
+	loginCommand = "toll login --proxy=HOST:PORT --user=NAME"
+)
+
+// dbLogin is a database route cert saved by toll db login.
+type dbLogin struct {
+	dir        string
+	Name       string    `json:"name"`
+	Protocol   string    `json:"protocol"`
+	PublicAddr string    `json:"public_addr"`
+	DBUser     string    `json:"db_user"`
+	DBName     string    `json:"db_name"`
+	User       string    `json:"user"`
+	NotAfter   time.Time `json:"not_after"`
+}
+
+func dbRoot(home string) string { return filepath.Join(home, dbDirName) }
+
+func (l *dbLogin) CertPath() string { return filepath.Join(l.dir, dbCertFile) }
+func (l *dbLogin) KeyPath() string  { return filepath.Join(l.dir, dbKeyFile) }
+func (l *dbLogin) CAPath() string   { return filepath.Join(l.dir, dbCAFile) }
+
+// host and port of the agent; an unspecified listen host means this machine.
+func (l *dbLogin) hostPort() (string, string) {
+	h, p, err := net.SplitHostPort(l.PublicAddr)
+	if err != nil {
+		return l.PublicAddr, "7432"
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		h = "127.0.0.1"
+	}
+	return h, p
+}
+
+func (l *dbLogin) expired(now time.Time) bool { return !now.Before(l.NotAfter) }
+
+// save writes cert, key, CA bundle and metadata, all 0600.
+func (l *dbLogin) save(certPEM, keyPEM, caPEM []byte) error {
+	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", l.dir, err)
+	}
+	meta, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	for path, data := range map[string][]byte{l.CertPath(): certPEM, l.KeyPath(): keyPEM, l.CAPath(): caPEM} {
+		if err := profile.WriteFile(path, data); err != nil {
+			return err
+		}
+	}
+	return profile.WriteFile(filepath.Join(l.dir, dbMetaFile), append(meta, '\n'))
+}
+
+var errNoDBLogin = errors.New("not logged in to this database")
+
+// checkDBName refuses names that are not one path element.
+func checkDBName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("database name %q is not valid", name)
+	}
+	return nil
+}
+
+func loadDBLogin(home, name string) (*dbLogin, error) {
+	if err := checkDBName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(dbRoot(home), name)
+	raw, err := os.ReadFile(filepath.Join(dir, dbMetaFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoDBLogin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read database login: %w", err)
+	}
+	l := &dbLogin{dir: dir}
+	if err := json.Unmarshal(raw, l); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, dbMetaFile), err)
+	}
+	return l, nil
+}
+
+// dbLogins lists the saved database logins by name.
+func dbLogins(home string) ([]string, error) {
+	ents, err := os.ReadDir(dbRoot(home))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(dbRoot(home), e.Name(), dbMetaFile)); e.IsDir() && err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// tlsConfig presents the route cert and verifies the agent.
+func (l *dbLogin) tlsConfig() (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(l.CertPath(), l.KeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("load database cert of %s: %w (toll db login %s)", l.Name, err, l.Name)
+	}
+	ca, err := os.ReadFile(l.CAPath())
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("%s holds no CA certificate (toll db login %s)", l.CAPath(), l.Name)
+	}
+	host, _ := l.hostPort()
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}, nil
+}
+
+// connString is the libpq keyword/value connection string.
+func (l *dbLogin) connString() string {
+	h, p := l.hostPort()
+	kv := [][2]string{{"host", h}, {"port", p}, {"user", l.DBUser}, {"dbname", l.DBName}, {"sslmode", "verify-full"},
+		{"sslrootcert", l.CAPath()}, {"sslcert", l.CertPath()}, {"sslkey", l.KeyPath()}}
+	var b strings.Builder
+	for i, e := range kv {
+		if e[1] == "" {
+			continue
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(e[0] + "=" + quoteKV(e[1]))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// url is the postgresql:// URL form (for cockroach sql --url).
+func (l *dbLogin) url() string {
+	h, p := l.hostPort()
+	q := "sslmode=verify-full&sslrootcert=" + l.CAPath() + "&sslcert=" + l.CertPath() + "&sslkey=" + l.KeyPath()
+	return "postgresql://" + l.DBUser + "@" + net.JoinHostPort(h, p) + "/" + l.DBName + "?" + q
+}
+
+func quoteKV(v string) string {
+	if v != "" && !strings.ContainsAny(v, ` '\`) {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// env is the libpq environment for this login.
+func (l *dbLogin) env() [][2]string {
+	h, p := l.hostPort()
+	out := [][2]string{{"PGHOST", h}, {"PGPORT", p}, {"PGSSLMODE", "verify-full"}, {"PGSSLCERT", l.CertPath()},
+		{"PGSSLKEY", l.KeyPath()}, {"PGSSLROOTCERT", l.CAPath()}, {"PGUSER", l.DBUser}, {"PGDATABASE", l.DBName}}
+	if l.Protocol == protoCRDB {
+		out = append(out, [2]string{pgClientEnc, "UTF8"})
+	}
+	return out
+}
