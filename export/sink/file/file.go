@@ -88,6 +88,9 @@ func (s *Sink) rotate() error {
 // Write appends every document of batch, one per line. With fsync batch or
 // always, it returns only once the data is on disk.
 func (s *Sink) Write(ctx context.Context, batch []export.Item) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {

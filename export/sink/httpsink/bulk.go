@@ -56,6 +56,9 @@ type bulkAnswer struct {
 // Write posts one _bulk request. Items answered 2xx or 409 (already
 // stored) are accepted; the others come back in an *export.PartialError.
 func (b *Bulk) Write(ctx context.Context, batch []export.Item) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	buf := b.buf[:0]
 	for i := range batch {
 		buf = append(buf, `{"create":{"_index":`...)

@@ -43,6 +43,9 @@ func NewHEC(cfg export.HTTPConfig) (*HEC, error) {
 
 // Write posts every item as one HEC event object in a single body.
 func (h *HEC) Write(ctx context.Context, batch []export.Item) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	b := h.buf[:0]
 	for i := range batch {
 		it := &batch[i]

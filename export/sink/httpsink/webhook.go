@@ -51,6 +51,9 @@ func Sign(secret, body []byte) string {
 
 // Write posts the batch as one JSON array.
 func (w *Webhook) Write(ctx context.Context, batch []export.Item) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	b := append(w.buf[:0], '[')
 	for i := range batch {
 		if i > 0 {

@@ -102,6 +102,9 @@ func (s *Sink) connect(ctx context.Context) error {
 
 // Write sends every item as one framed message and flushes.
 func (s *Sink) Write(ctx context.Context, batch []export.Item) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn == nil {

@@ -1,0 +1,4 @@
+// Package sinktest is the conformance suite every export.Sink runs: a
+// batch is accepted whole, a batch delivered twice loses nothing, a
+// 1 MiB document passes, an empty batch is a no-op, and Close works.
+package sinktest
