@@ -19,10 +19,10 @@ func newAuditor(s *Service) *auditor { return &auditor{s: s} }
 
 // emit appends one audit event; a failure is logged (without data), never
 // returned, since the action it records already happened or was refused.
-func (a *auditor) emit(ctx context.Context, typ, db, user, session, actor string, data any) {
+func (a *auditor) emit(ctx context.Context, typ, db, user, actor string, data any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ev, err := a.s.builder.Build(typ, 1, actor, eventlog.AuditSubject(db, user, session, typ), data)
+	ev, err := a.s.builder.Build(typ, 1, actor, eventlog.AuditSubject(db, user, ChainSession, typ), data)
 	if err == nil {
 		err = a.chain(context.WithoutCancel(ctx), &ev)
 	}

@@ -118,7 +118,7 @@ func (a *authority) issue(ctx context.Context, r pki.Request, to recipient) (iss
 		return issued{}, invalidf("%s", err.Error())
 	}
 	out := issued{certPEM: string(certPEM), keyPEM: string(keyPEM), serial: cert.SerialNumber.Text(16), notAfter: cert.NotAfter}
-	a.s.audit.emit(ctx, schemas.TypeCertIssued, to.database, to.who, "", to.actor, schemas.CertIssued{
+	a.s.audit.emit(ctx, schemas.TypeCertIssued, to.database, to.who, to.actor, schemas.CertIssued{
 		Kind: r.Kind, CAType: caType, Serial: out.serial, Subject: r.CommonName, Hosts: r.Hosts,
 		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, For: to.who, Database: to.database})
 	return out, nil

@@ -65,7 +65,7 @@ func (t *throttle) ok(user string) {
 }
 
 func (s *Service) loginAudit(ctx context.Context, user, method, remote string, success bool, reason string) {
-	s.audit.emit(ctx, schemas.TypeAuthLogin, "", user, "", user, schemas.AuthLogin{
+	s.audit.emit(ctx, schemas.TypeAuthLogin, "", user, user, schemas.AuthLogin{
 		User: user, Success: success, Method: method, Reason: reason, RemoteAddr: remote})
 }
 

@@ -21,9 +21,16 @@ const MaxBody = 1 << 20
 
 // Server serves the API of one control Service.
 type Server struct {
-	svc *control.Service
-	log zerolog.Logger
-	mux *http.ServeMux
+	svc     *control.Service
+	log     zerolog.Logger
+	mux     *http.ServeMux
+	getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
+// SetCertificateSource makes Serve ask get for the server cert at each
+// handshake (so a renewed cert is served without a restart).
+func (s *Server) SetCertificateSource(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) {
+	s.getCert = get
 }
 
 // New returns a Server for svc.
@@ -52,6 +59,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificat
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
+	}
+	if s.getCert != nil {
+		hs.TLSConfig.Certificates, hs.TLSConfig.GetCertificate = nil, s.getCert
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(tls.NewListener(ln, hs.TLSConfig)) }()

@@ -169,7 +169,8 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	}
 	clog := log.With().Str("component", "control").Logger()
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
-		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, Logger: clog})
+		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, Logger: clog,
+		SealKeyFile: cfg.Control.SealKeyFile})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -188,7 +189,9 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 		return nil, fmt.Errorf("issue control's host cert: %w", err)
 	}
 	env.Control, env.ControlAddr = svc, addr
-	return &controlComponent{svc: svc, api: api.New(svc, clog), ln: ln, cert: cert, log: clog, env: env}, nil
+	srv := api.New(svc, clog)
+	srv.SetCertificateSource(svc.CertificateSource(ctx, cert))
+	return &controlComponent{svc: svc, api: srv, ln: ln, cert: cert, log: clog, env: env}, nil
 }
 
 // clientAddr turns a listen address into one a local client can dial.
