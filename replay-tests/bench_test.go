@@ -3,7 +3,9 @@ package replaytests
 import (
 	"context"
 	"flag"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,6 +31,7 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 		require.NoError(b, err)
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		s := projections.New()
 		n := 0
@@ -40,6 +43,16 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 		require.Equal(b, len(evs), n)
 	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/b.Elapsed().Seconds(), "cores")
+}
+
+// cpuTime is the user plus system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkApply measures Apply alone on the same mix, from memory.

@@ -122,54 +122,135 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 	if err != nil {
 		return false, err
 	}
-	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	batches, free := make(chan []delivery, pipeDepth), make(chan []delivery, pipeDepth+2)
+	go s.fetch(it, batches, free)
+	defer func() {
+		// Stop the fetcher and wait until it has closed batches.
+		it.Stop()
+		for range batches {
+		}
+	}()
 
 	var dseq uint64
+	for batch := range batches {
+		for i := range batch {
+			d := &batch[i]
+			if done, err := s.deliver(ctx, c, d, &dseq); done || err != nil {
+				return done, err
+			}
+		}
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+	}
+	// The fetcher always ends with an error delivery; this is not reached.
+	return false, errRestart
+}
+
+// pipeDepth is how many decoded batches the fetcher may hold ahead of fn,
+// and pipeBatch the records of one batch.
+const (
+	pipeDepth = 8
+	pipeBatch = 256
+)
+
+// delivery is one message as the fetcher decoded it, or (err set, no
+// message) the reason the iterator ended.
+type delivery struct {
+	md        ackMeta
+	rec       eventlog.Record
+	decodeErr error
+	err       error
+	badReply  string
+}
+
+// fetch reads it and decodes each message (reply subject and envelope) into
+// batches, so that decoding overlaps fn. A batch is sent when full, when the
+// server says nothing more is pending, or when the iterator fails; the last
+// delivery is always the iterator's error (after it.Stop,
+// ErrMsgIteratorClosed), and batches is closed after it.
+func (s *Stream) fetch(it jetstream.MessagesContext, batches chan<- []delivery, free <-chan []delivery) {
+	defer close(batches)
+	next := func() []delivery {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return make([]delivery, 0, pipeBatch)
+		}
+	}
+	batch := next()
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			if ctx.Err() != nil {
-				return true, ctx.Err()
-			}
-			return false, err
+			batches <- append(batch, delivery{err: err})
+			return
 		}
+		batch = append(batch, delivery{})
+		d := &batch[len(batch)-1]
 		md, ok := parseAckReply(msg.Reply())
 		if !ok {
-			return true, fmt.Errorf("read %s: unexpected reply subject %q", s.name, msg.Reply())
+			d.badReply = msg.Reply()
+			batches <- batch
+			return
 		}
-		if md.dseq != dseq+1 {
-			return false, errRestart
+		d.md = md
+		d.rec.StreamSeq = md.sseq
+		d.decodeErr = eventlog.DecodeEvent(msg.Data(), &d.rec.Event)
+		if len(batch) == cap(batch) || md.pending == 0 {
+			batches <- batch
+			batch = next()
 		}
-		dseq = md.dseq
-		if c.upper > 0 && md.sseq > c.upper {
-			return true, nil
+	}
+}
+
+// deliver handles one delivery of consumeOnce; done and err are as there,
+// and (false, nil) means go on.
+func (s *Stream) deliver(ctx context.Context, c *cursor, d *delivery, dseq *uint64) (done bool, err error) {
+	q := c.q
+	if d.err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err()
 		}
-		if !q.ToTime.IsZero() && md.ts > q.ToTime.UnixNano() {
-			return true, nil
+		return false, d.err
+	}
+	if d.badReply != "" {
+		return true, fmt.Errorf("read %s: unexpected reply subject %q", s.name, d.badReply)
+	}
+	md := d.md
+	if md.dseq != *dseq+1 {
+		return false, errRestart
+	}
+	*dseq = md.dseq
+	if c.upper > 0 && md.sseq > c.upper {
+		return true, nil
+	}
+	if !q.ToTime.IsZero() && md.ts > q.ToTime.UnixNano() {
+		return true, nil
+	}
+	c.next = md.sseq + 1
+	if q.FromTime.IsZero() || md.ts >= q.FromTime.UnixNano() {
+		if d.decodeErr != nil {
+			return true, fmt.Errorf("read %s: decode record %d: %w", s.name, md.sseq, d.decodeErr)
 		}
-		c.next = md.sseq + 1
-		if q.FromTime.IsZero() || md.ts >= q.FromTime.UnixNano() {
-			rec := eventlog.Record{StreamSeq: md.sseq}
-			if err := eventlog.DecodeEvent(msg.Data(), &rec.Event); err != nil {
-				return true, fmt.Errorf("read %s: decode record %d: %w", s.name, md.sseq, err)
-			}
-			if err := c.fn(rec); err != nil {
-				return true, err
-			}
-			c.n++
-			if q.Limit > 0 && c.n >= q.Limit {
-				return true, nil
-			}
+		if err := c.fn(d.rec); err != nil {
+			return true, err
 		}
-		if c.upper > 0 && md.sseq >= c.upper {
-			return true, nil
-		}
-		if !c.follow && md.pending == 0 {
+		c.n++
+		if q.Limit > 0 && c.n >= q.Limit {
 			return true, nil
 		}
 	}
+	if c.upper > 0 && md.sseq >= c.upper {
+		return true, nil
+	}
+	if !c.follow && md.pending == 0 {
+		return true, nil
+	}
+	return false, nil
 }
 
 type ackMeta struct {
