@@ -39,58 +39,124 @@ type OCSF struct{}
 // Name returns "ocsf".
 func (OCSF) Name() string { return "ocsf" }
 
-type ocsfDoc map[string]any
+// ocsfDoc is one OCSF event; fields in JSON-name order so that the output
+// is sorted like a map's.
+type ocsfDoc struct {
+	ActivityID int `json:"activity_id"`
+	ActivityName string `json:"activity_name"`
+	Actor any `json:"actor,omitempty"`
+	AuthProtocol string `json:"auth_protocol,omitempty"`
+	AuthProtocolID int `json:"auth_protocol_id,omitempty"`
+	CategoryName string `json:"category_name"`
+	CategoryUID int `json:"category_uid"`
+	ClassName string `json:"class_name"`
+	ClassUID int `json:"class_uid"`
+	Database any `json:"database,omitempty"`
+	DstEndpoint any `json:"dst_endpoint,omitempty"`
+	Duration *int64 `json:"duration,omitempty"`
+	Entity any `json:"entity,omitempty"`
+	Metadata ocsfMetadata `json:"metadata"`
+	Privileges any `json:"privileges,omitempty"`
+	QueryInfo *ocsfQueryInfo `json:"query_info,omitempty"`
+	Service any `json:"service,omitempty"`
+	Session any `json:"session,omitempty"`
+	Severity string `json:"severity"`
+	SeverityID int `json:"severity_id"`
+	SrcEndpoint any `json:"src_endpoint,omitempty"`
+	Status string `json:"status"`
+	StatusCode string `json:"status_code,omitempty"`
+	StatusDetail string `json:"status_detail,omitempty"`
+	StatusID int `json:"status_id"`
+	Time int64 `json:"time"`
+	Type string `json:"type,omitempty"`
+	TypeID int `json:"type_id,omitempty"`
+	TypeName string `json:"type_name"`
+	TypeUID int `json:"type_uid"`
+	Unmapped map[string]any `json:"unmapped"`
+	User any `json:"user,omitempty"`
+}
 
-func (d ocsfDoc) set(class, activity int, activityName string, status int) {
+type ocsfMetadata struct {
+	EventCode string      `json:"event_code"`
+	LogName   string      `json:"log_name"`
+	Product   ocsfProduct `json:"product"`
+	UID       string      `json:"uid"`
+	Version   string      `json:"version"`
+}
+
+type ocsfProduct struct {
+	Name       string `json:"name"`
+	UID        string `json:"uid"`
+	VendorName string `json:"vendor_name"`
+}
+
+type ocsfQueryInfo struct {
+	Name        string `json:"name,omitempty"`
+	QueryString string `json:"query_string,omitempty"`
+	UID         string `json:"uid"`
+}
+
+type ocsfUser struct {
+	Name string `json:"name"`
+}
+
+type ocsfActor struct {
+	User ocsfUser `json:"user"`
+}
+
+type ocsfDatabase struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	TypeID int    `json:"type_id"`
+}
+
+func (d *ocsfDoc) set(class, activity int, activityName string, status int) {
 	c := ocsfClass[class]
-	d["class_uid"] = class
-	d["class_name"] = c[0]
-	cat := 3
+	d.ClassUID, d.ClassName = class, c[0]
+	d.CategoryUID, d.CategoryName = 3, c[2]
 	if c[1] == "6" {
-		cat = 6
+		d.CategoryUID = 6
 	}
-	d["category_uid"] = cat
-	d["category_name"] = c[2]
-	d["activity_id"] = activity
-	d["activity_name"] = activityName
-	d["type_uid"] = class*100 + activity
-	d["type_name"] = c[0] + ": " + activityName
-	d["status_id"] = status
-	d["status"] = map[int]string{statusUnknown: "Unknown", statusSuccess: "Success", statusFailure: "Failure"}[status]
+	d.ActivityID, d.ActivityName = activity, activityName
+	d.TypeUID, d.TypeName = class*100+activity, c[0]+": "+activityName
+	d.StatusID = status
+	switch status {
+	case statusSuccess:
+		d.Status = "Success"
+	case statusFailure:
+		d.Status = "Failure"
+	default:
+		d.Status = "Unknown"
+	}
 }
 
 // Format maps one event.
 func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
-	d := ocsfDoc{
-		"time":        ev.Time.UnixMilli(),
-		"severity_id": 1,
-		"severity":    "Informational",
-		"metadata": map[string]any{
-			"version":    OCSFVersion,
-			"uid":        ev.ID,
-			"event_code": ev.Type,
-			"log_name":   streamOf(ev),
-			"product":    map[string]any{"name": "Tollgate", "vendor_name": "Tollgate", "uid": ev.Source},
-		},
+	d := &ocsfDoc{
+		Time:       ev.Time.UnixMilli(),
+		SeverityID: 1,
+		Severity:   "Informational",
+		Metadata: ocsfMetadata{Version: OCSFVersion, UID: ev.ID, EventCode: ev.Type, LogName: streamOf(ev),
+			Product: ocsfProduct{Name: "Tollgate", VendorName: "Tollgate", UID: ev.Source}},
 	}
 	unmapped := map[string]any{"subject": ev.Subject, "source": ev.Source, "schema_version": ev.V}
 	if ev.Seq != 0 {
 		unmapped["chain"] = map[string]any{"seq": ev.Seq, "prev": ev.Prev, "hash": ev.Hash}
 	}
 	if ev.Actor != "" {
-		d["actor"] = map[string]any{"user": map[string]any{"name": ev.Actor}}
+		d.Actor = &ocsfActor{User: ocsfUser{Name: ev.Actor}}
 	}
 	db, user, session := auditParts(ev.Subject)
 	if session != "" {
-		d["session"] = map[string]any{"uid": session}
+		d.Session = map[string]any{"uid": session}
 	}
-	dbObj := func() map[string]any {
-		return map[string]any{"name": db, "type": "Relational", "type_id": 1}
+	dbObj := func() *ocsfDatabase {
+		return &ocsfDatabase{Name: db, Type: "Relational", TypeID: 1}
 	}
 	if err := ocsfBody(ev, d, unmapped, db, user, dbObj); err != nil {
 		return nil, err
 	}
-	d["unmapped"] = unmapped
+	d.Unmapped = unmapped
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
@@ -98,7 +164,7 @@ func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
 	return b, nil
 }
 
-func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string, dbObj func() map[string]any) error {
+func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string, dbObj func() *ocsfDatabase) error {
 	userObj := func(name string) map[string]any { return map[string]any{"name": name} }
 	switch ev.Type {
 	case schemas.TypeQuery:
@@ -107,17 +173,13 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			return err
 		}
 		d.set(ocsfDatastore, 4, "Query", statusUnknown)
-		d["type_id"], d["type"] = 1, "Database"
-		d["database"] = dbObj()
-		d["dst_endpoint"] = map[string]any{"name": db}
+		d.TypeID, d.Type = 1, "Database"
+		d.Database = dbObj()
+		d.DstEndpoint = map[string]any{"name": db}
 		if user != "" {
-			d["actor"] = map[string]any{"user": userObj(user)}
+			d.Actor = &ocsfActor{User: ocsfUser{Name: user}}
 		}
-		qi := map[string]any{"uid": fmt.Sprintf("%s/%d", q.SessionID, q.N), "query_string": q.Statement}
-		if q.StatementName != "" {
-			qi["name"] = q.StatementName
-		}
-		d["query_info"] = qi
+		d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", q.SessionID, q.N), QueryString: q.Statement, Name: q.StatementName}
 		un["kind"] = q.Kind
 		if len(q.Params) > 0 {
 			un["params"] = q.Params
@@ -139,19 +201,20 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			st = statusFailure
 		}
 		d.set(ocsfDatastore, 4, "Query", st)
-		d["type_id"], d["type"] = 1, "Database"
-		d["database"] = dbObj()
-		d["dst_endpoint"] = map[string]any{"name": db}
+		d.TypeID, d.Type = 1, "Database"
+		d.Database = dbObj()
+		d.DstEndpoint = map[string]any{"name": db}
 		if user != "" {
-			d["actor"] = map[string]any{"user": userObj(user)}
+			d.Actor = &ocsfActor{User: ocsfUser{Name: user}}
 		}
-		d["query_info"] = map[string]any{"uid": fmt.Sprintf("%s/%d", r.SessionID, r.N)}
-		d["duration"] = r.DurationUS / 1000
+		d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", r.SessionID, r.N)}
+		ms := r.DurationUS / 1000
+		d.Duration = &ms
 		if r.SQLState != "" {
-			d["status_code"] = r.SQLState
+			d.StatusCode = r.SQLState
 		}
 		if r.Error != "" {
-			d["status_detail"] = r.Error
+			d.StatusDetail = r.Error
 		}
 		un["rows"] = r.Rows
 		un["command_tag"] = r.CommandTag
@@ -167,13 +230,13 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			st = statusSuccess
 		}
 		d.set(ocsfDatastore, 99, "Cancel", st)
-		d["type_id"], d["type"] = 1, "Database"
-		d["database"] = dbObj()
+		d.TypeID, d.Type = 1, "Database"
+		d.Database = dbObj()
 		if ep := endpoint(c.ClientAddr); ep != nil {
-			d["src_endpoint"] = ep
+			d.SrcEndpoint = ep
 		}
 		if c.Reason != "" {
-			d["status_detail"] = c.Reason
+			d.StatusDetail = c.Reason
 		}
 		un["matched"], un["forwarded"] = c.Matched, c.Forwarded
 	case schemas.TypeAuthLogin:
@@ -186,14 +249,14 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			st = statusSuccess
 		}
 		d.set(ocsfAuthentication, 1, "Logon", st)
-		d["user"] = userObj(a.User)
-		d["auth_protocol_id"], d["auth_protocol"] = 99, a.Method
-		d["service"] = map[string]any{"name": "tollgate-control"}
+		d.User = userObj(a.User)
+		d.AuthProtocolID, d.AuthProtocol = 99, a.Method
+		d.Service = map[string]any{"name": "tollgate-control"}
 		if ep := endpoint(a.RemoteAddr); ep != nil {
-			d["src_endpoint"] = ep
+			d.SrcEndpoint = ep
 		}
 		if a.Reason != "" {
-			d["status_detail"] = a.Reason
+			d.StatusDetail = a.Reason
 		}
 	case schemas.TypeSessionStarted:
 		var s schemas.SessionStarted
@@ -201,13 +264,13 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			return err
 		}
 		d.set(ocsfAuthentication, 1, "Logon", statusSuccess)
-		d["user"] = userObj(s.User)
-		d["service"] = map[string]any{"name": s.Database}
-		d["dst_endpoint"] = map[string]any{"name": s.Database, "agent_list": []any{map[string]any{"uid": s.AgentID}}}
+		d.User = userObj(s.User)
+		d.Service = map[string]any{"name": s.Database}
+		d.DstEndpoint = map[string]any{"name": s.Database, "agent_list": []any{map[string]any{"uid": s.AgentID}}}
 		if ep := endpoint(s.ClientAddr); ep != nil {
-			d["src_endpoint"] = ep
+			d.SrcEndpoint = ep
 		}
-		d["session"] = map[string]any{"uid": s.SessionID}
+		d.Session = map[string]any{"uid": s.SessionID}
 		un["db_user"], un["db_name"], un["protocol"] = s.DBUser, s.DBName, s.Protocol
 		un["roles"], un["decided_by"], un["params"], un["cert_serial"] = s.Roles, s.DecidedBy, s.Params, s.CertSerial
 	case schemas.TypeSessionRejected:
@@ -216,13 +279,13 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			return err
 		}
 		d.set(ocsfAuthentication, 1, "Logon", statusFailure)
-		d["user"] = userObj(s.User)
-		d["service"] = map[string]any{"name": s.Database}
+		d.User = userObj(s.User)
+		d.Service = map[string]any{"name": s.Database}
 		if ep := endpoint(s.ClientAddr); ep != nil {
-			d["src_endpoint"] = ep
+			d.SrcEndpoint = ep
 		}
-		d["session"] = map[string]any{"uid": s.SessionID}
-		d["status_code"], d["status_detail"] = s.Code, s.Reason
+		d.Session = map[string]any{"uid": s.SessionID}
+		d.StatusCode, d.StatusDetail = s.Code, s.Reason
 		un["db_user"], un["db_name"], un["params"] = s.DBUser, s.DBName, s.Params
 	case schemas.TypeSessionEnded:
 		var s schemas.SessionEnded
@@ -230,11 +293,11 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			return err
 		}
 		d.set(ocsfAuthentication, 2, "Logoff", statusSuccess)
-		d["user"] = userObj(user)
-		d["service"] = map[string]any{"name": db}
-		d["session"] = map[string]any{"uid": s.SessionID}
-		d["duration"] = s.DurationMS
-		d["status_detail"] = s.Reason
+		d.User = userObj(user)
+		d.Service = map[string]any{"name": db}
+		d.Session = map[string]any{"uid": s.SessionID}
+		d.Duration = &s.DurationMS
+		d.StatusDetail = s.Reason
 		un["queries"], un["bytes_in"], un["bytes_out"], un["message"] = s.Queries, s.BytesIn, s.BytesOut, s.Message
 	case schemas.TypeUserCreated, schemas.TypeUserDeleted, schemas.TypeUserPasswordSet, schemas.TypeUserInviteCreated:
 		var u struct {
@@ -260,15 +323,15 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 		default:
 			d.set(ocsfAccountChange, 99, "Invite", statusSuccess)
 		}
-		d["user"] = userObj(u.Name)
+		d.User = userObj(u.Name)
 	case schemas.TypeUserUpdated:
 		var u schemas.UserUpdated
 		if err := decode(ev, &u); err != nil {
 			return err
 		}
 		d.set(ocsfUserAccessMgmt, 1, "Assign Privileges", statusSuccess)
-		d["user"] = userObj(u.Name)
-		d["privileges"] = nonNil(u.Roles)
+		d.User = userObj(u.Name)
+		d.Privileges = nonNil(u.Roles)
 		if len(u.Traits) > 0 {
 			un["traits"] = u.Traits
 		}
@@ -282,7 +345,7 @@ func ocsfBody(ev *eventlog.Event, d ocsfDoc, un map[string]any, db, user string,
 			activity, name = 4, "Delete"
 		}
 		d.set(ocsfEntityMgmt, activity, name, statusSuccess)
-		d["entity"] = entityOf(ev)
+		d.Entity = entityOf(ev)
 		un["data"] = json.RawMessage(ev.Data)
 	}
 	return nil
