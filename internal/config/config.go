@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	agentconfig "github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/export"
 )
 
 // Defaults (DESIGN §6).
@@ -25,16 +28,31 @@ const (
 // ErrInvalid marks a configuration that cannot run.
 var ErrInvalid = errors.New("invalid configuration")
 
-// Config is the whole daemon configuration.
+// Config is the whole daemon configuration: one tollgate.yaml holds the
+// daemon's sections (data_dir, cluster_name, nats, control, log), the
+// agent's (tollgate:, db_service:; package agent/config) and the export
+// subscribers' (export:; package export).
 type Config struct {
-	// DataDir holds the JetStream store, the keystore and the local admin
-	// identity.
+	// DataDir is this process's data dir: the JetStream store, the
+	// keystore, the local admin identity, and the agent's identity
+	// (<data_dir>/agent) and audit spool (<data_dir>/spool).
+	// `tollgate.data_dir` (written by `tollgate db configure create`) means
+	// the same dir: when only it is set, it is the data dir; when both are
+	// set they must be equal.
 	DataDir string `yaml:"data_dir"`
 	// ClusterName is used at first start only; default the hostname.
 	ClusterName string  `yaml:"cluster_name"`
 	NATS        NATS    `yaml:"nats"`
 	Control     Control `yaml:"control"`
 	Log         Log     `yaml:"log"`
+
+	// Agent is the `tollgate:` and `db_service:` sections.
+	Agent agentconfig.File `yaml:",inline"`
+	// AgentEnabled is set when the file has a db_service section whose
+	// enabled is not false: only then does this process run the agent.
+	AgentEnabled bool `yaml:"-"`
+	// Export is the `export:` section (nil: no export subscribers).
+	Export *export.Config `yaml:"export"`
 }
 
 // NATS says where the event log lives. An empty URL runs an embedded
@@ -68,9 +86,14 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
-// ControlEnabled reports whether control runs in this process.
+// ControlEnabled reports whether control runs in this process: control.
+// enabled when set, else true unless tollgate.proxy_server names a remote
+// control to join (an agent host's config from `db configure create`).
 func (c *Config) ControlEnabled() bool {
-	return c.Control.Enabled == nil || *c.Control.Enabled
+	if c.Control.Enabled != nil {
+		return *c.Control.Enabled
+	}
+	return c.Agent.Tollgate.ProxyServer == ""
 }
 
 // Default returns the configuration used with no file.
@@ -78,6 +101,7 @@ func Default() Config {
 	return Config{
 		DataDir: DefaultDataDir,
 		Control: Control{ListenAddr: DefaultControlListen},
+		Agent:   agentconfig.Default(),
 	}
 }
 
@@ -91,13 +115,36 @@ func Load(path string) (Config, error) {
 	return Parse(raw)
 }
 
-// Parse decodes YAML over the defaults and validates the result.
+// Parse decodes YAML over the defaults and validates the result. The agent
+// sections are parsed by agent/config first (its errors name the field path
+// and line), then the whole file strictly.
 func Parse(raw []byte) (Config, error) {
+	agent, err := agentconfig.Parse(raw)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	topData := c.DataDir
+	c.Agent = agent
+	c.AgentEnabled = hasKey(raw, "db_service") && agent.DBService.IsEnabled()
+	if c.Export != nil {
+		if err := c.Export.Validate(); err != nil {
+			return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	// One data dir: tollgate.data_dir alone sets it; both must agree.
+	if ad := agent.Tollgate.DataDir; ad != "" {
+		switch {
+		case !hasKey(raw, "data_dir"):
+			c.DataDir = ad
+		case topData != ad:
+			return Config{}, fmt.Errorf("%w: data_dir %q and tollgate.data_dir %q differ: they name the same dir (this process's data dir); set one", ErrInvalid, topData, ad)
+		}
 	}
 	c.fill()
 	if err := c.Validate(); err != nil {
@@ -106,10 +153,30 @@ func Parse(raw []byte) (Config, error) {
 	return c, nil
 }
 
+// hasKey reports whether the YAML document's top-level mapping has key.
+func hasKey(raw []byte, key string) bool {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 {
+		return false
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) fill() {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
+	// The agent keeps its identity and spool in this process's data dir.
+	c.Agent.Tollgate.DataDir = c.DataDir
 	if c.Control.ListenAddr == "" {
 		c.Control.ListenAddr = DefaultControlListen
 	}
@@ -124,6 +191,14 @@ func (c *Config) Validate() error {
 	if c.Control.PublicAddr != "" {
 		if _, _, err := net.SplitHostPort(c.Control.PublicAddr); err != nil {
 			return fmt.Errorf("%w: control.public_addr %q: use HOST:PORT", ErrInvalid, c.Control.PublicAddr)
+		}
+	}
+	if !c.ControlEnabled() && c.AgentEnabled && c.Agent.Tollgate.ProxyServer == "" {
+		return fmt.Errorf("%w: tollgate.proxy_server: required when control does not run in this process (the agent joins control there)", ErrInvalid)
+	}
+	if c.AgentEnabled {
+		if err := c.Agent.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
 	for typ, alg := range c.Control.CAKeyAlg {

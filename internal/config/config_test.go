@@ -28,6 +28,32 @@ func TestParse(t *testing.T) {
 		{name: "bad listen", yaml: "control:\n  listen_addr: nope\n", wantErr: "control.listen_addr"},
 		{name: "bad alg", yaml: "control:\n  ca_key_alg:\n    user: DSA\n", wantErr: "ECDSA-P256 or RSA-2048"},
 		{name: "bad ca type", yaml: "control:\n  ca_key_alg:\n    foo: RSA-2048\n", wantErr: "unknown CA type"},
+		{name: "daemon, agent and export in one file", yaml: combined, check: func(t *testing.T, c Config) {
+			require.Equal(t, "/srv/tg", c.DataDir)
+			require.Equal(t, "/srv/tg", c.Agent.Tollgate.DataDir)
+			require.True(t, c.AgentEnabled)
+			require.True(t, c.ControlEnabled())
+			require.Equal(t, "127.0.0.1:7433", c.Agent.DBService.ListenAddr)
+			require.Equal(t, "async", c.Agent.DBService.AuditMode)
+			require.Len(t, c.Agent.DBService.Databases, 1)
+			require.NotNil(t, c.Export)
+			require.Equal(t, "audit-file", c.Export.Sinks[0].Name)
+		}},
+		{name: "no db_service: no agent", yaml: "data_dir: /x\n", check: func(t *testing.T, c Config) {
+			require.False(t, c.AgentEnabled)
+			require.Nil(t, c.Export)
+		}},
+		{name: "agent host: tollgate.data_dir is the data dir, control remote", yaml: agentHost, check: func(t *testing.T, c Config) {
+			require.Equal(t, "/var/lib/tollgate", c.DataDir)
+			require.False(t, c.ControlEnabled())
+			require.True(t, c.AgentEnabled)
+		}},
+		{name: "data dirs differ", yaml: "data_dir: /a\ntollgate:\n  data_dir: /b\n", wantErr: "tollgate.data_dir"},
+		{name: "unknown agent field names path and line", yaml: "data_dir: /a\ndb_service:\n  listen_adr: x\n", wantErr: "db_service.listen_adr (line 3)"},
+		{name: "bad agent value names path and line", yaml: "db_service:\n  audit_mode: maybe\n", wantErr: "db_service.audit_mode (line 2)"},
+		{name: "unknown export field names line", yaml: "export:\n  sinks:\n  - name: a\n    typ: file\n", wantErr: "line 4"},
+		{name: "bad export value names field", yaml: "export:\n  sinks:\n  - name: a\n    type: nope\n", wantErr: "export.sinks[0]"},
+		{name: "agent without control needs proxy_server", yaml: "control:\n  enabled: false\ndb_service: {}\n", wantErr: "tollgate.proxy_server"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,3 +77,36 @@ func TestResolveDataDir(t *testing.T) {
 	require.Equal(t, "/x", ResolveDataDir(""))
 	require.Equal(t, "/y", ResolveDataDir("/y"))
 }
+
+const combined = `data_dir: /srv/tg
+cluster_name: one
+control:
+  listen_addr: 127.0.0.1:7080
+tollgate:
+  data_dir: /srv/tg
+db_service:
+  listen_addr: 127.0.0.1:7433
+  audit_mode: async
+  databases:
+  - name: roach
+    protocol: cockroachdb
+    uri: 127.0.0.1:26257
+export:
+  sinks:
+  - name: audit-file
+    type: file
+    file:
+      path: /srv/tg/audit.jsonl
+`
+
+const agentHost = `tollgate:
+  auth_token: /etc/tollgate/token
+  proxy_server: control.example.com:7080
+  ca_pin: sha256:0000000000000000000000000000000000000000000000000000000000000000
+  data_dir: /var/lib/tollgate
+db_service:
+  databases:
+  - name: roach
+    protocol: cockroachdb
+    uri: roach.example.com:26257
+`
