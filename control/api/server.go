@@ -37,6 +37,7 @@ func (s *Server) SetCertificateSource(get func(*tls.ClientHelloInfo) (*tls.Certi
 func New(svc *control.Service, log zerolog.Logger) *Server {
 	s := &Server{svc: svc, log: log.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.routes()
+	s.auditRoutes()
 	return s
 }
 

@@ -221,3 +221,29 @@ type Events struct {
 	Events  []Event `json:"events"`
 	LastSeq uint64  `json:"last_seq"`
 }
+
+// AuditSearch is POST /v1/audit/search. Empty fields match anything; From
+// and To bound the stored time, inclusive.
+type AuditSearch struct {
+	User    string    `json:"user,omitempty"`
+	DB      string    `json:"db,omitempty"`
+	Session string    `json:"session,omitempty"`
+	Types   []string  `json:"types,omitempty"`
+	From    time.Time `json:"from,omitzero"`
+	To      time.Time `json:"to,omitzero"`
+	Limit   int       `json:"limit,omitempty"`
+}
+
+// AccessAt is POST /v1/audit/access: what User could reach at At (only
+// DB when set).
+type AccessAt struct {
+	At   time.Time `json:"at"`
+	User string    `json:"user"`
+	DB   string    `json:"db,omitempty"`
+}
+
+// AuditVerify is POST /v1/audit/verify: check the audit hash chains of
+// the events stored since Since (all when zero).
+type AuditVerify struct {
+	Since time.Time `json:"since,omitzero"`
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// parseWhen reads a moment: a duration ago ("1h") or an RFC 3339 time.
+func parseWhen(flag, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: use a duration ago (1h) or an RFC 3339 time (2025-01-02T15:04:05Z)", flag, v)
+	}
+	return t, nil
+}
+
+func (a *app) auditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Search, replay and verify the audit log (auditor)"}
+	cmd.AddCommand(a.auditSearchCmd(), a.auditSessionCmd(), a.auditVerifyCmd())
+	return cmd
+}
+
+func (a *app) auditSearchCmd() *cobra.Command {
+	var (
+		q           wire.AuditSearch
+		since, till string
+	)
+	c := &cobra.Command{
+		Use:   "search",
+		Short: "List audit events by user, database, session, type and time",
+		Example: `  tollctl audit search --user=alice --db=roach --since=24h
+  tollctl audit search --type=session.started,session.rejected --from=2025-01-02T00:00:00Z --to=2025-01-03T00:00:00Z
+  tollctl audit search --session=01J... --format=json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			var err error
+			if q.From, err = parseWhen("--since", since, now); err != nil {
+				return err
+			}
+			if q.To, err = parseWhen("--until", till, now); err != nil {
+				return err
+			}
+			q.Types = splitList(strings.Join(q.Types, ","))
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			res, err := cl.AuditSearch(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			recs := make([]eventlog.Record, len(res.Events))
+			for i, e := range res.Events {
+				recs[i] = eventlog.Record{StreamSeq: e.Seq, Event: e.Event}
+			}
+			return a.print(res.Events, func(w io.Writer) {
+				if len(recs) == 0 {
+					fmt.Fprintln(w, "No audit event matches.")
+					return
+				}
+				_ = auditquery.RenderRecords(w, recs)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&q.User, "user", "", "only this Tollgate user")
+	f.StringVar(&q.DB, "db", "", "only this database")
+	f.StringVar(&q.Session, "session", "", "only this session id")
+	f.StringSliceVar(&q.Types, "type", nil, "only these event types (comma-separated, e.g. query,session.started)")
+	f.StringVar(&since, "since", "", "from a duration ago (1h) or a time (RFC 3339)")
+	f.StringVar(&since, "from", "", "same as --since")
+	f.StringVar(&till, "until", "", "up to a duration ago (10m) or a time (RFC 3339)")
+	f.StringVar(&till, "to", "", "same as --until")
+	f.IntVar(&q.Limit, "limit", auditquery.DefaultLimit, "at most this many events")
+	return c
+}
+
+func (a *app) auditSessionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "session SESSION_ID",
+		Short:   "Show one session: how it started, its queries in order with results, cancels, how it ended",
+		Example: `  tollctl audit session 01JABCDEF...`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			t, err := cl.AuditSession(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(t, func(w io.Writer) { _ = auditquery.RenderTranscript(w, &t) })
+		},
+	}
+}
+
+func (a *app) auditVerifyCmd() *cobra.Command {
+	var since string
+	c := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit hash chains; exits non-zero naming the first problem found",
+		Example: `  tollctl audit verify
+  tollctl audit verify --since=24h`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, err := parseWhen("--since", since, time.Now())
+			if err != nil {
+				return err
+			}
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			rep, err := cl.AuditVerify(cmd.Context(), wire.AuditVerify{Since: from})
+			if err != nil {
+				return err
+			}
+			if err := a.print(rep, func(w io.Writer) { _ = auditquery.RenderVerify(w, &rep) }); err != nil {
+				return err
+			}
+			if rep.OK() {
+				return nil
+			}
+			p := rep.Problems[0]
+			if rep.First != nil {
+				p = *rep.First
+			}
+			return fmt.Errorf("audit chain broken: %d problem(s); first: %s event of %s at stream seq %d (%s)",
+				len(rep.Problems), p.Kind, p.Source, p.StreamSeq, p.Detail)
+		},
+	}
+	c.Flags().StringVar(&since, "since", "", "only events stored since a duration ago (24h) or a time (RFC 3339)")
+	return c
+}
+
+func (a *app) accessCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "access", Short: "Answer who could reach what (auditor)"}
+	var q wire.AccessAt
+	at := &cobra.Command{
+		Use:   "at TIME",
+		Short: "What a user could reach at a moment, replaying the control log up to it",
+		Example: `  tollctl access at 2025-01-02T15:04:05Z --user=alice
+  tollctl access at 2h --user=alice --db=roach`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if q.User == "" {
+				return errors.New("--user is required")
+			}
+			var err error
+			if q.At, err = parseWhen("TIME", args[0], time.Now()); err != nil {
+				return err
+			}
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			res, err := cl.AccessAt(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return a.print(res, func(w io.Writer) { _ = auditquery.RenderAccess(w, &res) })
+		},
+	}
+	at.Flags().StringVar(&q.User, "user", "", "the Tollgate user (required)")
+	at.Flags().StringVar(&q.DB, "db", "", "only this database")
+	cmd.AddCommand(at)
+	return cmd
+}

@@ -1,0 +1,76 @@
+package control
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// MaxAuditSearch bounds one audit search answer.
+const MaxAuditSearch = 10000
+
+// AuditSearch returns audit events by user, database, session, type and
+// time (auditquery.Search); it needs the audit list right.
+func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch) (wire.Events, error) {
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbList); err != nil {
+		return wire.Events{}, err
+	}
+	if q.Limit <= 0 || q.Limit > MaxAuditSearch {
+		q.Limit = min(max(q.Limit, auditquery.DefaultLimit), MaxAuditSearch)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return wire.Events{}, invalidf("the end of the search (--until) is before its start (--since)")
+	}
+	recs, err := auditquery.Search(ctx, s.cfg.Audit, auditquery.Filter{User: q.User, DB: q.DB, Session: q.Session, Types: q.Types,
+		From: q.From, To: q.To, Limit: q.Limit})
+	if err != nil {
+		return wire.Events{}, err
+	}
+	out := wire.Events{Events: make([]wire.Event, 0, len(recs))}
+	for _, r := range recs {
+		out.Events = append(out.Events, wire.Event{Seq: r.StreamSeq, Event: r.Event})
+		out.LastSeq = r.StreamSeq
+	}
+	return out, nil
+}
+
+// AuditSession returns one session's transcript; it needs the audit read
+// right.
+func (s *Service) AuditSession(ctx context.Context, c Caller, id string) (auditquery.Transcript, error) {
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
+		return auditquery.Transcript{}, err
+	}
+	t, err := auditquery.Session(ctx, s.cfg.Audit, id)
+	if errors.Is(err, auditquery.ErrNoSession) {
+		return t, notFoundf("session %s: no audit event has it (find sessions with tollctl audit search --type=session.started)", id)
+	}
+	return t, err
+}
+
+// AccessAt replays the control stream up to a moment and says what a user
+// could reach then; it needs the audit read right.
+func (s *Service) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (auditquery.AccessResult, error) {
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
+		return auditquery.AccessResult{}, err
+	}
+	if q.User == "" {
+		return auditquery.AccessResult{}, invalidf("--user is required")
+	}
+	if q.At.IsZero() {
+		return auditquery.AccessResult{}, invalidf("a time is required (RFC 3339, e.g. 2025-01-02T15:04:05Z)")
+	}
+	return auditquery.AccessAt(ctx, s.cfg.Control, q.At, q.User, q.DB)
+}
+
+// AuditVerify checks the audit hash chains (eventlog.Verify); chain
+// breaks are in the report. It needs the audit read right.
+func (s *Service) AuditVerify(ctx context.Context, c Caller, q wire.AuditVerify) (eventlog.Report, error) {
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
+		return eventlog.Report{}, err
+	}
+	return auditquery.Verify(ctx, s.cfg.Audit, eventlog.Query{FromTime: q.Since})
+}

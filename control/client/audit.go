@@ -1,0 +1,33 @@
+package client
+
+import (
+	"context"
+
+	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+)
+
+// AuditSearch asks for audit events (auditor).
+func (c *Client) AuditSearch(ctx context.Context, q wire.AuditSearch) (wire.Events, error) {
+	var out wire.Events
+	return out, c.do(ctx, "POST", "/v1/audit/search", q, &out)
+}
+
+// AuditSession asks for one session's transcript (auditor).
+func (c *Client) AuditSession(ctx context.Context, id string) (auditquery.Transcript, error) {
+	var out auditquery.Transcript
+	return out, c.do(ctx, "GET", "/v1/audit/sessions/"+esc(id), nil, &out)
+}
+
+// AccessAt asks what a user could reach at a moment (auditor).
+func (c *Client) AccessAt(ctx context.Context, q wire.AccessAt) (auditquery.AccessResult, error) {
+	var out auditquery.AccessResult
+	return out, c.do(ctx, "POST", "/v1/audit/access", q, &out)
+}
+
+// AuditVerify asks control to check the audit hash chains (auditor).
+func (c *Client) AuditVerify(ctx context.Context, q wire.AuditVerify) (eventlog.Report, error) {
+	var out eventlog.Report
+	return out, c.do(ctx, "POST", "/v1/audit/verify", q, &out)
+}
