@@ -16,9 +16,9 @@ const EnvLevel = "TOLLGATE_LOG_LEVEL"
 
 // Format of log output.
 const (
-	FormatAuto    = "auto"    // text on a terminal, JSON otherwise
-	FormatText    = "text"    // human-readable
-	FormatJSON    = "json"    // one JSON object per line
+	FormatAuto    = "auto" // text on a terminal, JSON otherwise
+	FormatText    = "text" // human-readable
+	FormatJSON    = "json" // one JSON object per line
 	DefaultLevel  = "info"
 	timeFormatOut = time.RFC3339Nano
 )
