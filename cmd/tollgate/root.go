@@ -16,6 +16,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newStartCommand(), newDBCommand(), newInstallCommand())
+	root.AddCommand(newDemoCommand())
 	return root
 }
 

@@ -1,0 +1,614 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	ncfg "github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/node"
+	"github.com/tollgate-db/tollgate/internal/pgtest"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// demoPassword is alice's password in the demo cluster (printed: it is a
+// throwaway cluster on loopback).
+const demoPassword = "tollgate-demo-alice"
+
+type demoOptions struct {
+	noWait   bool
+	pgBinDir string
+	dir      string
+	dbURI    string
+	dbCAFile string
+	logLevel string
+}
+
+func newDemoCommand() *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a whole cluster with a throwaway PostgreSQL, one audited session, and its audit trail",
+		Long: `Run, in one process and a temp dir: embedded NATS JetStream, control, an agent and a throwaway
+PostgreSQL standing in for a CockroachDB node (set up exactly as the seed guide says: auth sign
+--format=cockroachdb files, the node's own CA first in ca-client.crt, then the db_client CA).
+It registers database roach (protocol cockroachdb, env=dev), creates user alice (role access,
+db user alice), runs a short session through the gateway, prints its audit trail, and then
+stays up with the commands to try by hand until Ctrl-C, when it removes everything.
+
+PostgreSQL server binaries come from /usr/lib/postgresql/*/bin or --pg-bindir. To use your
+own database instead, pass --db-uri=HOST:PORT (and --db-ca-file with the CA of its server
+cert); it must trust the db_client CA (the demo writes ca-client.crt into its certs dir:
+run with --dir to keep the cluster) and have a role alice with cert auth.`,
+		Example: `  tollgate demo
+  tollgate demo --no-wait
+  tollgate demo --pg-bindir /usr/lib/postgresql/16/bin`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.noWait, "no-wait", false, "exit after printing the audit trail")
+	f.StringVar(&o.pgBinDir, "pg-bindir", "", "directory holding initdb and postgres (default the newest /usr/lib/postgresql/*/bin)")
+	f.StringVar(&o.dir, "dir", "", "keep the cluster in this directory (default a temp dir removed at exit)")
+	f.StringVar(&o.dbURI, "db-uri", "", "use your own database at HOST:PORT instead of a throwaway PostgreSQL")
+	f.StringVar(&o.dbCAFile, "db-ca-file", "", "with --db-uri: CA bundle of your database's server cert (default the cluster's db CA)")
+	f.StringVar(&o.logLevel, "log-level", "error", "daemon log level on stderr")
+	return cmd
+}
+
+type demo struct {
+	out, errw io.Writer
+	o         demoOptions
+	dir       string
+	env       *node.Env
+	admin     control.Caller
+	pg        *pgtest.Server
+	gw        *gateway.Gateway
+	dbAddr    string
+	hostCA    string
+	stmts     []string
+}
+
+func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error) {
+	d := &demo{out: out, errw: errw, o: o}
+	if o.pgBinDir != "" {
+		if err := os.Setenv(pgtest.BinDirEnv, o.pgBinDir); err != nil {
+			return err
+		}
+	}
+	if o.dbURI == "" {
+		if _, err := pgtest.BinDir(); err != nil {
+			return fmt.Errorf("PostgreSQL server binaries not found (%w): install them with `apt-get install -y postgresql`, "+
+				"point at them with --pg-bindir, or use your own database with --db-uri=HOST:PORT", err)
+		}
+	}
+	d.dir = o.dir
+	if d.dir == "" {
+		if d.dir, err = os.MkdirTemp("", "tollgate-demo-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(d.dir)
+	}
+	log := zerolog.Nop()
+	if o.logLevel != "" && o.logLevel != "none" {
+		lvl, err := zerolog.ParseLevel(o.logLevel)
+		if err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		log = zerolog.New(zerolog.ConsoleWriter{Out: errw}).Level(lvl).With().Timestamp().Logger()
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg := ncfg.Default()
+	cfg.DataDir = filepath.Join(d.dir, "data")
+	cfg.ClusterName = "demo"
+	cfg.Control.ListenAddr = "127.0.0.1:0"
+	ready := make(chan *node.Env, 1)
+	nodeDone := make(chan error, 1)
+	go func() {
+		nodeDone <- node.Run(ctx, cfg, log, node.Options{Ready: func(env *node.Env) { ready <- env }})
+	}()
+	select {
+	case d.env = <-ready:
+	case err := <-nodeDone:
+		return fmt.Errorf("start the node: %w", err)
+	}
+	defer func() {
+		cancel()
+		if nerr := <-nodeDone; nerr != nil && err == nil {
+			err = nerr
+		}
+	}()
+	d.admin = control.Caller{Kind: control.CallerUser, Name: control.AdminUser, NotAfter: time.Now().Add(24 * time.Hour)}
+	fmt.Fprintf(out, "Tollgate demo in %s\n  control API   %s (cluster demo)\n", d.dir, d.env.ControlAddr)
+
+	if err := d.database(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if d.pg != nil {
+			_ = d.pg.Close()
+		}
+	}()
+	gwDone, err := d.agent(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cancel()
+		if gerr := <-gwDone; gerr != nil && err == nil {
+			err = gerr
+		}
+	}()
+	if err := d.user(ctx); err != nil {
+		return err
+	}
+	sid, err := d.session(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.trail(ctx, sid); err != nil {
+		return err
+	}
+	d.instructions()
+	if o.noWait {
+		return nil
+	}
+	fmt.Fprintln(out, "\nThe demo stays up until Ctrl-C.")
+	<-ctx.Done()
+	fmt.Fprintln(out, "Stopping and removing everything.")
+	return nil
+}
+
+// database signs the node certs and starts the stand-in CockroachDB node.
+func (d *demo) database(ctx context.Context) error {
+	svc := d.env.Control
+	certs := filepath.Join(d.dir, "certs")
+	if err := os.MkdirAll(certs, 0o700); err != nil {
+		return err
+	}
+	// tollctl auth sign --format=cockroachdb --host=localhost,127.0.0.1 --out=certs --ttl=2190h
+	signed, err := svc.Sign(ctx, d.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"localhost", "127.0.0.1"}, TTL: 2190 * time.Hour})
+	if err != nil {
+		return fmt.Errorf("auth sign: %w", err)
+	}
+	for _, f := range signed.Files {
+		if err := os.WriteFile(filepath.Join(certs, f.Name), []byte(f.Data), 0o600); err != nil {
+			return err
+		}
+	}
+	// The node's own CA first in ca-client.crt (cockroach cert create-client
+	// needs it first), then the exported db_client CA, as the guide says.
+	roachCA, err := selfSignedCA("Cockroach CA (demo)")
+	if err != nil {
+		return err
+	}
+	dbClient, err := svc.Export(d.admin, "db-client")
+	if err != nil {
+		return fmt.Errorf("auth export --type=db-client: %w", err)
+	}
+	caClient := roachCA + strings.Join(dbClient, "")
+	if err := os.WriteFile(filepath.Join(certs, "ca-client.crt"), []byte(caClient), 0o600); err != nil {
+		return err
+	}
+	if d.o.dbURI != "" {
+		d.dbAddr = d.o.dbURI
+		fmt.Fprintf(d.out, "  database      your own at %s (it must trust %s)\n", d.dbAddr, filepath.Join(certs, "ca-client.crt"))
+		return nil
+	}
+	d.pg, err = pgtest.StartServer(ctx, pgtest.Config{
+		CertFile: filepath.Join(certs, "node.crt"), KeyFile: filepath.Join(certs, "node.key"), CAFile: filepath.Join(certs, "ca-client.crt"),
+		Settings: map[string]string{"log_statement": "all"},
+	})
+	if err != nil {
+		return fmt.Errorf("start PostgreSQL: %w (install it with apt-get install -y postgresql, or use --db-uri)", err)
+	}
+	// CREATE USER alice WITH PASSWORD NULL, and CockroachDB's defaultdb.
+	for _, q := range []string{`CREATE ROLE alice LOGIN`, `CREATE DATABASE defaultdb OWNER alice`} {
+		if err := d.pg.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	d.dbAddr = d.pg.Addr()
+	fmt.Fprintf(d.out, "  database      PostgreSQL at %s standing in for CockroachDB node roach (cert auth, certs in %s)\n", d.dbAddr, certs)
+	return nil
+}
+
+// selfSignedCA makes the stand-in for the CockroachDB cluster's own CA.
+func selfSignedCA(cn string) (string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Minute),
+		NotAfter: time.Now().Add(365 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+}
+
+// agent joins and runs the gateway serving roach.
+func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, error) {
+	svc := d.env.Control
+	tok, err := svc.TokensAdd(ctx, d.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("tokens add: %w", err)
+	}
+	f := config.Default()
+	f.Tollgate.AuthToken = tok.Value
+	f.Tollgate.DataDir = filepath.Join(d.dir, "agent")
+	f.DBService.ListenAddr = "127.0.0.1:0"
+	f.DBService.Databases = []config.Database{{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
+		URI: d.dbAddr, Labels: map[string]string{"env": "dev"},
+		TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull, CACertFile: d.o.dbCAFile}}}
+	d.gw, err = gateway.New(ctx, f, gateway.Deps{Control: &join.Local{Service: svc}, ControlStream: d.env.Log.Control,
+		AuditStream: d.env.Log.Audit, Logger: log}, gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0"})
+	if err != nil {
+		return nil, fmt.Errorf("start the agent: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.gw.Run(ctx) }()
+	// Ready once roach is registered with the agent's address.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var addr string
+		svc.View(func(st *projections.State) {
+			if db, ok := st.Databases["roach"]; ok {
+				addr = db.PublicAddr
+			}
+		})
+		if addr != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return done, errors.New("the agent did not register database roach within 30s")
+		}
+		select {
+		case err := <-done:
+			return nil, fmt.Errorf("agent: %w", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(d.out, "  agent         %s serving roach (protocol cockroachdb, env=dev); metrics http://%s/metrics\n", d.gw.Addr(), d.gw.MetricsAddr())
+	return done, nil
+}
+
+// user creates alice (role access, db user alice) and sets her password.
+func (d *demo) user(ctx context.Context) error {
+	svc := d.env.Control
+	inv, err := svc.UsersAdd(ctx, d.admin, schemas.User{Name: "alice", Roles: []string{"access"},
+		Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"*"}}})
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	_, pub, err := client.NewKey()
+	if err != nil {
+		return err
+	}
+	if _, err := svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: demoPassword, PublicKeyPEM: string(pub)}, "demo"); err != nil {
+		return fmt.Errorf("signup: %w", err)
+	}
+	fmt.Fprintln(d.out, "  user          alice (role access, db user alice)")
+	return nil
+}
+
+// session runs alice's short session through the gateway with pgx and
+// returns its session id.
+func (d *demo) session(ctx context.Context) (string, error) {
+	svc := d.env.Control
+	keyPEM, pub, err := client.NewKey()
+	if err != nil {
+		return "", err
+	}
+	alice := control.Caller{Kind: control.CallerUser, Name: "alice", NotAfter: time.Now().Add(time.Hour)}
+	cert, err := svc.DBCert(ctx, alice, wire.DBCertRequest{Database: "roach", DBUser: "alice", DBName: "defaultdb", PublicKeyPEM: string(pub)})
+	if err != nil {
+		return "", fmt.Errorf("db cert for alice: %w", err)
+	}
+	dir := filepath.Join(d.dir, "session")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	files := map[string]string{"alice.crt": cert.CertPEM, "alice.key": string(keyPEM), "ca.pem": strings.Join(cert.CAPEM, "")}
+	for n, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(data), 0o600); err != nil {
+			return "", err
+		}
+	}
+	host, port, _ := net.SplitHostPort(d.gw.Addr().String())
+	conn := fmt.Sprintf("host=%s port=%s user=alice dbname=defaultdb sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s",
+		host, port, filepath.Join(dir, "ca.pem"), filepath.Join(dir, "alice.crt"), filepath.Join(dir, "alice.key"))
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(cctx, conn)
+	if err != nil {
+		return "", fmt.Errorf("connect through the gateway: %w", err)
+	}
+	defer c.Close(context.Background())
+	fmt.Fprintln(d.out, "\nA session of alice through the gateway (pgx):")
+	step := func(what string, err error) error {
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe):
+			fmt.Fprintf(d.out, "  %-62s -> ERROR %s: %s\n", what, pe.Code, pe.Message)
+		case err != nil:
+			return fmt.Errorf("%s: %w", what, err)
+		default:
+			fmt.Fprintf(d.out, "  %-62s -> ok\n", what)
+		}
+		return nil
+	}
+	for _, q := range []string{
+		"CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT, balance INT)",
+		"INSERT INTO accounts VALUES (1, 'alice', 100), (2, 'bob', 50)",
+		"UPDATE accounts SET balance = balance - 10 WHERE id = 1",
+	} {
+		_, err := c.Exec(cctx, q, pgx.QueryExecModeSimpleProtocol)
+		if err := step(q, err); err != nil {
+			return "", err
+		}
+	}
+	var n int
+	err = c.QueryRow(cctx, "SELECT count(*) FROM accounts WHERE balance > $1", 20).Scan(&n)
+	if err := step(fmt.Sprintf("SELECT count(*) FROM accounts WHERE balance > $1  [20] = %d", n), err); err != nil {
+		return "", err
+	}
+	if _, err := c.Prepare(cctx, "balance", "SELECT balance FROM accounts WHERE owner = $1"); err != nil {
+		return "", fmt.Errorf("prepare: %w", err)
+	}
+	var bal int
+	err = c.QueryRow(cctx, "balance", "alice").Scan(&bal)
+	if err := step(fmt.Sprintf("EXECUTE balance('alice') = %d", bal), err); err != nil {
+		return "", err
+	}
+	_, err = c.Exec(cctx, "SELECT * FROM no_such_table")
+	if err := step("SELECT * FROM no_such_table", err); err != nil {
+		return "", err
+	}
+	// Cancel a long query the way psql does: a plaintext CancelRequest on a
+	// new connection to the agent, which maps the key to the real backend.
+	// (pgx's own CancelRequest sends it inside TLS, which the agent's front
+	// door does not take yet.)
+	qdone := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(cctx, "SELECT pg_sleep(60)")
+		qdone <- err
+	}()
+	var qerr error
+	for waiting := true; waiting; {
+		select {
+		case qerr = <-qdone:
+			waiting = false
+		case <-time.After(200 * time.Millisecond):
+			_ = sendCancel(cctx, d.gw.Addr().String(), c.PgConn().PID(), c.PgConn().SecretKey())
+		}
+	}
+	if err := step("SELECT pg_sleep(60)  [cancelled]", qerr); err != nil {
+		return "", err
+	}
+	var who string
+	err = c.QueryRow(cctx, "SELECT current_user").Scan(&who)
+	if err := step("SELECT current_user = "+who, err); err != nil {
+		return "", err
+	}
+	if err := c.Close(cctx); err != nil {
+		return "", err
+	}
+	// The session id is the one of the latest session.started of alice.
+	var id string
+	err = d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
+		if r.Event.Type == schemas.TypeSessionStarted && r.Event.Actor == "alice" {
+			var s schemas.SessionStarted
+			if json.Unmarshal(r.Event.Data, &s) == nil {
+				id = s.SessionID
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", errors.New("no session.started event for alice")
+	}
+	return id, nil
+}
+
+// sendCancel sends a legacy (protocol 3.0, plaintext) CancelRequest.
+func sendCancel(ctx context.Context, addr string, pid uint32, key []byte) error {
+	if len(key) != 4 {
+		return fmt.Errorf("cancel key of %d bytes: want 4", len(key))
+	}
+	var dl net.Dialer
+	conn, err := dl.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	msg := []byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, byte(pid >> 24), byte(pid >> 16), byte(pid >> 8), byte(pid), key[0], key[1], key[2], key[3]}
+	if _, err := conn.Write(msg); err != nil {
+		return err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.Copy(io.Discard, conn)
+	return nil
+}
+
+// trail waits for the session's end and prints its audit trail.
+func (d *demo) trail(ctx context.Context, sid string) error {
+	var evs []eventlog.Event
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs = evs[:0]
+		ended := false
+		err := d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
+			evs = append(evs, r.Event)
+			if r.Event.Type == schemas.TypeSessionEnded && strings.Contains(string(r.Event.Data), sid) {
+				ended = true
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read the audit stream: %w", err)
+		}
+		if ended {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("session %s did not end within 30s", sid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintf(d.out, "\nAudit trail (stream %s):\n", eventlog.AuditStream)
+	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tDB\tSESSION\tSTATEMENT / RESULT")
+	for _, ev := range evs {
+		db, session, detail := describe(ev)
+		if session != "" && session != sid && ev.Type != schemas.TypeCertIssued {
+			continue
+		}
+		if len(session) > 10 {
+			session = session[len(session)-10:]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.Local().Format("15:04:05.000"), ev.Type, ev.Actor, db, session, detail)
+	}
+	return tw.Flush()
+}
+
+// describe returns the database, session and a one-line detail of an
+// audit event.
+func describe(ev eventlog.Event) (db, session, detail string) {
+	switch ev.Type {
+	case schemas.TypeSessionStarted:
+		var s schemas.SessionStarted
+		_ = json.Unmarshal(ev.Data, &s)
+		return s.Database, s.SessionID, fmt.Sprintf("db user %s, db name %s, allowed by role %s", s.DBUser, s.DBName, s.DecidedBy)
+	case schemas.TypeSessionRejected:
+		var s schemas.SessionRejected
+		_ = json.Unmarshal(ev.Data, &s)
+		return s.Database, s.SessionID, s.Code + ": " + s.Reason
+	case schemas.TypeQuery:
+		var q schemas.Query
+		_ = json.Unmarshal(ev.Data, &q)
+		detail = q.Statement
+		if len(q.Params) > 0 {
+			var ps []string
+			for _, p := range q.Params {
+				ps = append(ps, paramText(p))
+			}
+			detail += "  [" + strings.Join(ps, ", ") + "]"
+		}
+		return "", q.SessionID, fmt.Sprintf("#%d %s", q.N, detail)
+	case schemas.TypeQueryResult:
+		var r schemas.QueryResult
+		_ = json.Unmarshal(ev.Data, &r)
+		if r.Status == "error" {
+			return "", r.SessionID, fmt.Sprintf("#%d ERROR %s: %s", r.N, r.SQLState, r.Error)
+		}
+		return "", r.SessionID, fmt.Sprintf("#%d %s (%d rows, %d µs)", r.N, strings.TrimSpace(r.CommandTag+" "+okIfEmpty(r.CommandTag, r.Status)), r.Rows, r.DurationUS)
+	case schemas.TypeSessionCancel:
+		var c schemas.SessionCancel
+		_ = json.Unmarshal(ev.Data, &c)
+		return "", c.SessionID, fmt.Sprintf("cancel request matched=%t forwarded=%t %s", c.Matched, c.Forwarded, c.Reason)
+	case schemas.TypeSessionEnded:
+		var e schemas.SessionEnded
+		_ = json.Unmarshal(ev.Data, &e)
+		return "", e.SessionID, fmt.Sprintf("reason %s, %d queries, %d bytes in, %d bytes out", e.Reason, e.Queries, e.BytesIn, e.BytesOut)
+	case schemas.TypeCertIssued:
+		var c schemas.CertIssued
+		_ = json.Unmarshal(ev.Data, &c)
+		return c.Database, "", fmt.Sprintf("%s cert for %s (CN %s) until %s", c.Kind, c.For, c.Subject, c.NotAfter.Local().Format("2006-01-02 15:04"))
+	case schemas.TypeAuthLogin:
+		return "", "", string(ev.Data)
+	}
+	return "", "", ""
+}
+
+// paramText shows a bound parameter; binary ones as integers when they
+// have an integer's size, else as their length.
+func paramText(p schemas.QueryParam) string {
+	if p.Format != "binary" {
+		return p.Value
+	}
+	b, err := base64.StdEncoding.DecodeString(p.Value)
+	if err != nil {
+		return "(binary)"
+	}
+	switch len(b) {
+	case 2, 4, 8:
+		var v int64
+		for _, x := range b {
+			v = v<<8 | int64(x)
+		}
+		shift := 64 - 8*len(b)
+		return strconv.FormatInt(v<<shift>>shift, 10)
+	}
+	return fmt.Sprintf("(%d bytes binary)", len(b))
+}
+
+func okIfEmpty(tag, status string) string {
+	if tag == "" {
+		return status
+	}
+	return ""
+}
+
+// instructions prints the commands to try by hand.
+func (d *demo) instructions() {
+	home := filepath.Join(d.dir, "home")
+	st, _ := d.env.Control.Status(d.admin)
+	fmt.Fprintf(d.out, `
+Try it by hand (in another shell; alice's password is %s):
+
+  export TOLLGATE_HOME=%s TOLLGATE_DATA_DIR=%s
+  toll login --proxy=%s --user=alice --ca-pin=%s
+  toll db ls
+  toll db connect roach
+  toll proxy db roach --port 26257     # then: pgbench / any client at host=127.0.0.1 port=26257 user=alice dbname=defaultdb
+  tollctl status
+  tollctl events ls --stream=audit --type=query
+  tollctl events tail --stream=audit
+
+(go run ./cmd/toll and go run ./cmd/tollctl work the same from the repository.)
+`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin)
+}
