@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startOnce runs `tollgate start` in-process until the API answers with
+// the local admin identity, then cancels it and requires a clean exit.
+func startOnce(t *testing.T, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test"},
+			strings.NewReader(""), &stdout, stderr)
+	}()
+	var cluster string
+	require.Eventually(t, func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("tollgate start exited early with %d: %s", code, stderr.String())
+		default:
+		}
+		p, err := profile.Load(control.AdminDir(dir))
+		if err != nil {
+			return false
+		}
+		c, err := client.FromProfile(p, "")
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		st, err := c.Status(ctx)
+		if err != nil {
+			return false
+		}
+		cluster = st.Cluster
+		return true
+	}, 60*time.Second, 50*time.Millisecond)
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("tollgate start did not stop within 60s of cancel")
+	}
+	require.Contains(t, stderr.String(), "shutting down")
+	return cluster
+}
+
+func controlLastSeq(t *testing.T, dir string) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lg, err := jetstream.Open(ctx, jetstream.Config{DataDir: dir, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, lg.Close(ctx)) }()
+	seq, err := lg.Control.LastSeq(ctx)
+	require.NoError(t, err)
+	return seq
+}
+
+// TestStartInProcess runs `tollgate start` twice on one data dir: the first
+// creates the cluster, the second appends nothing to the control stream,
+// and both exit cleanly when their context ends.
+func TestStartInProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.Equal(t, "start-test", startOnce(t, dir))
+	first := controlLastSeq(t, dir)
+	require.NotZero(t, first)
+	require.Equal(t, "start-test", startOnce(t, dir))
+	require.Equal(t, first, controlLastSeq(t, dir), "a second start appends nothing to the control stream")
+}
