@@ -63,6 +63,14 @@ type waiter struct {
 type entry struct {
 	seq uint64
 	ev  eventlog.Event
+	raw []byte // ev's stored JSON (nil: encoded when sent)
+}
+
+// encodedAppender is implemented by a stream that takes events already
+// encoded (eventlog/jetstream): the publisher sends the JSON it built
+// while chaining instead of having the stream encode each event again.
+type encodedAppender interface {
+	AppendEncoded(ctx context.Context, evs []eventlog.Event, raw [][]byte) error
 }
 
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
@@ -78,7 +86,6 @@ type Publisher struct {
 	acked   uint64 // every event up to here is stored
 	waiters []waiter
 	closed  bool
-	buf     []byte
 	offs    []int
 	recs    [][]byte
 	wake    chan struct{}
@@ -190,7 +197,14 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 			rs.Reset(headSeq, headHash)
 		}
 	}
-	p.buf, p.offs = p.buf[:0], p.offs[:0]
+	// Each event's stored JSON, in one buffer per call that the queued
+	// entries share (and keep until stored).
+	size := 0
+	for i := range evs {
+		size += len(evs[i].Data) + len(evs[i].ID) + len(evs[i].Subject) + len(evs[i].Source) + len(evs[i].Actor) + 300
+	}
+	buf := make([]byte, 0, size)
+	p.offs = p.offs[:0]
 	for i := range evs {
 		if p.chainer != nil {
 			if err := p.chainer.Link(&evs[i]); err != nil {
@@ -198,30 +212,25 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 				return fmt.Errorf("audit chain: %w", err)
 			}
 		}
-		if sp != nil {
-			start := len(p.buf)
-			p.buf = appendEvent(p.buf, &evs[i], true)
-			if len(p.buf)-start > p.opt.MaxEventSize {
-				undo()
-				return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(p.buf)-start, eventlog.ErrTooLarge)
-			}
-			p.offs = append(p.offs, len(p.buf))
+		start := len(buf)
+		buf = appendEvent(buf, &evs[i], true)
+		if len(buf)-start > p.opt.MaxEventSize {
+			undo()
+			return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(buf)-start, eventlog.ErrTooLarge)
 		}
+		p.offs = append(p.offs, len(buf))
 	}
 	first := p.next
 	if sp != nil {
 		p.recs = p.recs[:0]
 		start := 0
 		for _, end := range p.offs {
-			p.recs = append(p.recs, p.buf[start:end])
+			p.recs = append(p.recs, buf[start:end])
 			start = end
 		}
 		var err error
 		first, err = sp.Append(p.recs...)
 		clear(p.recs)
-		if cap(p.buf) > 1<<20 {
-			p.buf = nil
-		}
 		if err != nil {
 			undo()
 			if errors.Is(err, spool.ErrFull) {
@@ -232,8 +241,11 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	}
 	p.next = first + uint64(len(evs))
 	if sp == nil || len(p.cache)-p.chead+len(evs) <= p.opt.MaxQueue {
+		start := 0
 		for i := range evs {
-			p.cache = append(p.cache, entry{seq: first + uint64(i), ev: evs[i]})
+			end := p.offs[i]
+			p.cache = append(p.cache, entry{seq: first + uint64(i), ev: evs[i], raw: buf[start:end:end]})
+			start = end
 		}
 	}
 	if w != nil {
@@ -316,8 +328,9 @@ func (p *Publisher) Close(ctx context.Context) error {
 	return err
 }
 
-// take returns the next batch from nextSeq out of the memory cache.
-func (p *Publisher) take(batch []eventlog.Event, nextSeq uint64) []eventlog.Event {
+// take returns the next batch from nextSeq out of the memory cache, with
+// each event's stored JSON in raws (nil where not encoded yet).
+func (p *Publisher) take(batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.chead < len(p.cache) && p.cache[p.chead].seq < nextSeq {
@@ -326,6 +339,7 @@ func (p *Publisher) take(batch []eventlog.Event, nextSeq uint64) []eventlog.Even
 	}
 	for p.chead < len(p.cache) && len(batch) < p.opt.MaxBatch && p.cache[p.chead].seq == nextSeq+uint64(len(batch)) {
 		batch = append(batch, p.cache[p.chead].ev)
+		raws = append(raws, p.cache[p.chead].raw)
 		p.cache[p.chead] = entry{}
 		p.chead++
 	}
@@ -336,15 +350,15 @@ func (p *Publisher) take(batch []eventlog.Event, nextSeq uint64) []eventlog.Even
 		clear(p.cache[n:])
 		p.cache, p.chead = p.cache[:n], 0
 	}
-	return batch
+	return batch, raws
 }
 
 // readSpool reads a batch from disk (after a restart, or when the memory
 // cache overflowed).
-func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, nextSeq uint64) ([]eventlog.Event, error) {
+func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte, error) {
 	sp := p.opt.Spool
 	if sp == nil || sp.Next() <= nextSeq {
-		return batch, nil
+		return batch, raws, nil
 	}
 	if *rd == nil || (*rd).Seq() != nextSeq {
 		if *rd != nil {
@@ -359,17 +373,18 @@ func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, nextSeq
 				break
 			}
 			if errors.Is(err, io.EOF) {
-				return batch, nil
+				return batch, raws, nil
 			}
-			return batch, err
+			return batch, raws, err
 		}
 		var ev eventlog.Event
 		if err := eventlog.DecodeEvent(rec, &ev); err != nil {
-			return batch, fmt.Errorf("spooled audit event: %w", err)
+			return batch, raws, fmt.Errorf("spooled audit event: %w", err)
 		}
 		batch = append(batch, ev)
+		raws = append(raws, nil)
 	}
-	return batch, nil
+	return batch, raws, nil
 }
 
 func (p *Publisher) run() {
@@ -394,11 +409,14 @@ func (p *Publisher) run() {
 	p.mu.Unlock()
 	backoff := time.Duration(0)
 	var batch []eventlog.Event
+	var raws [][]byte
+	var scratch []byte
+	enc, _ := p.stream.(encodedAppender)
 	for {
-		batch = p.take(batch[:0], nextSeq)
+		batch, raws = p.take(batch[:0], raws[:0], nextSeq)
 		if len(batch) == 0 {
 			var err error
-			batch, err = p.readSpool(&rd, batch, nextSeq)
+			batch, raws, err = p.readSpool(&rd, batch, raws, nextSeq)
 			if err != nil {
 				p.opt.Logger.Error().Err(err).Msg("read audit spool")
 				if !p.sleep(time.Second) {
@@ -415,9 +433,24 @@ func (p *Publisher) run() {
 				return
 			}
 		}
+		if enc != nil {
+			scratch = scratch[:0]
+			for i := range raws {
+				if raws[i] == nil {
+					start := len(scratch)
+					scratch = appendEvent(scratch, &batch[i], true)
+					raws[i] = scratch[start:len(scratch):len(scratch)]
+				}
+			}
+		}
 		for {
 			ctx, c := context.WithTimeout(base, p.opt.AppendTimeout)
-			_, err := p.stream.AppendBatch(ctx, batch)
+			var err error
+			if enc != nil {
+				err = enc.AppendEncoded(ctx, batch, raws)
+			} else {
+				_, err = p.stream.AppendBatch(ctx, batch)
+			}
 			c()
 			if err == nil {
 				break
@@ -432,6 +465,7 @@ func (p *Publisher) run() {
 		backoff = 0
 		last := nextSeq + uint64(len(batch)) - 1
 		clear(batch)
+		clear(raws)
 		if sp := p.opt.Spool; sp != nil {
 			if err := sp.Ack(last); err != nil {
 				p.opt.Logger.Error().Err(err).Msg("ack audit spool")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,6 +24,10 @@ type Stream struct {
 	st      jetstream.Stream
 	name    string
 	maxSize int
+
+	ackOnce sync.Once
+	ack     *acker
+	ackErr  error
 }
 
 var _ eventlog.Stream = (*Stream)(nil)
