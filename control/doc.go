@@ -5,5 +5,25 @@
 // last-subject-sequence expectation, wait until its own projection applied
 // the event (read your writes), answer from the state.
 //
+// Certificates are made with control/pki; CA private keys (by key id),
+// password hashes (argon2id from control/secret, as secret
+// "password/<user>") and control's own host cert and key live in
+// control/keystore under <data-dir>/keystore, optionally sealed with a key
+// file (Config.SealKeyFile, config `control.seal_key_file`). Tokens and
+// invites are control/secret values; only their hashes are stored.
+//
+// Control's own host cert (HTTPS API) is kept in the keystore and renewed
+// when less than a third of ServerCertTTL is left, at start and at the next
+// TLS handshake (CertificateSource). Agent host certs (HostCertTTL) are not
+// renewed yet: an agent re-joins with a new token before expiry (follow-up:
+// a renewal call authenticated by the current host cert).
+//
+// Control's audit events (auth.login, cert.issued) carry the session token
+// ChainSession ("control"), so the head of control's hash chain is the last
+// message on ChainFilter, found without reading the audit stream.
+//
+// Auditors' questions (audit search, audit session, access at, audit
+// verify) go through auditquery and need the audit rules (auditor role).
+//
 // The HTTPS API lives in control/api, its client in control/client.
 package control

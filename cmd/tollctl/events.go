@@ -22,20 +22,9 @@ func (a *app) eventsCmd() *cobra.Command {
 		q     wire.EventsQuery
 		since string
 	)
-	parse := func() error {
-		if since == "" {
-			return nil
-		}
-		if d, err := time.ParseDuration(since); err == nil {
-			q.Since = time.Now().Add(-d)
-			return nil
-		}
-		t, err := time.Parse(time.RFC3339, since)
-		if err != nil {
-			return fmt.Errorf("--since %q: use a duration (1h) or RFC 3339 time", since)
-		}
-		q.Since = t
-		return nil
+	parse := func() (err error) {
+		q.Since, err = parseWhen("--since", since, time.Now())
+		return err
 	}
 	flags := func(c *cobra.Command) {
 		c.Flags().StringVar(&q.Stream, "stream", "control", "control or audit")
