@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/agent/metrics"
+	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -47,6 +48,9 @@ type Deps struct {
 type Options struct {
 	// ConfigPath is re-read by Reload ("" : Reload keeps the config).
 	ConfigPath string
+	// Reloader, when set, replaces reading ConfigPath in Reload (the
+	// daemon re-reads its whole file and hands over the agent part).
+	Reloader func(ctx context.Context) (config.File, error)
 	// Hostname joins the cluster under this name (default os.Hostname).
 	Hostname string
 	// MetricsAddr serves /metrics and /healthz (default :7090; "-" none).
@@ -76,6 +80,7 @@ type Gateway struct {
 	fd      *frontdoor.FrontDoor
 	builder *eventlog.Builder
 	auditp  *auditpub.Publisher
+	spool   *spool.Spool
 	pub     *publisher
 	m       *metrics.Metrics
 	reg     *prometheus.Registry
@@ -114,20 +119,12 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	}
 	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
 
-	token, err := joinToken(cfg.Tollgate.AuthToken)
+	token, err := JoinToken(cfg.Tollgate.AuthToken)
 	if err != nil {
 		return nil, err
 	}
-	var res []map[string][]string
-	for _, r := range cfg.DBService.Resources {
-		m := map[string][]string{}
-		for k, v := range r.Labels {
-			m[k] = []string(v)
-		}
-		res = append(res, m)
-	}
 	g.id, err = join.Ensure(ctx, cfg.Tollgate.DataDir, deps.Control,
-		join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: res})
+		join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: Resources(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +143,20 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 		return nil, err
 	}
 	g.builder = eventlog.NewBuilder(g.id.AgentID)
-	seq, hash, err := chainStart(ctx, deps.AuditStream, g.id.AgentID)
-	if err != nil {
-		return nil, fmt.Errorf("find this agent's audit chain: %w", err)
+	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log); err != nil {
+		return nil, err
 	}
-	aopt := opt.AuditOptions
-	aopt.Logger = g.log
-	g.auditp = auditpub.New(deps.AuditStream, chainLink{eventlog.NewChainer(seq, hash)}, aopt)
+	ok := false
+	defer func() {
+		if !ok {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = g.auditp.Close(cctx)
+			if g.spool != nil {
+				g.spool.Close()
+			}
+		}
+	}()
 	g.pub = newPublisher(g.auditp, g.m)
 	g.state = newStateFollower(deps.ControlStream, g)
 	g.creds = &credentials{state: g.state}
@@ -179,11 +183,26 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 			return nil, fmt.Errorf("agent metrics listener: %w", err)
 		}
 	}
+	ok = true
 	return g, nil
 }
 
-// joinToken reads the token: the value itself or a file holding it.
-func joinToken(v string) (string, error) {
+// Resources are the config's resource selectors as sent at join.
+func Resources(cfg config.File) []map[string][]string {
+	var res []map[string][]string
+	for _, r := range cfg.DBService.Resources {
+		m := map[string][]string{}
+		for k, v := range r.Labels {
+			m[k] = []string(v)
+		}
+		res = append(res, m)
+	}
+	return res
+}
+
+// JoinToken reads tollgate.auth_token: the value itself or the path of a
+// file holding it.
+func JoinToken(v string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
@@ -284,9 +303,51 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.Background(), g.opt.Grace)
 	defer cancel()
 	if err := g.auditp.Close(cctx); err != nil {
-		g.log.Warn().Err(err).Msg("audit events left unpublished at shutdown")
+		g.log.Warn().Err(err).Msg("audit events left unpublished at shutdown (kept in the spool for the next start)")
+	}
+	if g.spool != nil {
+		if err := g.spool.Close(); err != nil {
+			g.log.Warn().Err(err).Msg("close audit spool")
+		}
 	}
 	return nil
+}
+
+// openAudit starts the audit publisher. With a data dir, every audit event
+// (strict or async, session.started/rejected/ended included) is spooled on
+// disk before it is published, so none is lost to an outage of the log or
+// a restart of the agent; the hash chain resumes from the spool, else from
+// the agent's last event in the stream.
+func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, agentID string, aopt auditpub.Options,
+	log zerolog.Logger) (*auditpub.Publisher, *spool.Spool, error) {
+	aopt.Logger = log
+	dir := cfg.DBService.SpoolPath(cfg.Tollgate.DataDir)
+	if dir == "" {
+		seq, hash, err := chainStart(ctx, stream, agentID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
+		}
+		return auditpub.New(stream, auditpub.NewChain(seq, hash), aopt), nil, nil
+	}
+	sp, err := spool.Open(dir, spool.Options{Sync: spool.SyncInterval})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the audit spool: %w", err)
+	}
+	chain, err := auditpub.ResumeChain(sp)
+	if err == nil {
+		if seq, _ := chain.Head(); seq == 0 {
+			var hash string
+			if seq, hash, err = chainStart(ctx, stream, agentID); err == nil {
+				chain = auditpub.NewChain(seq, hash)
+			}
+		}
+	}
+	if err != nil {
+		sp.Close()
+		return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
+	}
+	aopt.Spool = sp
+	return auditpub.New(stream, chain, aopt), sp, nil
 }
 
 func (g *Gateway) accept(ctx context.Context) {
@@ -343,10 +404,20 @@ func (g *Gateway) drain() {
 // the static databases again. Listener address changes need a restart.
 func (g *Gateway) Reload(ctx context.Context) error {
 	cfg := g.runtime().cfg
-	if g.opt.ConfigPath != "" {
+	switch {
+	case g.opt.Reloader != nil:
+		f, err := g.opt.Reloader(ctx)
+		if err != nil {
+			return fmt.Errorf("reload config: %w", err)
+		}
+		cfg = f
+	case g.opt.ConfigPath != "":
 		f, err := config.Load(g.opt.ConfigPath)
 		if err != nil {
 			return fmt.Errorf("reload config: %w", err)
+		}
+		if f.Tollgate.DataDir == "" {
+			f.Tollgate.DataDir = cfg.Tollgate.DataDir
 		}
 		cfg = f
 	}

@@ -12,11 +12,6 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// chainLink adapts eventlog.Chainer to auditpub.Chainer.
-type chainLink struct{ c *eventlog.Chainer }
-
-func (l chainLink) Link(ev *eventlog.Event) error { return l.c.Next(ev) }
-
 // publisher wraps the agent's audit publisher: metrics, and the count of
 // queries in flight per session (a `query` without its `query.result` yet),
 // which draining waits on.

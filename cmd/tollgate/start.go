@@ -9,7 +9,7 @@ import (
 )
 
 type startOptions struct {
-	configFile, dataDir, clusterName, natsURL, natsCreds, listen, logLevel, logFormat string
+	configFile, dataDir, clusterName, natsURL, natsCreds, listen, logLevel, logFormat, metricsAddr string
 }
 
 func newStartCommand() *cobra.Command {
@@ -22,7 +22,16 @@ func newStartCommand() *cobra.Command {
 With no --config, a single node runs in ./tollgate-data (or --data-dir / TOLLGATE_DATA_DIR):
 embedded NATS JetStream, the control plane and its HTTPS API on 127.0.0.1:7080. The first
 start creates the cluster (its four CAs, built-in roles and the local admin identity used by
-tollctl on this host); later starts change nothing.`,
+tollctl on this host); later starts change nothing.
+
+One --config file holds every part: the daemon's (data_dir, cluster_name, nats, control, log),
+the agent's (tollgate:, db_service:) and the export subscribers' (export:). The agent runs when
+the file has a db_service section; in a single node it joins the control plane in this process
+with a one-time token the node creates itself. When tollgate.proxy_server is set (a file written
+by 'tollgate db configure create'), control does not run here: the agent joins control there with
+tollgate.auth_token, checked against tollgate.ca_pin, and reaches NATS at the address the join
+answers. tollgate.data_dir and data_dir name the same directory. SIGHUP reloads the agent's
+config and certificates.`,
 		Example: `  # single node in ./tollgate-data
   tollgate start
 
@@ -65,7 +74,8 @@ tollctl on this host); later starts change nothing.`,
 			if err != nil {
 				return err
 			}
-			return node.Run(cmd.Context(), cfg, log, node.Options{})
+			return node.Run(cmd.Context(), cfg, log, node.Options{
+				Agent: node.AgentOptions{ConfigPath: o.configFile, ReloadOnSIGHUP: true, MetricsAddr: o.metricsAddr}})
 		},
 	}
 	f := cmd.Flags()
@@ -75,6 +85,7 @@ tollctl on this host); later starts change nothing.`,
 	f.StringVar(&o.natsURL, "nats-url", "", "external NATS server URL (default: embedded JetStream)")
 	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
 	f.StringVar(&o.listen, "listen", "", "control API listen address (default 127.0.0.1:7080)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "agent metrics and health listener (default :7090; - for none)")
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "", "auto, text or json")
 	return cmd

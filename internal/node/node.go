@@ -11,7 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/join"
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/api"
@@ -30,6 +34,15 @@ type Env struct {
 	// ControlAddr is control's API address as clients reach it.
 	ControlAddr string
 	Logger      zerolog.Logger
+	// Registry collects the agent's and export's metrics (served by the
+	// agent's metrics listener).
+	Registry *prometheus.Registry
+	// Agent is the running gateway when the config has a db_service
+	// section (nil otherwise).
+	Agent *gateway.Gateway
+
+	ctx    context.Context
+	remote *join.Remote // a separate agent's connection to control
 }
 
 // Component is one long-running part of the daemon. Run blocks until ctx
@@ -49,6 +62,9 @@ type Options struct {
 	Components []Factory
 	// Ready, if set, is called once everything is started.
 	Ready func(env *Env)
+	// Agent tunes the agent (run when the config has a db_service
+	// section); the export subscribers run when it has an export section.
+	Agent AgentOptions
 }
 
 // Run runs the node until ctx ends, then shuts everything down: components
@@ -60,8 +76,22 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	lg, err := jetstream.Open(ctx, jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: cfg.DataDir,
-		Replicas: cfg.NATS.Replicas, Logger: log})
+	jc := jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: cfg.DataDir,
+		Replicas: cfg.NATS.Replicas, Logger: log}
+	var remote *join.Remote
+	if !cfg.ControlEnabled() && cfg.AgentEnabled {
+		// A separate agent process: join control first; the join says
+		// where NATS is.
+		r, id, err := remoteJoin(ctx, &cfg, opts.Agent)
+		if err != nil {
+			return err
+		}
+		if jc, err = remoteLogConfig(cfg, id); err != nil {
+			return err
+		}
+		jc.Logger, remote = log, r
+	}
+	lg, err := jetstream.Open(ctx, jc)
 	if err != nil {
 		return err
 	}
@@ -73,14 +103,14 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		}
 	}()
 	where := "embedded NATS JetStream in " + filepath.Join(cfg.DataDir, "jetstream")
-	if cfg.NATS.URL != "" {
-		where = cfg.NATS.URL
+	if jc.URL != "" {
+		where = jc.URL
 	}
 	log.Info().Str("event_log", where).Msg("event log open")
 
-	env := &Env{Config: cfg, Log: lg, Logger: log}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	env := &Env{Config: cfg, Log: lg, Logger: log, Registry: prometheus.NewRegistry(), ctx: runCtx, remote: remote}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -100,7 +130,8 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		}
 		comps = append(comps, c)
 	}
-	for _, f := range opts.Components {
+	builtin := []Factory{agentFactory(opts.Agent), exportFactory}
+	for _, f := range append(builtin, opts.Components...) {
 		c, err := f(env)
 		if err != nil {
 			return err

@@ -1,0 +1,219 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	agentconfig "github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/export/subscriber"
+	"github.com/tollgate-db/tollgate/internal/config"
+)
+
+// localTokenTTL bounds the join token a node creates for its own agent.
+const localTokenTTL = 5 * time.Minute
+
+// AgentOptions tune the agent a node runs (when its config has a
+// db_service section).
+type AgentOptions struct {
+	// ConfigPath is re-read on Reload (SIGHUP): the whole daemon file,
+	// whose agent part replaces the running one.
+	ConfigPath string
+	// ReloadOnSIGHUP makes the agent reload on SIGHUP (the daemon sets it;
+	// in-process tests do not).
+	ReloadOnSIGHUP bool
+	// Hostname, MetricsAddr and Grace are gateway.Options.
+	Hostname    string
+	MetricsAddr string
+	Grace       time.Duration
+}
+
+// remoteJoin is a separate agent process: it joins control over the
+// network (join.Remote, first contact checked against tollgate.ca_pin) and
+// reaches NATS with what the join answered (URL, host CA, its host cert).
+func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*join.Remote, *join.Identity, error) {
+	t := cfg.Agent.Tollgate
+	if t.ProxyServer == "" {
+		return nil, nil, fmt.Errorf("%w: tollgate.proxy_server: required for an agent joining a remote control", config.ErrInvalid)
+	}
+	proxy := client.NormalizeProxy(t.ProxyServer)
+	id, err := join.Load(cfg.DataDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	var remote *join.Remote
+	if id == nil {
+		contact, err := client.FirstContact(ctx, proxy, t.CAPin, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("first contact with control at %s: %w", t.ProxyServer, err)
+		}
+		remote = join.NewRemote(proxy, contact.HostCAPEM)
+		token, err := gateway.JoinToken(t.AuthToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		host := opts.Hostname
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
+			PublicAddr: cfg.Agent.DBService.PublicAddr, Resources: gateway.Resources(cfg.Agent)}); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		remote = join.NewRemote(proxy, []byte(joinPEM(id.HostCAPEM)))
+	}
+	if err := remote.SetIdentity(id); err != nil {
+		return nil, nil, err
+	}
+	return remote, id, nil
+}
+
+func joinPEM(pems []string) string {
+	out := ""
+	for _, p := range pems {
+		out += p
+	}
+	return out
+}
+
+// remoteLogConfig is how a separate agent reaches the event log: the NATS
+// URL from its join (unless nats.url overrides it), verified against the
+// host CA, authenticated with its host cert.
+func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, error) {
+	url := cfg.NATS.URL
+	if url == "" {
+		url = id.NATSURL
+	}
+	if url == "" || url == control.NATSInProcess {
+		return jetstream.Config{}, fmt.Errorf("control at %s does not expose NATS to other hosts (it answered %q): run control with a NATS listener for agents, or set nats.url",
+			cfg.Agent.Tollgate.ProxyServer, id.NATSURL)
+	}
+	dir := join.Dir(cfg.DataDir)
+	jc := jetstream.Config{URL: url, CredsFile: cfg.NATS.Creds, Replicas: cfg.NATS.Replicas}
+	if cfg.NATS.URL == "" {
+		jc.CAFile = filepath.Join(dir, "host-ca.pem")
+		jc.CertFile = filepath.Join(dir, "host.crt")
+		jc.KeyFile = filepath.Join(dir, "host.key")
+	}
+	return jc, nil
+}
+
+// agentFactory builds the gateway: in a single node over control in this
+// process (join.Local; the node creates a one-time join token for its own
+// agent at first start, so the join is recorded like any other:
+// token.created, token.consumed, agent.joined), else over env.remote.
+func agentFactory(opts AgentOptions) Factory {
+	return func(env *Env) (Component, error) {
+		cfg := env.Config
+		if !cfg.AgentEnabled {
+			return nil, nil
+		}
+		f := cfg.Agent
+		f.Tollgate.DataDir = cfg.DataDir
+		var cp join.ControlPlane
+		switch {
+		case env.Control != nil:
+			cp = &join.Local{Service: env.Control}
+			if _, err := join.Load(cfg.DataDir); errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
+				tok, err := env.Control.TokensAdd(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
+					wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
+				if err != nil {
+					return nil, fmt.Errorf("create a join token for the local agent: %w", err)
+				}
+				f.Tollgate.AuthToken = tok.Value
+			}
+		case env.remote != nil:
+			cp = env.remote
+		default:
+			return nil, errors.New("agent: no control in this process and no remote join (set tollgate.proxy_server)")
+		}
+		gopt := gateway.Options{ConfigPath: opts.ConfigPath, Hostname: opts.Hostname, MetricsAddr: opts.MetricsAddr, Grace: opts.Grace}
+		if opts.ConfigPath != "" {
+			dataDir := cfg.DataDir
+			gopt.Reloader = func(context.Context) (agentconfig.File, error) {
+				c, err := config.Load(opts.ConfigPath)
+				if err != nil {
+					return agentconfig.File{}, err
+				}
+				c.Agent.Tollgate.DataDir = dataDir
+				return c.Agent, nil
+			}
+		}
+		gw, err := gateway.New(env.ctx, f, gateway.Deps{Control: cp, ControlStream: env.Log.Control, AuditStream: env.Log.Audit,
+			Registry: env.Registry, Logger: env.Logger}, gopt)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		env.Agent = gw
+		return &agentComponent{gw: gw, hup: opts.ReloadOnSIGHUP, log: env.Logger}, nil
+	}
+}
+
+type agentComponent struct {
+	gw  *gateway.Gateway
+	hup bool
+	log zerolog.Logger
+}
+
+func (a *agentComponent) Name() string { return "agent" }
+
+func (a *agentComponent) Run(ctx context.Context) error {
+	if a.hup {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ch:
+					if err := a.gw.Reload(ctx); err != nil {
+						a.log.Error().Err(err).Msg("reload on SIGHUP")
+					}
+				}
+			}
+		}()
+	}
+	return a.gw.Run(ctx)
+}
+
+// exportFactory runs the export subscribers of the `export:` section.
+func exportFactory(env *Env) (Component, error) {
+	if env.Config.Export == nil || len(env.Config.Export.Sinks) == 0 {
+		return nil, nil
+	}
+	if env.Log.JS == nil {
+		return nil, errors.New("export: the event log has no JetStream connection")
+	}
+	return &exportComponent{env: env}, nil
+}
+
+type exportComponent struct{ env *Env }
+
+func (e *exportComponent) Name() string { return "export" }
+
+func (e *exportComponent) Run(ctx context.Context) error {
+	log := e.env.Logger.With().Str("component", "export").Logger()
+	m, err := subscriber.Start(ctx, e.env.Log.JS, *e.env.Config.Export, subscriber.Options{Logger: log, Registerer: e.env.Registry})
+	if err != nil {
+		return err
+	}
+	log.Info().Int("sinks", len(e.env.Config.Export.Sinks)).Msg("export subscribers running")
+	<-ctx.Done()
+	return m.Wait()
+}
