@@ -43,7 +43,7 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 		require.Equal(b, len(evs), n)
 	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/b.Elapsed().Seconds(), "cores")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // cpuTime is the user plus system CPU time of this process so far.

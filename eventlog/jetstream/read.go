@@ -118,36 +118,43 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 	if !c.follow && cons.CachedInfo().NumPending == 0 {
 		return true, nil
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(ReadBatch))
+	f := &fetcher{
+		batches: make(chan []delivery, pipeDepth),
+		free:    make(chan []delivery, pipeDepth+2),
+		errs:    make(chan error, 1),
+		quit:    make(chan struct{}),
+	}
+	cctx, err := cons.Consume(f.handle, jetstream.PullMaxMessages(ReadBatch), jetstream.ConsumeErrHandler(f.handleErr))
 	if err != nil {
 		return false, err
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	batches, free := make(chan []delivery, pipeDepth), make(chan []delivery, pipeDepth+2)
-	go s.fetch(it, batches, free)
 	defer func() {
-		// Stop the fetcher and wait until it has closed batches.
-		it.Stop()
-		for range batches {
-		}
+		close(f.quit)
+		cctx.Stop()
 	}()
 
 	var dseq uint64
-	for batch := range batches {
-		for i := range batch {
-			d := &batch[i]
-			if done, err := s.deliver(ctx, c, d, &dseq); done || err != nil {
-				return done, err
+	for {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case err := <-f.errs:
+			if ctx.Err() != nil {
+				return true, ctx.Err()
+			}
+			return false, err
+		case batch := <-f.batches:
+			for i := range batch {
+				if done, err := s.deliver(c, &batch[i], &dseq); done || err != nil {
+					return done, err
+				}
+			}
+			select {
+			case f.free <- batch[:0]:
+			default:
 			}
 		}
-		select {
-		case free <- batch[:0]:
-		default:
-		}
 	}
-	// The fetcher always ends with an error delivery; this is not reached.
-	return false, errRestart
 }
 
 // pipeDepth is how many decoded batches the fetcher may hold ahead of fn,
@@ -157,66 +164,72 @@ const (
 	pipeBatch = 256
 )
 
-// delivery is one message as the fetcher decoded it, or (err set, no
-// message) the reason the iterator ended.
+// delivery is one message as the fetcher decoded it.
 type delivery struct {
 	md        ackMeta
 	rec       eventlog.Record
 	decodeErr error
-	err       error
 	badReply  string
 }
 
-// fetch reads it and decodes each message (reply subject and envelope) into
-// batches, so that decoding overlaps fn. A batch is sent when full, when the
-// server says nothing more is pending, or when the iterator fails; the last
-// delivery is always the iterator's error (after it.Stop,
-// ErrMsgIteratorClosed), and batches is closed after it.
-func (s *Stream) fetch(it jetstream.MessagesContext, batches chan<- []delivery, free <-chan []delivery) {
-	defer close(batches)
-	next := func() []delivery {
+// fetcher decodes each message (reply subject and envelope) on the
+// consumer's delivery goroutine and hands batches of them to consumeOnce,
+// so that decoding overlaps fn. A batch is sent when full or when the
+// server says nothing more is pending. Once quit is closed it drops
+// everything.
+type fetcher struct {
+	batches chan []delivery
+	free    chan []delivery
+	errs    chan error
+	quit    chan struct{}
+	batch   []delivery // owned by the delivery goroutine
+	stopped bool
+}
+
+func (f *fetcher) handle(msg jetstream.Msg) {
+	if f.stopped {
+		return
+	}
+	if f.batch == nil {
 		select {
-		case b := <-free:
-			return b
+		case f.batch = <-f.free:
 		default:
-			return make([]delivery, 0, pipeBatch)
+			f.batch = make([]delivery, 0, pipeBatch)
 		}
 	}
-	batch := next()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			batches <- append(batch, delivery{err: err})
-			return
-		}
-		batch = append(batch, delivery{})
-		d := &batch[len(batch)-1]
-		md, ok := parseAckReply(msg.Reply())
-		if !ok {
-			d.badReply = msg.Reply()
-			batches <- batch
-			return
-		}
+	f.batch = append(f.batch, delivery{})
+	d := &f.batch[len(f.batch)-1]
+	md, ok := parseAckReply(msg.Reply())
+	if ok {
 		d.md = md
 		d.rec.StreamSeq = md.sseq
 		d.decodeErr = eventlog.DecodeEvent(msg.Data(), &d.rec.Event)
-		if len(batch) == cap(batch) || md.pending == 0 {
-			batches <- batch
-			batch = next()
+	} else {
+		d.badReply = msg.Reply()
+	}
+	if !ok || len(f.batch) == cap(f.batch) || md.pending == 0 {
+		select {
+		case f.batches <- f.batch:
+		case <-f.quit:
+			f.stopped = true
 		}
+		f.batch = nil
+	}
+}
+
+// handleErr passes the first error on; consumeOnce then recreates the
+// consumer.
+func (f *fetcher) handleErr(_ jetstream.ConsumeContext, err error) {
+	select {
+	case f.errs <- err:
+	default:
 	}
 }
 
 // deliver handles one delivery of consumeOnce; done and err are as there,
 // and (false, nil) means go on.
-func (s *Stream) deliver(ctx context.Context, c *cursor, d *delivery, dseq *uint64) (done bool, err error) {
+func (s *Stream) deliver(c *cursor, d *delivery, dseq *uint64) (done bool, err error) {
 	q := c.q
-	if d.err != nil {
-		if ctx.Err() != nil {
-			return true, ctx.Err()
-		}
-		return false, d.err
-	}
 	if d.badReply != "" {
 		return true, fmt.Errorf("read %s: unexpected reply subject %q", s.name, d.badReply)
 	}
