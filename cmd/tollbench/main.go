@@ -1,0 +1,20 @@
+// Command tollbench measures the gateway against a direct connection with
+// pgbench (DESIGN §9): PostgreSQL with TLS and cert auth, a Tollgate node
+// (embedded JetStream, control and two agents, strict and async) in this
+// process, `pgbench -S` at 1 and 8 clients, new-session latency, and with
+// --write a dated table appended to BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
