@@ -235,7 +235,10 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		// The chain is verified below against the current pool, so that an
 		// expired or foreign cert gets a clear PostgreSQL error instead of
 		// a bare TLS alert. The handshake itself proves key possession.
-		ClientAuth: tls.RequireAnyClientCert,
+		// A client cert is requested, not required, so that a CancelRequest
+		// sent inside TLS without one still reaches the cancel handler; a
+		// StartupMessage without a cert is refused below.
+		ClientAuth: tls.RequestClientCert,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return h.f.cfg.Credentials.ServerCertificate()
 		},
@@ -249,8 +252,6 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 	}
 	now := h.f.cfg.Clock.Now()
 	peer := tc.ConnectionState().PeerCertificates
-	leaf := peer[0]
-	h.rej.User = leaf.Subject.CommonName
 	br := bufio.NewReaderSize(tc, 4096)
 	st, err := pgwire.ReadStartup(br)
 	if err != nil {
@@ -259,9 +260,23 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		}
 		return nil, h.protocolError(tc, "reading the startup message", err)
 	}
+	if st.Kind == pgwire.KindCancelRequest {
+		// libpq 17+ and pgx send the CancelRequest inside TLS (with or
+		// without a client cert); the secret key is what authenticates it.
+		if h.f.cfg.Cancel != nil {
+			h.f.cfg.Cancel.HandleCancel(ctx, h.conn.RemoteAddr(), st.ProcessID, st.SecretKey)
+		}
+		return nil, ErrCancelRequest
+	}
 	if st.Kind != pgwire.KindStartupMessage {
 		return nil, h.refuse(tc, schemas.RejectProtocol, pgwire.CodeProtocolViolation, "expected a StartupMessage inside TLS, got "+st.Kind.String(), nil)
 	}
+	if len(peer) == 0 {
+		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
+			"a client certificate from the Tollgate user CA is required: use `toll db connect` or sslcert/sslkey from `toll db config`", nil)
+	}
+	leaf := peer[0]
+	h.rej.User = leaf.Subject.CommonName
 	params := st.Params
 	h.rej.Params = params
 	dbUser := params["user"]

@@ -402,3 +402,46 @@ func TestNewRequires(t *testing.T) {
 	require.False(t, wantsReplication("off"))
 	require.False(t, strings.Contains(PlaintextMessage, "\n"))
 }
+
+// libpq 17+ and pgx send the CancelRequest inside TLS, with or without the
+// user's cert; both must reach the cancel handler.
+func TestCancelRequestInsideTLS(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, nil)
+	for i, cert := range []*tls.Certificate{nil, ptr(fx.userCA.issue(t, false, "bob", "roach", time.Now().Add(time.Hour)))} {
+		c := dial(t, fx)
+		c.write(request(pgwire.CodeSSLRequest))
+		require.Equal(t, byte('S'), c.readByte())
+		cfg := &tls.Config{ServerName: "localhost", RootCAs: fx.hostCA.pool()}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		tc := tls.Client(c.conn, cfg)
+		require.NoError(t, tc.Handshake())
+		b, err := (&pgproto3.CancelRequest{ProcessID: uint32(10 + i), SecretKey: 42}).Encode(nil)
+		require.NoError(t, err)
+		_, err = tc.Write(b)
+		require.NoError(t, err)
+		require.ErrorIs(t, fx.next(t).err, ErrCancelRequest)
+	}
+	fx.cancels.mu.Lock()
+	defer fx.cancels.mu.Unlock()
+	require.Equal(t, [][2]uint32{{10, 42}, {11, 42}}, fx.cancels.got)
+}
+
+// A StartupMessage inside TLS without a client cert is refused.
+func TestStartupWithoutClientCertRefused(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, nil)
+	c := dial(t, fx)
+	c.write(request(pgwire.CodeSSLRequest))
+	require.Equal(t, byte('S'), c.readByte())
+	tc := tls.Client(c.conn, &tls.Config{ServerName: "localhost", RootCAs: fx.hostCA.pool()})
+	require.NoError(t, tc.Handshake())
+	c.conn, c.br = tc, bufio.NewReader(tc)
+	c.startup(map[string]string{"user": "app"})
+	require.Equal(t, pgwire.CodeInvalidAuthorization, c.readError().Code)
+	requireRejection(t, fx.next(t).err, schemas.RejectBadCert)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -44,7 +44,7 @@ func TestSignupLoginLogout(t *testing.T) {
 	// Signup: short password refused, nothing saved; then works.
 	_, errs, code := toll(t, "short\n", "signup", "--proxy="+n.Addr, "--invite="+inv.Invite, "--password-stdin", "--ca-pin="+st.CAPin)
 	require.Equal(t, 1, code)
-	require.Contains(t, errs, "10")
+	require.Contains(t, errs, "12")
 	_, err = os.Stat(filepath.Join(home, profile.CertFile))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	out, errs, code := toll(t, "correct horse battery\n", "signup", "--proxy="+n.Addr, "--invite="+inv.Invite, "--password-stdin", "--ca-pin="+st.CAPin)
