@@ -48,6 +48,7 @@ type SessionStarted struct {
 	AgentID    string            `json:"agent_id"`
 	CertSerial string            `json:"cert_serial,omitempty"`
 	DecidedBy  string            `json:"decided_by,omitempty"` // role that allowed
+	Decision   string            `json:"decision,omitempty"`   // why it was allowed
 	Params     map[string]string `json:"params,omitempty"`     // every startup parameter
 }
 

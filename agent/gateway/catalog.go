@@ -161,6 +161,7 @@ func (a authorizer) Authorize(_ context.Context, req frontdoor.Request) (frontdo
 		}
 		out.Allowed = true
 		out.DecidedBy = d.Role
+		out.Reason = d.Reason
 		out.AllowReplication = access.ReplicationAllowed(st, id.Roles)
 		out.Expires = req.Identity.NotAfter
 		if ttl := access.MaxSessionTTL(st, id.Roles, 0); ttl > 0 {

@@ -55,9 +55,21 @@ type harness struct {
 	admin    control.Caller
 	stopGW   context.CancelFunc
 	gwDone   chan error
+	// mod changes the agent config; run replaces gw.Run (e.g.
+	// RunWithSignals); opt tunes the gateway.
+	mod func(*config.File)
+	run func(*gateway.Gateway, context.Context) error
+	opt func(*gateway.Options)
 }
 
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith lets setup change the harness (mod, run, opt) before the
+// agent starts.
+func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	t.Helper()
 	if _, err := exec.LookPath("psql"); err != nil {
 		t.Fatal("psql not found: apt-get install -y postgresql-client")
@@ -114,6 +126,9 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	h.hostCA = filepath.Join(h.dir, "host-ca.pem")
 	require.NoError(t, os.WriteFile(h.hostCA, []byte(strings.Join(hostCA, "")), 0o644))
+	if setup != nil {
+		setup(h)
+	}
 	h.startAgent()
 	return h
 }
@@ -149,16 +164,27 @@ func (h *harness) agentConfig() config.File {
 		{Name: "prod", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "prod"},
 			TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}},
 	}
+	if h.mod != nil {
+		h.mod(&f)
+	}
 	return f
 }
 
 func (h *harness) startAgent() {
+	opt := gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0", Grace: 5 * time.Second}
+	if h.opt != nil {
+		h.opt(&opt)
+	}
 	gw, err := gateway.New(h.ctx, h.agentConfig(), gateway.Deps{Control: &join.Local{Service: h.svc}, ControlStream: h.control,
-		AuditStream: h.audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0", Grace: 5 * time.Second})
+		AuditStream: h.audit, Logger: zerolog.Nop()}, opt)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.gw, h.stopGW, h.gwDone = gw, cancel, make(chan error, 1)
-	go func() { h.gwDone <- gw.Run(ctx) }()
+	run := (*gateway.Gateway).Run
+	if h.run != nil {
+		run = h.run
+	}
+	go func() { h.gwDone <- run(gw, ctx) }()
 	h.t.Cleanup(h.stopAgent)
 	// Ready once the static databases are registered.
 	require.Eventually(h.t, func() bool {

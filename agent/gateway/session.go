@@ -78,6 +78,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	rc := g.runtime()
 	strict := rc.cfg.DBService.AuditMode != config.AuditAsync
 	started := sess.Started(g.id.AgentID)
+	started.Decision = sess.Decision.Reason
 	if strict {
 		actx, cancel := context.WithTimeout(ctx, auditTimeout)
 		err := g.recordSync(actx, schemas.TypeSessionStarted, db, user, sess.ID, started)
