@@ -233,3 +233,41 @@ func TestMetricsAndCockroachDB(t *testing.T) {
 	_, err = http.Get("http://" + h.gw.MetricsAddr().String() + "/healthz")
 	require.Error(t, err, "the metrics listener stops with the agent")
 }
+
+// TestSessionRecordsSurviveOutageAndRestart: session.rejected and
+// session.ended recorded while NATS is down are spooled on disk; they
+// arrive (once) after the agent restarts and NATS is back.
+func TestSessionRecordsSurviveOutageAndRestart(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness) {
+		h.opt = func(o *gateway.Options) { o.Grace = time.Second }
+	})
+	h.addUser("alice", []string{"access"}, []string{"alice"})
+	h.addUser("bob", []string{"access"}, []string{"alice"})
+	alice := h.dbCert("alice", "roach", time.Hour)
+	bob := h.dbCert("bob", "roach", time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, h.connString(alice, "alice", "postgres"))
+	require.NoError(t, err)
+	_, err = c.Exec(ctx, "select 'before outage'")
+	require.NoError(t, err)
+
+	h.stopNATS()
+	out, err := execPsql(h.connString(bob, "bob", "postgres"), "-c", "select 1")
+	require.Error(t, err, out)
+	require.NoError(t, c.Close(ctx)) // session.ended during the outage
+	h.stopAgent()                    // with both records unstored
+
+	h.startNATS(h.natsAddr)
+	h.startAgent()
+	require.Eventually(t, func() bool {
+		return len(h.rejections("bob")) == 1 && h.ended(t, schemas.EndClient) == 1
+	}, 60*time.Second, 100*time.Millisecond)
+	ids := map[string]int{}
+	for _, ev := range h.events("") {
+		ids[ev.ID]++
+	}
+	for id, k := range ids {
+		require.Equal(t, 1, k, "event %s stored %d times", id, k)
+	}
+}
