@@ -42,6 +42,13 @@ type Options struct {
 	MaxQueue int
 	// RetryMin and RetryMax bound the backoff after a failed append.
 	RetryMin, RetryMax time.Duration
+	// Linger is how long the drainer waits to gather more events when
+	// what is queued holds no PublishSync's (async-only events: durable
+	// in the spool, or in memory, already). One append per Linger instead of
+	// one per query cuts the wakeups and NATS round trips that compete
+	// with the relayed queries for CPU. A PublishSync cuts it short.
+	// Default 2ms; negative: none.
+	Linger time.Duration
 	// AppendTimeout bounds one AppendBatch (default 5s).
 	AppendTimeout time.Duration
 	// MaxEventSize bounds one event's JSON (default
@@ -89,6 +96,7 @@ type Publisher struct {
 	offs    []int
 	recs    [][]byte
 	wake    chan struct{}
+	syncNow chan struct{} // a PublishSync is waiting (ends a linger)
 
 	stop chan struct{}
 	done chan struct{}
@@ -110,6 +118,9 @@ func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 	if opt.RetryMax <= 0 {
 		opt.RetryMax = 5 * time.Second
 	}
+	if opt.Linger == 0 {
+		opt.Linger = 2 * time.Millisecond
+	}
 	if opt.AppendTimeout <= 0 {
 		opt.AppendTimeout = 5 * time.Second
 	}
@@ -118,7 +129,7 @@ func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 	}
 	p := &Publisher{
 		stream: stream, chainer: chainer, opt: opt, next: 1,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), syncNow: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if opt.Spool != nil {
 		p.next = opt.Spool.Next()
@@ -251,6 +262,10 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	if w != nil {
 		w.last = p.next - 1
 		p.waiters = append(p.waiters, *w)
+		select {
+		case p.syncNow <- struct{}{}:
+		default:
+		}
 	}
 	p.signal()
 	return nil
@@ -408,6 +423,7 @@ func (p *Publisher) run() {
 	nextSeq := p.acked + 1
 	p.mu.Unlock()
 	backoff := time.Duration(0)
+	var lingerT *time.Timer
 	var batch []eventlog.Event
 	var raws [][]byte
 	var scratch []byte
@@ -428,7 +444,10 @@ func (p *Publisher) run() {
 		if len(batch) == 0 {
 			select {
 			case <-p.wake:
-				continue
+				if p.linger(&lingerT) {
+					continue
+				}
+				return
 			case <-p.stop:
 				return
 			}
@@ -487,6 +506,38 @@ func (p *Publisher) run() {
 		p.waiters = p.waiters[:n]
 		p.mu.Unlock()
 	}
+}
+
+// linger waits up to Linger for more events unless a PublishSync is
+// waiting, the queue already holds a full batch, or the publisher is
+// closing. It returns false when stopped.
+func (p *Publisher) linger(t **time.Timer) bool {
+	if p.opt.Linger < 0 {
+		return true
+	}
+	p.mu.Lock()
+	select { // a stale signal (enqueue sends it under mu): drop it
+	case <-p.syncNow:
+	default:
+	}
+	skip := len(p.waiters) > 0 || p.closed || len(p.cache)-p.chead >= p.opt.MaxBatch
+	p.mu.Unlock()
+	if skip {
+		return true
+	}
+	if *t == nil {
+		*t = time.NewTimer(p.opt.Linger)
+	} else {
+		(*t).Reset(p.opt.Linger)
+	}
+	select {
+	case <-(*t).C:
+	case <-p.syncNow:
+		(*t).Stop()
+	case <-p.stop:
+		return false
+	}
+	return true
 }
 
 func (p *Publisher) sleep(d time.Duration) bool {

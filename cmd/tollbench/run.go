@@ -29,6 +29,7 @@ type options struct {
 	cpuProfile string
 	connects   int
 	modes      []string
+	clients    []int
 }
 
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -41,10 +42,19 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (agents, control, NATS) during the agent rows")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
 	fs.StringVar(&modes, "modes", "async,strict", "agent audit modes to measure")
+	clients := fs.String("clients", "1,8", "pgbench client counts to run")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	o.modes = strings.Split(modes, ",")
+	for _, c := range strings.Split(*clients, ",") {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "tollbench: --clients: %q is not a client count\n", c)
+			return 2
+		}
+		o.clients = append(o.clients, n)
+	}
 	for _, m := range o.modes {
 		if m != config.AuditAsync && m != config.AuditStrict {
 			fmt.Fprintf(stderr, "tollbench: --modes: %q is neither async nor strict\n", m)
@@ -93,6 +103,16 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	targets := []target{{name: "direct", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(c.pg.Port()),
 		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + c.dbCA, "PGSSLCERT=" + c.directCert, "PGSSLKEY=" + c.dirKey}}}
+	upTLS, err := directTLS(c)
+	if err != nil {
+		return err
+	}
+	cr, err := startCopyRelay(ctx, dir, c.pg.Addr(), upTLS)
+	if err != nil {
+		return err
+	}
+	targets = append(targets, target{name: "Go copy relay", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + cr.port(),
+		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + cr.caFile}})
 	for _, m := range o.modes {
 		cert, key, err := c.routeCert(ctx, "pg-"+m)
 		if err != nil {
@@ -116,7 +136,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	var rows []row
-	for _, clients := range []int{1, 8} {
+	for _, clients := range o.clients {
 		for _, t := range targets {
 			r, err := pgbench(ctx, dir, t, clients, o.duration)
 			if err != nil {
@@ -231,8 +251,11 @@ func connectP50(ctx context.Context, t target, n int) (float64, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s",
-		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLROOTCERT"], env["PGSSLCERT"], env["PGSSLKEY"])
+	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s",
+		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLROOTCERT"])
+	if env["PGSSLCERT"] != "" {
+		dsn += " sslcert=" + env["PGSSLCERT"] + " sslkey=" + env["PGSSLKEY"]
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return 0, err
