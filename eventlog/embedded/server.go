@@ -27,10 +27,17 @@ type Config struct {
 	// TLS for the listener: either TLSConfig, or the PEM files TLSCertFile,
 	// TLSKeyFile and TLSCAFile. With TLS, clients must present a certificate
 	// signed by the CA (TLSCAFile, or TLSConfig.ClientCAs).
+	// TLSConfig may serve certs and client CAs per handshake
+	// (GetConfigForClient); it then needs no ClientCAs of its own.
 	TLSConfig   *tls.Config
 	TLSCertFile string
 	TLSKeyFile  string
 	TLSCAFile   string
+	// Authorize, when set, decides what each network client may do from
+	// its verified client cert (see Client, AgentClient); without it every
+	// client with a verified cert may do everything. The process's own
+	// connections (Connect) are in-process and always have full access.
+	Authorize AuthorizeFunc
 	// ServerName names the server (default "tollgate").
 	ServerName string
 	// MaxMemory and MaxStore bound JetStream's memory and disk use in bytes
@@ -47,6 +54,7 @@ type Config struct {
 type Server struct {
 	ns        *server.Server
 	inProcess bool
+	token     string // in-process token when Authorize is set
 	log       zerolog.Logger
 }
 
@@ -98,14 +106,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		opts.TLS, opts.TLSVerify, opts.TLSConfig, opts.TLSTimeout = true, true, tc, 5
 	}
+	l := cfg.Logger.With().Str("component", "nats").Logger()
+	var auth *authenticator
+	if cfg.Authorize != nil {
+		if tc == nil {
+			return nil, errors.New("start embedded NATS: Authorize needs TLS with client certs")
+		}
+		if auth, err = newAuthenticator(cfg.Authorize, l); err != nil {
+			return nil, fmt.Errorf("start embedded NATS: %w", err)
+		}
+		opts.CustomClientAuthentication = auth
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded NATS: %w", err)
 	}
-	l := cfg.Logger.With().Str("component", "nats").Logger()
 	ns.SetLogger(logAdapter{l}, l.GetLevel() <= zerolog.DebugLevel, l.GetLevel() <= zerolog.TraceLevel)
 	ns.Start()
 	s := &Server{ns: ns, inProcess: cfg.Listen == "", log: l}
+	if auth != nil {
+		s.token = string(auth.token)
+	}
 	if err := s.waitReady(ctx, cfg.ReadyTimeout); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -134,10 +155,24 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.TLSConfig != nil {
 		tc := cfg.TLSConfig.Clone()
-		if tc.ClientCAs == nil {
+		if tc.ClientCAs == nil && tc.GetConfigForClient == nil {
 			return nil, errors.New("TLS config has no ClientCAs to verify client certificates")
 		}
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		if get := tc.GetConfigForClient; get != nil {
+			tc.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+				c, err := get(h)
+				if err != nil || c == nil {
+					return c, err
+				}
+				if c.ClientCAs == nil {
+					return nil, errors.New("no client CAs to verify the client certificate")
+				}
+				c = c.Clone()
+				c.ClientAuth = tls.RequireAndVerifyClientCert
+				return c, nil
+			}
+		}
 		return tc, nil
 	}
 	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" && cfg.TLSCAFile == "" {
@@ -167,21 +202,16 @@ func (s *Server) ClientURL() string {
 	return s.ns.ClientURL()
 }
 
-// Connect opens a client connection: in-process when the server has no
-// listener, otherwise to ClientURL (pass nats.ClientCert / nats.RootCAs
-// options for TLS).
+// Connect opens an in-process client connection with full access, also
+// when the server has a network listener (network clients use ClientURL).
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	if s.inProcess {
-		opts = append(opts, nats.InProcessServer(s.ns))
-		nc, err := nats.Connect("", opts...)
-		if err != nil {
-			return nil, fmt.Errorf("connect to embedded NATS: %w", err)
-		}
-		return nc, nil
+	opts = append(opts, nats.InProcessServer(s.ns))
+	if s.token != "" {
+		opts = append(opts, nats.Token(s.token))
 	}
-	nc, err := nats.Connect(s.ClientURL(), opts...)
+	nc, err := nats.Connect("", opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to embedded NATS at %s: %w", s.ClientURL(), err)
+		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}
 	return nc, nil
 }

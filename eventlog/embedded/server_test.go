@@ -100,12 +100,12 @@ func TestTLSClientCert(t *testing.T) {
 
 	certFile := write("cli.pem", cliCert.Raw, "CERTIFICATE")
 	keyFile := write("cli.key", keyDER(t, cliKey), "PRIVATE KEY")
-	nc, err := srv.Connect(nats.ClientCert(certFile, keyFile), nats.RootCAs(caFile), nats.MaxReconnects(0))
+	nc, err := nats.Connect(srv.ClientURL(), nats.ClientCert(certFile, keyFile), nats.RootCAs(caFile), nats.MaxReconnects(0))
 	require.NoError(t, err)
 	require.NoError(t, nc.Flush())
 	nc.Close()
 
-	_, err = srv.Connect(nats.RootCAs(caFile), nats.MaxReconnects(0), nats.Timeout(5*time.Second))
+	_, err = nats.Connect(srv.ClientURL(), nats.RootCAs(caFile), nats.MaxReconnects(0), nats.Timeout(5*time.Second))
 	require.Error(t, err, "a client without a certificate is refused")
 
 	// A *tls.Config works too.
@@ -122,7 +122,7 @@ func TestTLSClientCert(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, srv2.Shutdown(ctx)) }()
-	nc, err = srv2.Connect(nats.ClientCert(certFile, keyFile), nats.RootCAs(caFile), nats.MaxReconnects(0))
+	nc, err = nats.Connect(srv2.ClientURL(), nats.ClientCert(certFile, keyFile), nats.RootCAs(caFile), nats.MaxReconnects(0))
 	require.NoError(t, err)
 	nc.Close()
 }
