@@ -63,16 +63,27 @@ func (s *Stream) AppendEncoded(ctx context.Context, evs []eventlog.Event, raw []
 			return fmt.Errorf("append event %s: %w", evs[i].ID, mapErr(err))
 		}
 	}
-	select {
-	case <-b.done:
-		if b.err != nil {
-			return b.err
+	// The caller reads the acks itself (from whichever batch they are):
+	// no goroutine hop between the connection's reader and the waiter.
+	for {
+		select {
+		case <-b.done:
+			if b.err != nil {
+				return b.err
+			}
+			return nil
+		case m := <-a.ch:
+			a.handle(m)
+		case <-ctx.Done():
+			return fmt.Errorf("append batch: %w", mapErr(ctx.Err()))
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("append batch: %w", mapErr(ctx.Err()))
 	}
 }
+
+// ackQueue bounds the acks waiting in the channel; beyond it the
+// connection drops them (slow consumer) and the batch times out and is
+// retried, stored once.
+const ackQueue = 16384
 
 // acker routes publish acks to their batch. Reply subjects are
 // <prefix>.<batch>.<index>.
@@ -80,6 +91,7 @@ type acker struct {
 	nc     *nats.Conn
 	prefix string
 	sub    *nats.Subscription
+	ch     chan *nats.Msg
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -103,13 +115,12 @@ type pubBatch struct {
 func (s *Stream) acker() (*acker, error) {
 	s.ackOnce.Do(func() {
 		nc := s.js.Conn()
-		a := &acker{nc: nc, prefix: "_TGACK." + nuid.Next(), batches: map[uint64]*pubBatch{}}
-		sub, err := nc.Subscribe(a.prefix+".>", a.handle)
+		a := &acker{nc: nc, prefix: "_TGACK." + nuid.Next(), batches: map[uint64]*pubBatch{}, ch: make(chan *nats.Msg, ackQueue)}
+		sub, err := nc.ChanSubscribe(a.prefix+".>", a.ch)
 		if err != nil {
 			s.ackErr = fmt.Errorf("append: ack subscription: %w", mapErr(err))
 			return
 		}
-		_ = sub.SetPendingLimits(-1, -1)
 		a.sub = sub
 		s.ack = a
 	})
