@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -62,6 +63,15 @@ type NATS struct {
 	Creds string `yaml:"creds"`
 	// Replicas of each stream; 1 on a single node, 3 on a cluster.
 	Replicas int `yaml:"replicas"`
+	// ListenAddr opens a network listener on the embedded server for
+	// agents on other hosts (HOST:PORT, e.g. ":7422"; empty: none). It
+	// serves TLS with control's host cert and requires a joined agent's
+	// host cert.
+	ListenAddr string `yaml:"listen_addr"`
+	// Advertise is the NATS URL handed to joining agents (e.g.
+	// "tls://control.example.com:7422"); default derived from ListenAddr.
+	// Its host is added to control's host cert.
+	Advertise string `yaml:"advertise"`
 }
 
 // Control configures the control plane.
@@ -191,6 +201,20 @@ func (c *Config) Validate() error {
 	if c.Control.PublicAddr != "" {
 		if _, _, err := net.SplitHostPort(c.Control.PublicAddr); err != nil {
 			return fmt.Errorf("%w: control.public_addr %q: use HOST:PORT", ErrInvalid, c.Control.PublicAddr)
+		}
+	}
+	if c.NATS.ListenAddr != "" {
+		if _, _, err := net.SplitHostPort(c.NATS.ListenAddr); err != nil {
+			return fmt.Errorf("%w: nats.listen_addr %q: use HOST:PORT, e.g. \":7422\"", ErrInvalid, c.NATS.ListenAddr)
+		}
+		if c.NATS.URL != "" {
+			return fmt.Errorf("%w: nats.listen_addr is for the embedded server: remove it or nats.url", ErrInvalid)
+		}
+	}
+	if c.NATS.Advertise != "" {
+		u, err := url.Parse(c.NATS.Advertise)
+		if err != nil || u.Host == "" || (u.Scheme != "tls" && u.Scheme != "nats") {
+			return fmt.Errorf("%w: nats.advertise %q: use a URL like tls://HOST:PORT", ErrInvalid, c.NATS.Advertise)
 		}
 	}
 	if !c.ControlEnabled() && c.AgentEnabled && c.Agent.Tollgate.ProxyServer == "" {

@@ -26,6 +26,13 @@ func TestParse(t *testing.T) {
 		}},
 		{name: "unknown key", yaml: "data_dir: x\nbogus: 1\n", wantErr: "line 2"},
 		{name: "bad listen", yaml: "control:\n  listen_addr: nope\n", wantErr: "control.listen_addr"},
+		{name: "nats listener", yaml: "nats:\n  listen_addr: \":7422\"\n  advertise: tls://ctl.example.com:7422\n", check: func(t *testing.T, c Config) {
+			require.Equal(t, ":7422", c.NATS.ListenAddr)
+			require.Equal(t, "tls://ctl.example.com:7422", c.NATS.Advertise)
+		}},
+		{name: "bad nats listen", yaml: "nats:\n  listen_addr: nope\n", wantErr: "nats.listen_addr"},
+		{name: "nats listen with url", yaml: "nats:\n  listen_addr: \":7422\"\n  url: nats://x:4222\n", wantErr: "remove it or nats.url"},
+		{name: "bad nats advertise", yaml: "nats:\n  advertise: ctl:7422\n", wantErr: "nats.advertise"},
 		{name: "bad alg", yaml: "control:\n  ca_key_alg:\n    user: DSA\n", wantErr: "ECDSA-P256 or RSA-2048"},
 		{name: "bad ca type", yaml: "control:\n  ca_key_alg:\n    foo: RSA-2048\n", wantErr: "unknown CA type"},
 		{name: "daemon, agent and export in one file", yaml: combined, check: func(t *testing.T, c Config) {
