@@ -40,6 +40,10 @@ type Config struct {
 	// Embedded configures the embedded server (listener, TLS, limits).
 	Embedded embedded.Config
 
+	// Bind opens the existing streams without creating or updating them:
+	// for a client without those rights (a remote agent).
+	Bind bool
+
 	// ControlName and AuditName override the stream names (default
 	// eventlog.ControlStream and eventlog.AuditStream).
 	ControlName string

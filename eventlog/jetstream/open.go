@@ -26,7 +26,8 @@ type Log struct {
 }
 
 // Open connects to the configured server (starting the embedded one when
-// cfg.URL is empty), provisions both streams and opens them.
+// cfg.URL is empty), provisions both streams (unless cfg.Bind) and opens
+// them.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	cfg = cfg.WithDefaults()
 	l := &Log{}
@@ -67,9 +68,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		l.Close(ctx)
 		return nil, fmt.Errorf("open event log: %w", err)
 	}
-	if err := Provision(ctx, l.JS, cfg); err != nil {
-		l.Close(ctx)
-		return nil, fmt.Errorf("open event log: %w", err)
+	if !cfg.Bind {
+		if err := Provision(ctx, l.JS, cfg); err != nil {
+			l.Close(ctx)
+			return nil, fmt.Errorf("open event log: %w", err)
+		}
 	}
 	control, err := NewStream(ctx, l.JS, cfg.ControlName, WithMaxEventSize(cfg.MaxEventSize))
 	if err != nil {
