@@ -1,7 +1,8 @@
 package syslog
 
 import (
-	"bufio"
+	"bytes"
+	"io"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -182,11 +183,19 @@ func readLines(t *testing.T, path string) []string {
 		return nil
 	}
 	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
+	// Only complete lines count: rsyslog may be halfway through writing the
+	// 1 MiB message when we look.
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil
 	}
-	return out
+	var out []string
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return out
+		}
+		out = append(out, string(data[:i]))
+		data = data[i+1:]
+	}
 }
