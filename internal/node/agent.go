@@ -103,7 +103,8 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 			cfg.Agent.Tollgate.ProxyServer, id.NATSURL)
 	}
 	dir := join.Dir(cfg.DataDir)
-	jc := jetstream.Config{URL: url, CredsFile: cfg.NATS.Creds, Replicas: cfg.NATS.Replicas}
+	// Control provisions the streams; an agent may only bind to them.
+	jc := jetstream.Config{URL: url, CredsFile: cfg.NATS.Creds, Replicas: cfg.NATS.Replicas, Bind: true}
 	if cfg.NATS.URL == "" {
 		jc.CAFile = filepath.Join(dir, "host-ca.pem")
 		jc.CertFile = filepath.Join(dir, "host.crt")

@@ -42,7 +42,8 @@ type Env struct {
 	Agent *gateway.Gateway
 
 	ctx    context.Context
-	remote *join.Remote // a separate agent's connection to control
+	remote *join.Remote  // a separate agent's connection to control
+	nats   *natsListener // the NATS listener for remote agents (nil: none)
 }
 
 // Component is one long-running part of the daemon. Run blocks until ctx
@@ -91,6 +92,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		}
 		jc.Logger, remote = log, r
 	}
+	nl := newNATSListener(cfg, &jc)
 	lg, err := jetstream.Open(ctx, jc)
 	if err != nil {
 		return err
@@ -110,7 +112,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	env := &Env{Config: cfg, Log: lg, Logger: log, Registry: prometheus.NewRegistry(), ctx: runCtx, remote: remote}
+	env := &Env{Config: cfg, Log: lg, Logger: log, Registry: prometheus.NewRegistry(), ctx: runCtx, remote: remote, nats: nl}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -198,6 +200,10 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 			natsURL = control.NATSInProcess
 		}
 	}
+	if env.nats != nil && lg.Server != nil {
+		hosts = append(hosts, natsHosts(cfg)...)
+		natsURL = natsAdvertise(cfg, lg.Server, addr)
+	}
 	clog := log.With().Str("component", "control").Logger()
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
 		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, Logger: clog,
@@ -218,6 +224,10 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("issue control's host cert: %w", err)
+	}
+	if env.nats != nil {
+		env.nats.setControl(ctx, svc, cert)
+		log.Info().Str("listen", cfg.NATS.ListenAddr).Str("advertise", natsURL).Msg("NATS listening for agents (TLS, host certs of joined agents)")
 	}
 	env.Control, env.ControlAddr = svc, addr
 	srv := api.New(svc, clog)
