@@ -149,10 +149,13 @@ func TestGateway(t *testing.T) {
 
 	t.Run("each query has one audit event, as PostgreSQL logged it", func(t *testing.T) {
 		var logged, audited []string
+		// Wait until every query is stored with its result, then check.
 		require.Eventually(t, func() bool {
-			logged, audited = h.statementsInPGLog("alice"), h.queriesOf(t, "alice")
-			return len(logged) == len(audited)
+			logged = h.statementsInPGLog("alice")
+			return len(logged) == len(h.events(schemas.TypeQuery)) &&
+				len(h.events(schemas.TypeQuery)) == len(h.events(schemas.TypeQueryResult))
 		}, 20*time.Second, 50*time.Millisecond)
+		audited = h.queriesOf(t, "alice")
 		require.ElementsMatch(t, logged, audited)
 		require.NotEmpty(t, audited)
 	})
