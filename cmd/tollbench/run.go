@@ -135,6 +135,16 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Warm up (PostgreSQL's caches, the agents' db_client certs) after a
+	// checkpoint, so the first row does not pay for pgbench -i.
+	if err := c.pg.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if _, err := pgbench(ctx, dir, t, 2, 2*time.Second); err != nil {
+			return fmt.Errorf("warm-up %s: %w", t.name, err)
+		}
+	}
 	var rows []row
 	for _, clients := range o.clients {
 		for _, t := range targets {
