@@ -47,6 +47,10 @@ func fakeServer(t testing.TB, conn net.Conn) {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.Query:
+			if m.String == "die" {
+				conn.Close()
+				return
+			}
 			if strings.Contains(m.String, "boom") {
 				send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "42601", Message: "boom"})
 			} else {
@@ -72,6 +76,7 @@ func fakeServer(t testing.TB, conn net.Conn) {
 		case *pgproto3.FunctionCall:
 			send(&pgproto3.FunctionCallResponse{Result: []byte("42")}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
 		case *pgproto3.Terminate:
+			conn.Close() // as PostgreSQL does: the close races the relay's own end
 			return
 		}
 	}
@@ -289,6 +294,20 @@ func TestStrictRefusesWhenLogDown(t *testing.T) {
 	st := <-done
 	require.Equal(t, uint64(1), st.Queries)
 	require.Len(t, pub.byType(schemas.TypeQuery), 1)
+	require.Equal(t, schemas.EndClient, st.Reason, "the client sent Terminate")
+}
+
+func TestEndReason(t *testing.T) {
+	for i := 0; i < 20; i++ { // the server's close races the relay's end
+		fe, _, done := startRelay(t, Strict, &memPub{})
+		recvUntilReady(t, fe)
+		require.NoError(t, fe.Send(&pgproto3.Terminate{}))
+		require.Equal(t, schemas.EndClient, (<-done).Reason)
+	}
+	fe, _, done := startRelay(t, Strict, &memPub{})
+	recvUntilReady(t, fe)
+	require.NoError(t, fe.Send(&pgproto3.Query{String: "die"}))
+	require.Equal(t, schemas.EndServer, (<-done).Reason)
 }
 
 func TestEncodeMatchesJSON(t *testing.T) {

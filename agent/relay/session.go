@@ -120,6 +120,9 @@ type Session struct {
 	reason  string
 	message string
 	fatal   atomic.Bool
+	// terminated is set when the client sent Terminate: the server closing
+	// right after it is then the client's doing.
+	terminated atomic.Bool
 }
 
 // New returns a Session. clientBR may hold bytes the caller already
@@ -151,6 +154,10 @@ func (s *Session) Run(ctx context.Context) Stats {
 	go func() {
 		defer close(done)
 		err := s.serverLoop()
+		if s.terminated.Load() {
+			s.end(schemas.EndClient, "client closed the connection", nil)
+			return
+		}
 		s.end(schemas.EndServer, "server closed the connection", err)
 	}()
 	err := s.clientLoop(ctx)
@@ -475,6 +482,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 					return err
 				}
 			} else if typ == pgwire.MsgTerminate {
+				s.terminated.Store(true)
 				return io.EOF
 			}
 			continue
@@ -518,6 +526,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		}
 		out = append(out, s.cr.Raw()...)
 		if typ == pgwire.MsgTerminate {
+			s.terminated.Store(true)
 			_ = flush()
 			return io.EOF
 		}
