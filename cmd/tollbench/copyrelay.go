@@ -28,6 +28,9 @@ type copyRelay struct {
 	caFile   string
 	upstream string
 	upTLS    *tls.Config
+	// The relay's self-signed cert and key (pgbouncer reuses them).
+	certPEM []byte
+	key     *ecdsa.PrivateKey
 }
 
 var sslRequest = []byte{0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f}
@@ -45,8 +48,9 @@ func startCopyRelay(ctx context.Context, dir, upstream string, upTLS *tls.Config
 	if err != nil {
 		return nil, err
 	}
-	r := &copyRelay{caFile: filepath.Join(dir, "copy-relay.crt"), upstream: upstream, upTLS: upTLS}
-	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	r := &copyRelay{caFile: filepath.Join(dir, "copy-relay.crt"), upstream: upstream, upTLS: upTLS,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
+	if err := os.WriteFile(r.caFile, r.certPEM, 0o600); err != nil {
 		return nil, err
 	}
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}

@@ -113,6 +113,17 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	targets = append(targets, target{name: "Go copy relay", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + cr.port(),
 		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + cr.caFile}})
+	pb, err := startPgbouncer(ctx, c, cr)
+	if err != nil {
+		return err
+	}
+	defer pb.stop()
+	if pb != nil {
+		targets = append(targets, target{name: "pgbouncer", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(pb.port),
+			"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + pb.caFile}})
+	} else {
+		fmt.Fprintln(out, "pgbouncer not installed (apt-get install -y pgbouncer): no peer row")
+	}
 	for _, m := range o.modes {
 		cert, key, err := c.routeCert(ctx, "pg-"+m)
 		if err != nil {
