@@ -5,7 +5,14 @@
 // to the audit stream with Stream.AppendBatch, group-committing the events
 // of concurrent sessions that arrive while an append is in flight, and
 // acknowledges the spool after each stored batch. Chain order is therefore
-// spool order is append order.
+// spool order is append order. Each event's canonical JSON is built once,
+// under the lock, and sent as is when the stream takes encoded events
+// (eventlog/jetstream's AppendEncoded). Events no PublishSync waits for
+// linger briefly (Options.Linger) so one append carries many.
+//
+// The spool is for async mode: an agent in strict mode should open the
+// Publisher without one, since JetStream's ack is then the durability and
+// a spool write would only add to each query's wait.
 //
 // Strict-mode sessions call PublishSync and wait for the log's ack;
 // async-mode sessions call TryPublishAsync, durable once it returns. After
