@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -217,26 +218,18 @@ func eventually(t *testing.T, what string, d *daemon, cond func() bool) {
 
 var pinRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 
-// singleNodeConfig turns the agent's file into a single-node one: control
-// in the same process (no proxy_server), the agent joining it locally with
-// the same token.
-func singleNodeConfig(t *testing.T, agentCfg, dataDir, controlAddr, token string) string {
-	raw, err := os.ReadFile(agentCfg)
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, yaml.Unmarshal(raw, &m))
-	tg, _ := m["tollgate"].(map[string]any)
-	require.NotNil(t, tg, "tollgate: section in %s", raw)
-	delete(tg, "proxy_server")
-	delete(tg, "ca_pin")
-	delete(tg, "data_dir")
-	tg["auth_token"] = token
-	m["data_dir"] = dataDir
-	m["cluster_name"] = "e2e"
-	m["control"] = map[string]any{"listen_addr": controlAddr}
+// controlConfig writes control's config file: the API on controlAddr and
+// the embedded NATS listening for agents on natsAddr (DESIGN §8 multi-host).
+func controlConfig(t *testing.T, dir, dataDir, controlAddr, natsAddr string) string {
+	m := map[string]any{
+		"data_dir":     dataDir,
+		"cluster_name": "e2e",
+		"control":      map[string]any{"listen_addr": controlAddr},
+		"nats":         map[string]any{"listen_addr": natsAddr},
+	}
 	out, err := yaml.Marshal(m)
 	require.NoError(t, err)
-	p := filepath.Join(filepath.Dir(agentCfg), "single-node.yaml")
+	p := filepath.Join(dir, "control.yaml")
 	require.NoError(t, os.WriteFile(p, out, 0o600))
 	return p
 }
@@ -244,11 +237,14 @@ func singleNodeConfig(t *testing.T, agentCfg, dataDir, controlAddr, token string
 // TestSeedGuide follows the seed guide with the built binaries.
 func TestSeedGuide(t *testing.T) {
 	w := newWorld(t)
-	cport, aport := freePort(t), freePort(t)
+	cport, aport, nport := freePort(t), freePort(t), freePort(t)
 	w.controlAddr = "127.0.0.1:" + strconv.Itoa(cport)
 
 	// Prerequisite: a running cluster; `tctl status` prints the CA pin.
-	control := w.start("tollgate", "start", "--data-dir", w.dataDir, "--listen", w.controlAddr, "--cluster-name", "e2e", "--log-format", "text")
+	// Control's embedded NATS listens for agents on other hosts (TLS,
+	// joined agents' host certs).
+	ccfg := controlConfig(t, w.dir, w.dataDir, w.controlAddr, "127.0.0.1:"+strconv.Itoa(nport))
+	control := w.start("tollgate", "start", "--config", ccfg, "--log-format", "text")
 	var status string
 	eventually(t, "tollctl status answers", control, func() bool {
 		out, _, err := w.try("", "tollctl", "status")
@@ -312,28 +308,10 @@ func TestSeedGuide(t *testing.T) {
 		out, _, err := w.try("", "tollctl", "db", "ls")
 		return err == nil && strings.Contains(out, "roach")
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for !registered() && !agent.exited() && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !registered() {
-		// BLOCKED: the separate agent process cannot follow the event log
-		// until control exposes NATS to agents (DESIGN §8 multi-host). Run
-		// the same agent config in control's process (single node) so the
-		// remaining steps still run, and say so loudly.
-		agent.stop(t)
-		if !strings.Contains(agent.out.String(), "does not expose NATS") {
-			t.Fatalf("the agent (tollgate start --config, a separate process) did not register roach:\n%s", lastLines(agent.out.String(), 40))
-		}
-		t.Logf("BLOCKED STEP: tollgate start --config (separate agent process) joined but cannot reach NATS: %s",
-			strings.TrimSpace(lastLines(agent.out.String(), 1)))
-		// The first token is spent by the join: a new one for the local agent.
-		token2 := strings.TrimSpace(w.run("", "tollctl", "tokens", "add", "--type=db", "--format=text"))
-		control.stop(t)
-		single := singleNodeConfig(t, cfgPath, w.dataDir, w.controlAddr, token2)
-		control = w.start("tollgate", "start", "--config", single, "--log-format", "text", "--metrics-addr", "127.0.0.1:0")
-		eventually(t, "control with the agent in process registers roach", control, registered)
-	}
+	// The agent is its own process: it joins control over HTTPS with the
+	// token and the pin, then reaches NATS at the address the join answered.
+	eventually(t, "the agent (a separate process) registers roach", agent, registered)
+	require.Contains(t, agent.out.String(), "tls://127.0.0.1:"+strconv.Itoa(nport), "the agent's event log is control's NATS listener")
 
 	// Step 4/4: connect.
 	out = w.run("correct horse battery staple\n", "toll", "login", "--proxy="+w.controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
@@ -378,6 +356,34 @@ func TestSeedGuide(t *testing.T) {
 		return err == nil && strings.Contains(out, "session.started") && strings.Contains(out, "select 1") &&
 			strings.Contains(out, "pgbench_accounts") && strings.Contains(out, "session.ended")
 	})
+	// tollctl audit search/session/verify read the same trail.
+	var found []struct {
+		Event struct {
+			Type string `json:"type"`
+			Data struct {
+				SessionID string `json:"session_id"`
+				Statement string `json:"statement"`
+			} `json:"data"`
+		} `json:"event"`
+	}
+	out = w.run("", "tollctl", "audit", "search", "--user", "alice", "--type=query", "--limit=1000", "--format=json")
+	require.NoError(t, json.Unmarshal([]byte(out), &found), out)
+	sid := ""
+	for _, e := range found {
+		if e.Event.Type == schemas.TypeQuery && e.Event.Data.Statement == "select 1" {
+			sid = e.Event.Data.SessionID
+		}
+	}
+	require.NotEmpty(t, sid, "audit search --user alice finds the query select 1:\n%s", out)
+	out = w.run("", "tollctl", "audit", "search", "--user", "alice", "--session", sid)
+	require.Contains(t, out, "session.started")
+	require.Contains(t, out, "session.ended")
+	out = w.run("", "tollctl", "audit", "session", sid)
+	require.Contains(t, out, "select 1")
+	require.Contains(t, out, "alice")
+	out = w.run("", "tollctl", "audit", "verify")
+	require.Contains(t, out, "OK")
+
 	sc := bufio.NewScanner(strings.NewReader(pg.LogContents()))
 	n := 0
 	for sc.Scan() {

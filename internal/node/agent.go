@@ -69,8 +69,14 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 		if host == "" {
 			host, _ = os.Hostname()
 		}
+		// The address clients dial is a SAN of the host cert the join
+		// issues: public_addr, else listen_addr (as the gateway registers).
+		pub := cfg.Agent.DBService.PublicAddr
+		if pub == "" {
+			pub = cfg.Agent.DBService.ListenAddr
+		}
 		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
-			PublicAddr: cfg.Agent.DBService.PublicAddr, Resources: gateway.Resources(cfg.Agent)}); err != nil {
+			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent)}); err != nil {
 			return nil, nil, err
 		}
 	} else {
