@@ -79,6 +79,10 @@ func TestRefusalOfCarriedGroupDoesNotHang(t *testing.T) {
 			sendAll(t, fe, &pgproto3.Sync{})
 		}
 		msgs := recvUntilReady(t, fe)
+		if len(msgs) == 3 { // the Bind may arrive alone and be forwarded before the Execute is refused
+			require.IsType(t, &pgproto3.BindComplete{}, msgs[0])
+			msgs = msgs[1:]
+		}
 		require.Len(t, msgs, 2, "%v", msgs)
 		require.Equal(t, pgwire.CodeAuditUnavailable, msgs[0].(*pgproto3.ErrorResponse).Code)
 		pub.mu.Lock()
