@@ -107,13 +107,13 @@ func ParseStartup(raw []byte) (*Startup, error) {
 		}
 	case CodeCancelRequest:
 		var m pgproto3.CancelRequest
-		if err := m.Decode(raw[4:]); err != nil {
+		if err := Decode(&m, raw[4:]); err != nil {
 			return nil, malformed(0, "cancel request: "+err.Error())
 		}
 		s.Kind, s.ProcessID, s.SecretKey = KindCancelRequest, m.ProcessID, m.SecretKey
 	case ProtocolVersion3:
 		var m pgproto3.StartupMessage
-		if err := m.Decode(raw[4:]); err != nil {
+		if err := Decode(&m, raw[4:]); err != nil {
 			return nil, malformed(0, "startup message: "+err.Error())
 		}
 		s.Kind, s.Params = KindStartupMessage, m.Parameters

@@ -215,7 +215,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	switch typ {
 	case pgwire.MsgQuery:
 		var m pgproto3.Query
-		if err := m.Decode(body); err != nil {
+		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("Query", err)
 		}
 		if t.blockedLocked(false, "") {
@@ -250,7 +250,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		return nil, nil
 	case pgwire.MsgBind:
 		var m pgproto3.Bind
-		if err := m.Decode(body); err != nil {
+		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("Bind", err)
 		}
 		if t.blockedLocked(false, m.PreparedStatement) {
@@ -293,7 +293,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		return nil, nil
 	case pgwire.MsgExecute:
 		var m pgproto3.Execute
-		if err := m.Decode(body); err != nil {
+		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("Execute", err)
 		}
 		if t.blockedLocked(true, m.Portal) {
@@ -519,7 +519,7 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 		switch typ {
 		case pgwire.MsgCommandComplete:
 			var m pgproto3.CommandComplete
-			if m.Decode(body) == nil {
+			if pgwire.Decode(&m, body) == nil {
 				tag = string(m.CommandTag)
 			}
 		case pgwire.MsgEmptyQueryResponse:
@@ -548,7 +548,7 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 			return
 		}
 		var m pgproto3.ErrorResponse
-		_ = m.Decode(body)
+		_ = pgwire.Decode(&m, body)
 		switch h.kind {
 		case opQuery, opFunc:
 			if h.res.Status != StatusError {

@@ -202,7 +202,7 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 		tc.Close()
 		var er pgproto3.ErrorResponse
 		se := &ServerError{Raw: first}
-		if er.Decode(body) == nil {
+		if pgwire.Decode(&er, body) == nil {
 			se.Code, se.Message = er.Code, er.Message
 		}
 		return nil, se
