@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -369,6 +370,14 @@ func (g *Gateway) accept(ctx context.Context) {
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
+			defer func() {
+				// One connection's bug must not take every other session
+				// down with the process.
+				if r := recover(); r != nil {
+					g.log.Error().Interface("panic", r).Str("stack", string(debug.Stack())).Msg("connection handler panicked; connection closed")
+					_ = conn.Close()
+				}
+			}()
 			g.serve(ctx, conn)
 		}()
 	}
