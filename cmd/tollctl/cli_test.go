@@ -226,6 +226,7 @@ func TestCLI(t *testing.T) {
 	require.Contains(t, alice.fail("users", "ls"), "may not list user")
 	require.Contains(t, alice.fail("tokens", "add"), "may not create token")
 	require.Contains(t, alice.fail("events", "ls"), "may not list event")
+	require.Contains(t, alice.fail("export", "status"), "may not read audit")
 	require.Contains(t, alice.fail("db", "ls"), "may not list database")
 	require.Contains(t, alice.ok("db", "ls", "--all=false"), "Name")
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -25,6 +26,8 @@ type Server struct {
 	log     zerolog.Logger
 	mux     *http.ServeMux
 	getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+
+	exportStatus atomic.Pointer[ExportStatusFunc]
 }
 
 // SetCertificateSource makes Serve ask get for the server cert at each
@@ -38,6 +41,7 @@ func New(svc *control.Service, log zerolog.Logger) *Server {
 	s := &Server{svc: svc, log: log.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.routes()
 	s.auditRoutes()
+	s.exportRoutes()
 	return s
 }
 

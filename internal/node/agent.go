@@ -220,6 +220,7 @@ func (e *exportComponent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.env.export.Store(m)
 	log.Info().Int("sinks", len(e.env.Config.Export.Sinks)).Msg("export subscribers running")
 	<-ctx.Done()
 	return m.Wait()

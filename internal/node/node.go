@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/api"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/export/subscriber"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -42,8 +44,9 @@ type Env struct {
 	Agent *gateway.Gateway
 
 	ctx    context.Context
-	remote *join.Remote  // a separate agent's connection to control
-	nats   *natsListener // the NATS listener for remote agents (nil: none)
+	remote *join.Remote                       // a separate agent's connection to control
+	nats   *natsListener                      // the NATS listener for remote agents (nil: none)
+	export atomic.Pointer[subscriber.Manager] // the running export subscribers
 }
 
 // Component is one long-running part of the daemon. Run blocks until ctx
@@ -232,6 +235,7 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	env.Control, env.ControlAddr = svc, addr
 	srv := api.New(svc, clog)
 	srv.SetCertificateSource(svc.CertificateSource(ctx, cert))
+	srv.SetExportStatus(env.exportStatus)
 	return &controlComponent{svc: svc, api: srv, ln: ln, cert: cert, log: clog, env: env}, nil
 }
 

@@ -25,6 +25,13 @@ type Node struct {
 // (nil discards them).
 func Start(t testing.TB, logOut io.Writer) *Node {
 	t.Helper()
+	return StartConfig(t, logOut, nil)
+}
+
+// StartConfig is Start with the config changed by mod (when not nil)
+// before the node runs, e.g. to add an export section.
+func StartConfig(t testing.TB, logOut io.Writer, mod func(*config.Config)) *Node {
+	t.Helper()
 	if logOut == nil {
 		logOut = io.Discard
 	}
@@ -33,6 +40,9 @@ func Start(t testing.TB, logOut io.Writer) *Node {
 	cfg.DataDir = dir
 	cfg.ClusterName = "test-cluster"
 	cfg.Control.ListenAddr = "127.0.0.1:0"
+	if mod != nil {
+		mod(&cfg)
+	}
 	log := zerolog.New(logOut).With().Timestamp().Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *node.Env, 1)
