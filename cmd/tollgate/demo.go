@@ -183,7 +183,7 @@ func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error
 	if err := d.trail(ctx, sid); err != nil {
 		return err
 	}
-	d.instructions()
+	d.instructions(sid)
 	if o.noWait {
 		return nil
 	}
@@ -594,7 +594,7 @@ func okIfEmpty(tag, status string) string {
 }
 
 // instructions prints the commands to try by hand.
-func (d *demo) instructions() {
+func (d *demo) instructions(sid string) {
 	home := filepath.Join(d.dir, "home")
 	st, _ := d.env.Control.Status(d.admin)
 	fmt.Fprintf(d.out, `
@@ -606,9 +606,11 @@ Try it by hand (in another shell; alice's password is %s):
   toll db connect roach
   toll proxy db roach --port 26257     # then: pgbench / any client at host=127.0.0.1 port=26257 user=alice dbname=defaultdb
   tollctl status
-  tollctl events ls --stream=audit --type=query
+  tollctl audit search --user alice --db roach
+  tollctl audit session %s
+  tollctl audit verify
   tollctl events tail --stream=audit
 
 (go run ./cmd/toll and go run ./cmd/tollctl work the same from the repository.)
-`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin)
+`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid)
 }
