@@ -218,14 +218,17 @@ func eventually(t *testing.T, what string, d *daemon, cond func() bool) {
 
 var pinRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 
-// controlConfig writes control's config file: the API on controlAddr and
-// the embedded NATS listening for agents on natsAddr (DESIGN §8 multi-host).
-func controlConfig(t *testing.T, dir, dataDir, controlAddr, natsAddr string) string {
+// controlConfig writes control's config file: the API on controlAddr, the
+// embedded NATS listening for agents on natsAddr (DESIGN §8 multi-host) and
+// a JSON lines export of the audit stream to exportFile.
+func controlConfig(t *testing.T, dir, dataDir, controlAddr, natsAddr, exportFile string) string {
 	m := map[string]any{
 		"data_dir":     dataDir,
 		"cluster_name": "e2e",
 		"control":      map[string]any{"listen_addr": controlAddr},
 		"nats":         map[string]any{"listen_addr": natsAddr},
+		"export": map[string]any{"sinks": []any{map[string]any{
+			"name": "siem", "type": "file", "file": map[string]any{"path": exportFile}}}},
 	}
 	out, err := yaml.Marshal(m)
 	require.NoError(t, err)
@@ -243,7 +246,8 @@ func TestSeedGuide(t *testing.T) {
 	// Prerequisite: a running cluster; `tctl status` prints the CA pin.
 	// Control's embedded NATS listens for agents on other hosts (TLS,
 	// joined agents' host certs).
-	ccfg := controlConfig(t, w.dir, w.dataDir, w.controlAddr, "127.0.0.1:"+strconv.Itoa(nport))
+	exportFile := filepath.Join(w.dir, "audit.jsonl")
+	ccfg := controlConfig(t, w.dir, w.dataDir, w.controlAddr, "127.0.0.1:"+strconv.Itoa(nport), exportFile)
 	control := w.start("tollgate", "start", "--config", ccfg, "--log-format", "text")
 	var status string
 	eventually(t, "tollctl status answers", control, func() bool {
@@ -383,6 +387,17 @@ func TestSeedGuide(t *testing.T) {
 	require.Contains(t, out, "alice")
 	out = w.run("", "tollctl", "audit", "verify")
 	require.Contains(t, out, "OK")
+
+	// Control's export subscriber wrote the agent's events to its file and
+	// has nothing left to deliver.
+	eventually(t, "the export file holds the session", control, func() bool {
+		raw, err := os.ReadFile(exportFile)
+		return err == nil && strings.Contains(string(raw), `"session_id":"`+sid+`"`) && strings.Contains(string(raw), "session.ended")
+	})
+	eventually(t, "tollctl export status shows lag 0", control, func() bool {
+		out, _, err := w.try("", "tollctl", "export", "status")
+		return err == nil && regexp.MustCompile(`siem\s+file\s+native\s+TOLLGATE_AUDIT\s+export-siem\s+\d+\s+\d+\s+0\s+\d+\s+ok\s`).MatchString(out)
+	})
 
 	sc := bufio.NewScanner(strings.NewReader(pg.LogContents()))
 	n := 0
