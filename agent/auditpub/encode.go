@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/jsonx"
 )
 
 // appendEvent appends ev's JSON in the canonical form of
@@ -18,21 +18,21 @@ import (
 // withHash is set. ev.Data must be compact, valid JSON (see compactData).
 func appendEvent(dst []byte, ev *eventlog.Event, withHash bool) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, ev.ID)
+	dst = jsonx.AppendString(dst, ev.ID, false)
 	dst = append(dst, `,"type":`...)
-	dst = appendString(dst, ev.Type)
+	dst = jsonx.AppendString(dst, ev.Type, false)
 	dst = append(dst, `,"v":`...)
 	dst = strconv.AppendInt(dst, int64(ev.V), 10)
 	dst = append(dst, `,"time":"`...)
 	dst = ev.Time.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","source":`...)
-	dst = appendString(dst, ev.Source)
+	dst = jsonx.AppendString(dst, ev.Source, false)
 	if ev.Actor != "" {
 		dst = append(dst, `,"actor":`...)
-		dst = appendString(dst, ev.Actor)
+		dst = jsonx.AppendString(dst, ev.Actor, false)
 	}
 	dst = append(dst, `,"subject":`...)
-	dst = appendString(dst, ev.Subject)
+	dst = jsonx.AppendString(dst, ev.Subject, false)
 	dst = append(dst, `,"data":`...)
 	if len(ev.Data) == 0 {
 		dst = append(dst, "null"...)
@@ -45,68 +45,13 @@ func appendEvent(dst []byte, ev *eventlog.Event, withHash bool) []byte {
 	}
 	if ev.Prev != "" {
 		dst = append(dst, `,"prev":`...)
-		dst = appendString(dst, ev.Prev)
+		dst = jsonx.AppendString(dst, ev.Prev, false)
 	}
 	if withHash && ev.Hash != "" {
 		dst = append(dst, `,"hash":`...)
-		dst = appendString(dst, ev.Hash)
+		dst = jsonx.AppendString(dst, ev.Hash, false)
 	}
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as encoding/json does with HTML escaping off.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // compactData returns data valid and compact, as CanonicalBytes hashes it.
