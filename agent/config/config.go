@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"time"
 )
 
@@ -208,4 +209,29 @@ func (f *File) fill() {
 			s.Databases[i].TLS.Mode = TLSVerifyFull
 		}
 	}
+}
+
+// AdvertiseAddr is the address clients dial to reach this agent: public_addr
+// when set, else the listen address (bound, when the listener is up, so that
+// port 0 resolves) with an unspecified host (0.0.0.0, ::, empty) replaced by
+// hostname — "0.0.0.0:7432" is no address a client can dial.
+func (d DBService) AdvertiseAddr(hostname string, bound net.Addr) string {
+	if d.PublicAddr != "" {
+		return d.PublicAddr
+	}
+	addr := d.ListenAddr
+	if bound != nil {
+		addr = bound.String()
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if hostname == "" {
+			hostname = "localhost"
+		}
+		host = hostname
+	}
+	return net.JoinHostPort(host, port)
 }

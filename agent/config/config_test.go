@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -171,4 +172,27 @@ func TestJoinToken(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalid)
 	_, err = Join{}.Token()
 	require.True(t, errors.Is(err, ErrInvalid))
+}
+
+func TestAdvertiseAddr(t *testing.T) {
+	t.Parallel()
+	bound := &net.TCPAddr{IP: net.IPv4zero, Port: 40001}
+	tests := []struct {
+		name string
+		d    DBService
+		b    net.Addr
+		want string
+	}{
+		{"public addr wins", DBService{PublicAddr: "db.example.com:7432", ListenAddr: "0.0.0.0:7432"}, nil, "db.example.com:7432"},
+		{"unspecified v4 becomes the hostname", DBService{ListenAddr: "0.0.0.0:7432"}, nil, "agent-1:7432"},
+		{"unspecified v6 becomes the hostname", DBService{ListenAddr: "[::]:7432"}, nil, "agent-1:7432"},
+		{"empty host becomes the hostname", DBService{ListenAddr: ":7432"}, nil, "agent-1:7432"},
+		{"bound port replaces port 0", DBService{ListenAddr: "0.0.0.0:0"}, bound, "agent-1:40001"},
+		{"a concrete host stays", DBService{ListenAddr: "127.0.0.1:7432"}, nil, "127.0.0.1:7432"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.d.AdvertiseAddr("agent-1", tc.b))
+		})
+	}
 }

@@ -228,13 +228,11 @@ func (g *Gateway) runtime() *runtimeConfig { return g.rc.Load() }
 
 // publicAddr is the address clients dial, registered with each database.
 func (g *Gateway) publicAddr(f config.File) string {
-	if f.DBService.PublicAddr != "" {
-		return f.DBService.PublicAddr
-	}
+	var bound net.Addr
 	if g.ln != nil {
-		return g.ln.Addr().String()
+		bound = g.ln.Addr()
 	}
-	return f.DBService.ListenAddr
+	return f.DBService.AdvertiseAddr(g.opt.Hostname, bound)
 }
 
 // AgentID is the agent's id in the cluster.

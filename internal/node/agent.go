@@ -71,10 +71,7 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 		}
 		// The address clients dial is a SAN of the host cert the join
 		// issues: public_addr, else listen_addr (as the gateway registers).
-		pub := cfg.Agent.DBService.PublicAddr
-		if pub == "" {
-			pub = cfg.Agent.DBService.ListenAddr
-		}
+		pub := cfg.Agent.DBService.AdvertiseAddr(host, nil)
 		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
 			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent)}); err != nil {
 			return nil, nil, err
