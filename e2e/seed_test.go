@@ -307,6 +307,15 @@ func TestSeedGuide(t *testing.T) {
 	w.run("", "tollgate", "db", "configure", "create", "-o", cfgPath, "--token="+tokenFile, "--proxy="+w.controlAddr,
 		"--name=roach", "--protocol=cockroachdb", "--uri="+pg.Addr(), "--labels=env=dev", "--ca-pin="+pin,
 		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr="+agentAddr, "--description=Example CockroachDB")
+	// The guide's `tollgate install systemd -o FILE`: a unit that runs the
+	// agent with that config (systemctl itself is outside a test).
+	unitPath := filepath.Join(w.dir, "tollgate.service")
+	w.run("", "tollgate", "install", "systemd", "-o", unitPath, "--config", cfgPath)
+	unit, err := os.ReadFile(unitPath)
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^ExecStart=\S*tollgate start --config `+regexp.QuoteMeta(cfgPath)+`$`, string(unit))
+	require.Contains(t, string(unit), "ExecReload=/bin/kill -HUP $MAINPID")
+	// What the unit would run, run as a process here:
 	agent := w.start("tollgate", "start", "--config", cfgPath, "--log-format", "text", "--metrics-addr", "127.0.0.1:0")
 	registered := func() bool {
 		out, _, err := w.try("", "tollctl", "db", "ls")
