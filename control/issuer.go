@@ -63,36 +63,59 @@ func (a *authority) createCA(ctx context.Context, caType, alg string) (schemas.C
 	return schemas.CACreated{CAType: caType, KeyID: keyID, KeyAlg: alg, CertPEM: string(certPEM)}, nil
 }
 
-// issuer returns the issuer of a CA's active key and its key algorithm.
-func (a *authority) issuer(ctx context.Context, caType string) (*pki.Issuer, string, error) {
+// signingKeyFor is the key of ca that signs a cert of kind in the CA's
+// rotation phase. Client certs (user, db, db_client) follow CA.SigningKey:
+// the new key from update_clients on. Server certs (host, db_server) move
+// to the new key only in update_servers: until then clients that still
+// trust only the old CA keep reaching servers, and from then on every
+// client has had update_clients to fetch the old+new trusted bundle.
+func signingKeyFor(ca *projections.CA, kind string) projections.CAKey {
+	if ca.Next != nil && ca.Phase == schemas.PhaseUpdateClients && isServerKind(kind) {
+		return ca.Active
+	}
+	return ca.SigningKey()
+}
+
+func isServerKind(kind string) bool {
+	return kind == schemas.CertKindHost || kind == schemas.CertKindDBServer
+}
+
+// issuer returns the issuer of the CA key that signs certs of kind now
+// (signingKeyFor) and its key algorithm.
+func (a *authority) issuer(ctx context.Context, caType, kind string) (*pki.Issuer, string, error) {
 	var (
-		active projections.CAKey
-		ok     bool
+		signing projections.CAKey
+		ok      bool
 	)
 	a.s.View(func(st *projections.State) {
 		var ca *projections.CA
 		if ca, ok = st.CAs[caType]; ok {
-			active = ca.Active
+			signing = signingKeyFor(ca, kind)
 		}
 	})
 	if !ok {
 		return nil, "", fmt.Errorf("CA %s does not exist", caType)
 	}
+	return a.issuerOf(ctx, caType, signing)
+}
+
+// issuerOf returns the (cached) issuer of one CA key.
+func (a *authority) issuerOf(ctx context.Context, caType string, k projections.CAKey) (*pki.Issuer, string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if is, ok := a.issuers[active.KeyID]; ok {
-		return is, active.KeyAlg, nil
+	if is, ok := a.issuers[k.KeyID]; ok {
+		return is, k.KeyAlg, nil
 	}
-	key, err := a.ks.Get(ctx, active.KeyID)
+	key, err := a.ks.Get(ctx, k.KeyID)
 	if err != nil {
-		return nil, "", fmt.Errorf("load CA %s key %s: %w", caType, active.KeyID, err)
+		return nil, "", fmt.Errorf("load CA %s key %s: %w", caType, k.KeyID, err)
 	}
-	is, err := pki.NewIssuer([]byte(active.CertPEM), key)
+	is, err := pki.NewIssuer([]byte(k.CertPEM), key)
 	if err != nil {
 		return nil, "", fmt.Errorf("CA %s: %w", caType, err)
 	}
-	a.issuers[active.KeyID] = is
-	return is, active.KeyAlg, nil
+	a.issuers[k.KeyID] = is
+	return is, k.KeyAlg, nil
 }
 
 // recipient is what cert.issued records besides the cert: for whom, the
@@ -103,7 +126,7 @@ type recipient struct{ who, database, actor string }
 // public key, a key of the CA's algorithm is generated and returned.
 func (a *authority) issue(ctx context.Context, r pki.Request, to recipient) (issued, error) {
 	caType := pki.CAForKind(r.Kind)
-	is, alg, err := a.issuer(ctx, caType)
+	is, alg, err := a.issuer(ctx, caType, r.Kind)
 	if err != nil {
 		return issued{}, err
 	}

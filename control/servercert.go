@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -90,7 +91,33 @@ func (s *Service) storedServerCert(ctx context.Context, hosts []string) (tls.Cer
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		return tls.Certificate{}, false
 	}
+	if signer, ok := s.serverSigner(); !ok || !signedBy(leaf, signer) {
+		// A host CA rotation moved server certs to another key.
+		return tls.Certificate{}, false
+	}
 	return c, true
+}
+
+// serverSigner is the host CA key that signs server certs in the current
+// rotation phase (signingKeyFor).
+func (s *Service) serverSigner() (projections.CAKey, bool) {
+	var (
+		k  projections.CAKey
+		ok bool
+	)
+	s.View(func(st *projections.State) {
+		var ca *projections.CA
+		if ca, ok = st.CAs[schemas.CAHost]; ok {
+			k = signingKeyFor(ca, schemas.CertKindHost)
+		}
+	})
+	return k, ok
+}
+
+// signedBy says whether leaf was signed by the CA key k.
+func signedBy(leaf *x509.Certificate, k projections.CAKey) bool {
+	ca, err := pki.ParseCertPEM([]byte(k.CertPEM))
+	return err == nil && leaf.CheckSignatureFrom(ca) == nil
 }
 
 // certFresh says whether more than a third of the cert's lifetime is left.
@@ -100,15 +127,27 @@ func (s *Service) certFresh(leaf *x509.Certificate) bool {
 }
 
 // CertificateSource returns a tls.Config GetCertificate that serves
-// control's host cert and renews it when less than a third is left.
+// control's host cert and renews it when less than a third is left, or
+// when a host CA rotation moved server certs to another key (see
+// signingKeyFor), so a handshake always gets a cert from the key the
+// current phase serves with.
 func (s *Service) CertificateSource(ctx context.Context, first tls.Certificate) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	cur := &first
+	cur, curKey := &first, ""
 	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		signer, _ := s.serverSigner()
 		s.certMu.Lock()
-		c := cur
+		c, ck := cur, curKey
 		s.certMu.Unlock()
 		if c.Leaf != nil && s.certFresh(c.Leaf) {
-			return c, nil
+			if ck == signer.KeyID {
+				return c, nil
+			}
+			if ck == "" && signedBy(c.Leaf, signer) {
+				s.certMu.Lock()
+				curKey = signer.KeyID
+				s.certMu.Unlock()
+				return c, nil
+			}
 		}
 		next, err := s.ServerCertificate(ctx)
 		if err != nil {
@@ -116,7 +155,10 @@ func (s *Service) CertificateSource(ctx context.Context, first tls.Certificate) 
 			return c, nil
 		}
 		s.certMu.Lock()
-		cur = &next
+		cur, curKey = &next, ""
+		if next.Leaf != nil && signedBy(next.Leaf, signer) {
+			curKey = signer.KeyID
+		}
 		s.certMu.Unlock()
 		return &next, nil
 	}

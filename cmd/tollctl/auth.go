@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) authCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "auth", Short: "Export CA certs and sign database certs"}
+	cmd := &cobra.Command{Use: "auth", Short: "Export CA certs, sign database certs and rotate CAs"}
 	var typ string
 	export := &cobra.Command{
 		Use:   "export",
@@ -92,7 +92,7 @@ func (a *app) authCmd() *cobra.Command {
 	f.BoolVar(&overwrite, "overwrite", false, "replace existing files")
 	// sign's --format is the cert format; the global output format stays text.
 	sign.PreRunE = func(cmd *cobra.Command, _ []string) error { a.g.format = formatText; return nil }
-	cmd.AddCommand(export, sign)
+	cmd.AddCommand(export, sign, a.rotateCmd())
 	return cmd
 }
 

@@ -42,6 +42,7 @@ func New(svc *control.Service, log zerolog.Logger) *Server {
 	s.routes()
 	s.auditRoutes()
 	s.exportRoutes()
+	s.rotationRoutes()
 	return s
 }
 

@@ -1,0 +1,14 @@
+package client
+
+import (
+	"context"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// RotateCA performs one step of a CA rotation (or all of them, action
+// auto) and describes the CA's phase afterwards.
+func (c *Client) RotateCA(ctx context.Context, req wire.RotateRequest) (wire.Rotation, error) {
+	var out wire.Rotation
+	return out, c.do(ctx, "POST", "/v1/auth/rotate", req, &out)
+}

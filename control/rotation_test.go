@@ -1,0 +1,263 @@
+package control
+
+import (
+	"context"
+	"crypto/x509"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+const rotPassword = "correct horse battery"
+
+// addLoginUser creates user with roles and a password.
+func addLoginUser(t *testing.T, f *fixture, name string, roles ...string) {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := f.svc.UsersAdd(ctx, f.admin, schemas.User{Name: name, Roles: roles})
+	require.NoError(t, err)
+	_, err = f.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
+	require.NoError(t, err)
+}
+
+func loginCert(t *testing.T, f *fixture, name string) *x509.Certificate {
+	t.Helper()
+	c, err := f.svc.Login(context.Background(), wire.Login{User: name, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
+	require.NoError(t, err)
+	cert, err := pki.ParseCertPEM([]byte(c.CertPEM))
+	require.NoError(t, err)
+	return cert
+}
+
+// verifies says whether cert chains to one of the exported PEMs.
+func verifies(t *testing.T, cert *x509.Certificate, pems []string, usage x509.ExtKeyUsage) bool {
+	t.Helper()
+	pool, err := pki.Pool([]byte(strings.Join(pems, "")))
+	require.NoError(t, err)
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{usage}})
+	return err == nil
+}
+
+func signedByPEM(t *testing.T, cert *x509.Certificate, caPEM string) bool {
+	t.Helper()
+	ca, err := pki.ParseCertPEM([]byte(caPEM))
+	require.NoError(t, err)
+	return cert.CheckSignatureFrom(ca) == nil
+}
+
+func rotate(t *testing.T, f *fixture, typ, action string) wire.Rotation {
+	t.Helper()
+	out, err := f.svc.RotateCA(context.Background(), f.admin, wire.RotateRequest{Type: typ, Action: action})
+	require.NoError(t, err)
+	return out
+}
+
+func TestRotateUserCA(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	addLoginUser(t, f, "alice", "access")
+	adminDir := AdminDir(f.dir)
+	_, err := f.svc.EnsureAdminIdentity(ctx, "127.0.0.1:7080")
+	require.NoError(t, err)
+
+	oldPEM, err := f.svc.Export(f.admin, "user")
+	require.NoError(t, err)
+	require.Len(t, oldPEM, 1)
+	before := loginCert(t, f, "alice")
+
+	steps := []struct {
+		action, phase string
+		trusted       int
+		newSigns      bool
+	}{
+		{wire.RotateStart, schemas.PhaseInit, 2, false},
+		{wire.RotateNext, schemas.PhaseUpdateClients, 2, true},
+		{wire.RotateNext, schemas.PhaseUpdateServers, 2, true},
+		{wire.RotateNext, schemas.PhaseStandby, 1, true},
+	}
+	var newPEM string
+	for _, s := range steps {
+		out := rotate(t, f, "user", s.action)
+		require.Equal(t, s.phase, out.Phase, s.action)
+		require.Equal(t, []string{s.phase}, out.Phases)
+		require.NotEmpty(t, out.Hint)
+		if s.action == wire.RotateStart {
+			require.NotEmpty(t, out.NextPin)
+			newPEM = out.Trusted[1]
+		}
+		exported, err := f.svc.Export(f.admin, "user")
+		require.NoError(t, err)
+		require.Len(t, exported, s.trusted, "phase %s", s.phase)
+		require.Contains(t, exported, newPEM)
+		cert := loginCert(t, f, "alice")
+		require.True(t, verifies(t, cert, exported, x509.ExtKeyUsageClientAuth), "login cert in phase %s", s.phase)
+		require.Equal(t, s.newSigns, signedByPEM(t, cert, newPEM), "signed by the new key in phase %s", s.phase)
+		// The caller is identified by control in every phase.
+		c, err := f.svc.Identify(cert)
+		require.NoError(t, err)
+		require.Equal(t, "alice", c.Name)
+		// The cert from before the rotation works until completion.
+		require.Equal(t, s.phase != schemas.PhaseStandby, verifies(t, before, exported, x509.ExtKeyUsageClientAuth))
+		// The local admin identity stays trusted.
+		p, err := profile.Load(adminDir)
+		require.NoError(t, err)
+		ac, err := p.Certificate()
+		require.NoError(t, err)
+		require.True(t, verifies(t, ac, exported, x509.ExtKeyUsageClientAuth), "admin identity in phase %s", s.phase)
+	}
+	_, err = f.svc.Identify(before)
+	require.Error(t, err, "a cert from the old key is refused after completion")
+	st, err := f.svc.Status(f.admin)
+	require.NoError(t, err)
+	require.Equal(t, schemas.PhaseStandby, st.CAs[0].Phase)
+}
+
+func TestRotateRollback(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	addLoginUser(t, f, "alice", "access")
+	oldPEM, err := f.svc.Export(f.admin, "user")
+	require.NoError(t, err)
+	rotate(t, f, "user", wire.RotateStart)
+	out := rotate(t, f, "user", wire.RotateNext)
+	require.Equal(t, schemas.PhaseUpdateClients, out.Phase)
+	during := loginCert(t, f, "alice")
+	require.False(t, signedByPEM(t, during, oldPEM[0]))
+
+	out = rotate(t, f, "user", wire.RotateRollback)
+	require.Equal(t, schemas.PhaseStandby, out.Phase)
+	require.Contains(t, out.Hint, "Rolled back")
+	exported, err := f.svc.Export(f.admin, "user")
+	require.NoError(t, err)
+	require.Equal(t, oldPEM, exported, "only the old key is trusted again")
+	require.False(t, verifies(t, during, exported, x509.ExtKeyUsageClientAuth), "a cert from the abandoned key is not trusted")
+	after := loginCert(t, f, "alice")
+	require.True(t, signedByPEM(t, after, oldPEM[0]))
+	// A new rotation can start after a rollback.
+	require.Equal(t, schemas.PhaseInit, rotate(t, f, "user", wire.RotateStart).Phase)
+}
+
+func TestRotateRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	addLoginUser(t, f, "bob", "access")
+	bob := Caller{Kind: CallerUser, Name: "bob"}
+	_, err := f.svc.RotateCA(ctx, bob, wire.RotateRequest{Type: "user"})
+	require.Equal(t, CodeForbidden, apiCode(t, err))
+	require.ErrorContains(t, err, "may not rotate cert_authority")
+
+	for _, tc := range []struct {
+		req  wire.RotateRequest
+		want string
+	}{
+		{wire.RotateRequest{Type: "user", Action: "next"}, "user CA is not rotating (phase standby), so there is nothing to advance"},
+		{wire.RotateRequest{Type: "host", Action: "rollback"}, "host CA is not rotating (phase standby), so there is nothing to roll back"},
+		{wire.RotateRequest{Type: "nope"}, "use user, host, db or db-client"},
+		{wire.RotateRequest{Type: "db", Action: "sideways"}, "use start, next, rollback or auto"},
+		{wire.RotateRequest{Type: "db", KeyAlg: "DSA-512"}, "key algorithm"},
+	} {
+		_, err := f.svc.RotateCA(ctx, f.admin, tc.req)
+		require.Equal(t, CodeInvalid, apiCode(t, err), "%+v", tc.req)
+		require.ErrorContains(t, err, tc.want)
+	}
+	rotate(t, f, "host", wire.RotateStart)
+	rotate(t, f, "host", wire.RotateNext)
+	_, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: "host"})
+	require.ErrorContains(t, err,
+		"host CA is in phase update_clients: run `tollctl auth rotate --type=host --phase=next` or `--phase=rollback`")
+	// The refused attempts appended nothing.
+	st, err := f.svc.Status(f.admin)
+	require.NoError(t, err)
+	for _, ca := range st.CAs {
+		want := schemas.PhaseStandby
+		if ca.Type == schemas.CAHost {
+			want = schemas.PhaseUpdateClients
+		}
+		require.Equal(t, want, ca.Phase, ca.Type)
+	}
+}
+
+func TestRotateConcurrentStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = 4
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: "db_client"})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		code := apiCode(t, err)
+		require.Contains(t, []string{CodeConflict, CodeInvalid}, code, "%v", err)
+	}
+	require.Equal(t, 1, ok, "exactly one start wins: %v", errs)
+	pems, err := f.svc.Export(f.admin, "db-client")
+	require.NoError(t, err)
+	require.Len(t, pems, 2)
+}
+
+// TestRotateHostServerCert: control's own cert moves to the new key in
+// update_servers (not before: clients trusting only the old host CA keep
+// working through update_clients), and back on rollback.
+func TestRotateHostServerCert(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.EnsureAdminIdentity(ctx, "127.0.0.1:7080")
+	require.NoError(t, err)
+	first, err := f.svc.ServerCertificate(ctx)
+	require.NoError(t, err)
+	get := f.svc.CertificateSource(ctx, first)
+	served := func() *x509.Certificate {
+		c, err := get(nil)
+		require.NoError(t, err)
+		require.NotNil(t, c.Leaf)
+		return c.Leaf
+	}
+	oldPEM, err := f.svc.TrustedCAs("host")
+	require.NoError(t, err)
+	require.True(t, signedByPEM(t, served(), oldPEM[0]))
+
+	start := rotate(t, f, "host", wire.RotateStart)
+	newPEM := start.Trusted[1]
+	require.True(t, signedByPEM(t, served(), oldPEM[0]), "init: the old key serves")
+	rotate(t, f, "host", wire.RotateNext)
+	require.True(t, signedByPEM(t, served(), oldPEM[0]), "update_clients: the old key serves")
+	rotate(t, f, "host", wire.RotateNext)
+	require.True(t, signedByPEM(t, served(), newPEM), "update_servers: the new key serves")
+	p, err := profile.Load(AdminDir(f.dir))
+	require.NoError(t, err)
+	require.Equal(t, oldPEM[0]+newPEM, string(p.HostCAPEM), "the admin identity trusts both")
+
+	rotate(t, f, "host", wire.RotateRollback)
+	require.True(t, signedByPEM(t, served(), oldPEM[0]), "rolled back: the old key serves again")
+
+	out := rotate(t, f, "host", wire.RotateAuto)
+	require.Equal(t, []string{schemas.PhaseInit, schemas.PhaseUpdateClients, schemas.PhaseUpdateServers, schemas.PhaseStandby}, out.Phases)
+	require.Len(t, out.Trusted, 1)
+	require.True(t, signedByPEM(t, served(), out.Trusted[0]), "completed: the new key serves")
+	p, err = profile.Load(AdminDir(f.dir))
+	require.NoError(t, err)
+	require.Equal(t, out.Trusted[0], string(p.HostCAPEM), "the admin identity trusts only the new host CA")
+	require.Equal(t, out.ActivePin, p.CAPin)
+}

@@ -1,0 +1,41 @@
+package wire
+
+// Rotation actions of RotateRequest.
+const (
+	RotateStart    = "start"
+	RotateNext     = "next"
+	RotateRollback = "rollback"
+	RotateAuto     = "auto"
+)
+
+// RotateRequest is POST /v1/auth/rotate: one step of a CA rotation
+// (standby → init → update_clients → update_servers → standby), or all of
+// them (auto).
+type RotateRequest struct {
+	// Type is the CA: user, host, db or db_client (db-client).
+	Type string `json:"type"`
+	// Action is start (default), next, rollback or auto.
+	Action string `json:"action,omitempty"`
+	// KeyAlg is the new key's algorithm at start; empty keeps the current
+	// one.
+	KeyAlg string `json:"key_alg,omitempty"`
+}
+
+// Rotation is the answer of a rotation step.
+type Rotation struct {
+	Type string `json:"type"`
+	// Phases are the phases passed through, in order, ending in Phase.
+	Phases []string `json:"phases"`
+	// Phase is the CA's phase now.
+	Phase string `json:"phase"`
+	// ActivePin is the pin of the key that was active when the rotation
+	// started (the new key's after completion); NextPin is the new key's
+	// while rotating.
+	ActivePin string `json:"active_pin"`
+	NextPin   string `json:"next_pin,omitempty"`
+	KeyAlg    string `json:"key_alg"`
+	// Trusted is every cert of this CA that must be trusted now, PEM.
+	Trusted []string `json:"trusted"`
+	// Hint says what to do before the next step.
+	Hint string `json:"hint"`
+}
