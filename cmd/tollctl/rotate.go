@@ -101,9 +101,10 @@ func renderRotation(w io.Writer, out wire.Rotation) {
 	} else {
 		fmt.Fprintf(w, "%s CA: phase %s\n", out.Type, out.Phase)
 	}
-	fmt.Fprintf(w, "Active key: %s (%s)\n", out.ActivePin, out.KeyAlg)
 	if out.NextPin != "" {
-		fmt.Fprintf(w, "New key:    %s\n", out.NextPin)
+		fmt.Fprintf(w, "Old key: %s\nNew key: %s (%s)\n", out.ActivePin, out.NextPin, out.KeyAlg)
+	} else {
+		fmt.Fprintf(w, "Key: %s (%s)\n", out.ActivePin, out.KeyAlg)
 	}
 	fmt.Fprintln(w, out.Hint)
 }
