@@ -31,8 +31,9 @@ const (
 // ServerCertificate returns control's host cert (host CA, CN "control",
 // localhost and the configured Hosts as SANs). The cert and key are kept
 // in the keystore; a new pair is issued when none is there, when the
-// hosts changed or the host CA's active key changed, or when less than a
-// third of ServerCertTTL is left.
+// hosts changed or the host CA key that signs server certs changed (a
+// rotation reached update_servers, completed or rolled back; see
+// signingKeyFor), or when less than a third of ServerCertTTL is left.
 func (s *Service) ServerCertificate(ctx context.Context) (tls.Certificate, error) {
 	s.certMu.Lock()
 	defer s.certMu.Unlock()
