@@ -489,11 +489,6 @@ func (p *Publisher) run() {
 		last := nextSeq + uint64(len(batch)) - 1
 		clear(batch)
 		clear(raws)
-		if sp := p.opt.Spool; sp != nil {
-			if err := sp.Ack(last); err != nil {
-				p.opt.Logger.Error().Err(err).Msg("ack audit spool")
-			}
-		}
 		nextSeq = last + 1
 		p.mu.Lock()
 		p.acked = last
@@ -509,6 +504,13 @@ func (p *Publisher) run() {
 		clear(p.waiters[n:])
 		p.waiters = p.waiters[:n]
 		p.mu.Unlock()
+		// The spool's ack is bookkeeping (the events are stored): written
+		// after the waiters are woken, off their path.
+		if sp := p.opt.Spool; sp != nil {
+			if err := sp.Ack(last); err != nil {
+				p.opt.Logger.Error().Err(err).Msg("ack audit spool")
+			}
+		}
 	}
 }
 
