@@ -47,11 +47,21 @@ func (p *publisher) note(evs []eventlog.Event) {
 // sessionOf reads the session token of an audit subject
 // (tollgate.audit.<db>.<user>.<session>.<type>).
 func sessionOf(subject string) string {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 6 {
+	// The fifth of six dot-separated tokens, without splitting (this runs
+	// for every audit event).
+	rest := subject
+	for range 4 {
+		_, after, ok := strings.Cut(rest, ".")
+		if !ok {
+			return ""
+		}
+		rest = after
+	}
+	tok, after, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(after, ".") {
 		return ""
 	}
-	return parts[4]
+	return tok
 }
 
 func (p *publisher) busy(session string) bool {
