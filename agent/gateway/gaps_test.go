@@ -256,7 +256,13 @@ func TestSessionRecordsSurviveOutageAndRestart(t *testing.T) {
 	out, err := execPsql(h.connString(bob, "bob", "postgres"), "-c", "select 1")
 	require.Error(t, err, out)
 	require.NoError(t, c.Close(ctx)) // session.ended during the outage
-	h.stopAgent()                    // with both records unstored
+	// Close returns once the Terminate is written, not once the agent has
+	// read it: stopping the agent at once would race the Terminate against
+	// draining (which ends the session with reason shutdown). The session
+	// must end by itself, log down or not, before the agent stops.
+	require.Eventually(t, func() bool { return h.gw.Active() == 0 }, 20*time.Second, 5*time.Millisecond,
+		"the client's Terminate ends the session while the audit log is down")
+	h.stopAgent() // with both records unstored
 
 	h.startNATS(h.natsAddr)
 	h.startAgent()
