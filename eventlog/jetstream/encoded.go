@@ -46,6 +46,22 @@ func (s *Stream) AppendEncoded(ctx context.Context, evs []eventlog.Event, raw []
 	if err != nil {
 		return err
 	}
+	// A batch's acks must fit the ack queue: a larger one goes in chunks,
+	// in order, each acknowledged before the next is sent.
+	for len(evs) > encodedChunk {
+		if err := s.appendEncoded(ctx, a, evs[:encodedChunk], raw[:encodedChunk]); err != nil {
+			return err
+		}
+		evs, raw = evs[encodedChunk:], raw[encodedChunk:]
+	}
+	return s.appendEncoded(ctx, a, evs, raw)
+}
+
+// encodedChunk bounds the events of one pipelined batch of AppendEncoded
+// (well under ackQueue, which concurrent batches share).
+const encodedChunk = 4096
+
+func (s *Stream) appendEncoded(ctx context.Context, a *acker, evs []eventlog.Event, raw [][]byte) error {
 	b := a.begin(len(evs))
 	defer a.end(b)
 	m := &b.msg

@@ -112,45 +112,73 @@ func (s *Stream) storedLast(ctx context.Context, subject, id string) (uint64, bo
 	return m.Sequence, true
 }
 
+// appendWindow bounds the publishes of one AppendBatch awaiting their
+// ack. The client refuses (after stalling) async publishes beyond its
+// PublishAsyncMaxPending (4000 by default), so a larger batch is
+// pipelined through this window instead of published all at once.
+const appendWindow = 1024
+
 // AppendBatch publishes evs asynchronously and waits for every
-// acknowledgement (group commit). On an error the sequences of the events
+// acknowledgement (group commit), with at most appendWindow in flight, so
+// any batch size works. On an error the sequences of the events
 // acknowledged before the first failure are returned with it; later events
 // of the batch may be stored too (a retry with the same ids is safe).
 func (s *Stream) AppendBatch(ctx context.Context, evs []eventlog.Event) ([]uint64, error) {
+	seqs := make([]uint64, 0, len(evs))
 	futs := make([]jetstream.PubAckFuture, 0, len(evs))
+	// waitUntil waits for the acks of events up to (excluding) n.
+	waitUntil := func(n int) error {
+		for len(seqs) < n {
+			seq, err := s.waitAck(ctx, futs[len(seqs)], len(seqs))
+			if err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		return nil
+	}
 	for i := range evs {
+		if len(futs)-len(seqs) >= appendWindow {
+			if err := waitUntil(len(futs) - appendWindow + 1); err != nil {
+				return seqs, err
+			}
+		}
 		m, err := s.msg(&evs[i])
 		if err == nil {
 			var f jetstream.PubAckFuture
 			f, err = s.js.PublishMsgAsync(m)
+			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && len(futs) > len(seqs) {
+				// Other appends on the connection fill the client's
+				// window: wait for ours, then try again.
+				if werr := waitUntil(len(futs)); werr != nil {
+					return seqs, werr
+				}
+				f, err = s.js.PublishMsgAsync(m)
+			}
 			if err == nil {
 				futs = append(futs, f)
 				continue
 			}
 			err = fmt.Errorf("append event %s: %w", evs[i].ID, mapErr(err))
 		}
-		seqs, werr := s.wait(ctx, futs)
-		if werr != nil {
+		if werr := waitUntil(len(futs)); werr != nil {
 			return seqs, werr
 		}
 		return seqs, fmt.Errorf("append batch event %d: %w", i, err)
 	}
-	return s.wait(ctx, futs)
+	return seqs, waitUntil(len(futs))
 }
 
-func (s *Stream) wait(ctx context.Context, futs []jetstream.PubAckFuture) ([]uint64, error) {
-	seqs := make([]uint64, 0, len(futs))
-	for i, f := range futs {
-		select {
-		case ack := <-f.Ok():
-			seqs = append(seqs, ack.Sequence)
-		case err := <-f.Err():
-			return seqs, fmt.Errorf("append batch event %d: %w", i, mapErr(err))
-		case <-ctx.Done():
-			return seqs, fmt.Errorf("append batch: %w", mapErr(ctx.Err()))
-		}
+// waitAck waits for event i's acknowledgement.
+func (s *Stream) waitAck(ctx context.Context, f jetstream.PubAckFuture, i int) (uint64, error) {
+	select {
+	case ack := <-f.Ok():
+		return ack.Sequence, nil
+	case err := <-f.Err():
+		return 0, fmt.Errorf("append batch event %d: %w", i, mapErr(err))
+	case <-ctx.Done():
+		return 0, fmt.Errorf("append batch: %w", mapErr(ctx.Err()))
 	}
-	return seqs, nil
 }
 
 // LastSeq returns the stream's last sequence (0 when empty).
