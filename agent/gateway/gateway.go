@@ -276,11 +276,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer stopBG()
 	go g.state.run(bg)
 	if g.mln != nil {
+		metricsDone := make(chan struct{})
 		go func() {
+			defer close(metricsDone)
 			if err := metrics.Serve(bg, g.mln, metrics.Handler(g.reg, g.health)); err != nil {
 				g.log.Error().Err(err).Msg("metrics listener")
 			}
 		}()
+		// The metrics listener is closed before Run returns.
+		defer func() { stopBG(); <-metricsDone }()
 	}
 	select {
 	case <-g.state.ready:
