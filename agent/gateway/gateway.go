@@ -58,6 +58,12 @@ type Options struct {
 	MetricsAddr string
 	// Grace bounds draining at shutdown (default 10s).
 	Grace time.Duration
+	// IdentityCheck is how often the host cert and host CA trust are
+	// checked (default DefaultIdentityCheck).
+	IdentityCheck time.Duration
+	// Now is the clock the host cert's lifetime is judged by (default
+	// time.Now).
+	Now func() time.Time
 	// AuditOptions tune the audit publisher.
 	AuditOptions auditpub.Options
 }
@@ -74,6 +80,10 @@ type Gateway struct {
 	opt  Options
 	log  zerolog.Logger
 	id   *join.Identity
+	// identity is the host cert and host CA trust, renewed and refreshed by
+	// maintainIdentity.
+	identity   *join.Live
+	identityCh chan struct{}
 
 	rc      atomic.Pointer[runtimeConfig]
 	state   *stateFollower
@@ -112,8 +122,14 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	if opt.Hostname == "" {
 		opt.Hostname, _ = os.Hostname()
 	}
+	if opt.IdentityCheck <= 0 {
+		opt.IdentityCheck = DefaultIdentityCheck
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
-		pokeCh: make(chan struct{}, 1), live: map[string]*live{}}
+		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{}}
 	caFiles, err := loadCAFiles(cfg)
 	if err != nil {
 		return nil, err
@@ -129,10 +145,11 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	if err != nil {
 		return nil, err
 	}
+	if g.identity, err = join.NewLive(cfg.Tollgate.DataDir, g.id); err != nil {
+		return nil, err
+	}
 	if r, ok := deps.Control.(*join.Remote); ok {
-		if err := r.SetIdentity(g.id); err != nil {
-			return nil, err
-		}
+		r.SetLive(g.identity)
 	}
 	g.log = g.log.With().Str("agent", g.id.AgentID).Logger()
 
@@ -161,11 +178,7 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	g.pub = newPublisher(g.auditp, g.m)
 	g.state = newStateFollower(deps.ControlStream, g)
 	g.creds = &credentials{state: g.state}
-	cert, err := g.id.TLSCertificate()
-	if err != nil {
-		return nil, err
-	}
-	g.creds.cert.Store(&cert)
+	g.creds.cert.Store(g.identity.Certificate())
 	g.certs = &clientCerts{g: g}
 	g.cancels = cancel.New(cancel.Options{})
 	g.fd, err = frontdoor.New(frontdoor.Config{
@@ -275,6 +288,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go g.state.run(bg)
+	go g.maintainIdentity(bg)
 	if g.mln != nil {
 		metricsDone := make(chan struct{})
 		go func() {
@@ -437,10 +451,14 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	if id, err := join.Load(cfg.Tollgate.DataDir); err == nil && id.AgentID == g.id.AgentID {
-		if cert, err := id.TLSCertificate(); err == nil {
-			g.creds.cert.Store(&cert)
+		if err := g.identity.SetCert(id.CertPEM, id.KeyPEM); err == nil {
+			g.creds.cert.Store(g.identity.Certificate())
+		}
+		if _, err := g.identity.SetHostCA(id.HostCAPEM); err != nil {
+			g.log.Warn().Err(err).Msg("reload the host CA bundle")
 		}
 	}
+	g.pokeIdentity()
 	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
 	if err := g.registerStatic(ctx, cfg); err != nil {
 		return err

@@ -81,6 +81,9 @@ func (f *stateFollower) apply(rec eventlog.Record) {
 	switch rec.Event.Type {
 	case schemas.TypeLockCreated, schemas.TypeUserDeleted, schemas.TypeUserUpdated:
 		f.g.poke()
+	case schemas.TypeCACreated, schemas.TypeCARotationStarted, schemas.TypeCARotationPhase,
+		schemas.TypeCARotationCompleted, schemas.TypeCARotationRolledBack:
+		f.g.pokeIdentity()
 	}
 }
 

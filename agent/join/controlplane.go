@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
@@ -31,7 +32,10 @@ type Local struct {
 	Remote string
 }
 
-var _ ControlPlane = (*Local)(nil)
+var (
+	_ ControlPlane = (*Local)(nil)
+	_ Renewer      = (*Local)(nil)
+)
 
 func (l *Local) caller(agentID string) control.Caller {
 	return control.Caller{Kind: control.CallerHost, Name: agentID}
@@ -57,6 +61,11 @@ func (l *Local) RegisterDatabase(ctx context.Context, agentID string, d schemas.
 	return err
 }
 
+// RenewHostCert calls Service.RenewAgentCert as the agent.
+func (l *Local) RenewHostCert(ctx context.Context, agentID string, req wire.AgentRenew) (wire.Cert, error) {
+	return l.Service.RenewAgentCert(ctx, l.caller(agentID), req)
+}
+
 // Remote is ControlPlane over control's HTTPS API. Before the join it
 // speaks anonymously, trusting HostCAPEM (checked against the CA pin by
 // client.FirstContact); after it, with the agent's host cert.
@@ -67,7 +76,10 @@ type Remote struct {
 	cli *client.Client
 }
 
-var _ ControlPlane = (*Remote)(nil)
+var (
+	_ ControlPlane = (*Remote)(nil)
+	_ Renewer      = (*Remote)(nil)
+)
 
 // NewRemote returns a Remote for control at proxy, trusting hostCAPEM.
 func NewRemote(proxy string, hostCAPEM []byte) *Remote {
@@ -86,6 +98,25 @@ func (r *Remote) SetIdentity(id *Identity) error {
 	}
 	r.cli = client.New(r.Proxy, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}})
 	return nil
+}
+
+// SetLive makes later calls authenticate with l's current host cert and
+// verify control against l's current host CA bundle.
+func (r *Remote) SetLive(l *Live) {
+	host := ""
+	if h, _, err := net.SplitHostPort(client.NormalizeProxy(r.Proxy)); err == nil {
+		host = h
+	}
+	r.cli = client.New(r.Proxy, l.ClientTLS(host))
+}
+
+// RenewHostCert calls the API with the host cert.
+func (r *Remote) RenewHostCert(ctx context.Context, _ string, req wire.AgentRenew) (wire.Cert, error) {
+	c, err := r.authed()
+	if err != nil {
+		return wire.Cert{}, err
+	}
+	return c.RenewAgentCert(ctx, req)
 }
 
 // Join calls the API anonymously.

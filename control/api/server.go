@@ -43,6 +43,7 @@ func New(svc *control.Service, log zerolog.Logger) *Server {
 	s.auditRoutes()
 	s.exportRoutes()
 	s.rotationRoutes()
+	s.agentRoutes()
 	return s
 }
 

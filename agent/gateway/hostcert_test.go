@@ -1,0 +1,145 @@
+package gateway_test
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+func parseCert(t *testing.T, p string) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode([]byte(p))
+	require.NotNil(t, b)
+	c, err := x509.ParseCertificate(b.Bytes)
+	require.NoError(t, err)
+	return c
+}
+
+// hostCertsIssued counts cert.issued events of kind host for the agent.
+func (h *harness) hostCertsIssued(agentID string) int {
+	n := 0
+	for _, ev := range h.events(schemas.TypeCertIssued) {
+		if c := decode[schemas.CertIssued](h.t, ev); c.Kind == schemas.CertKindHost && c.For == agentID {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAgentFollowsHostCARotation: a host CA rotation step by step while
+// the agent runs. The agent's trust follows the projection (persisted in
+// its identity dir); from update_servers on it renews its host cert from
+// the new key and serves it live; after completion clients trusting only
+// the new CA reach a real PostgreSQL through it.
+func TestAgentFollowsHostCARotation(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness) {
+		h.opt = func(o *gateway.Options) { o.IdentityCheck = 50 * time.Millisecond }
+	})
+	h.addUser("alice", []string{"access"}, []string{"alice"})
+	alice := h.dbCert("alice", "roach", time.Hour)
+	out, err := h.psql(alice, "alice", "postgres", "-c", "select 'before' as x").CombinedOutput()
+	require.NoError(t, err, string(out))
+	first := h.gw.HostCertificate()
+	issued := h.hostCertsIssued(h.gw.AgentID())
+	caFile := filepath.Join(join.Dir(filepath.Join(h.dir, "agent")), "host-ca.pem")
+
+	step := func(action string) wire.Rotation {
+		r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
+		require.NoError(t, err)
+		return r
+	}
+	r := step(wire.RotateStart)
+	require.Len(t, r.Trusted, 2)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(caFile)
+		return string(b) == strings.Join(r.Trusted, "")
+	}, 10*time.Second, 20*time.Millisecond, "the agent stores the old+new host CA bundle")
+	step(wire.RotateNext) // update_clients: host certs still from the old key
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, first.SerialNumber, h.gw.HostCertificate().SerialNumber)
+
+	step(wire.RotateNext) // update_servers: host certs from the new key
+	newCA := parseCert(t, r.Trusted[1])
+	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
+		10*time.Second, 20*time.Millisecond, "the agent renews from the new key in update_servers")
+	both := filepath.Join(h.dir, "host-ca-both.pem")
+	require.NoError(t, os.WriteFile(both, []byte(strings.Join(r.Trusted, "")), 0o644))
+	h.hostCA = both
+	out, err = h.psql(alice, "alice", "postgres", "-c", "select 'update_servers' as x").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	r = step(wire.RotateNext) // completed: the new key only
+	require.Equal(t, schemas.PhaseStandby, r.Phase)
+	require.Len(t, r.Trusted, 1)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(caFile)
+		return string(b) == r.Trusted[0]
+	}, 10*time.Second, 20*time.Millisecond)
+	onlyNew := filepath.Join(h.dir, "host-ca-new.pem")
+	require.NoError(t, os.WriteFile(onlyNew, []byte(r.Trusted[0]), 0o644))
+	h.hostCA = onlyNew
+	out, err = h.psql(alice, "alice", "postgres", "-c", "select 'after ' || 'rotation' as x").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "after rotation")
+
+	// Renewed once, recorded, stored for the next start.
+	require.Equal(t, issued+1, h.hostCertsIssued(h.gw.AgentID()))
+	id, err := join.Load(filepath.Join(h.dir, "agent"))
+	require.NoError(t, err)
+	require.NoError(t, parseCert(t, id.CertPEM).CheckSignatureFrom(newCA))
+	require.Equal(t, r.Trusted, id.HostCAPEM)
+	require.Equal(t, id.AgentID, h.gw.AgentID())
+}
+
+// TestAgentRenewsByLifetime: with less than a third of its lifetime left
+// (a stepped clock), the agent renews its host cert, stores it (key 0600)
+// and serves it.
+func TestAgentRenewsByLifetime(t *testing.T) {
+	var offset atomic.Int64
+	h := newHarnessWith(t, func(h *harness) {
+		h.opt = func(o *gateway.Options) {
+			o.IdentityCheck = 50 * time.Millisecond
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		}
+	})
+	h.addUser("alice", []string{"access"}, []string{"alice"})
+	alice := h.dbCert("alice", "roach", time.Hour)
+	first := h.gw.HostCertificate()
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, first.SerialNumber, h.gw.HostCertificate().SerialNumber, "no renewal with most of the lifetime left")
+
+	offset.Store(int64(21 * 24 * time.Hour))
+	require.Eventually(t, func() bool { return h.gw.HostCertificate().SerialNumber.Cmp(first.SerialNumber) != 0 },
+		10*time.Second, 20*time.Millisecond)
+	offset.Store(0)
+	renewed := h.gw.HostCertificate()
+	require.Equal(t, first.Subject.CommonName, renewed.Subject.CommonName)
+	require.Equal(t, first.DNSNames, renewed.DNSNames)
+	require.Equal(t, first.IPAddresses, renewed.IPAddresses)
+
+	dir := join.Dir(filepath.Join(h.dir, "agent"))
+	st, err := os.Stat(filepath.Join(dir, "host.key"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	require.Eventually(t, func() bool {
+		id, err := join.Load(filepath.Join(h.dir, "agent"))
+		return err == nil && parseCert(t, id.CertPEM).SerialNumber.Cmp(h.gw.HostCertificate().SerialNumber) == 0
+	}, 5*time.Second, 20*time.Millisecond)
+	require.GreaterOrEqual(t, h.hostCertsIssued(h.gw.AgentID()), 2)
+
+	// The front door serves the renewed cert.
+	out, err := h.psql(alice, "alice", "postgres", "-c", "select 'renewed' as x").CombinedOutput()
+	require.NoError(t, err, string(out))
+}

@@ -1,0 +1,43 @@
+package control
+
+import (
+	"context"
+	"net"
+	"net/http"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// RenewAgentCert issues a joined agent, authenticated by its current host
+// cert (Caller of kind host), a new host cert for the same agent id and
+// hosts, signed by the key that signs host certs now, valid HostCertTTL,
+// and recorded as cert.issued. The answer carries the host CA's trusted
+// bundle.
+func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRenew) (wire.Cert, error) {
+	if c.Kind != CallerHost {
+		return wire.Cert{}, forbiddenf("host certs are renewed for agents only")
+	}
+	pub, err := parsePublicKey(req.PublicKeyPEM)
+	if err != nil {
+		return wire.Cert{}, err
+	}
+	var agent *projections.Agent
+	s.View(func(st *projections.State) { agent = st.Agents[c.Name] })
+	if agent == nil {
+		return wire.Cert{}, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
+	}
+	hosts := []string{agent.Hostname}
+	if agent.PublicAddr != "" {
+		if h, _, err := net.SplitHostPort(agent.PublicAddr); err == nil && h != agent.Hostname {
+			hosts = append(hosts, h)
+		}
+	}
+	iss, err := s.pki.issueHost(ctx, agent.ID, hosts, pub, HostCertTTL, c.Actor())
+	if err != nil {
+		return wire.Cert{}, err
+	}
+	s.log.Info().Str("agent", agent.ID).Str("serial", iss.serial).Msg("renewed agent host cert")
+	return wire.Cert{CertPEM: iss.certPEM, Serial: iss.serial, NotAfter: iss.notAfter, HostCAPEM: s.trusted(schemas.CAHost)}, nil
+}
