@@ -1,4 +1,3 @@
-// Command toll is the Tollgate user CLI: sign up, log in, reach databases.
 package main
 
 import (

@@ -1,4 +1,3 @@
-// Command tollctl administers a Tollgate cluster through control's API.
 package main
 
 import (

@@ -1,0 +1,2 @@
+// Command tollctl administers a Tollgate cluster through control's API.
+package main
