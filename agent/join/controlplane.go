@@ -119,6 +119,14 @@ func (r *Remote) RenewHostCert(ctx context.Context, _ string, req wire.AgentRene
 	return c.RenewAgentCert(ctx, req)
 }
 
+// CloseIdleConnections closes the kept-alive connections to control, so
+// the next call handshakes with the current host cert.
+func (r *Remote) CloseIdleConnections() {
+	if r.cli != nil {
+		r.cli.Close()
+	}
+}
+
 // Join calls the API anonymously.
 func (r *Remote) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
 	c, err := client.Anonymous(r.Proxy, r.HostCAPEM)

@@ -178,5 +178,10 @@ func (l *Live) Renew(ctx context.Context, r Renewer) (wire.Cert, error) {
 	if err := l.SetCert(res.CertPEM, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))); err != nil {
 		return wire.Cert{}, err
 	}
+	// Control knows a caller by the cert of its TLS connection: kept-alive
+	// connections would go on presenting the old one.
+	if c, ok := r.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 	return res, nil
 }

@@ -39,6 +39,8 @@ type AgentOptions struct {
 	Hostname    string
 	MetricsAddr string
 	Grace       time.Duration
+	// IdentityCheck is gateway.Options.IdentityCheck.
+	IdentityCheck time.Duration
 }
 
 // remoteJoin is a separate agent process: it joins control over the
@@ -95,7 +97,10 @@ func joinPEM(pems []string) string {
 
 // remoteLogConfig is how a separate agent reaches the event log: the NATS
 // URL from its join (unless nats.url overrides it), verified against the
-// host CA, authenticated with its host cert.
+// host CA, authenticated with its host cert. The files are those of the
+// agent's identity dir, which the gateway keeps current (host CA bundle
+// from its projection, renewed host cert): the NATS client re-reads them
+// at every reconnect, so reconnects follow CA rotations and renewals.
 func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, error) {
 	url := cfg.NATS.URL
 	if url == "" {
@@ -145,7 +150,8 @@ func agentFactory(opts AgentOptions) Factory {
 		default:
 			return nil, errors.New("agent: no control in this process and no remote join (set tollgate.proxy_server)")
 		}
-		gopt := gateway.Options{ConfigPath: opts.ConfigPath, Hostname: opts.Hostname, MetricsAddr: opts.MetricsAddr, Grace: opts.Grace}
+		gopt := gateway.Options{ConfigPath: opts.ConfigPath, Hostname: opts.Hostname, MetricsAddr: opts.MetricsAddr, Grace: opts.Grace,
+			IdentityCheck: opts.IdentityCheck}
 		if opts.ConfigPath != "" {
 			dataDir := cfg.DataDir
 			gopt.Reloader = func(context.Context) (agentconfig.File, error) {

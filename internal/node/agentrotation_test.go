@@ -1,0 +1,115 @@
+package node_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/node"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// TestRemoteAgentAcrossHostCARotation: an agent-only node (HTTPS to
+// control, NATS over TLS with its host cert) through a whole host CA
+// rotation. Its host CA trust follows the projection into its identity
+// dir; in update_servers it renews its host cert over HTTPS; after
+// completion (old key refused) it still calls control's API, and a NATS
+// connection dropped by the server reconnects with the new cert and trust
+// and carries its audit events.
+func TestRemoteAgentAcrossHostCARotation(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.DataDir, cfg.ClusterName = t.TempDir(), "test-cluster"
+	cfg.Control.ListenAddr, cfg.NATS.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
+	ctl := runNode(t, cfg, node.Options{})
+	ctx := context.Background()
+	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
+	st, err := ctl.Control.Status(admin)
+	require.NoError(t, err)
+	tok, err := ctl.Control.TokensAdd(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
+	require.NoError(t, err)
+
+	dataDir := t.TempDir()
+	yaml := fmt.Sprintf("tollgate:\n  auth_token: %s\n  proxy_server: %s\n  ca_pin: %s\n  data_dir: %s\n"+
+		"db_service:\n  listen_addr: 127.0.0.1:0\n  databases:\n  - name: d1\n    protocol: postgres\n    uri: 127.0.0.1:1\n",
+		tok.Value, ctl.ControlAddr, st.CAPin, dataDir)
+	acfg, err := config.Parse([]byte(yaml))
+	require.NoError(t, err)
+	agent := runNode(t, acfg, node.Options{Agent: node.AgentOptions{Hostname: "remote1", MetricsAddr: "-",
+		IdentityCheck: 100 * time.Millisecond}})
+	gw := agent.Agent
+	caFile := filepath.Join(join.Dir(dataDir), "host-ca.pem")
+
+	step := func(action string) wire.Rotation {
+		r, err := ctl.Control.RotateCA(ctx, admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
+		require.NoError(t, err)
+		return r
+	}
+	r := step(wire.RotateStart)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(caFile)
+		return string(b) == strings.Join(r.Trusted, "")
+	}, 20*time.Second, 50*time.Millisecond, "the agent stores the old+new bundle")
+	step(wire.RotateNext)
+	step(wire.RotateNext)
+	newCA, err := pki.ParseCertPEM([]byte(r.Trusted[1]))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
+		20*time.Second, 50*time.Millisecond, "the agent renews its host cert from the new key over HTTPS")
+	r = step(wire.RotateNext)
+	require.Equal(t, schemas.PhaseStandby, r.Phase)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(caFile)
+		return string(b) == r.Trusted[0]
+	}, 20*time.Second, 50*time.Millisecond, "the agent stores the new-only bundle")
+
+	// HTTPS: control's new cert is trusted, the renewed host cert accepted.
+	require.NoError(t, gw.Reload(ctx))
+
+	// NATS: drop the agent's connection; it reconnects with the new files.
+	ns := ctl.Log.Server.NATS()
+	conns, err := ns.Connz(&server.ConnzOptions{Username: true})
+	require.NoError(t, err)
+	kicked := 0
+	for _, c := range conns.Conns {
+		if c.TLSVersion != "" {
+			require.NoError(t, ns.DisconnectClientByID(c.Cid))
+			kicked++
+		}
+	}
+	require.Positive(t, kicked)
+
+	conn, err := net.Dial("tcp", gw.Addr().String())
+	require.NoError(t, err)
+	body := []byte("\x00\x03\x00\x00user\x00alice\x00\x00")
+	_, err = conn.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(body)+4)), body...))
+	require.NoError(t, err)
+	_, _ = io.ReadAll(conn)
+	conn.Close()
+	require.Eventually(t, func() bool {
+		found := false
+		_ = ctl.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
+			if r.Event.Source == gw.AgentID() && r.Event.Type == schemas.TypeSessionRejected {
+				found = true
+			}
+			return nil
+		})
+		return found
+	}, 30*time.Second, 100*time.Millisecond, "the reconnected agent publishes to the audit stream")
+}
