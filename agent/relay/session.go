@@ -109,6 +109,12 @@ type Session struct {
 	// own), and cout.
 	outMu sync.Mutex
 	cout  []byte
+	// resultMu is held by serverLoop from before a reply reaches the
+	// client until the reply's result events are taken, so the client's
+	// next query, which may follow from that reply, is recorded after
+	// them (clientLoop waits on it before publishing). The results are
+	// published after the write, off the reply's latency.
+	resultMu sync.Mutex
 
 	queries  atomic.Uint64
 	bytesIn  atomic.Int64
@@ -263,16 +269,21 @@ func (s *Session) serverLoop() error {
 		}
 		reply.results, reply.synth = reply.results[:0], reply.synth[:0]
 		if !s.sr.FrameBuffered() || len(s.cout) >= flushLimit {
+			var err error
 			if len(evs) > 0 {
+				s.resultMu.Lock()
+				err = s.flushClientLocked()
 				s.cfg.Publisher.PublishAsync(evs)
+				s.resultMu.Unlock()
 				if s.reuse {
 					clear(evs)
 					evs = evs[:0]
 				} else {
 					evs = nil
 				}
+			} else {
+				err = s.flushClientLocked()
 			}
-			err := s.flushClientLocked()
 			s.outMu.Unlock()
 			locked = false
 			if err != nil {
@@ -422,6 +433,10 @@ func (s *Session) clientLoop(ctx context.Context) error {
 	}
 	flush := func() error {
 		if len(evs) > 0 {
+			// Results of replies the client has seen are recorded first.
+			s.resultMu.Lock()
+			//nolint:staticcheck // an empty critical section: a barrier
+			s.resultMu.Unlock()
 			var err error
 			switch {
 			case s.cfg.Mode == Strict:
