@@ -51,7 +51,6 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 	alice := h.dbCert("alice", "roach", time.Hour)
 	out, err := h.psql(alice, "alice", "postgres", "-c", "select 'before' as x").CombinedOutput()
 	require.NoError(t, err, string(out))
-	first := h.gw.HostCertificate()
 	issued := h.hostCertsIssued(h.gw.AgentID())
 	caFile := filepath.Join(join.Dir(filepath.Join(h.dir, "agent")), "host-ca.pem")
 
@@ -67,8 +66,6 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 		return string(b) == strings.Join(r.Trusted, "")
 	}, 10*time.Second, 20*time.Millisecond, "the agent stores the old+new host CA bundle")
 	step(wire.RotateNext) // update_clients: host certs still from the old key
-	time.Sleep(200 * time.Millisecond)
-	require.Equal(t, first.SerialNumber, h.gw.HostCertificate().SerialNumber)
 
 	step(wire.RotateNext) // update_servers: host certs from the new key
 	newCA := parseCert(t, r.Trusted[1])
@@ -94,7 +91,8 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), "after rotation")
 
-	// Renewed once, recorded, stored for the next start.
+	// Renewed once (not in update_clients), recorded, stored for the next
+	// start.
 	require.Equal(t, issued+1, h.hostCertsIssued(h.gw.AgentID()))
 	id, err := join.Load(filepath.Join(h.dir, "agent"))
 	require.NoError(t, err)
@@ -117,8 +115,6 @@ func TestAgentRenewsByLifetime(t *testing.T) {
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
 	first := h.gw.HostCertificate()
-	time.Sleep(200 * time.Millisecond)
-	require.Equal(t, first.SerialNumber, h.gw.HostCertificate().SerialNumber, "no renewal with most of the lifetime left")
 
 	offset.Store(int64(21 * 24 * time.Hour))
 	require.Eventually(t, func() bool { return h.gw.HostCertificate().SerialNumber.Cmp(first.SerialNumber) != 0 },

@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/agent/join"
@@ -51,8 +53,8 @@ func TestRemoteAgentAcrossHostCARotation(t *testing.T) {
 		tok.Value, ctl.ControlAddr, st.CAPin, dataDir)
 	acfg, err := config.Parse([]byte(yaml))
 	require.NoError(t, err)
-	agent := runNode(t, acfg, node.Options{Agent: node.AgentOptions{Hostname: "remote1", MetricsAddr: "-",
-		IdentityCheck: 100 * time.Millisecond}})
+	aopts := node.Options{Agent: node.AgentOptions{Hostname: "remote1", MetricsAddr: "-", IdentityCheck: 100 * time.Millisecond}}
+	agent, stopAgent := startNode(t, acfg, aopts)
 	gw := agent.Agent
 	caFile := filepath.Join(join.Dir(dataDir), "host-ca.pem")
 
@@ -112,4 +114,40 @@ func TestRemoteAgentAcrossHostCARotation(t *testing.T) {
 		})
 		return found
 	}, 30*time.Second, 100*time.Millisecond, "the reconnected agent publishes to the audit stream")
+
+	// A restart works from the refreshed identity dir.
+	stopAgent()
+	again, _ := startNode(t, acfg, aopts)
+	require.Equal(t, gw.AgentID(), again.Agent.AgentID())
+	require.NoError(t, again.Agent.HostCertificate().CheckSignatureFrom(newCA))
+	require.NoError(t, again.Agent.Reload(ctx))
+}
+
+// startNode is runNode with a stop function (also run at cleanup).
+func startNode(t *testing.T, cfg config.Config, opts node.Options) (*node.Env, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *node.Env, 1)
+	done := make(chan error, 1)
+	opts.Ready = func(env *node.Env) { ready <- env }
+	go func() { done <- node.Run(ctx, cfg, zerolog.Nop(), opts) }()
+	select {
+	case env := <-ready:
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				cancel()
+				require.NoError(t, <-done)
+			})
+		}
+		t.Cleanup(stop)
+		return env, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("node did not start: %v", err)
+	case <-time.After(90 * time.Second):
+		cancel()
+		t.Fatal("node did not start within 90s")
+	}
+	return nil, nil
 }
