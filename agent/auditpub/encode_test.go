@@ -36,3 +36,22 @@ func TestChainMatchesEventlog(t *testing.T) {
 	_, err = compactData([]byte(`{"a":`))
 	require.Error(t, err)
 }
+
+func TestCompactData(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"statement":"SELECT a FROM t WHERE b = 'x y'"}`: `{"statement":"SELECT a FROM t WHERE b = 'x y'"}`,
+		`{"a": 1, "s":"q \" x"}`:                          `{"a":1,"s":"q \" x"}`,
+		`{"s":"\\"} `:                                     `{"s":"\\"}`,
+		`[1,2]`:                                           `[1,2]`,
+	} {
+		got, err := compactData([]byte(in))
+		require.NoError(t, err, in)
+		require.Equal(t, want, string(got), in)
+	}
+	for _, bad := range []string{`{"a":`, `{"s":"x`, "{\"s\":\"a\tb\"}", `{"s":"x"}}`} {
+		_, err := compactData([]byte(bad))
+		require.Error(t, err, bad)
+	}
+	q := []byte(`{"session_id":"s1","n":3,"statement":"SELECT abalance FROM pgbench_accounts WHERE aid = 1"}`)
+	require.Zero(t, testing.AllocsPerRun(100, func() { _, _ = compactData(q) }))
+}
