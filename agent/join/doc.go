@@ -11,4 +11,12 @@
 // joins with the (single-use) token and stores the host cert, its key
 // (0600), the CA bundles and the agent id in <data_dir>/agent; on restart
 // it loads them and needs no token.
+//
+// Live is that identity while the agent runs: the gateway keeps its host
+// CA bundle equal to the host CA's trusted set in its projection and
+// renews its host cert (Renewer: POST /v1/agents/renew) when less than a
+// third of its lifetime is left or a host CA rotation moved host certs to
+// a new key. Each change is written to the identity dir (restarts and
+// NATS reconnects read those files) and swapped in place for
+// Live.ClientTLS, which Remote uses after SetLive.
 package join
