@@ -139,3 +139,27 @@ func TestAgentRenewsByLifetime(t *testing.T) {
 	out, err := h.psql(alice, "alice", "postgres", "-c", "select 'renewed' as x").CombinedOutput()
 	require.NoError(t, err, string(out))
 }
+
+// TestAgentAfterAutoHostCARotation: `auth rotate --type=host` in one go
+// (auto) while the agent serves; over an in-process control it renews
+// from the new key afterwards and clients trusting only the new CA reach
+// PostgreSQL through it.
+func TestAgentAfterAutoHostCARotation(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness) {
+		h.opt = func(o *gateway.Options) { o.IdentityCheck = 50 * time.Millisecond }
+	})
+	h.addUser("alice", []string{"access"}, []string{"alice"})
+	alice := h.dbCert("alice", "roach", time.Hour)
+	r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
+	require.NoError(t, err)
+	require.Equal(t, schemas.PhaseStandby, r.Phase)
+	newCA := parseCert(t, r.Trusted[0])
+	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
+		10*time.Second, 20*time.Millisecond)
+	onlyNew := filepath.Join(h.dir, "host-ca-new.pem")
+	require.NoError(t, os.WriteFile(onlyNew, []byte(r.Trusted[0]), 0o644))
+	h.hostCA = onlyNew
+	out, err := h.psql(alice, "alice", "postgres", "-c", "select 'after ' || 'auto' as x").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "after auto")
+}
