@@ -91,9 +91,14 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), "after rotation")
 
-	// Renewed once (not in update_clients), recorded, stored for the next
-	// start.
-	require.Equal(t, issued+1, h.hostCertsIssued(h.gw.AgentID()))
+	// Renewed (not in update_clients), recorded, stored for the next start.
+	// Usually once; twice when the agent's projection applied update_servers
+	// before control's did, so control still signed with the old key and the
+	// agent renewed again — benign, and the stored cert below must be the
+	// new key's either way.
+	n := h.hostCertsIssued(h.gw.AgentID())
+	require.GreaterOrEqual(t, n, issued+1)
+	require.LessOrEqual(t, n, issued+2)
 	id, err := join.Load(filepath.Join(h.dir, "agent"))
 	require.NoError(t, err)
 	require.NoError(t, parseCert(t, id.CertPEM).CheckSignatureFrom(newCA))
