@@ -73,9 +73,9 @@ func (a *app) locksCmd() *cobra.Command {
 				for _, l := range ls {
 					t := l.Target
 					target := ""
-					for k, v := range map[string]string{"user": t.User, "role": t.Role, "db": t.Database, "agent": t.Agent} {
-						if v != "" {
-							target += k + "=" + v + " "
+					for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
+						if kv[1] != "" {
+							target += kv[0] + "=" + kv[1] + " "
 						}
 					}
 					exp := "never"
