@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
@@ -16,11 +15,10 @@ const EnvLevel = "TOLLGATE_LOG_LEVEL"
 
 // Format of log output.
 const (
-	FormatAuto    = "auto" // text on a terminal, JSON otherwise
-	FormatText    = "text" // human-readable
-	FormatJSON    = "json" // one JSON object per line
-	DefaultLevel  = "info"
-	timeFormatOut = time.RFC3339Nano
+	FormatAuto   = "auto" // text on a terminal, JSON otherwise
+	FormatText   = "text" // human-readable
+	FormatJSON   = "json" // one JSON object per line
+	DefaultLevel = "info"
 )
 
 // Options configure New. Zero values mean the defaults.
