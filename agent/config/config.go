@@ -24,6 +24,9 @@ const (
 	AuditStrict = "strict"
 	// AuditAsync forwards at once and spools the events durably.
 	AuditAsync = "async"
+	// SpoolSyncInterval and SpoolSyncAlways are the spool_sync values.
+	SpoolSyncInterval = "interval"
+	SpoolSyncAlways   = "always"
 )
 
 // TLS verification modes towards a database.
@@ -77,6 +80,11 @@ type DBService struct {
 	// SpoolDir holds async-mode audit events until acked (default
 	// <data_dir>/spool).
 	SpoolDir string `yaml:"spool_dir,omitempty"`
+	// SpoolSync is when the spool reaches stable storage: "interval"
+	// (default: at most every 100 ms; a process crash loses nothing, a power
+	// loss may lose the last interval) or "always" (after every write;
+	// slower, loses nothing on power loss either).
+	SpoolSync string `yaml:"spool_sync,omitempty"`
 	// Databases are served statically.
 	Databases []Database `yaml:"databases,omitempty"`
 	// Resources select dynamically registered databases by labels.
@@ -194,6 +202,9 @@ func (f *File) fill() {
 	}
 	if s.AuditMode == "" {
 		s.AuditMode = AuditStrict
+	}
+	if s.SpoolSync == "" {
+		s.SpoolSync = SpoolSyncInterval
 	}
 	if s.MaxMessageSize == 0 {
 		s.MaxMessageSize = DefaultMaxMessageSize

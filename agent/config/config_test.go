@@ -34,6 +34,7 @@ func TestParseFullValues(t *testing.T) {
 	s := f.DBService
 	require.True(t, s.IsEnabled())
 	require.Equal(t, AuditAsync, s.AuditMode)
+	require.Equal(t, SpoolSyncAlways, s.SpoolSync)
 	require.Equal(t, ByteSize(16<<20), s.MaxMessageSize)
 	require.Equal(t, 5*time.Second, s.HandshakeTimeout)
 	require.Equal(t, 30*time.Minute, s.IdleTimeout)
@@ -53,6 +54,7 @@ func TestDefaults(t *testing.T) {
 		require.True(t, s.IsEnabled())
 		require.Equal(t, "0.0.0.0:7432", s.ListenAddr)
 		require.Equal(t, AuditStrict, s.AuditMode)
+		require.Equal(t, SpoolSyncInterval, s.SpoolSync)
 		require.Equal(t, ByteSize(64<<20), s.MaxMessageSize)
 		require.Equal(t, 10*time.Second, s.HandshakeTimeout)
 		require.Equal(t, time.Duration(0), s.IdleTimeout)
@@ -77,6 +79,7 @@ func TestParseBad(t *testing.T) {
 		"unknown_field.yaml":         `db_service.databases[0].protocl (line 4): unknown field; known fields here: description, labels, name, protocol, tls, uri`,
 		"unknown_section_field.yaml": `tollgate.auth_tokn (line 2): unknown field`,
 		"audit_mode.yaml":            `db_service.audit_mode (line 2): must be strict or async, got "sometimes"`,
+		"spool_sync.yaml":            `db_service.spool_sync (line 2): must be interval or always, got "sometimes"`,
 		"listen_addr.yaml":           `db_service.listen_addr (line 2): "7432": use HOST:PORT`,
 		"uri_missing.yaml":           `db_service.databases[0].uri (line 3): required`,
 		"duplicate_name.yaml":        `db_service.databases[1].name (line 4): "roach" is already used by db_service.databases[0]`,

@@ -40,6 +40,9 @@ func (f *File) validate() error {
 	if s.AuditMode != AuditStrict && s.AuditMode != AuditAsync {
 		add(p.key("audit_mode").errorf("must be strict or async, got %q", s.AuditMode))
 	}
+	if s.SpoolSync != SpoolSyncInterval && s.SpoolSync != SpoolSyncAlways {
+		add(p.key("spool_sync").errorf("must be interval or always, got %q", s.SpoolSync))
+	}
 	if s.MaxMessageSize < MinMaxMessageSize || s.MaxMessageSize > MaxMaxMessageSize {
 		add(p.key("max_message_size").errorf("must be between 8KiB and 1GiB, got %d bytes", int64(s.MaxMessageSize)))
 	}

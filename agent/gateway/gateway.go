@@ -346,7 +346,11 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		}
 		return auditpub.New(stream, auditpub.NewChain(seq, hash), aopt), nil, nil
 	}
-	sp, err := spool.Open(dir, spool.Options{Sync: spool.SyncInterval})
+	sync := spool.SyncInterval
+	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
+		sync = spool.SyncEveryAppend
+	}
+	sp, err := spool.Open(dir, spool.Options{Sync: sync})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the audit spool: %w", err)
 	}
