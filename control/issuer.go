@@ -41,6 +41,8 @@ type issued struct {
 	keyPEM   string
 	serial   string
 	notAfter time.Time
+	// keyID is the CA key that signed the cert.
+	keyID string
 }
 
 func (a *authority) createCA(ctx context.Context, caType, alg string) (schemas.CACreated, error) {
@@ -81,8 +83,8 @@ func isServerKind(kind string) bool {
 }
 
 // issuer returns the issuer of the CA key that signs certs of kind now
-// (signingKeyFor) and its key algorithm.
-func (a *authority) issuer(ctx context.Context, caType, kind string) (*pki.Issuer, string, error) {
+// (signingKeyFor), its key algorithm and its key id.
+func (a *authority) issuer(ctx context.Context, caType, kind string) (*pki.Issuer, string, string, error) {
 	var (
 		signing projections.CAKey
 		ok      bool
@@ -94,9 +96,10 @@ func (a *authority) issuer(ctx context.Context, caType, kind string) (*pki.Issue
 		}
 	})
 	if !ok {
-		return nil, "", fmt.Errorf("CA %s does not exist", caType)
+		return nil, "", "", fmt.Errorf("CA %s does not exist", caType)
 	}
-	return a.issuerOf(ctx, caType, signing)
+	is, alg, err := a.issuerOf(ctx, caType, signing)
+	return is, alg, signing.KeyID, err
 }
 
 // issuerOf returns the (cached) issuer of one CA key.
@@ -126,7 +129,7 @@ type recipient struct{ who, database, actor string }
 // public key, a key of the CA's algorithm is generated and returned.
 func (a *authority) issue(ctx context.Context, r pki.Request, to recipient) (issued, error) {
 	caType := pki.CAForKind(r.Kind)
-	is, alg, err := a.issuer(ctx, caType, r.Kind)
+	is, alg, keyID, err := a.issuer(ctx, caType, r.Kind)
 	if err != nil {
 		return issued{}, err
 	}
@@ -140,7 +143,7 @@ func (a *authority) issue(ctx context.Context, r pki.Request, to recipient) (iss
 	if err != nil {
 		return issued{}, invalidf("%s", err.Error())
 	}
-	out := issued{certPEM: string(certPEM), keyPEM: string(keyPEM), serial: cert.SerialNumber.Text(16), notAfter: cert.NotAfter}
+	out := issued{certPEM: string(certPEM), keyPEM: string(keyPEM), serial: cert.SerialNumber.Text(16), notAfter: cert.NotAfter, keyID: keyID}
 	a.s.audit.emit(ctx, schemas.TypeCertIssued, to.database, to.who, to.actor, schemas.CertIssued{
 		Kind: r.Kind, CAType: caType, Serial: out.serial, Subject: r.CommonName, Hosts: r.Hosts,
 		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, For: to.who, Database: to.database})

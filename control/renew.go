@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -13,8 +14,9 @@ import (
 // RenewAgentCert issues a joined agent, authenticated by its current host
 // cert (Caller of kind host), a new host cert for the same agent id and
 // hosts, signed by the key that signs host certs now, valid HostCertTTL,
-// and recorded as cert.issued. The answer carries the host CA's trusted
-// bundle.
+// and recorded as cert.issued; agent.updated then records the signing key
+// (host_cert_key_id), which completing a host CA rotation checks. The
+// answer carries the host CA's trusted bundle.
 func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRenew) (wire.Cert, error) {
 	if c.Kind != CallerHost {
 		return wire.Cert{}, forbiddenf("host certs are renewed for agents only")
@@ -38,6 +40,17 @@ func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRe
 	if err != nil {
 		return wire.Cert{}, err
 	}
-	s.log.Info().Str("agent", agent.ID).Str("serial", iss.serial).Msg("renewed agent host cert")
+	if _, err := s.change(ctx, c.Actor(), eventlog.KindAgent, agent.ID, schemas.TypeAgentUpdated, func(st *projections.State) (any, error) {
+		cur, ok := st.Agents[agent.ID]
+		if !ok {
+			return nil, forbiddenf("agent %s is not joined", agent.ID)
+		}
+		a := cur.Agent
+		a.HostCertKeyID = iss.keyID
+		return a, nil
+	}); err != nil {
+		return wire.Cert{}, err
+	}
+	s.log.Info().Str("agent", agent.ID).Str("serial", iss.serial).Str("key_id", iss.keyID).Msg("renewed agent host cert")
 	return wire.Cert{CertPEM: iss.certPEM, Serial: iss.serial, NotAfter: iss.notAfter, HostCAPEM: s.trusted(schemas.CAHost)}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
@@ -26,6 +28,12 @@ import (
 //	rollback  any rotating phase → standby: only the old key is trusted
 //	auto      start if in standby, then next until standby again
 //
+// Completing a host CA rotation (update_servers → standby) is refused
+// while a joined agent's latest host cert (host_cert_key_id, recorded at
+// join and renewal) is not from the new key: those agents would be locked
+// out. auto stops in update_servers instead, its hint naming them;
+// req.Force completes anyway.
+//
 // Which key signs in each phase is signingKeyFor. After each step the
 // local admin identity is refreshed when its cert or its host CA bundle no
 // longer matches the trusted set, and control's own host cert follows the
@@ -42,7 +50,10 @@ func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest
 	if err := s.Authorize(c, schemas.ResourceCA, schemas.VerbRotate); err != nil {
 		return wire.Rotation{}, err
 	}
-	var phases []string
+	var (
+		phases  []string
+		stopped string // why auto stopped before standby
+	)
 	step := func(f func() error) error {
 		if err := f(); err != nil {
 			return err
@@ -54,7 +65,7 @@ func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest
 	case wire.RotateStart:
 		err = step(func() error { return s.rotateStart(ctx, c.Actor(), t, req.KeyAlg) })
 	case wire.RotateNext:
-		err = step(func() error { return s.rotateNext(ctx, c.Actor(), t) })
+		err = step(func() error { return s.rotateNext(ctx, c.Actor(), t, req.Force) })
 	case wire.RotateRollback:
 		err = step(func() error { return s.rotateRollback(ctx, c.Actor(), t) })
 	case wire.RotateAuto:
@@ -62,7 +73,13 @@ func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest
 			err = step(func() error { return s.rotateStart(ctx, c.Actor(), t, req.KeyAlg) })
 		}
 		for err == nil && s.caPhase(t) != schemas.PhaseStandby {
-			err = step(func() error { return s.rotateNext(ctx, c.Actor(), t) })
+			if !req.Force && s.caPhase(t) == schemas.PhaseUpdateServers {
+				if stale := s.staleAgents(t); len(stale) > 0 {
+					stopped = staleAgentsMsg(stale)
+					break
+				}
+			}
+			err = step(func() error { return s.rotateNext(ctx, c.Actor(), t, req.Force) })
 		}
 	default:
 		return wire.Rotation{}, invalidf("rotation action %q: use start, next, rollback or auto", req.Action)
@@ -78,7 +95,43 @@ func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest
 	if action == wire.RotateRollback {
 		out.Hint = rolledBackHint(t)
 	}
+	if stopped != "" {
+		out.Hint = "Stopped in update_servers: " + stopped
+	}
 	return out, err
+}
+
+// staleAgents are the joined agents whose latest host cert is not from
+// the key that signs host certs in CA t's update_servers phase (the new
+// key), sorted; agents without a recorded key count as stale. Only the
+// host CA signs agents' host certs: for other CAs there are none.
+func (s *Service) staleAgents(t string) []string {
+	var stale []string
+	s.View(func(st *projections.State) { stale = staleAgentsIn(st, t) })
+	return stale
+}
+
+func staleAgentsIn(st *projections.State, t string) []string {
+	ca, ok := st.CAs[t]
+	if t != schemas.CAHost || !ok || ca.Next == nil {
+		return nil
+	}
+	var stale []string
+	for id, a := range st.Agents {
+		if a.HostCertKeyID != ca.Next.KeyID {
+			stale = append(stale, id)
+		}
+	}
+	slices.Sort(stale)
+	return stale
+}
+
+// staleAgentsMsg says which agents block completing a host CA rotation
+// and what to do.
+func staleAgentsMsg(stale []string) string {
+	return fmt.Sprintf("agents %s still use host certs from the old key; they renew within a minute of update_servers (or on restart); "+
+		"run `tollctl auth rotate --type=host --phase=next` again, or pass --force to complete anyway (those agents must re-join)",
+		strings.Join(stale, ", "))
 }
 
 // cliType is how tollctl spells a CA type.
@@ -162,7 +215,7 @@ func (s *Service) rotateStart(ctx context.Context, actor, t, alg string) error {
 	return nil
 }
 
-func (s *Service) rotateNext(ctx context.Context, actor, t string) error {
+func (s *Service) rotateNext(ctx context.Context, actor, t string, force bool) error {
 	var oldKey, typ string
 	_, err := s.changeTyped(ctx, actor, t, func(st *projections.State) (string, any, error) {
 		ca, ok := st.CAs[t]
@@ -175,6 +228,9 @@ func (s *Service) rotateNext(ctx context.Context, actor, t string) error {
 		case schemas.PhaseUpdateClients:
 			return schemas.TypeCARotationPhase, schemas.CARotationPhaseChanged{CAType: t, Phase: schemas.PhaseUpdateServers}, nil
 		case schemas.PhaseUpdateServers:
+			if stale := staleAgentsIn(st, t); len(stale) > 0 && !force {
+				return "", nil, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: staleAgentsMsg(stale)}
+			}
 			oldKey = ca.Active.KeyID
 			return schemas.TypeCARotationCompleted, schemas.CARotationCompleted{CAType: t}, nil
 		}
@@ -353,8 +409,8 @@ func phaseHint(t, phase, activePin string) string {
 	case schemas.PhaseUpdateServers:
 		todo := map[string]string{
 			schemas.CAUser: "The user CA signs only client certs: nothing changes for servers.",
-			schemas.CAHost: "Control now serves a cert from the new key; agents re-join (tollctl tokens add) to get host certs " +
-				"from the new key before completion.",
+			schemas.CAHost: "Control now serves a cert from the new key; agents renew their host certs from the new key " +
+				"within a minute (or on restart), and completion waits for all of them.",
 			schemas.CADB:       "Re-sign each database's server cert with `tollctl auth sign` and reload it.",
 			schemas.CADBClient: "The db_client CA signs only client certs: nothing changes for servers.",
 		}[t]

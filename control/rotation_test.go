@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -260,4 +261,94 @@ func TestRotateHostServerCert(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, out.Trusted[0], string(p.HostCAPEM), "the admin identity trusts only the new host CA")
 	require.Equal(t, out.ActivePin, p.CAPin)
+}
+
+// TestRotateHostWaitsForAgents: completing a host CA rotation waits until
+// every joined agent holds a host cert from the new key (recorded as
+// host_cert_key_id at join and renewal): next is refused naming the
+// stale agents, auto stops in update_servers with that hint, and Force
+// completes anyway.
+func TestRotateHostWaitsForAgents(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	join := func(host string) Caller {
+		tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+		require.NoError(t, err)
+		j, err := f.svc.Join(ctx, wire.Join{Token: tok.Value, Hostname: host, PublicAddr: host + ":7432", PublicKeyPEM: pubKey(t)}, "test")
+		require.NoError(t, err)
+		return Caller{Kind: CallerHost, Name: j.AgentID}
+	}
+	a1, a2 := join("db1"), join("db2")
+	keyOf := func(c Caller) (key string) {
+		f.svc.View(func(st *projections.State) { key = st.Agents[c.Name].HostCertKeyID })
+		return key
+	}
+	caKeys := func() (active, next string) {
+		f.svc.View(func(st *projections.State) {
+			ca := st.CAs[schemas.CAHost]
+			active = ca.Active.KeyID
+			if ca.Next != nil {
+				next = ca.Next.KeyID
+			}
+		})
+		return active, next
+	}
+	old, _ := caKeys()
+	require.Equal(t, old, keyOf(a1), "join records the signing key")
+	require.Equal(t, old, keyOf(a2))
+
+	out := rotate(t, f, schemas.CAHost, wire.RotateAuto)
+	require.Equal(t, []string{schemas.PhaseInit, schemas.PhaseUpdateClients, schemas.PhaseUpdateServers}, out.Phases)
+	require.Equal(t, schemas.PhaseUpdateServers, out.Phase)
+	require.Contains(t, out.Hint, "agents "+a1.Name+", "+a2.Name+" still use host certs from the old key")
+	require.Contains(t, out.Hint, "--force")
+
+	_, err := f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	require.Equal(t, CodeConflict, apiCode(t, err))
+	require.Contains(t, err.Error(), a1.Name+", "+a2.Name)
+	require.Contains(t, err.Error(), "`tollctl auth rotate --type=host --phase=next` again")
+
+	_, next := caKeys()
+	_, err = f.svc.RenewAgentCert(ctx, a1, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
+	require.NoError(t, err)
+	require.Equal(t, next, keyOf(a1), "renewal records the new key")
+	f.svc.View(func(st *projections.State) {
+		require.Equal(t, "db1:7432", st.Agents[a1.Name].PublicAddr, "renewal keeps the agent's fields")
+	})
+	_, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	require.Equal(t, CodeConflict, apiCode(t, err))
+	require.Contains(t, err.Error(), "agents "+a2.Name+" still use")
+
+	_, err = f.svc.RenewAgentCert(ctx, a2, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
+	require.NoError(t, err)
+	out = rotate(t, f, schemas.CAHost, wire.RotateNext)
+	require.Equal(t, schemas.PhaseStandby, out.Phase)
+
+	// Force: auto completes with every agent on the (now) old key.
+	out, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto, Force: true})
+	require.NoError(t, err)
+	require.Equal(t, schemas.PhaseStandby, out.Phase)
+	active, _ := caKeys()
+	require.NotEqual(t, active, keyOf(a1))
+
+	// Other CAs do not wait for agents.
+	out = rotate(t, f, schemas.CAUser, wire.RotateAuto)
+	require.Equal(t, schemas.PhaseStandby, out.Phase)
+}
+
+// TestStaleAgentsUnrecorded: an agent without a recorded key (joined
+// before host_cert_key_id existed) counts as on the old key.
+func TestStaleAgentsUnrecorded(t *testing.T) {
+	t.Parallel()
+	st := &projections.State{
+		CAs: map[string]*projections.CA{schemas.CAHost: {Phase: schemas.PhaseUpdateServers, Next: &projections.CAKey{KeyID: "host-new"}}},
+		Agents: map[string]*projections.Agent{
+			"b": {Agent: schemas.Agent{ID: "b"}},
+			"a": {Agent: schemas.Agent{ID: "a", HostCertKeyID: "host-old"}},
+			"c": {Agent: schemas.Agent{ID: "c", HostCertKeyID: "host-new"}},
+		},
+	}
+	require.Equal(t, []string{"a", "b"}, staleAgentsIn(st, schemas.CAHost))
+	require.Empty(t, staleAgentsIn(st, schemas.CAUser))
 }

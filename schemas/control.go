@@ -185,6 +185,9 @@ type Agent struct {
 	// Resources are label selectors of dynamically registered databases this
 	// agent serves.
 	Resources []map[string][]string `json:"resources,omitempty"`
+	// HostCertKeyID is the id of the host CA key that signed the agent's
+	// latest host cert; empty for agents joined before it was recorded.
+	HostCertKeyID string `json:"host_cert_key_id,omitempty"`
 }
 
 // AgentJoined records an agent's join with a token.

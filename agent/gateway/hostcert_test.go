@@ -68,7 +68,8 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 	step(wire.RotateNext) // update_clients: host certs still from the old key
 
 	step(wire.RotateNext) // update_servers: host certs from the new key
-	newCA := parseCert(t, r.Trusted[1])
+	newPEM := r.Trusted[1]
+	newCA := parseCert(t, newPEM)
 	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
 		10*time.Second, 20*time.Millisecond, "the agent renews from the new key in update_servers")
 	both := filepath.Join(h.dir, "host-ca-both.pem")
@@ -146,9 +147,10 @@ func TestAgentRenewsByLifetime(t *testing.T) {
 }
 
 // TestAgentAfterAutoHostCARotation: `auth rotate --type=host` in one go
-// (auto) while the agent serves; over an in-process control it renews
-// from the new key afterwards and clients trusting only the new CA reach
-// PostgreSQL through it.
+// (auto) while the agent serves stops in update_servers until the agent
+// holds a host cert from the new key; over an in-process control it
+// renews within its identity check, next completes, and clients trusting
+// only the new CA reach PostgreSQL through it.
 func TestAgentAfterAutoHostCARotation(t *testing.T) {
 	h := newHarnessWith(t, func(h *harness) {
 		h.opt = func(o *gateway.Options) { o.IdentityCheck = 50 * time.Millisecond }
@@ -157,10 +159,16 @@ func TestAgentAfterAutoHostCARotation(t *testing.T) {
 	alice := h.dbCert("alice", "roach", time.Hour)
 	r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
 	require.NoError(t, err)
-	require.Equal(t, schemas.PhaseStandby, r.Phase)
-	newCA := parseCert(t, r.Trusted[0])
+	require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
+	require.Contains(t, r.Hint, h.gw.AgentID()+" still use host certs from the old key")
+	newPEM := r.Trusted[1]
+	newCA := parseCert(t, newPEM)
 	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
 		10*time.Second, 20*time.Millisecond)
+	r, err = h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	require.NoError(t, err)
+	require.Equal(t, schemas.PhaseStandby, r.Phase)
+	require.Equal(t, []string{newPEM}, r.Trusted)
 	onlyNew := filepath.Join(h.dir, "host-ca-new.pem")
 	require.NoError(t, os.WriteFile(onlyNew, []byte(r.Trusted[0]), 0o644))
 	h.hostCA = onlyNew

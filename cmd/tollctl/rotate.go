@@ -31,7 +31,12 @@ update_servers → standby, one step per call:
 --phase=start begins (the default), --phase=next advances, --phase=rollback returns to the
 old key from any phase; --auto runs every step at once (a quick rotation for clusters whose
 trust bundles all follow the event log). Each step prints what to do before the next.
-Rotating the host CA also updates this identity's trusted host CA bundle.`,
+Rotating the host CA also updates this identity's trusted host CA bundle.
+
+Completing a host CA rotation waits for every joined agent to hold a host cert from the
+new key (agents renew within a minute of update_servers, or on restart): --phase=next is
+refused and --auto stops in update_servers (exiting non-zero) until then. --force completes
+anyway; agents still on the old key must then re-join.`,
 		Example: `  tollctl auth rotate --type=user
   tollctl auth rotate --type=user --phase=next
   tollctl auth rotate --type=db-client --phase=rollback
@@ -63,7 +68,13 @@ Rotating the host CA also updates this identity's trusted host CA bundle.`,
 					return fmt.Errorf("the rotation step succeeded, but updating this identity's host CA bundle did not: %w", err)
 				}
 			}
-			return a.print(out, func(w io.Writer) { renderRotation(w, out) })
+			if err := a.print(out, func(w io.Writer) { renderRotation(w, out) }); err != nil {
+				return err
+			}
+			if req.Action == wire.RotateAuto && out.Phase != "standby" {
+				return fmt.Errorf("the rotation stopped in phase %s: %s", out.Phase, out.Hint)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -71,6 +82,7 @@ Rotating the host CA also updates this identity's trusted host CA bundle.`,
 	f.StringVar(&req.Action, "phase", wire.RotateStart, "start, next or rollback")
 	f.BoolVar(&auto, "auto", false, "run every phase in order (start, then next until done)")
 	f.StringVar(&req.KeyAlg, "key-alg", "", "algorithm of the new key at start (default: the current one's)")
+	f.BoolVar(&req.Force, "force", false, "complete a host CA rotation even if agents still hold old-key host certs (they must re-join)")
 	_ = cmd.MarkFlagRequired("type")
 	return cmd
 }

@@ -166,3 +166,32 @@ func TestCLIRotate(t *testing.T) {
 	require.Contains(t, out, "init → update_clients → update_servers → standby")
 	require.Len(t, mustExport(t, admin, "db-client"), 1)
 }
+
+// TestCLIRotateHostWaitsForAgents: with a joined agent still on an
+// old-key host cert, --auto stops in update_servers and exits non-zero
+// naming it, --phase=next is refused, and --force completes.
+func TestCLIRotateHostWaitsForAgents(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	t.Setenv("TOLLGATE_HOME", t.TempDir())
+	admin := cli{t: t, n: n, args: []string{"--data-dir", n.DataDir}}
+	tok := strings.TrimSpace(admin.ok("tokens", "add", "--type=db", "--format=text"))
+	anon, err := client.Anonymous(n.Addr, []byte(strings.Join(mustExport(t, admin, "host"), "")))
+	require.NoError(t, err)
+	defer anon.Close()
+	_, pub, err := client.NewKey()
+	require.NoError(t, err)
+	joined, err := anon.Join(context.Background(), wire.Join{Token: tok, Hostname: "agent-1", PublicKeyPEM: string(pub)})
+	require.NoError(t, err)
+
+	msg := admin.fail("auth", "rotate", "--type=host", "--auto")
+	require.Contains(t, msg, "stopped in phase update_servers")
+	require.Contains(t, msg, "agents "+joined.AgentID+" still use host certs from the old key")
+	require.Contains(t, msg, "--force")
+	require.Contains(t, admin.ok("status"), "rotation: update_servers")
+	require.Len(t, mustExport(t, admin, "host"), 2)
+
+	require.Contains(t, admin.fail("auth", "rotate", "--type=host", "--phase=next"), joined.AgentID+" still use host certs")
+	out := admin.ok("auth", "rotate", "--type=host", "--phase=next", "--force")
+	require.Contains(t, out, "host CA: now in phase standby")
+	require.Len(t, mustExport(t, admin, "host"), 1)
+}

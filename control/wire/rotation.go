@@ -19,6 +19,10 @@ type RotateRequest struct {
 	// KeyAlg is the new key's algorithm at start; empty keeps the current
 	// one.
 	KeyAlg string `json:"key_alg,omitempty"`
+	// Force completes a host CA rotation even though some agents still
+	// hold host certs from the old key (they must re-join); without it
+	// next refuses and auto stops in update_servers.
+	Force bool `json:"force,omitempty"`
 }
 
 // Rotation is the answer of a rotation step.
