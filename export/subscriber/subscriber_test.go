@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,9 +218,11 @@ func TestDestinationDown(t *testing.T) {
 		return -1
 	}
 	require.Eventually(t, func() bool { return lag() >= 300 }, 20*time.Second, 20*time.Millisecond, "lag should rise while down")
-	st := sub.Status(context.Background())
-	require.True(t, st.Streams[0].Retrying)
-	require.Contains(t, st.Streams[0].LastError, "503")
+	// The lag can rise before the first write has failed: wait for it.
+	require.Eventually(t, func() bool {
+		st := sub.Status(context.Background())
+		return st.Streams[0].Retrying && strings.Contains(st.Streams[0].LastError, "503")
+	}, 20*time.Second, 20*time.Millisecond, "the status shows the sink retrying after 503")
 	ids = append(ids, e.appendQueries(t, 100)...)
 	require.Eventually(t, func() bool { return lag() >= 400 }, 20*time.Second, 20*time.Millisecond)
 	down.Store(false)
