@@ -141,24 +141,7 @@ func (s *Service) Sign(ctx context.Context, c Caller, req wire.SignRequest) (wir
 		return wire.Signed{}, err
 	}
 	return wire.Signed{CertPEM: string(out.CertPEM), KeyPEM: string(out.KeyPEM), DBCAPEM: string(out.DBCA),
-		ClientCAPEM: string(out.ClientCA), Files: signedFiles(req.Format, out)}, nil
-}
-
-// signedFiles names the parts as the pki writers do, for API clients that
-// still read wire.Signed.Files.
-func signedFiles(format string, o pki.SignOutput) []wire.SignedFile {
-	cert, key, cas := "tls.crt", "tls.key", "tls.cas"
-	switch format {
-	case "cockroachdb":
-		cert, key, cas = "node.crt", "node.key", ""
-	case "db":
-		cert, key, cas = "server.crt", "server.key", "server.cas"
-	}
-	files := []wire.SignedFile{{Name: cert, Data: string(o.CertPEM)}, {Name: key, Data: string(o.KeyPEM), Private: true}}
-	if cas != "" {
-		return append(files, wire.SignedFile{Name: cas, Data: string(o.ClientCA)})
-	}
-	return append(files, wire.SignedFile{Name: "ca.crt", Data: string(o.DBCA)}, wire.SignedFile{Name: "ca-client.crt", Data: string(o.ClientCA)})
+		ClientCAPEM: string(out.ClientCA)}, nil
 }
 
 // DBCert issues the caller a user cert carrying a database route, for

@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
@@ -106,9 +107,8 @@ func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	require.NoError(t, err)
 	certs := filepath.Join(h.dir, "certs")
 	require.NoError(t, os.MkdirAll(certs, 0o700))
-	for _, f := range signed.Files {
-		require.NoError(t, os.WriteFile(filepath.Join(certs, f.Name), []byte(f.Data), 0o600))
-	}
+	_, err = pki.WriteCockroachDB(certs, signed.Output(), false)
+	require.NoError(t, err)
 	h.pg = pgtest.Start(t, pgtest.Config{
 		CertFile: filepath.Join(certs, "node.crt"), KeyFile: filepath.Join(certs, "node.key"), CAFile: filepath.Join(certs, "ca-client.crt"),
 		HBA: []string{

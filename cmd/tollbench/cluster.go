@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
@@ -100,10 +101,8 @@ func startCluster(ctx context.Context, dir string, modes []string) (*cluster, er
 	if err := os.MkdirAll(certs, 0o700); err != nil {
 		return c, err
 	}
-	for _, f := range signed.Files {
-		if err := writeFile(filepath.Join(certs, f.Name), f.Data); err != nil {
-			return c, err
-		}
+	if _, err := pki.WriteCockroachDB(certs, signed.Output(), false); err != nil {
+		return c, err
 	}
 	c.dbCA = filepath.Join(certs, "ca.crt")
 	c.pg, err = pgtest.StartServer(ctx, pgtest.Config{

@@ -72,8 +72,7 @@ func (a *app) authCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			written, err := writeSigned(req.Format, out, pki.SignOutput{CertPEM: []byte(signed.CertPEM), KeyPEM: []byte(signed.KeyPEM),
-				DBCA: []byte(signed.DBCAPEM), ClientCA: []byte(signed.ClientCAPEM)}, overwrite)
+			written, err := writeSigned(req.Format, out, signed.Output(), overwrite)
 			if err != nil {
 				return err
 			}

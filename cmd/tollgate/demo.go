@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	ncfg "github.com/tollgate-db/tollgate/internal/config"
@@ -205,10 +206,8 @@ func (d *demo) database(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth sign: %w", err)
 	}
-	for _, f := range signed.Files {
-		if err := os.WriteFile(filepath.Join(certs, f.Name), []byte(f.Data), 0o600); err != nil {
-			return err
-		}
+	if _, err := pki.WriteCockroachDB(certs, signed.Output(), false); err != nil {
+		return err
 	}
 	// The node's own CA first in ca-client.crt (cockroach cert create-client
 	// needs it first), then the exported db_client CA, as the guide says.

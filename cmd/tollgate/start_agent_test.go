@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -131,9 +132,8 @@ func TestStartSingleNodeAgent(t *testing.T) {
 	require.NoError(t, err)
 	certs := filepath.Join(dir, "certs")
 	require.NoError(t, os.MkdirAll(certs, 0o700))
-	for _, f := range signed.Files {
-		require.NoError(t, os.WriteFile(filepath.Join(certs, f.Name), []byte(f.Data), 0o600))
-	}
+	_, err = pki.WriteCockroachDB(certs, signed.Output(), false)
+	require.NoError(t, err)
 	inv, err := admin.UsersAdd(ctx, schemas.User{Name: "alice", Roles: []string{"access"},
 		Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"*"}}})
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package wire
 import (
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -160,13 +161,6 @@ type SignRequest struct {
 	TTL    time.Duration `json:"ttl"`
 }
 
-// SignedFile is one output file of auth sign.
-type SignedFile struct {
-	Name    string `json:"name"`
-	Data    string `json:"data"`
-	Private bool   `json:"private"`
-}
-
 // Signed answers auth sign: the db_server cert and its key, the db CA
 // bundle and the db_client CA bundle. tollctl writes them with
 // pki.WriteCockroachDB, WriteDB or WriteTLS.
@@ -175,10 +169,12 @@ type Signed struct {
 	KeyPEM      string `json:"key_pem"`
 	DBCAPEM     string `json:"db_ca_pem"`
 	ClientCAPEM string `json:"client_ca_pem"`
-	// Files are the same PEMs under the file names of the format.
-	//
-	// Deprecated: use the fields above with the pki writers.
-	Files []SignedFile `json:"files"`
+}
+
+// Output is s in the form the pki writers (WriteCockroachDB, WriteDB,
+// WriteTLS) take.
+func (s Signed) Output() pki.SignOutput {
+	return pki.SignOutput{CertPEM: []byte(s.CertPEM), KeyPEM: []byte(s.KeyPEM), DBCA: []byte(s.DBCAPEM), ClientCA: []byte(s.ClientCAPEM)}
 }
 
 // Join is POST /v1/join (agent, with a token).
