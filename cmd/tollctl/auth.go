@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
@@ -23,16 +24,13 @@ func (a *app) authCmd() *cobra.Command {
   tollctl auth export --type=host`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			pems, err := c.Export(cmd.Context(), typ)
-			if err != nil {
-				return err
-			}
-			return a.print(map[string]any{"type": typ, "pem": pems}, func(w io.Writer) { fmt.Fprint(w, strings.Join(pems, "")) })
+			return a.call(func(c *client.Client) error {
+				pems, err := c.Export(cmd.Context(), typ)
+				if err != nil {
+					return err
+				}
+				return a.print(map[string]any{"type": typ, "pem": pems}, func(w io.Writer) { fmt.Fprint(w, strings.Join(pems, "")) })
+			})
 		},
 	}
 	export.Flags().StringVar(&typ, "type", "", "CA: user, host, db or db-client")
@@ -58,28 +56,25 @@ func (a *app) authCmd() *cobra.Command {
 				return errors.New("--out DIR is required")
 			}
 			req.Hosts = splitList(hosts)
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			switch req.Format {
-			case "cockroachdb", "db", "tls":
-			default:
-				return fmt.Errorf("--format %q: use cockroachdb, db or tls", req.Format)
-			}
-			signed, err := c.Sign(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			written, err := writeSigned(req.Format, out, signed.Output(), overwrite)
-			if err != nil {
-				return err
-			}
-			return a.print(map[string]any{"files": written}, func(w io.Writer) {
-				for _, p := range written {
-					fmt.Fprintf(w, "Wrote %s\n", p)
+			return a.call(func(c *client.Client) error {
+				switch req.Format {
+				case "cockroachdb", "db", "tls":
+				default:
+					return fmt.Errorf("--format %q: use cockroachdb, db or tls", req.Format)
 				}
+				signed, err := c.Sign(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				written, err := writeSigned(req.Format, out, signed.Output(), overwrite)
+				if err != nil {
+					return err
+				}
+				return a.print(map[string]any{"files": written}, func(w io.Writer) {
+					for _, p := range written {
+						fmt.Fprintf(w, "Wrote %s\n", p)
+					}
+				})
 			})
 		},
 	}

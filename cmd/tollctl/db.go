@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -89,31 +90,25 @@ func (a *app) dbCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			out, err := c.DBCreate(cmd.Context(), d)
-			if err != nil {
-				return err
-			}
-			return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Database %s created.\n", out.Name) })
+			return a.call(func(c *client.Client) error {
+				out, err := c.DBCreate(cmd.Context(), d)
+				if err != nil {
+					return err
+				}
+				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Database %s created.\n", out.Name) })
+			})
 		},
 	}
 	create.Flags().StringVarP(&file, "file", "f", "", "database YAML file")
 	rm := &cobra.Command{
 		Use: "rm NAME", Short: "Deregister a database", Example: "  tollctl db rm roach", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.DBRm(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Database %s removed.\n", args[0]) })
+			return a.call(func(c *client.Client) error {
+				if err := c.DBRm(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Database %s removed.\n", args[0]) })
+			})
 		},
 	}
 	var all bool
@@ -121,22 +116,19 @@ func (a *app) dbCmd() *cobra.Command {
 		Use: "ls", Short: "List databases (every one; --all=false: only those you may reach)",
 		Example: "  tollctl db ls\n  tollctl db ls --all=false", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			dbs, err := c.DBList(cmd.Context(), all)
-			if err != nil {
-				return err
-			}
-			return a.print(dbs, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "Name\tDescription\tProtocol\tLabels\tAllowed users")
-				for _, d := range dbs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Description, d.Protocol, labelString(d.Labels), strings.Join(d.DBUsers, ","))
+			return a.call(func(c *client.Client) error {
+				dbs, err := c.DBList(cmd.Context(), all)
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.print(dbs, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "Name\tDescription\tProtocol\tLabels\tAllowed users")
+					for _, d := range dbs {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Description, d.Protocol, labelString(d.Labels), strings.Join(d.DBUsers, ","))
+					}
+					tw.Flush()
+				})
 			})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -30,16 +31,13 @@ func (a *app) lockCmd() *cobra.Command {
 				}
 				l.Expires = t
 			}
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			out, err := c.LocksAdd(cmd.Context(), l)
-			if err != nil {
-				return err
-			}
-			return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Lock %s created.\n", out.ID) })
+			return a.call(func(c *client.Client) error {
+				out, err := c.LocksAdd(cmd.Context(), l)
+				if err != nil {
+					return err
+				}
+				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Lock %s created.\n", out.ID) })
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -58,33 +56,30 @@ func (a *app) locksCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List active locks", Example: "  tollctl locks ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ls, err := c.LocksList(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.print(ls, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tTarget\tMessage\tExpires")
-				for _, l := range ls {
-					t := l.Target
-					target := ""
-					for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
-						if kv[1] != "" {
-							target += kv[0] + "=" + kv[1] + " "
-						}
-					}
-					exp := "never"
-					if !l.Expires.IsZero() {
-						exp = l.Expires.Format(time.RFC3339)
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.ID, target, l.Message, exp)
+			return a.call(func(c *client.Client) error {
+				ls, err := c.LocksList(cmd.Context())
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.print(ls, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "ID\tTarget\tMessage\tExpires")
+					for _, l := range ls {
+						t := l.Target
+						target := ""
+						for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
+							if kv[1] != "" {
+								target += kv[0] + "=" + kv[1] + " "
+							}
+						}
+						exp := "never"
+						if !l.Expires.IsZero() {
+							exp = l.Expires.Format(time.RFC3339)
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.ID, target, l.Message, exp)
+					}
+					tw.Flush()
+				})
 			})
 		},
 	})
@@ -95,15 +90,12 @@ func (a *app) unlockCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "unlock ID", Short: "Remove a lock", Example: "  tollctl unlock 01J9Z…", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.LocksRm(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Lock %s removed.\n", args[0]) })
+			return a.call(func(c *client.Client) error {
+				if err := c.LocksRm(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Lock %s removed.\n", args[0]) })
+			})
 		},
 	}
 }

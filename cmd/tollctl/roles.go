@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -57,23 +58,20 @@ func (a *app) rolesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			var out wire.Role
-			verb := "created"
-			if update {
-				out, err = c.RolesUpdate(cmd.Context(), r)
-				verb = "updated"
-			} else {
-				out, err = c.RolesCreate(cmd.Context(), r)
-			}
-			if err != nil {
-				return err
-			}
-			return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Role %s %s.\n", out.Name, verb) })
+			return a.call(func(c *client.Client) error {
+				var out wire.Role
+				verb := "created"
+				if update {
+					out, err = c.RolesUpdate(cmd.Context(), r)
+					verb = "updated"
+				} else {
+					out, err = c.RolesCreate(cmd.Context(), r)
+				}
+				if err != nil {
+					return err
+				}
+				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Role %s %s.\n", out.Name, verb) })
+			})
 		}
 	}
 	create := &cobra.Command{
@@ -111,64 +109,55 @@ func (a *app) rolesCmd() *cobra.Command {
 	ls := &cobra.Command{
 		Use: "ls", Short: "List roles", Example: "  tollctl roles ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			rs, err := c.RolesList(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.print(rs, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "Role\tDB labels\tDB users\tRules\tMax session TTL")
-				for _, r := range rs {
-					var labels []string
-					for k, v := range r.Spec.Allow.DBLabels {
-						labels = append(labels, k+"="+strings.Join(v, "|"))
-					}
-					var rules []string
-					for _, rl := range r.Spec.Allow.Rules {
-						rules = append(rules, strings.Join(rl.Resources, "|")+":"+strings.Join(rl.Verbs, "|"))
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.Join(labels, ","), strings.Join(r.Spec.Allow.DBUsers, ","),
-						strings.Join(rules, ","), r.Spec.Options.MaxSessionTTL)
+			return a.call(func(c *client.Client) error {
+				rs, err := c.RolesList(cmd.Context())
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.print(rs, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "Role\tDB labels\tDB users\tRules\tMax session TTL")
+					for _, r := range rs {
+						var labels []string
+						for k, v := range r.Spec.Allow.DBLabels {
+							labels = append(labels, k+"="+strings.Join(v, "|"))
+						}
+						var rules []string
+						for _, rl := range r.Spec.Allow.Rules {
+							rules = append(rules, strings.Join(rl.Resources, "|")+":"+strings.Join(rl.Verbs, "|"))
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.Join(labels, ","), strings.Join(r.Spec.Allow.DBUsers, ","),
+							strings.Join(rules, ","), r.Spec.Options.MaxSessionTTL)
+					}
+					tw.Flush()
+				})
 			})
 		},
 	}
 	get := &cobra.Command{
 		Use: "get NAME", Short: "Show a role as YAML", Example: "  tollctl roles get access > access.yaml", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := c.RolesGet(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if a.g.format == formatText {
-				return writeYAML(a.stdout, roleDoc(r.Role))
-			}
-			return a.print(r, nil)
+			return a.call(func(c *client.Client) error {
+				r, err := c.RolesGet(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if a.g.format == formatText {
+					return writeYAML(a.stdout, roleDoc(r.Role))
+				}
+				return a.print(r, nil)
+			})
 		},
 	}
 	rm := &cobra.Command{
 		Use: "rm NAME", Short: "Delete a role no user holds", Example: "  tollctl roles rm dev", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.RolesRm(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Role %s deleted.\n", args[0]) })
+			return a.call(func(c *client.Client) error {
+				if err := c.RolesRm(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Role %s deleted.\n", args[0]) })
+			})
 		},
 	}
 	cmd.AddCommand(create, update, ls, get, rm)

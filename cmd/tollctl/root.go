@@ -142,3 +142,14 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	text(a.stdout)
 	return nil
 }
+
+// call opens a client on the caller's identity, runs fn with it and closes
+// it.
+func (a *app) call(fn func(c *client.Client) error) error {
+	c, _, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}

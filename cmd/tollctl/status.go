@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/control/client"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -15,23 +17,20 @@ func (a *app) statusCmd() *cobra.Command {
   tollctl status --format=json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.print(st, func(w io.Writer) {
-				fmt.Fprintf(w, "Cluster: %s\n", st.Cluster)
-				fmt.Fprintf(w, "Version: %s\n", st.Version)
-				fmt.Fprintf(w, "CA pin %s\n", st.CAPin)
-				for _, ca := range st.CAs {
-					fmt.Fprintf(w, "CA %-9s %-10s %s (rotation: %s)\n", ca.Type, ca.KeyAlg, ca.Pin, ca.Phase)
+			return a.call(func(c *client.Client) error {
+				st, err := c.Status(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "Users: %d  Roles: %d  Agents: %d  Databases: %d\n", st.Users, st.Roles, st.Agents, st.DBs)
+				return a.print(st, func(w io.Writer) {
+					fmt.Fprintf(w, "Cluster: %s\n", st.Cluster)
+					fmt.Fprintf(w, "Version: %s\n", st.Version)
+					fmt.Fprintf(w, "CA pin %s\n", st.CAPin)
+					for _, ca := range st.CAs {
+						fmt.Fprintf(w, "CA %-9s %-10s %s (rotation: %s)\n", ca.Type, ca.KeyAlg, ca.Pin, ca.Phase)
+					}
+					fmt.Fprintf(w, "Users: %d  Roles: %d  Agents: %d  Databases: %d\n", st.Users, st.Roles, st.Agents, st.DBs)
+				})
 			})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -40,37 +41,31 @@ func (a *app) tokensCmd() *cobra.Command {
 	ls := &cobra.Command{
 		Use: "ls", Short: "List join tokens (hashes only)", Example: "  tollctl tokens ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ts, err := c.TokensList(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.print(ts, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "Hash\tType\tExpires\tReusable\tUsed")
-				for _, t := range ts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", t.Hash[:16], t.Type, t.Expires.Format(time.RFC3339), t.Reusable, t.Consumed)
+			return a.call(func(c *client.Client) error {
+				ts, err := c.TokensList(cmd.Context())
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.print(ts, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "Hash\tType\tExpires\tReusable\tUsed")
+					for _, t := range ts {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", t.Hash[:16], t.Type, t.Expires.Format(time.RFC3339), t.Reusable, t.Consumed)
+					}
+					tw.Flush()
+				})
 			})
 		},
 	}
 	rm := &cobra.Command{
 		Use: "rm TOKEN|HASH", Short: "Delete a join token", Example: "  tollctl tokens rm 3f2a9c1e", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.TokensRm(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintln(w, "Token deleted.") })
+			return a.call(func(c *client.Client) error {
+				if err := c.TokensRm(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintln(w, "Token deleted.") })
+			})
 		},
 	}
 	cmd.AddCommand(add, ls, rm)

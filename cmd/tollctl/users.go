@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -72,41 +73,35 @@ func (a *app) usersCmd() *cobra.Command {
 	ls := &cobra.Command{
 		Use: "ls", Short: "List users", Example: "  tollctl users ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			us, err := c.UsersList(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.print(us, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "User\tRoles\tDB users\tDB names\tPassword")
-				for _, u := range us {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.Name, strings.Join(u.Roles, ","), strings.Join(u.Traits["db_users"], ","),
-						strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+			return a.call(func(c *client.Client) error {
+				us, err := c.UsersList(cmd.Context())
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.print(us, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "User\tRoles\tDB users\tDB names\tPassword")
+					for _, u := range us {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.Name, strings.Join(u.Roles, ","), strings.Join(u.Traits["db_users"], ","),
+							strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+					}
+					tw.Flush()
+				})
 			})
 		},
 	}
 	get := &cobra.Command{
 		Use: "get NAME", Short: "Show a user", Example: "  tollctl users get alice --format=yaml", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			u, err := c.UsersGet(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return a.print(u, func(w io.Writer) {
-				fmt.Fprintf(w, "User: %s\nRoles: %s\nDB users: %s\nDB names: %s\nPassword set: %v\n", u.Name, strings.Join(u.Roles, ","),
-					strings.Join(u.Traits["db_users"], ","), strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+			return a.call(func(c *client.Client) error {
+				u, err := c.UsersGet(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return a.print(u, func(w io.Writer) {
+					fmt.Fprintf(w, "User: %s\nRoles: %s\nDB users: %s\nDB names: %s\nPassword set: %v\n", u.Name, strings.Join(u.Roles, ","),
+						strings.Join(u.Traits["db_users"], ","), strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+				})
 			})
 		},
 	}
@@ -117,37 +112,34 @@ func (a *app) usersCmd() *cobra.Command {
 		Example: `  tollctl users update alice --roles=access,auditor`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			u := schemas.User{Name: args[0]}
-			if cmd.Flags().Changed("roles") {
-				u.Roles = splitList(uRoles)
-			}
-			if cmd.Flags().Changed("db-users") || cmd.Flags().Changed("db-names") {
-				old, err := c.UsersGet(cmd.Context(), args[0])
+			return a.call(func(c *client.Client) error {
+				u := schemas.User{Name: args[0]}
+				if cmd.Flags().Changed("roles") {
+					u.Roles = splitList(uRoles)
+				}
+				if cmd.Flags().Changed("db-users") || cmd.Flags().Changed("db-names") {
+					old, err := c.UsersGet(cmd.Context(), args[0])
+					if err != nil {
+						return err
+					}
+					u.Traits = map[string][]string{}
+					for k, v := range old.Traits {
+						u.Traits[k] = v
+					}
+					if cmd.Flags().Changed("db-users") {
+						u.Traits["db_users"] = splitList(uDBUsers)
+					}
+					if cmd.Flags().Changed("db-names") {
+						u.Traits["db_names"] = splitList(uDBNames)
+					}
+				}
+				out, err := c.UsersUpdate(cmd.Context(), u)
 				if err != nil {
 					return err
 				}
-				u.Traits = map[string][]string{}
-				for k, v := range old.Traits {
-					u.Traits[k] = v
-				}
-				if cmd.Flags().Changed("db-users") {
-					u.Traits["db_users"] = splitList(uDBUsers)
-				}
-				if cmd.Flags().Changed("db-names") {
-					u.Traits["db_names"] = splitList(uDBNames)
-				}
-			}
-			out, err := c.UsersUpdate(cmd.Context(), u)
-			if err != nil {
-				return err
-			}
-			return a.print(out, func(w io.Writer) {
-				fmt.Fprintf(w, "User %s updated (roles %s).\n", out.Name, strings.Join(out.Roles, ","))
+				return a.print(out, func(w io.Writer) {
+					fmt.Fprintf(w, "User %s updated (roles %s).\n", out.Name, strings.Join(out.Roles, ","))
+				})
 			})
 		},
 	}
@@ -157,15 +149,12 @@ func (a *app) usersCmd() *cobra.Command {
 	rm := &cobra.Command{
 		Use: "rm NAME", Short: "Delete a user", Example: "  tollctl users rm alice", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.UsersRm(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "User %s deleted.\n", args[0]) })
+			return a.call(func(c *client.Client) error {
+				if err := c.UsersRm(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "User %s deleted.\n", args[0]) })
+			})
 		},
 	}
 	reset := &cobra.Command{
