@@ -99,6 +99,10 @@ type Query struct {
 	// size bound; SHA256 is then the hex SHA-256 of the full statement.
 	Truncated bool   `json:"truncated,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
+	// PreparedBy is set when the statement or cursor executed was created
+	// by SQL (PREPARE, DECLARE) rather than a Parse: the n of the query
+	// that created it, whose text is then Statement.
+	PreparedBy uint64 `json:"prepared_by,omitempty"`
 }
 
 // QueryResult matches a Query's outcome.

@@ -18,6 +18,7 @@ const (
 	CodeInternalError           = "XX000" // internal_error
 	CodeIdleSessionTimeout      = "57P05" // idle_session_timeout
 	CodeInvalidSQLStatementName = "26000" // invalid_sql_statement_name
+	CodeInvalidCursorName       = "34000" // invalid_cursor_name
 )
 
 // Severities of an ErrorResponse.

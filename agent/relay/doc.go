@@ -8,12 +8,34 @@
 // for the server's (Config.MapBackendKey), and from then on frames every
 // message, forwarding the original bytes unchanged.
 //
-// Client → server, the tracker follows prepared statements and portals
-// (named and unnamed, Parse/Bind/Close/Sync semantics, with the server's
-// successes and failures applied back) so each simple Query and each
-// extended Execute yields exactly one `query` event. Server → client,
-// CommandComplete, ErrorResponse, EmptyQueryResponse and PortalSuspended are
-// matched back in order and yield one `query.result` each.
+// Client → server, the tracker (tracker.go, tracker_server.go) records
+// each simple Query and each extended Execute as exactly one `query`
+// event, with the text the server runs. It follows the server, not a
+// prediction: its statements and portals change only on the server's
+// answers (ParseComplete, BindComplete, CloseComplete, and the command tags
+// of SQL PREPARE, DEALLOCATE [ALL], DISCARD ALL, DECLARE, CLOSE [ALL], whose
+// names sqleffects.go reads from the statement and checks against the tag).
+// Names are keyed as the server keys them (63 bytes). A message that reads
+// a name takes it from the latest write of its own sync group — if that
+// write fails the server skips to Sync and the reader never runs — else
+// from the state, waiting for earlier unanswered groups that may change it.
+// After an error the server ignores everything up to Sync, Queries inside
+// the group included; so does the tracker. A Bind or Execute whose name
+// the agent cannot resolve to a text is refused: a poison Bind that always
+// fails goes in its place (so the transaction fails as it would have) and
+// the client gets a 26000/34000 error saying why. What the tracker cannot
+// see — names created or dropped by SQL inside functions or DO blocks — is
+// the limit docs/AUDIT.md states. Server → client, CommandComplete,
+// ErrorResponse, EmptyQueryResponse and PortalSuspended are matched back in
+// order and yield one `query.result` each.
+//
+// differential_test.go checks all this against a real PostgreSQL's
+// log_statement=all, statement by statement, over random pipelined
+// sequences (a bounded seeded run and FuzzAuditMatchesServer).
+//
+// Memory per session is bounded: past maxInflight messages awaiting the
+// server the client is not read (backpressure), and the messages of a
+// group the server already failed are not queued at all.
 //
 // In strict mode (the default) the client bytes of a read batch are
 // forwarded only after its query events are acknowledged by the Publisher;

@@ -52,6 +52,10 @@ func appendQueryJSON(dst []byte, q *schemas.Query) []byte {
 		dst = append(dst, `,"sha256":`...)
 		dst = jsonx.AppendString(dst, q.SHA256, true)
 	}
+	if q.PreparedBy != 0 {
+		dst = append(dst, `,"prepared_by":`...)
+		dst = strconv.AppendUint(dst, q.PreparedBy, 10)
+	}
 	return append(dst, '}')
 }
 

@@ -108,23 +108,22 @@ func TestRefusalOfCarriedGroupDoesNotHang(t *testing.T) {
 
 func TestPortalsDroppedWhenIdle(t *testing.T) {
 	t.Parallel()
-	tr := newTracker("s")
-	var out serverReply
-	now := time.Now()
-	bind, _ := (&pgproto3.Bind{DestinationPortal: "p"}).Encode(nil)
 	for _, tc := range []struct {
 		tx   byte
 		kept bool
 	}{{pgwire.TxInTx, true}, {pgwire.TxIdle, false}} {
-		_, err := tr.client(pgwire.MsgBind, bind[5:])
-		if tc.tx == pgwire.TxIdle {
-			// the portal already exists: Bind keeps it, the server refuses
-			_ = err
-		} else {
-			require.NoError(t, err)
-		}
+		tr := newTracker("s")
+		var out serverReply
+		now := time.Now()
+		parse, _ := (&pgproto3.Parse{Query: "select 1"}).Encode(nil)
+		bind, _ := (&pgproto3.Bind{DestinationPortal: "p"}).Encode(nil)
+		_, err := tr.client(pgwire.MsgParse, parse[5:])
+		require.NoError(t, err)
+		_, err = tr.client(pgwire.MsgBind, bind[5:])
+		require.NoError(t, err)
 		_, err = tr.client(pgwire.MsgSync, nil)
 		require.NoError(t, err)
+		tr.server(pgwire.MsgParseComplete, nil, now, &out)
 		tr.server(pgwire.MsgBindComplete, nil, now, &out)
 		tr.server(pgwire.MsgReadyForQuery, []byte{tc.tx}, now, &out)
 		_, ok := tr.portals["p"]

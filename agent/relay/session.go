@@ -60,6 +60,11 @@ type AsyncTrier interface {
 const (
 	bufSize    = 64 << 10
 	flushLimit = 256 << 10
+	// maxInflight bounds the messages of one session awaiting the
+	// server's answer (the tracker's queue); inflightCheck is how often
+	// the client loop looks.
+	maxInflight   = 4096
+	inflightCheck = 256
 	// Event size budget for query data (the envelope adds ~400 bytes).
 	maxQueryData  = 48 << 10
 	maxStatement  = 32 << 10
@@ -251,7 +256,10 @@ func (s *Session) serverLoop() error {
 			s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
 			reply.pre = nil
 		}
-		if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
+		if reply.replace != nil {
+			s.cout = pgwire.AppendError(s.cout, *reply.replace)
+			reply.replace = nil
+		} else if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
 			if pid, secret, ok := backendKey(body); ok {
 				pid, secret = s.cfg.MapBackendKey(pid, secret)
 				s.cout = append(s.cout, pgwire.MsgBackendKeyData, 0, 0, 0, 12)
@@ -386,6 +394,11 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		// discardCarried: the discarded group was opened by forwarded
 		// messages; its Sync goes to the server (see refuse).
 		discardCarried bool
+		// skipToSync: a message of the open group was refused (unknown
+		// statement or portal): drop the rest of the group, forward its
+		// Sync.
+		skipToSync bool
+		checked    int // messages since the last in-flight check
 	)
 	trier, _ := s.cfg.Publisher.(AsyncTrier)
 	var spare []eventlog.Event
@@ -481,6 +494,18 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			_ = flush()
 			return err
 		}
+		if skipToSync {
+			switch typ {
+			case pgwire.MsgSync:
+				skipToSync = false // the Sync goes on as usual
+			case pgwire.MsgTerminate:
+				s.terminated.Store(true)
+				_ = flush()
+				return io.EOF
+			default:
+				continue
+			}
+		}
 		if discard {
 			if typ == pgwire.MsgSync {
 				discard = false
@@ -512,7 +537,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			if err := flush(); err != nil {
 				return err
 			}
-			if err := s.t.wait(we.portal, we.name); err != nil {
+			if err := s.t.wait(we.ns, we.name); err != nil {
 				return err
 			}
 			if discard { // the flush was refused: this message is part of it
@@ -521,6 +546,17 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			markPos, markGroup = s.t.mark()
 			marked = true
 			q, err = s.t.client(typ, body)
+		}
+		var rf *refusal
+		if errors.As(err, &rf) {
+			// Not forwarded: a poison Bind fails in its place (the
+			// client gets the agent's error); the rest of the group is
+			// dropped up to Sync, as the server would skip it.
+			s.cfg.Logger.Warn().Str("session", s.cfg.SessionID).Str("reason", rf.e.Message).Msg("message refused")
+			s.t.pushRefused(rf)
+			out = append(out, rf.poison...)
+			open, skipToSync = true, true
+			continue
 		}
 		if err != nil {
 			return err
@@ -538,6 +574,9 @@ func (s *Session) clientLoop(ctx context.Context) error {
 				evs = spare
 			}
 			evs = append(evs, s.queryEvent(q))
+			if r := s.t.takeDead(); r != nil {
+				evs = append(evs, s.resultEvent(r, time.Now()))
+			}
 		}
 		out = append(out, s.cr.Raw()...)
 		if typ == pgwire.MsgTerminate {
@@ -548,6 +587,19 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		if !s.cr.FrameBuffered() || len(out) >= flushLimit {
 			if err := flush(); err != nil {
 				return err
+			}
+		}
+		if checked++; checked >= inflightCheck {
+			// Backpressure: past maxInflight messages awaiting the
+			// server, stop reading the client until half are answered.
+			checked = 0
+			if s.t.inflight() > maxInflight {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := s.t.waitInflight(maxInflight / 2); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -3,10 +3,8 @@ package relay
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,12 +41,20 @@ var (
 	errTrackerClosed = errors.New("relay: session ended")
 )
 
-type stmtEntry struct{ text string }
+// stmtEntry is a prepared statement as the server has it.
+type stmtEntry struct {
+	text string
+	// sqlN is the query number of the SQL PREPARE that made it (0: a Parse).
+	sqlN uint64
+}
 
+// portalEntry is a portal (or SQL cursor) as the server has it.
 type portalEntry struct {
 	stmtName string
 	text     string
 	params   []schemas.QueryParam
+	sqlN     uint64 // the PREPARE or DECLARE behind it
+	hold     bool   // a WITH HOLD cursor outlives its transaction
 }
 
 type opKind uint8
@@ -61,29 +67,60 @@ const (
 	opExecute
 	opQuery // simple Query: ends its group, answered by ReadyForQuery
 	opSync
-	opFunc  // FunctionCall: answered by ReadyForQuery
-	opSynth // a reply the agent writes itself, in order
+	opFunc    // FunctionCall: answered by ReadyForQuery
+	opSynth   // a reply the agent writes itself, in order
+	opRefused // the poison Bind sent for a refused message (see refusal)
 )
+
+// ns is a namespace of names: prepared statements or portals.
+type ns uint8
+
+const (
+	nsStmt ns = iota
+	nsPortal
+)
+
+// pendKey is a name an in-flight message may change; all means every
+// name of the namespace.
+type pendKey struct {
+	ns   ns
+	all  bool
+	name string
+}
 
 // item is one client message awaiting the server's answer.
 type item struct {
 	kind  opKind
 	group uint64
-	// State writes (Parse, Bind, Close) and their undo.
-	portal     bool
-	name       string
-	prevStmt   *stmtEntry
-	newStmt    *stmtEntry
-	prevPortal *portalEntry
-	newPortal  *portalEntry
-	failed     bool
-	// Queries.
-	n     uint64
-	start time.Time
-	res   schemas.QueryResult
-	// Synthetic replies.
+	// The name a Parse, Bind or Close writes (server key), and what it
+	// writes (nil for Close).
+	ns     ns
+	name   string
+	stmt   *stmtEntry
+	portal *portalEntry
+	failed bool
+	// regs are the pending writes this item holds (see tracker.pend).
+	regs []pendKey
+	// inGroup marks a Query or FunctionCall sent inside an open extended
+	// group (no Sync since its Parse/Bind/…): the server runs it and
+	// answers ReadyForQuery, unless a message before it failed — then it
+	// ignores it, like everything else up to Sync. It does not end the
+	// group.
+	inGroup bool
+	// Queries. text and effects are those of a Query, or of an Execute's
+	// statement when it may change names; eff counts the statements of a
+	// Query the server completed.
+	n       uint64
+	text    string
+	effects []sqlEffect
+	lexed   bool
+	eff     int
+	start   time.Time
+	res     schemas.QueryResult
+	// Synthetic replies (opSynth, opRefused).
 	synthErr *pgwire.Error
 	synthRFQ bool
+	genuine  bool // opRefused: the server's 26000 is the right answer
 	// preErr, on an opSync the agent injected to close a group of a refused
 	// batch, is written to the client before the server's ReadyForQuery.
 	preErr *pgwire.Error
@@ -93,13 +130,18 @@ func (it *item) endsGroup() bool {
 	return it.kind == opSync || it.kind == opQuery || it.kind == opFunc
 }
 
-func (it *item) writes() bool {
-	return it.kind == opParse || it.kind == opBind || it.kind == opClose
-}
-
-// tracker follows statements, portals and the in-flight queue of one
-// session. The client goroutine calls client*, the server goroutine
-// server*; a mutex guards the shared state.
+// tracker follows prepared statements, portals and the in-flight queue of
+// one session, so that every Execute is recorded with the text the server
+// runs. Its state (stmts, portals) changes only on the server's answers:
+// ParseComplete, BindComplete, CloseComplete, and the command tags of SQL
+// that creates or drops names. A message that reads a name takes it from
+// the latest write of its own sync group (if that write fails, the server
+// skips to Sync and the reader never runs), else from the state, after
+// waiting for earlier groups that may change it. A name the agent cannot
+// resolve to a text is refused, never forwarded.
+//
+// The client goroutine calls client*, the server goroutine server*; a
+// mutex guards the shared state.
 type tracker struct {
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -108,27 +150,39 @@ type tracker struct {
 
 	stmts   map[string]*stmtEntry
 	portals map[string]*portalEntry
-	// pending writes per name: the sync groups of unresolved items, oldest
-	// first.
-	pendStmt   map[string][]uint64
-	pendPortal map[string][]uint64
+	// pend counts, per name, the groups of in-flight messages that may
+	// write it, oldest first.
+	pend map[pendKey][]uint64
 
 	fifo  []item
 	head  int
 	group uint64
-	n     uint64
-	// sql is the last ReadyForQuery transaction status.
+	// groupOpen: messages of the current group were sent since the last
+	// Sync (a Query now is inGroup).
+	groupOpen bool
+	n         uint64
+	// txStatus is the last ReadyForQuery transaction status; scs is
+	// standard_conforming_strings as the server last reported it.
 	txStatus byte
+	scs      bool
+	// dead is set when the server failed a message of the group the
+	// client is still sending (deadGroup): the server skips the rest of it
+	// up to Sync, so its messages are not queued (memory stays bounded
+	// whatever follows) and its Executes are answered at once (deadRes,
+	// read by the client goroutine after client returns).
+	dead      bool
+	deadGroup uint64
+	deadRes   *schemas.QueryResult
 }
 
 func newTracker(session string) *tracker {
 	t := &tracker{
-		session:    session,
-		stmts:      map[string]*stmtEntry{},
-		portals:    map[string]*portalEntry{},
-		pendStmt:   map[string][]uint64{},
-		pendPortal: map[string][]uint64{},
-		txStatus:   pgwire.TxIdle,
+		session:  session,
+		stmts:    map[string]*stmtEntry{},
+		portals:  map[string]*portalEntry{},
+		pend:     map[pendKey][]uint64{},
+		txStatus: pgwire.TxIdle,
+		scs:      true,
 	}
 	t.cond.L = &t.mu
 	return t
@@ -149,23 +203,23 @@ func cstring(b []byte) (string, []byte, bool) {
 	return string(b[:i]), b[i+1:], true
 }
 
-// blockedLocked reports whether name has unresolved writes from an earlier
-// group.
-func (t *tracker) blockedLocked(portal bool, name string) bool {
-	m := t.pendStmt
-	if portal {
-		m = t.pendPortal
+// blockedLocked reports whether a message of the current group reading
+// name must wait: an earlier, unanswered group may write it.
+func (t *tracker) blockedLocked(n ns, name string) bool {
+	for _, k := range [2]pendKey{{ns: n, name: name}, {ns: n, all: true}} {
+		if g := t.pend[k]; len(g) > 0 && g[0] < t.group {
+			return true
+		}
 	}
-	g := m[name]
-	return len(g) > 0 && g[0] < t.group
+	return false
 }
 
-// wait blocks until the names the next message reads have no unresolved
-// writes from earlier groups. The caller must have flushed its output.
-func (t *tracker) wait(portal bool, name string) error {
+// wait blocks until name has no unresolved writes from earlier groups.
+// The caller must have flushed its output.
+func (t *tracker) wait(n ns, name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for t.blockedLocked(portal, name) {
+	for t.blockedLocked(n, name) {
 		if t.closed {
 			return errTrackerClosed
 		}
@@ -174,35 +228,148 @@ func (t *tracker) wait(portal bool, name string) error {
 	return nil
 }
 
-// WaitError is returned by client when the message must wait; it names
+// waitError is returned by client when the message must wait; it names
 // what to wait for.
 type waitError struct {
-	portal bool
-	name   string
+	ns   ns
+	name string
 }
 
 func (e *waitError) Error() string { return errWait.Error() }
 func (e *waitError) Unwrap() error { return errWait }
 
+// refusal is returned by client for a message the agent does not forward:
+// it names a statement or portal whose text the agent does not know. The
+// caller forwards poison instead — a Bind the server always refuses (two
+// parameter formats for one parameter), so its transaction fails as it
+// would have for a real error — and discards the client's messages up to
+// its Sync, which the server skips anyway.
+type refusal struct {
+	e      pgwire.Error
+	poison []byte
+	// stmt is the statement name the poison binds: when the server answers
+	// that it does not exist (26000), its own error is the right answer.
+	genuine bool
+}
+
+func (r *refusal) Error() string { return r.e.Message }
+
+// poisonBind is a Bind of stmt that fails whether or not stmt exists,
+// before it creates a portal.
+func poisonBind(stmt string) []byte {
+	b, _ := (&pgproto3.Bind{PreparedStatement: stmt, ParameterFormatCodes: []int16{0, 0}, Parameters: [][]byte{nil}}).Encode(nil)
+	return b
+}
+
 func (t *tracker) pushLocked(it item) *item {
 	it.group = t.group
-	if it.writes() {
-		if it.portal {
-			t.pendPortal[it.name] = append(t.pendPortal[it.name], it.group)
-		} else {
-			t.pendStmt[it.name] = append(t.pendStmt[it.name], it.group)
-		}
+	for _, k := range it.regs {
+		t.pend[k] = append(t.pend[k], it.group)
+	}
+	switch {
+	case it.kind == opSynth:
+	case it.endsGroup() && (it.kind == opSync || !t.groupOpen):
+		t.group++
+		t.groupOpen = false
+	case it.endsGroup():
+		it.inGroup = true
+	default:
+		t.groupOpen = true
 	}
 	t.fifo = append(t.fifo, it)
-	if it.endsGroup() {
-		t.group++
-	}
 	return &t.fifo[len(t.fifo)-1]
 }
 
+// inGroupLocked looks for the latest write to (n, name) by the messages of
+// the current group. found is false when none writes it; unknown is true
+// when a write of unknown effect does.
+func (t *tracker) inGroupLocked(n ns, name string) (st *stmtEntry, p *portalEntry, found, unknown bool) {
+	for i := len(t.fifo) - 1; i >= t.head && t.fifo[i].group == t.group; i-- {
+		it := &t.fifo[i]
+		switch it.kind {
+		case opParse:
+			if n == nsStmt && it.name == name {
+				return it.stmt, nil, true, false
+			}
+		case opBind:
+			if n == nsPortal && it.name == name {
+				return nil, it.portal, true, false
+			}
+		case opClose:
+			if it.ns == n && it.name == name {
+				return nil, nil, true, false
+			}
+		case opQuery:
+			// Inside the group: it destroys the unnamed statement and
+			// portal; its SQL may change any name.
+			if mayHaveEffects(it.text) {
+				return nil, nil, true, true
+			}
+			if name == "" {
+				return nil, nil, true, false
+			}
+		case opExecute:
+			for j := len(it.effects) - 1; j >= 0; j-- {
+				e := it.effects[j]
+				if !e.writes(n, name) {
+					continue
+				}
+				switch e.kind {
+				case effPrepare:
+					return &stmtEntry{text: it.text, sqlN: it.n}, nil, true, false
+				case effDeclare:
+					return nil, &portalEntry{text: it.text, sqlN: it.n, hold: e.hold}, true, false
+				case effUnknown:
+					return nil, nil, true, true
+				}
+				return nil, nil, true, false
+			}
+		}
+	}
+	return nil, nil, false, false
+}
+
+// writes reports whether e may change (n, name).
+func (e sqlEffect) writes(n ns, name string) bool {
+	switch e.kind {
+	case effPrepare, effDeallocate:
+		return n == nsStmt && e.name == name
+	case effDeallocAll:
+		return n == nsStmt
+	case effDeclare, effClose:
+		return n == nsPortal && e.name == name
+	case effCloseAll:
+		return n == nsPortal
+	case effDiscardAll, effUnknown:
+		return true
+	}
+	return false
+}
+
+// regsOf are the pending writes of effects.
+func regsOf(effects []sqlEffect) []pendKey {
+	var regs []pendKey
+	for _, e := range effects {
+		switch e.kind {
+		case effPrepare, effDeallocate:
+			regs = append(regs, pendKey{ns: nsStmt, name: e.name})
+		case effDeallocAll:
+			regs = append(regs, pendKey{ns: nsStmt, all: true})
+		case effDeclare, effClose:
+			regs = append(regs, pendKey{ns: nsPortal, name: e.name})
+		case effCloseAll:
+			regs = append(regs, pendKey{ns: nsPortal, all: true})
+		case effDiscardAll, effUnknown:
+			regs = append(regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+		}
+	}
+	return regs
+}
+
 // client processes one client message. It returns a query to record (nil
-// if none). A *waitError means: flush, wait, and call again. A malformed
-// audited message returns an error wrapping pgwire.ErrMalformed.
+// if none). A *waitError means: flush, wait, and call again; a *refusal:
+// do not forward (see refusal). A malformed audited message returns an
+// error wrapping pgwire.ErrMalformed.
 func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	switch typ {
 	case pgwire.MsgQuery, pgwire.MsgParse, pgwire.MsgBind, pgwire.MsgExecute,
@@ -212,20 +379,12 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.dead && t.deadGroup == t.group && typ != pgwire.MsgSync {
+		return t.clientDeadLocked(typ, body)
+	}
 	switch typ {
 	case pgwire.MsgQuery:
-		var m pgproto3.Query
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("Query", err)
-		}
-		if t.blockedLocked(false, "") {
-			return nil, &waitError{name: ""}
-		}
-		// A simple Query destroys the unnamed statement.
-		delete(t.stmts, "")
-		t.n++
-		t.pushLocked(item{kind: opQuery, n: t.n})
-		return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}, nil
+		return t.clientQueryLocked(body)
 	case pgwire.MsgParse:
 		name, rest, ok := cstring(body)
 		if !ok {
@@ -235,41 +394,12 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		if !ok {
 			return nil, malformedMsg("Parse", nil)
 		}
-		if name != "" && t.blockedLocked(false, name) {
-			return nil, &waitError{name: name}
-		}
-		prev := t.stmts[name]
-		next := prev
-		if name == "" || prev == nil {
-			// A named statement that exists is refused by the server and
-			// kept unchanged.
-			next = &stmtEntry{text: text}
-			t.stmts[name] = next
-		}
-		t.pushLocked(item{kind: opParse, name: name, prevStmt: prev, newStmt: next})
+		key := protocolName(name)
+		t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text},
+			regs: []pendKey{{ns: nsStmt, name: key}}})
 		return nil, nil
 	case pgwire.MsgBind:
-		var m pgproto3.Bind
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("Bind", err)
-		}
-		if t.blockedLocked(false, m.PreparedStatement) {
-			return nil, &waitError{name: m.PreparedStatement}
-		}
-		if m.DestinationPortal != "" && t.blockedLocked(true, m.DestinationPortal) {
-			return nil, &waitError{portal: true, name: m.DestinationPortal}
-		}
-		prev := t.portals[m.DestinationPortal]
-		next := prev
-		if m.DestinationPortal == "" || prev == nil {
-			next = &portalEntry{stmtName: m.PreparedStatement, params: bindParams(&m)}
-			if st := t.stmts[m.PreparedStatement]; st != nil {
-				next.text = st.text
-			}
-			t.portals[m.DestinationPortal] = next
-		}
-		t.pushLocked(item{kind: opBind, portal: true, name: m.DestinationPortal, prevPortal: prev, newPortal: next})
-		return nil, nil
+		return nil, t.clientBindLocked(body)
 	case pgwire.MsgClose:
 		if len(body) < 2 || (body[0] != 'S' && body[0] != 'P') {
 			return nil, malformedMsg("Close", nil)
@@ -278,47 +408,186 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		if !ok {
 			return nil, malformedMsg("Close", nil)
 		}
-		it := item{kind: opClose, portal: body[0] == 'P', name: name}
-		if it.portal {
-			it.prevPortal = t.portals[name]
-			delete(t.portals, name)
-		} else {
-			it.prevStmt = t.stmts[name]
-			delete(t.stmts, name)
+		n := nsStmt
+		if body[0] == 'P' {
+			n = nsPortal
 		}
-		t.pushLocked(it)
+		key := protocolName(name)
+		t.pushLocked(item{kind: opClose, ns: n, name: key, regs: []pendKey{{ns: n, name: key}}})
 		return nil, nil
 	case pgwire.MsgDescribe:
 		t.pushLocked(item{kind: opDescribe})
 		return nil, nil
 	case pgwire.MsgExecute:
+		return t.clientExecuteLocked(body)
+	case pgwire.MsgSync:
+		t.pushLocked(item{kind: opSync})
+	case pgwire.MsgFunctionCall:
+		return t.clientFunctionLocked(body)
+	}
+	return nil, nil
+}
+
+// clientQueryLocked: a simple Query destroys the unnamed statement and
+// portal, and its SQL may create or drop names.
+func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
+	var m pgproto3.Query
+	if err := pgwire.Decode(&m, body); err != nil {
+		return nil, malformedMsg("Query", err)
+	}
+	regs := []pendKey{{ns: nsStmt}, {ns: nsPortal}}
+	if mayHaveEffects(m.String) {
+		// Which names depends on how the server splits the string
+		// (standard_conforming_strings may change before it runs): later
+		// groups wait for its answer.
+		regs = append(regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+	}
+	t.n++
+	t.pushLocked(item{kind: opQuery, n: t.n, text: m.String, regs: regs})
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}, nil
+}
+
+func (t *tracker) clientBindLocked(body []byte) error {
+	var m pgproto3.Bind
+	if err := pgwire.Decode(&m, body); err != nil {
+		return malformedMsg("Bind", err)
+	}
+	stmtKey, portalKey := protocolName(m.PreparedStatement), protocolName(m.DestinationPortal)
+	st, _, found, unknown := t.inGroupLocked(nsStmt, stmtKey)
+	if !found {
+		if t.blockedLocked(nsStmt, stmtKey) {
+			return &waitError{ns: nsStmt, name: stmtKey}
+		}
+		st = t.stmts[stmtKey]
+	}
+	if st == nil || unknown {
+		return &refusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
+	}
+	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
+	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
+		regs: []pendKey{{ns: nsPortal, name: portalKey}}})
+	return nil
+}
+
+func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
+	var m pgproto3.Execute
+	if err := pgwire.Decode(&m, body); err != nil {
+		return nil, malformedMsg("Execute", err)
+	}
+	key := protocolName(m.Portal)
+	_, p, found, unknown := t.inGroupLocked(nsPortal, key)
+	if !found {
+		if t.blockedLocked(nsPortal, key) {
+			return nil, &waitError{ns: nsPortal, name: key}
+		}
+		p = t.portals[key]
+	}
+	if p == nil || unknown {
+		return nil, &refusal{e: unknownPortal(m.Portal), poison: poisonBind("")}
+	}
+	t.n++
+	it := item{kind: opExecute, n: t.n}
+	if mayHaveEffects(p.text) {
+		// A Parse holds one statement: its head, and so its effect, does
+		// not depend on how strings are read.
+		it.text, it.effects, it.lexed = p.text, sqlEffects(p.text, t.scs), true
+		it.regs = regsOf(it.effects)
+	}
+	t.pushLocked(it)
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal,
+		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN}, nil
+}
+
+// clientDeadLocked takes a message of a group the server already failed:
+// nothing is queued; an Execute is recorded and answered not executed.
+func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error) {
+	var q *schemas.Query
+	switch typ {
+	case pgwire.MsgExecute:
 		var m pgproto3.Execute
 		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("Execute", err)
 		}
-		if t.blockedLocked(true, m.Portal) {
-			return nil, &waitError{portal: true, name: m.Portal}
+		q = t.deadExecuteLocked(m.Portal)
+	case pgwire.MsgQuery:
+		var m pgproto3.Query
+		if err := pgwire.Decode(&m, body); err != nil {
+			return nil, malformedMsg("Query", err)
 		}
 		t.n++
-		t.pushLocked(item{kind: opExecute, n: t.n})
-		q := &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal}
-		if p := t.portals[m.Portal]; p != nil {
-			q.Statement, q.StatementName, q.Params = p.text, p.stmtName, p.params
-		}
-		return q, nil
-	case pgwire.MsgSync:
-		t.pushLocked(item{kind: opSync})
+		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}
 	case pgwire.MsgFunctionCall:
-		if len(body) < 4 {
-			return nil, malformedMsg("FunctionCall", nil)
+		var m pgproto3.FunctionCall
+		if err := pgwire.Decode(&m, body); err != nil {
+			return nil, malformedMsg("FunctionCall", err)
 		}
-		oid := binary.BigEndian.Uint32(body)
 		t.n++
-		t.pushLocked(item{kind: opFunc, n: t.n})
-		return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
-			Statement: "function oid " + strconv.FormatUint(uint64(oid), 10)}, nil
+		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
+			Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
+			Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}
+	default:
+		return nil, nil
 	}
-	return nil, nil
+	t.deadRes = &schemas.QueryResult{SessionID: t.session, N: t.n, Status: StatusError, Error: notExecuted}
+	return q, nil
+}
+
+// deadExecuteLocked records an Execute of a dead group with the text it
+// would have had.
+func (t *tracker) deadExecuteLocked(portal string) *schemas.Query {
+	m := struct{ Portal string }{portal}
+	t.n++
+	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal}
+	if _, p, found, _ := t.inGroupLocked(nsPortal, protocolName(m.Portal)); found && p != nil {
+		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
+	} else if p := t.portals[protocolName(m.Portal)]; !found && p != nil {
+		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
+	}
+	return q
+}
+
+// takeDead returns the result of the Execute client just took in a dead
+// group, if any. Only the client goroutine calls it.
+func (t *tracker) takeDead() *schemas.QueryResult {
+	r := t.deadRes
+	t.deadRes = nil
+	return r
+}
+
+func (t *tracker) clientFunctionLocked(body []byte) (*schemas.Query, error) {
+	var m pgproto3.FunctionCall
+	if err := pgwire.Decode(&m, body); err != nil {
+		return nil, malformedMsg("FunctionCall", err)
+	}
+	t.n++
+	t.pushLocked(item{kind: opFunc, n: t.n})
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
+		Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
+		Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}, nil
+}
+
+func int16s(u []uint16) []int16 {
+	out := make([]int16, len(u))
+	for i, v := range u {
+		out[i] = int16(v)
+	}
+	return out
+}
+
+func unknownStatement(name string) pgwire.Error {
+	e := pgwire.NewError(pgwire.CodeInvalidSQLStatementName,
+		"tollgate: prepared statement "+strconv.Quote(name)+" is not known to the audit")
+	e.Detail = "Only statements prepared by this session's Parse messages or by a PREPARE the agent saw can be executed through Tollgate."
+	e.Hint = "Prepare the statement again (Parse) before binding it."
+	return e
+}
+
+func unknownPortal(name string) pgwire.Error {
+	e := pgwire.NewError(pgwire.CodeInvalidCursorName,
+		"tollgate: portal "+strconv.Quote(name)+" is not known to the audit")
+	e.Detail = "Only portals bound by this session's Bind messages or cursors declared by SQL the agent saw can be executed through Tollgate."
+	e.Hint = "Bind the portal again before executing it."
+	return e
 }
 
 // pushSync queues a Sync the agent sends itself to end a group left open
@@ -330,6 +599,14 @@ func (t *tracker) pushSync(pre *pgwire.Error) {
 	t.pushLocked(item{kind: opSync, preErr: pre})
 }
 
+// pushRefused queues the poison sent for a refused message.
+func (t *tracker) pushRefused(r *refusal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := r.e
+	t.pushLocked(item{kind: opRefused, synthErr: &e, genuine: r.genuine})
+}
+
 func malformedMsg(name string, err error) error {
 	if err != nil {
 		return &pgwire.FrameError{Reason: name + ": " + err.Error(), Err: pgwire.ErrMalformed}
@@ -337,20 +614,22 @@ func malformedMsg(name string, err error) error {
 	return &pgwire.FrameError{Reason: name, Err: pgwire.ErrMalformed}
 }
 
-func bindParams(m *pgproto3.Bind) []schemas.QueryParam {
-	if len(m.Parameters) == 0 {
+// bindParams records bound values (Bind parameters, FunctionCall
+// arguments) with their format codes.
+func bindParams(formats []int16, values [][]byte) []schemas.QueryParam {
+	if len(values) == 0 {
 		return nil
 	}
-	ps := make([]schemas.QueryParam, len(m.Parameters))
-	for i, v := range m.Parameters {
+	ps := make([]schemas.QueryParam, len(values))
+	for i, v := range values {
 		var format int16
-		switch len(m.ParameterFormatCodes) {
+		switch len(formats) {
 		case 0:
 		case 1:
-			format = m.ParameterFormatCodes[0]
+			format = formats[0]
 		default:
-			if i < len(m.ParameterFormatCodes) {
-				format = m.ParameterFormatCodes[i]
+			if i < len(formats) {
+				format = formats[i]
 			}
 		}
 		switch {
@@ -383,72 +662,37 @@ func (t *tracker) mark() (pos int, group uint64) {
 	return len(t.fifo) - t.head, t.group
 }
 
-// rollback undoes the items pushed since mark, newest first.
+// rollback drops the items pushed since mark, as if never sent. Query
+// numbers are not reused: the refused queries' events may be stored.
 func (t *tracker) rollback(pos int, group uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := len(t.fifo) - 1; i >= t.head+pos; i-- {
-		t.undoLocked(&t.fifo[i])
 		t.resolveLocked(&t.fifo[i])
 	}
+	clear(t.fifo[t.head+pos:])
 	t.fifo = t.fifo[:t.head+pos]
 	t.group = group
 	t.cond.Broadcast()
 }
 
-// undoLocked reverts the state change of a write the server did not apply.
-func (t *tracker) undoLocked(it *item) {
-	if !it.writes() {
-		return
-	}
-	if it.portal {
-		if t.portals[it.name] == it.newPortal {
-			restore := it.prevPortal
-			if it.failed && it.kind == opBind && it.name == "" {
-				restore = nil // a failed unnamed Bind may have dropped the old portal
-			}
-			setOrDelete(t.portals, it.name, restore)
-		}
-		return
-	}
-	if t.stmts[it.name] == it.newStmt {
-		restore := it.prevStmt
-		if it.failed && it.kind == opParse && it.name == "" {
-			restore = nil // a failed unnamed Parse drops the old one first
-		}
-		setOrDelete(t.stmts, it.name, restore)
-	}
-}
-
-func setOrDelete[V any](m map[string]*V, k string, v *V) {
-	if v == nil {
-		delete(m, k)
-		return
-	}
-	m[k] = v
-}
-
-// resolveLocked drops a write from the per-name pending lists.
+// resolveLocked drops an item's pending writes.
 func (t *tracker) resolveLocked(it *item) {
-	if !it.writes() {
-		return
-	}
-	m := t.pendStmt
-	if it.portal {
-		m = t.pendPortal
-	}
-	g := m[it.name]
-	if len(g) <= 1 {
-		delete(m, it.name)
-		return
-	}
-	// Items resolve in queue order, but a rollback resolves the newest.
-	for i := range g {
-		if g[i] == it.group {
-			m[it.name] = append(g[:i:i], g[i+1:]...)
-			return
+	for _, k := range it.regs {
+		g := t.pend[k]
+		if len(g) <= 1 {
+			delete(t.pend, k)
+			continue
+		}
+		// Items resolve in queue order, but a rollback resolves the newest.
+		for i := range g {
+			if g[i] == it.group {
+				t.pend[k] = append(g[:i:i], g[i+1:]...)
+				break
+			}
 		}
 	}
+	it.regs = nil
 }
 
 func (t *tracker) headLocked() *item {
@@ -459,6 +703,7 @@ func (t *tracker) headLocked() *item {
 }
 
 func (t *tracker) popLocked() {
+	t.resolveLocked(&t.fifo[t.head])
 	t.fifo[t.head] = item{}
 	t.head++
 	if t.head == len(t.fifo) {
@@ -467,7 +712,8 @@ func (t *tracker) popLocked() {
 	}
 }
 
-// outstanding reports whether any message awaits the server's answer.
+// outstandingLocked reports whether any message awaits the server's
+// answer.
 func (t *tracker) outstandingLocked() bool {
 	for i := t.head; i < len(t.fifo); i++ {
 		if t.fifo[i].kind != opSynth {
@@ -477,215 +723,24 @@ func (t *tracker) outstandingLocked() bool {
 	return false
 }
 
-// serverReply is what one server message produced.
-type serverReply struct {
-	// pre is an error to write before this message (see item.preErr).
-	pre     *pgwire.Error
-	results []schemas.QueryResult
-	synth   []item // replies to write after this message, in order
-}
-
-// server processes one server message; results and synthetic replies are
-// appended to out.
-func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply) {
-	switch typ {
-	case pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
-		pgwire.MsgRowDescription, pgwire.MsgNoData, pgwire.MsgCommandComplete,
-		pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended, pgwire.MsgErrorResponse,
-		pgwire.MsgReadyForQuery, pgwire.MsgFunctionCallResponse:
-	default:
-		return
-	}
+// inflight is the number of messages awaiting the server's answer.
+func (t *tracker) inflight() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h := t.headLocked()
-	switch typ {
-	case pgwire.MsgParseComplete:
-		t.confirmLocked(h, opParse)
-	case pgwire.MsgBindComplete:
-		t.confirmLocked(h, opBind)
-	case pgwire.MsgCloseComplete:
-		t.confirmLocked(h, opClose)
-	case pgwire.MsgRowDescription, pgwire.MsgNoData:
-		if h != nil && h.kind == opDescribe {
-			t.popLocked()
-		}
-	case pgwire.MsgCommandComplete, pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended:
-		if h == nil || (h.kind != opExecute && h.kind != opQuery) {
-			return
-		}
-		var tag string
-		status := StatusOK
-		switch typ {
-		case pgwire.MsgCommandComplete:
-			var m pgproto3.CommandComplete
-			if pgwire.Decode(&m, body) == nil {
-				tag = string(m.CommandTag)
-			}
-		case pgwire.MsgEmptyQueryResponse:
-			status = StatusEmpty
-		default:
-			status = StatusSuspended
-		}
-		if h.kind == opQuery {
-			if h.res.Status != StatusError && tag != "" {
-				h.res.Status, h.res.CommandTag = StatusOK, tag
-				h.res.Rows += tagRows(tag)
-			} else if h.res.Status == "" {
-				h.res.Status = status
-			}
-			return
-		}
-		h.res.Status, h.res.CommandTag, h.res.Rows = status, tag, tagRows(tag)
-		out.results = append(out.results, t.resultLocked(h, now))
-		t.popLocked()
-	case pgwire.MsgFunctionCallResponse:
-		if h != nil && h.kind == opFunc && h.res.Status == "" {
-			h.res.Status = StatusOK
-		}
-	case pgwire.MsgErrorResponse:
-		if h == nil {
-			return
-		}
-		var m pgproto3.ErrorResponse
-		_ = pgwire.Decode(&m, body)
-		switch h.kind {
-		case opQuery, opFunc:
-			if h.res.Status != StatusError {
-				h.res.Status, h.res.SQLState, h.res.Error = StatusError, m.Code, m.Message
-			}
-		case opParse, opBind, opClose, opDescribe, opExecute:
-			// The server skips the rest of the group; ReadyForQuery sweeps it.
-			// The error is reported on the group's first Execute from here
-			// on (it may not be queued yet: see sweepLocked).
-			h.failed = true
-			h.res.SQLState, h.res.Error = m.Code, m.Message
-		}
-	case pgwire.MsgReadyForQuery:
-		if len(body) == 1 {
-			t.txStatus = body[0]
-		}
-		t.sweepLocked(now, out)
-		if t.txStatus == pgwire.TxIdle {
-			t.dropPortalsLocked()
-		}
-	}
+	return len(t.fifo) - t.head
 }
 
-func (t *tracker) confirmLocked(h *item, kind opKind) {
-	if h == nil || h.kind != kind {
-		return
-	}
-	t.resolveLocked(h)
-	t.popLocked()
-	t.cond.Broadcast()
-}
-
-// sweepLocked ends the group at the head of the queue at ReadyForQuery:
-// messages the server skipped are undone (newest first) and their Executes
-// reported not executed; then the synthetic replies that follow are handed
-// out.
-func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
-	end := -1
-	for i := t.head; i < len(t.fifo); i++ {
-		if t.fifo[i].endsGroup() {
-			end = i
-			break
+// waitInflight blocks until at most n messages await an answer, or the
+// group being sent is dead (the server answers nothing more of it before
+// its Sync, which the caller has yet to read).
+func (t *tracker) waitInflight(n int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for len(t.fifo)-t.head > n && !(t.dead && t.deadGroup == t.group) {
+		if t.closed {
+			return errTrackerClosed
 		}
+		t.cond.Wait()
 	}
-	if end < 0 {
-		return // ReadyForQuery after authentication, or nothing in flight
-	}
-	for i := end - 1; i >= t.head; i-- {
-		t.undoLocked(&t.fifo[i])
-		t.resolveLocked(&t.fifo[i])
-	}
-	var failure *item
-	for i := t.head; i < end; i++ {
-		it := &t.fifo[i]
-		if it.failed && failure == nil {
-			failure = it
-		}
-		if it.kind != opExecute {
-			continue
-		}
-		switch {
-		case failure != nil:
-			it.res.Status, it.res.SQLState, it.res.Error = StatusError, failure.res.SQLState, failure.res.Error
-			failure = &item{res: schemas.QueryResult{Error: notExecuted}}
-		case it.res.Status == "":
-			it.res.Status, it.res.Error = StatusError, notExecuted
-		}
-		out.results = append(out.results, t.resultLocked(it, now))
-	}
-	for t.head < end {
-		t.popLocked()
-	}
-	if h := t.headLocked(); h != nil && (h.kind == opQuery || h.kind == opFunc) {
-		if h.res.Status == "" {
-			h.res.Status = StatusEmpty
-		}
-		out.results = append(out.results, t.resultLocked(h, now))
-	} else if h != nil && h.preErr != nil {
-		out.pre = h.preErr
-	}
-	t.popLocked()
-	for h := t.headLocked(); h != nil && h.kind == opSynth; h = t.headLocked() {
-		out.synth = append(out.synth, *h)
-		t.popLocked()
-	}
-	t.cond.Broadcast()
-}
-
-func (t *tracker) resultLocked(it *item, now time.Time) schemas.QueryResult {
-	r := it.res
-	r.SessionID, r.N = t.session, it.n
-	if !it.start.IsZero() {
-		r.DurationUS = now.Sub(it.start).Microseconds()
-	}
-	return r
-}
-
-// tagRows parses the row count of a command tag by its kind: "INSERT oid
-// rows", "SELECT rows", "UPDATE rows", "DELETE rows", "MERGE rows",
-// "FETCH rows", "MOVE rows", "COPY rows"; 0 for other tags.
-func tagRows(tag string) int64 {
-	verb, rest, ok := strings.Cut(tag, " ")
-	if !ok {
-		return 0
-	}
-	switch verb {
-	case "INSERT":
-		_, rows, ok := strings.Cut(rest, " ")
-		if !ok {
-			return 0
-		}
-		rest = rows
-	case "SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY":
-	default:
-		return 0
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// dropPortalsLocked forgets the portals at the end of a transaction
-// (ReadyForQuery 'I'), except names a later, unanswered Bind writes.
-func (t *tracker) dropPortalsLocked() {
-	for name := range t.portals {
-		if len(t.pendPortal[name]) == 0 {
-			delete(t.portals, name)
-		}
-	}
-}
-
-// backendKey decodes a BackendKeyData body.
-func backendKey(body []byte) (pid, secret uint32, ok bool) {
-	if len(body) != 8 {
-		return 0, 0, false
-	}
-	return binary.BigEndian.Uint32(body), binary.BigEndian.Uint32(body[4:]), true
+	return nil
 }

@@ -1,0 +1,339 @@
+package relay
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgproto3/v2"
+
+	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// serverReply is what one server message produced.
+type serverReply struct {
+	// pre is an error to write before this message (see item.preErr).
+	pre *pgwire.Error
+	// replace is the agent's error to write instead of this message (the
+	// server's answer to a poison Bind).
+	replace *pgwire.Error
+	results []schemas.QueryResult
+	synth   []item // replies to write after this message, in order
+}
+
+// server processes one server message; results and synthetic replies are
+// appended to out.
+func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply) {
+	switch typ {
+	case pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
+		pgwire.MsgRowDescription, pgwire.MsgNoData, pgwire.MsgCommandComplete,
+		pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended, pgwire.MsgErrorResponse,
+		pgwire.MsgReadyForQuery, pgwire.MsgFunctionCallResponse, pgwire.MsgParameterStatus:
+	default:
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.headLocked()
+	switch typ {
+	case pgwire.MsgParseComplete:
+		if h != nil && h.kind == opParse {
+			t.stmts[h.name] = h.stmt
+			t.confirmLocked()
+		}
+	case pgwire.MsgBindComplete:
+		if h != nil && h.kind == opBind {
+			t.portals[h.name] = h.portal
+			t.confirmLocked()
+		}
+	case pgwire.MsgCloseComplete:
+		if h != nil && h.kind == opClose {
+			if h.ns == nsStmt {
+				delete(t.stmts, h.name)
+			} else {
+				delete(t.portals, h.name)
+			}
+			t.confirmLocked()
+		}
+	case pgwire.MsgRowDescription, pgwire.MsgNoData:
+		if h != nil && h.kind == opDescribe {
+			t.confirmLocked()
+		}
+	case pgwire.MsgCommandComplete, pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended:
+		t.completeLocked(h, typ, body, now, out)
+	case pgwire.MsgFunctionCallResponse:
+		if h != nil && h.kind == opFunc && h.res.Status == "" {
+			h.res.Status = StatusOK
+		}
+	case pgwire.MsgErrorResponse:
+		t.errorLocked(h, body, out)
+	case pgwire.MsgParameterStatus:
+		var m pgproto3.ParameterStatus
+		if pgwire.Decode(&m, body) == nil && m.Name == "standard_conforming_strings" {
+			t.scs = m.Value == "on"
+		}
+	case pgwire.MsgReadyForQuery:
+		if len(body) == 1 {
+			t.txStatus = body[0]
+		}
+		t.sweepLocked(now, out)
+		if t.txStatus == pgwire.TxIdle {
+			t.dropPortalsLocked()
+		}
+	}
+}
+
+// confirmLocked pops the head, which the server answered.
+func (t *tracker) confirmLocked() {
+	t.popLocked()
+	t.cond.Broadcast()
+}
+
+// completeLocked handles the end of one statement: a simple Query's (one
+// of possibly several) or an Execute's.
+func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, out *serverReply) {
+	if h == nil || (h.kind != opExecute && h.kind != opQuery) {
+		return
+	}
+	var tag string
+	status := StatusOK
+	switch typ {
+	case pgwire.MsgCommandComplete:
+		var m pgproto3.CommandComplete
+		if pgwire.Decode(&m, body) == nil {
+			tag = string(m.CommandTag)
+		}
+		t.applyTagLocked(h, tag)
+	case pgwire.MsgEmptyQueryResponse:
+		status = StatusEmpty
+	default:
+		status = StatusSuspended
+	}
+	if h.kind == opQuery {
+		if h.res.Status != StatusError && tag != "" {
+			h.res.Status, h.res.CommandTag = StatusOK, tag
+			h.res.Rows += tagRows(tag)
+		} else if h.res.Status == "" {
+			h.res.Status = status
+		}
+		return
+	}
+	h.res.Status, h.res.CommandTag, h.res.Rows = status, tag, tagRows(tag)
+	out.results = append(out.results, t.resultLocked(h, now))
+	t.popLocked()
+	t.cond.Broadcast()
+}
+
+// applyTagLocked applies what a completed statement did to the names, as
+// its command tag says. The statement's own text names them; where the
+// agent's reading of the text disagrees with the tag, every name is
+// forgotten (a later Bind or Execute of one is refused, never recorded
+// with a guessed text).
+func (t *tracker) applyTagLocked(h *item, tag string) {
+	kind := tagKind(tag)
+	if kind == effNone && !h.lexed && h.kind == opExecute {
+		return // the common case: no effect, nothing to read
+	}
+	if !h.lexed {
+		h.effects, h.lexed = sqlEffects(h.text, t.scs), true
+	}
+	idx := h.eff
+	h.eff++
+	var e sqlEffect
+	if idx < len(h.effects) {
+		e = h.effects[idx]
+	}
+	switch {
+	case kind == effNone && e.kind == effNone:
+		return
+	case kind != e.kind:
+		t.forgetAllLocked()
+		return
+	}
+	switch e.kind {
+	case effPrepare:
+		t.stmts[e.name] = &stmtEntry{text: h.text, sqlN: h.n}
+	case effDeallocate:
+		delete(t.stmts, e.name)
+	case effDeallocAll:
+		clear(t.stmts)
+	case effDiscardAll:
+		clear(t.stmts)
+		clear(t.portals)
+	case effDeclare:
+		t.portals[e.name] = &portalEntry{text: h.text, sqlN: h.n, hold: e.hold}
+	case effClose:
+		delete(t.portals, e.name)
+	case effCloseAll:
+		clear(t.portals)
+	}
+}
+
+// forgetAllLocked forgets every statement and portal: the agent can no
+// longer tell what the server holds.
+func (t *tracker) forgetAllLocked() {
+	clear(t.stmts)
+	clear(t.portals)
+}
+
+func (t *tracker) errorLocked(h *item, body []byte, out *serverReply) {
+	if h == nil {
+		return
+	}
+	var m pgproto3.ErrorResponse
+	_ = pgwire.Decode(&m, body)
+	switch h.kind {
+	case opQuery, opFunc:
+		if h.res.Status != StatusError {
+			h.res.Status, h.res.SQLState, h.res.Error = StatusError, m.Code, m.Message
+		}
+	case opRefused:
+		h.failed = true
+		if !(h.genuine && m.Code == pgwire.CodeInvalidSQLStatementName) {
+			out.replace = h.synthErr
+		}
+		h.res.SQLState, h.res.Error = h.synthErr.Code, h.synthErr.Message
+		if h.group == t.group {
+			t.dead, t.deadGroup = true, h.group
+			t.cond.Broadcast()
+		}
+	case opParse, opBind, opClose, opDescribe, opExecute:
+		// The server skips the rest of the group; ReadyForQuery sweeps it.
+		// The error is reported on the group's first Execute from here
+		// on.
+		h.failed = true
+		h.res.SQLState, h.res.Error = m.Code, m.Message
+		if h.group == t.group {
+			t.dead, t.deadGroup = true, h.group
+			t.cond.Broadcast()
+		}
+		// A failed unnamed Parse drops the old unnamed statement first; a
+		// failed unnamed Bind may have dropped the old unnamed portal.
+		if h.kind == opParse && h.name == "" {
+			delete(t.stmts, "")
+		}
+		if h.kind == opBind && h.name == "" {
+			delete(t.portals, "")
+		}
+	}
+}
+
+// sweepLocked handles a ReadyForQuery: it answers the first Sync, or a
+// Query or FunctionCall that ran. Messages before it the server skipped
+// (after a failure, up to Sync, Queries inside the group included) are
+// dropped and their queries reported not executed; then the synthetic
+// replies that follow are handed out.
+func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
+	end := -1
+	failed := false
+	for i := t.head; i < len(t.fifo); i++ {
+		it := &t.fifo[i]
+		failed = failed || it.failed
+		if it.endsGroup() && !(it.inGroup && failed) {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		return // ReadyForQuery after authentication, or nothing in flight
+	}
+	var failure *item
+	for i := t.head; i < end; i++ {
+		it := &t.fifo[i]
+		if it.failed && failure == nil {
+			failure = it
+		}
+		switch it.kind {
+		case opExecute, opQuery, opFunc:
+		default:
+			continue
+		}
+		switch {
+		case it.kind != opExecute:
+			it.res.Status, it.res.Error = StatusError, notExecuted // ignored up to Sync
+		case failure != nil:
+			it.res.Status, it.res.SQLState, it.res.Error = StatusError, failure.res.SQLState, failure.res.Error
+			failure = &item{res: schemas.QueryResult{Error: notExecuted}}
+		case it.res.Status == "":
+			it.res.Status, it.res.Error = StatusError, notExecuted
+		}
+		out.results = append(out.results, t.resultLocked(it, now))
+	}
+	for t.head < end {
+		t.popLocked()
+	}
+	if h := t.headLocked(); h != nil && (h.kind == opQuery || h.kind == opFunc) {
+		if h.kind == opQuery {
+			// A simple Query destroys the unnamed statement and portal.
+			delete(t.stmts, "")
+			delete(t.portals, "")
+		}
+		if h.res.Status == "" {
+			h.res.Status = StatusEmpty
+		}
+		out.results = append(out.results, t.resultLocked(h, now))
+	} else if h != nil && h.preErr != nil && out.pre == nil {
+		out.pre = h.preErr
+	}
+	t.popLocked()
+	for h := t.headLocked(); h != nil && h.kind == opSynth; h = t.headLocked() {
+		out.synth = append(out.synth, *h)
+		t.popLocked()
+	}
+	t.cond.Broadcast()
+}
+
+func (t *tracker) resultLocked(it *item, now time.Time) schemas.QueryResult {
+	r := it.res
+	r.SessionID, r.N = t.session, it.n
+	if !it.start.IsZero() {
+		r.DurationUS = now.Sub(it.start).Microseconds()
+	}
+	return r
+}
+
+// tagRows parses the row count of a command tag by its kind: "INSERT oid
+// rows", "SELECT rows", "UPDATE rows", "DELETE rows", "MERGE rows",
+// "FETCH rows", "MOVE rows", "COPY rows"; 0 for other tags.
+func tagRows(tag string) int64 {
+	verb, rest, ok := strings.Cut(tag, " ")
+	if !ok {
+		return 0
+	}
+	switch verb {
+	case "INSERT":
+		_, rows, ok := strings.Cut(rest, " ")
+		if !ok {
+			return 0
+		}
+		rest = rows
+	case "SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY":
+	default:
+		return 0
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// backendKey decodes a BackendKeyData body.
+func backendKey(body []byte) (pid, secret uint32, ok bool) {
+	if len(body) != 8 {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(body), binary.BigEndian.Uint32(body[4:]), true
+}
+
+// dropPortalsLocked forgets the portals at the end of a transaction
+// (ReadyForQuery 'I'), except WITH HOLD cursors.
+func (t *tracker) dropPortalsLocked() {
+	for name, p := range t.portals {
+		if !p.hold {
+			delete(t.portals, name)
+		}
+	}
+}
