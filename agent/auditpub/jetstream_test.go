@@ -23,8 +23,7 @@ func TestStrictOverJetStreamVerifies(t *testing.T) {
 	l, err := jetstream.Open(ctx, jetstream.Config{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, l.Close(ctx)) }()
-	require.Implements(t, (*encodedAppender)(nil), l.Audit)
-	p := New(l.Audit, NewChain(0, ""), Options{})
+	p := New(l.Audit, eventlog.NewChainer(0, ""), Options{})
 	b := eventlog.NewBuilder("agent1")
 	var wg sync.WaitGroup
 	for s := range 8 {

@@ -19,19 +19,6 @@ import (
 // taken and the chain did not advance.
 var ErrBacklog = errors.New("audit publish queue full")
 
-// Chainer links audit events into the source's hash chain (Seq, Prev,
-// Hash), in the order given. The Publisher calls it under its lock, in
-// spool order. *Chain is the implementation; a Chainer that also has
-// Head and Reset (as *Chain does) is rolled back when a spool write fails.
-type Chainer interface {
-	Link(ev *eventlog.Event) error
-}
-
-type resetter interface {
-	Head() (uint64, string)
-	Reset(seq uint64, hash string)
-}
-
 // Options tune a Publisher.
 type Options struct {
 	// MaxBatch bounds the events of one AppendBatch (default 512).
@@ -70,21 +57,14 @@ type waiter struct {
 type entry struct {
 	seq uint64
 	ev  eventlog.Event
-	raw []byte // ev's stored JSON (nil: encoded when sent)
-}
-
-// encodedAppender is implemented by a stream that takes events already
-// encoded (eventlog/jetstream): the publisher sends the JSON it built
-// while chaining instead of having the stream encode each event again.
-type encodedAppender interface {
-	AppendEncoded(ctx context.Context, evs []eventlog.Event, raw [][]byte) error
+	raw []byte // ev's stored JSON
 }
 
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
-	stream  eventlog.Stream
-	chainer Chainer
-	opt     Options
+	stream eventlog.Stream
+	chain  *eventlog.Chainer
+	opt    Options
 
 	mu      sync.Mutex
 	cache   []entry // spooled (or queued) events not yet stored, by seq
@@ -102,10 +82,10 @@ type Publisher struct {
 	done chan struct{}
 }
 
-// New starts a Publisher appending to stream (the audit stream). chainer
-// may be nil (no chain). With opt.Spool, use Open instead, which resumes the
-// chain from the spool.
-func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
+// New starts a Publisher appending to stream (the audit stream), linking
+// events into chain (nil: no chain). With opt.Spool, use Open instead,
+// which resumes the chain from the spool.
+func New(stream eventlog.Stream, chain *eventlog.Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
@@ -128,7 +108,7 @@ func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 		opt.MaxEventSize = eventlog.DefaultMaxEventSize
 	}
 	p := &Publisher{
-		stream: stream, chainer: chainer, opt: opt, next: 1,
+		stream: stream, chain: chain, opt: opt, next: 1,
 		wake: make(chan struct{}, 1), syncNow: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if opt.Spool != nil {
@@ -151,18 +131,18 @@ func Open(stream eventlog.Stream, sp *spool.Spool, opt Options) (*Publisher, err
 	return New(stream, ch, opt), nil
 }
 
-// ResumeChain returns a Chain continuing from the newest event in sp (a
+// ResumeChain returns a chain continuing from the newest event in sp (a
 // new chain when sp never held one).
-func ResumeChain(sp *spool.Spool) (*Chain, error) {
+func ResumeChain(sp *spool.Spool) (*eventlog.Chainer, error) {
 	last, ok := sp.Last()
 	if !ok {
-		return NewChain(0, ""), nil
+		return eventlog.NewChainer(0, ""), nil
 	}
 	var ev eventlog.Event
 	if err := eventlog.DecodeEvent(last, &ev); err != nil {
 		return nil, fmt.Errorf("resume audit chain from spool: %w", err)
 	}
-	return NewChain(ev.Seq, ev.Hash), nil
+	return eventlog.NewChainer(ev.Seq, ev.Hash), nil
 }
 
 func (p *Publisher) signal() {
@@ -190,22 +170,14 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	if sp == nil && len(p.cache)-p.chead+len(evs) > p.opt.MaxQueue {
 		return ErrBacklog
 	}
-	for i := range evs {
-		d, err := compactData(evs[i].Data)
-		if err != nil {
-			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
-		}
-		evs[i].Data = d
-	}
 	var headSeq uint64
 	var headHash string
-	rs, canReset := p.chainer.(resetter)
-	if canReset {
-		headSeq, headHash = rs.Head()
+	if p.chain != nil {
+		headSeq, headHash = p.chain.Last()
 	}
 	undo := func() {
-		if canReset {
-			rs.Reset(headSeq, headHash)
+		if p.chain != nil {
+			p.chain.Reset(headSeq, headHash)
 		}
 	}
 	// Each event's stored JSON, in one buffer per call that the queued
@@ -217,14 +189,18 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	buf := make([]byte, 0, size)
 	p.offs = p.offs[:0]
 	for i := range evs {
-		if p.chainer != nil {
-			if err := p.chainer.Link(&evs[i]); err != nil {
-				undo()
-				return fmt.Errorf("audit chain: %w", err)
-			}
+		var err error
+		if p.chain != nil {
+			err = p.chain.Next(&evs[i]) // compacts Data
+		} else {
+			evs[i].Data, err = eventlog.CompactData(evs[i].Data)
+		}
+		if err != nil {
+			undo()
+			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
 		}
 		start := len(buf)
-		buf = appendEvent(buf, &evs[i], true)
+		buf = eventlog.AppendJSON(buf, &evs[i], true)
 		if len(buf)-start > p.opt.MaxEventSize {
 			undo()
 			return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(buf)-start, eventlog.ErrTooLarge)
@@ -344,7 +320,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 }
 
 // take returns the next batch from nextSeq out of the memory cache, with
-// each event's stored JSON in raws (nil where not encoded yet).
+// each event's stored JSON in raws.
 func (p *Publisher) take(batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -397,7 +373,7 @@ func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, raws []
 			return batch, raws, fmt.Errorf("spooled audit event: %w", err)
 		}
 		batch = append(batch, ev)
-		raws = append(raws, nil)
+		raws = append(raws, rec) // the record is the stored JSON
 	}
 	return batch, raws, nil
 }
@@ -428,8 +404,6 @@ func (p *Publisher) run() {
 	defer tctx.disarm()
 	var batch []eventlog.Event
 	var raws [][]byte
-	var scratch []byte
-	enc, _ := p.stream.(encodedAppender)
 	for {
 		batch, raws = p.take(batch[:0], raws[:0], nextSeq)
 		if len(batch) == 0 {
@@ -454,24 +428,9 @@ func (p *Publisher) run() {
 				return
 			}
 		}
-		if enc != nil {
-			scratch = scratch[:0]
-			for i := range raws {
-				if raws[i] == nil {
-					start := len(scratch)
-					scratch = appendEvent(scratch, &batch[i], true)
-					raws[i] = scratch[start:len(scratch):len(scratch)]
-				}
-			}
-		}
 		for {
 			ctx := tctx.arm(base, p.opt.AppendTimeout)
-			var err error
-			if enc != nil {
-				err = enc.AppendEncoded(ctx, batch, raws)
-			} else {
-				_, err = p.stream.AppendBatch(ctx, batch)
-			}
+			err := p.stream.AppendEncoded(ctx, batch, raws)
 			if tctx.disarm() && err != nil {
 				err = fmt.Errorf("%w (%w after %s)", err, eventlog.ErrUnavailable, p.opt.AppendTimeout)
 			}

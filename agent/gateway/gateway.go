@@ -344,7 +344,7 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		if err != nil {
 			return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 		}
-		return auditpub.New(stream, auditpub.NewChain(seq, hash), aopt), nil, nil
+		return auditpub.New(stream, eventlog.NewChainer(seq, hash), aopt), nil, nil
 	}
 	sync := spool.SyncInterval
 	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
@@ -356,10 +356,10 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 	}
 	chain, err := auditpub.ResumeChain(sp)
 	if err == nil {
-		if seq, _ := chain.Head(); seq == 0 {
+		if seq, _ := chain.Last(); seq == 0 {
 			var hash string
 			if seq, hash, err = chainStart(ctx, stream, agentID); err == nil {
-				chain = auditpub.NewChain(seq, hash)
+				chain = eventlog.NewChainer(seq, hash)
 			}
 		}
 	}
