@@ -41,7 +41,7 @@ func TestStrictOverJetStreamVerifies(t *testing.T) {
 	wg.Wait()
 	last, err := b.Build("session.ended", 1, "alice", eventlog.AuditSubject("db", "alice", "s0", "session.ended"), map[string]any{})
 	require.NoError(t, err)
-	p.PublishAsync([]eventlog.Event{last})
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{last}))
 	require.NoError(t, p.Close(ctx))
 	rep, err := eventlog.Verify(ctx, l.Audit, eventlog.Query{})
 	require.NoError(t, err)

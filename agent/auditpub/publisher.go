@@ -14,10 +14,18 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog"
 )
 
-// ErrBacklog means the spool (or, without one, the memory queue) is full
-// because the log has been unreachable for a while; the events were not
-// taken and the chain did not advance.
-var ErrBacklog = errors.New("audit publish queue full")
+// Errors of Publish*: the events were not taken and the chain did not
+// advance.
+var (
+	// ErrBacklog means the spool (or, without one, the memory queue) is
+	// full because the log has been unreachable for a while.
+	ErrBacklog = errors.New("audit publish queue full")
+	// ErrSpool means writing or syncing the spool failed (a full or
+	// failing disk).
+	ErrSpool = errors.New("audit spool write failed")
+	// ErrClosed means the Publisher was closed.
+	ErrClosed = fmt.Errorf("audit publisher closed: %w", eventlog.ErrClosed)
+)
 
 // Options tune a Publisher.
 type Options struct {
@@ -73,6 +81,7 @@ type Publisher struct {
 	acked   uint64 // every event up to here is stored
 	waiters []waiter
 	closed  bool
+	refused refusal // why events are refused now (see Health)
 	offs    []int
 	recs    [][]byte
 	wake    chan struct{}
@@ -153,12 +162,26 @@ func (p *Publisher) signal() {
 }
 
 // enqueue chains evs, spools them and queues them for the drainer, all
-// under mu so that chain order is spool order is append order.
+// under mu so that chain order is spool order is append order. A refusal
+// because of the spool or the queue is noted for Health.
 func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	err := p.enqueueLocked(evs, w)
+	switch {
+	case err == nil:
+		if p.refused.err != nil {
+			p.recoveredLocked()
+		}
+	case errors.Is(err, ErrBacklog), errors.Is(err, ErrSpool):
+		p.refusedLocked(err, len(evs))
+	}
+	return err
+}
+
+func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 	if p.closed {
-		return eventlog.ErrClosed
+		return ErrClosed
 	}
 	if len(evs) == 0 {
 		if w != nil {
@@ -221,9 +244,10 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 		if err != nil {
 			undo()
 			if errors.Is(err, spool.ErrFull) {
+				p.refused.need = int64(len(buf) + spool.HeaderLen*len(evs))
 				return fmt.Errorf("%w: %w", ErrBacklog, err)
 			}
-			return fmt.Errorf("spool audit events: %w", err)
+			return fmt.Errorf("%w: %w", ErrSpool, err)
 		}
 	}
 	p.next = first + uint64(len(evs))
@@ -270,16 +294,12 @@ func (p *Publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error
 }
 
 // TryPublishAsync spools evs (durable once it returns) for publishing, or
-// fails with ErrBacklog when the spool is full.
+// fails, taking none of them: ErrBacklog when the spool is full, ErrSpool
+// when it cannot be written, ErrClosed, eventlog.ErrTooLarge, or a data
+// error. It never waits for the log. It keeps no reference to evs (see
+// relay.Publisher).
 func (p *Publisher) TryPublishAsync(evs []eventlog.Event) error {
 	return p.enqueue(evs, nil)
-}
-
-// PublishAsync is TryPublishAsync that logs a failure.
-func (p *Publisher) PublishAsync(evs []eventlog.Event) {
-	if err := p.enqueue(evs, nil); err != nil {
-		p.opt.Logger.Error().Err(err).Int("events", len(evs)).Msg("audit events not taken")
-	}
 }
 
 // Pending returns the number of events taken but not yet stored.
@@ -526,10 +546,6 @@ func (p *Publisher) failWaiters(err error) {
 	p.waiters = p.waiters[:0]
 	p.mu.Unlock()
 }
-
-// CopiesEvents marks that the Publisher keeps no reference to the slices
-// it is given (relay.EventCopier): callers may reuse them.
-func (p *Publisher) CopiesEvents() {}
 
 // timeoutCtx bounds each append like context.WithTimeout, reusing one
 // context and timer across appends until a timeout actually fires (a new

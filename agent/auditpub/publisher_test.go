@@ -50,7 +50,7 @@ func TestGroupCommitChainsInOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	p.PublishAsync([]eventlog.Event{ev(99999)})
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{ev(99999)}))
 	require.NoError(t, p.Close(context.Background()))
 	var seqs []uint64
 	require.NoError(t, st.Read(context.Background(), eventlog.Query{}, func(r eventlog.Record) error {

@@ -156,10 +156,13 @@ func TestFullSpoolRefusesAndKeepsChain(t *testing.T) {
 		n++
 	}
 	require.Greater(t, n, 5)
+	require.ErrorIs(t, p.Health(), ErrBacklog, "unhealthy while the spool is full")
+	require.Equal(t, "spool_full", Reason(p.TryPublishAsync([]eventlog.Event{auditEv(n)})))
 	st.mu.Lock()
 	st.down = false
 	st.mu.Unlock()
-	require.Eventually(t, func() bool { return p.Pending() == 0 }, 30*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return p.Pending() == 0 && p.Health() == nil }, 30*time.Second, 5*time.Millisecond,
+		"healthy again once stored events free room, before any new event is offered")
 	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(n)}), "space is freed once stored")
 	require.NoError(t, p.Close(ctxT(t)))
 	checkStored(t, st, n+1)

@@ -279,7 +279,8 @@ func (g *Gateway) health() error {
 	if g.state.pool(schemas.CAUser) == nil {
 		return errors.New("no control state yet")
 	}
-	return nil
+	// A full or failing spool refuses queries: unhealthy while it lasts.
+	return g.auditp.Health()
 }
 
 // Run follows the control stream, registers the static databases, serves

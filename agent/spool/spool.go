@@ -60,6 +60,7 @@ type Options struct {
 const (
 	segSuffix = ".seg"
 	ackName   = "ack"
+	probeName = "probe"
 	ackSlot   = 20 // gen(8) seq(8) crc(4)
 )
 
@@ -448,6 +449,38 @@ func (s *Spool) Used() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.used
+}
+
+// Room returns the bytes Append can still take before MaxBytes.
+func (s *Spool) Room() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opt.MaxBytes - s.used
+}
+
+// Probe checks that the spool's directory takes writes: it writes, syncs
+// and removes a small file there (a full or failing disk fails it). It
+// does not touch the segments.
+func (s *Spool) Probe() error {
+	path := filepath.Join(s.dir, probeName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe spool: %w", err)
+	}
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := os.Remove(path); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("probe spool: %w", err)
+	}
+	return nil
 }
 
 // Last returns a copy of the newest record's payload, acknowledged or not
