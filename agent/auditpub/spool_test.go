@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,6 +190,39 @@ func TestTooLargeAndInvalidAreRefusedWithoutChainGap(t *testing.T) {
 	bad.Data = []byte(`{"x":`)
 	require.Error(t, p.PublishSync(ctxT(t), []eventlog.Event{bad}))
 	require.NoError(t, p.PublishSync(ctxT(t), []eventlog.Event{auditEv(1)}))
+	require.NoError(t, p.Close(ctxT(t)))
+	checkStored(t, st, 2)
+}
+
+// TestFailingSpoolRefusesReportsAndRecovers: when the spool's disk fails
+// writes (its next segment and the probe file are links to /dev/full, a
+// real ENOSPC), TryPublishAsync refuses with ErrSpool and takes nothing,
+// Health reports it, and once the disk works again Health clears by
+// itself (its probe) and events are taken, the chain unbroken.
+func TestFailingSpoolRefusesReportsAndRecovers(t *testing.T) {
+	t.Parallel()
+	st := memlog.New(eventlog.AuditStream)
+	dir := t.TempDir()
+	sp, err := spool.Open(dir, spool.Options{SegmentBytes: 1}) // a segment per append
+	require.NoError(t, err)
+	defer sp.Close()
+	p, err := Open(st, sp, Options{})
+	require.NoError(t, err)
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(0)}))
+	seg := filepath.Join(dir, fmt.Sprintf("%020d.seg", sp.Next()))
+	for _, f := range []string{seg, filepath.Join(dir, "probe")} {
+		require.NoError(t, os.Symlink("/dev/full", f))
+	}
+	err = p.TryPublishAsync([]eventlog.Event{auditEv(1)})
+	require.ErrorIs(t, err, ErrSpool)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	require.Equal(t, "spool_failed", Reason(err))
+	require.ErrorIs(t, p.Health(), ErrSpool)
+
+	require.NoError(t, os.Remove(seg)) // the disk works again
+	require.Eventually(t, func() bool { return p.Health() == nil }, 30*time.Second, 20*time.Millisecond,
+		"the probe clears the condition with no event offered")
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(1)}))
 	require.NoError(t, p.Close(ctxT(t)))
 	checkStored(t, st, 2)
 }

@@ -351,7 +351,8 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
 		sync = spool.SyncEveryAppend
 	}
-	sp, err := spool.Open(dir, spool.Options{Sync: sync})
+	// Segments are sized to the bound (spool.SegmentBytesFor).
+	sp, err := spool.Open(dir, spool.Options{Sync: sync, MaxBytes: int64(cfg.DBService.SpoolMaxBytes)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the audit spool: %w", err)
 	}
