@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // Errors of Publish*: the events were not taken and the chain did not
@@ -47,8 +48,9 @@ type Options struct {
 	// AppendTimeout bounds one AppendBatch (default 5s).
 	AppendTimeout time.Duration
 	// MaxEventSize bounds one event's JSON (default
-	// eventlog.DefaultMaxEventSize); a larger one is refused with
-	// eventlog.ErrTooLarge before it is spooled.
+	// eventlog.DefaultMaxEventSize); a larger one is shrunk to fit
+	// (schemas.Fit) before it is spooled, and one that cannot be (a type
+	// with nothing to cut) is refused with eventlog.ErrTooLarge.
 	MaxEventSize int
 	// Spool, when set, receives every event (chained, as its stored JSON)
 	// before Publish* returns; the publisher drains it to the stream and
@@ -225,8 +227,11 @@ func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 		start := len(buf)
 		buf = eventlog.AppendJSON(buf, &evs[i], true)
 		if len(buf)-start > p.opt.MaxEventSize {
-			undo()
-			return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(buf)-start, eventlog.ErrTooLarge)
+			// Never dropped: shrunk to fit (schemas.Fit), chained again.
+			if buf, err = p.fitLocked(buf[:start], &evs[i], len(buf)-start); err != nil {
+				undo()
+				return err
+			}
 		}
 		p.offs = append(p.offs, len(buf))
 	}
@@ -269,6 +274,31 @@ func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 	}
 	p.signal()
 	return nil
+}
+
+// fitLocked shrinks ev, whose stored JSON of size bytes is over the bound,
+// to fit it (schemas.Fit: its texts, names and parameters cut, flagged and
+// hashed), links it again in its place in the chain and appends its JSON
+// to buf.
+func (p *Publisher) fitLocked(buf []byte, ev *eventlog.Event, size int) ([]byte, error) {
+	budget := p.opt.MaxEventSize - (size - len(ev.Data)) // the envelope's size does not change
+	data, err := schemas.Fit(ev.Type, ev.V, ev.Data, budget)
+	if err != nil {
+		return buf, fmt.Errorf("audit event %s (%d bytes): %w", ev.ID, size, err)
+	}
+	ev.Data, ev.Hash = data, ""
+	if p.chain != nil {
+		p.chain.Reset(ev.Seq-1, ev.Prev)
+		if err := p.chain.Next(ev); err != nil {
+			return buf, fmt.Errorf("audit event %s: %w", ev.ID, err)
+		}
+	}
+	start := len(buf)
+	buf = eventlog.AppendJSON(buf, ev, true)
+	if len(buf)-start > p.opt.MaxEventSize {
+		return buf[:start], fmt.Errorf("audit event %s (%d bytes after shrinking): %w", ev.ID, len(buf)-start, eventlog.ErrTooLarge)
+	}
+	return buf, nil
 }
 
 var waiterPool = sync.Pool{New: func() any { return make(chan error, 1) }}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgproto3/v2"
 	"github.com/stretchr/testify/require"
@@ -368,27 +367,31 @@ func TestEndReason(t *testing.T) {
 func TestEncodeMatchesJSON(t *testing.T) {
 	t.Parallel()
 	q := schemas.Query{SessionID: "s", N: 3, Kind: "extended", Statement: "select '<\x00>&\"\\\n\t\u2028é\xff'",
-		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x"}},
-		Truncated: true, SHA256: "ab"}
+		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x", SHA256: "cd"}},
+		Truncated: true, SHA256: "ab", ParamsOmitted: 3, ParamsSHA256: "ef"}
 	want, err := json.Marshal(q)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(appendQueryJSON(nil, &q)))
-	r := schemas.QueryResult{SessionID: "s", N: 1, Status: "error", SQLState: "42601", Error: "bad \x01", DurationUS: 5}
+	r := schemas.QueryResult{SessionID: "s", N: 1, Status: "error", SQLState: "42601", Error: "bad \x01", DurationUS: 5, Truncated: true}
 	want, err = json.Marshal(r)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(appendResultJSON(nil, &r)))
 }
 
-func TestTruncation(t *testing.T) {
+// TestOversizeQueryIsFitted: a query event over the budget (a 100 KiB
+// statement name, a huge statement and parameter) is fitted, flagged and
+// hashed, never dropped.
+func TestOversizeQueryIsFitted(t *testing.T) {
 	t.Parallel()
-	q := schemas.Query{SessionID: "s", N: 1, Kind: "simple", Statement: strings.Repeat("\x01é", 40000),
-		Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
-	data := encodeTruncated(&q)
-	require.LessOrEqual(t, len(data), maxQueryData)
-	var got schemas.Query
-	require.NoError(t, json.Unmarshal(data, &got))
+	s := New(Config{SessionID: "s", Database: "db", User: "alice", Builder: eventlog.NewBuilder("agent-1")}, nil, bufio.NewReader(strings.NewReader("")), nil)
+	q := schemas.Query{SessionID: "s", N: 1, Kind: "extended", Statement: strings.Repeat("\x01é", 40000),
+		StatementName: strings.Repeat("n", 100<<10), Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
+	ev := s.queryEvent(&q)
+	require.LessOrEqual(t, len(ev.Data), maxQueryData)
+	got := decode[schemas.Query](t, ev)
 	require.True(t, got.Truncated)
 	require.Len(t, got.SHA256, 64)
 	require.True(t, strings.HasPrefix(q.Statement, got.Statement))
-	_ = time.Now
+	require.True(t, strings.HasPrefix(q.StatementName, got.StatementName))
+	require.Len(t, got.Params[0].SHA256, 64)
 }

@@ -3,9 +3,7 @@ package relay
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -54,10 +52,9 @@ type Publisher interface {
 const (
 	bufSize    = 64 << 10
 	flushLimit = 256 << 10
-	// Event size budget for query data (the envelope adds ~400 bytes).
-	maxQueryData  = 48 << 10
-	maxStatement  = 32 << 10
-	maxParamBytes = 12 << 10
+	// Event size budget for query data (the envelope adds ~400 bytes; the
+	// publisher fits whatever is still over the bound once it is known).
+	maxQueryData = 48 << 10
 )
 
 // Config describes one session.
@@ -561,46 +558,20 @@ func (s *Session) newEvent(typ, subject string, data []byte, now time.Time) even
 func (s *Session) queryEvent(q *schemas.Query) eventlog.Event {
 	data := appendQueryJSON(make([]byte, 0, 128+len(q.Statement)), q)
 	if len(data) > maxQueryData {
-		data = encodeTruncated(q)
+		// Names, texts and parameters cut, flagged and hashed (schemas.Fit).
+		if fit, err := q.Fit(maxQueryData); err == nil {
+			data = fit
+		}
 	}
 	return s.newEvent(schemas.TypeQuery, s.querySubject, data, s.cfg.Builder.Clock.Now())
-}
-
-// encodeTruncated cuts the statement and parameters until the data fits,
-// keeping the full statement's SHA-256.
-func encodeTruncated(q *schemas.Query) []byte {
-	sum := sha256.Sum256([]byte(q.Statement))
-	full := *q
-	stmtMax, paramMax := maxStatement, maxParamBytes
-	for {
-		c := full
-		c.Truncated, c.SHA256 = true, hex.EncodeToString(sum[:])
-		c.Statement = truncateUTF8(full.Statement, stmtMax)
-		if len(full.Params) > 0 {
-			c.Params = make([]schemas.QueryParam, 0, len(full.Params))
-			budget := paramMax
-			for _, p := range full.Params {
-				if budget <= 0 {
-					break // the remaining parameters are left out
-				}
-				p.Value = truncateUTF8(p.Value, min(budget, paramMax/4+1))
-				budget -= len(p.Value) + 16
-				c.Params = append(c.Params, p)
-			}
-		}
-		data := appendQueryJSON(nil, &c)
-		if len(data) <= maxQueryData || (stmtMax == 0 && paramMax == 0) {
-			return data
-		}
-		stmtMax, paramMax = stmtMax/2, paramMax/2
-	}
 }
 
 func (s *Session) resultEvent(r *schemas.QueryResult, now time.Time) eventlog.Event {
 	data := appendResultJSON(make([]byte, 0, 160+len(r.Error)), r)
 	if len(data) > maxQueryData {
-		r.Error = truncateUTF8(r.Error, 4096)
-		data = appendResultJSON(nil, r)
+		if fit, err := r.Fit(maxQueryData); err == nil {
+			data = fit
+		}
 	}
 	return s.newEvent(schemas.TypeQueryResult, s.resultSubject, data, now)
 }
