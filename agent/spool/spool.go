@@ -506,6 +506,9 @@ func (s *Spool) Used() int64 {
 	return s.used
 }
 
+// Dir returns the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
 // Room returns the bytes Append can still take before MaxBytes.
 func (s *Spool) Room() int64 {
 	s.mu.Lock()
