@@ -1,10 +1,8 @@
 package eventlog
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sync"
 )
@@ -29,24 +27,13 @@ import (
 // equally recompute it from the stored JSON by dropping "hash", compacting
 // and re-encoding in this key order.
 func CanonicalBytes(ev *Event) ([]byte, error) {
-	cp := *ev
-	cp.Hash = ""
-	if len(cp.Data) > 0 {
-		var buf bytes.Buffer
-		buf.Grow(len(cp.Data))
-		if err := json.Compact(&buf, cp.Data); err != nil {
-			return nil, fmt.Errorf("canonical event %s: data: %w", ev.ID, err)
-		}
-		cp.Data = buf.Bytes()
-	}
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&cp); err != nil {
+	data, err := CompactData(ev.Data)
+	if err != nil {
 		return nil, fmt.Errorf("canonical event %s: %w", ev.ID, err)
 	}
-	b := out.Bytes()
-	return b[:len(b)-1], nil // Encode appends a newline
+	cp := *ev
+	cp.Data = data
+	return AppendJSON(make([]byte, 0, len(data)+256), &cp, false), nil
 }
 
 // EventHash returns the hex SHA-256 of CanonicalBytes(ev).
@@ -61,13 +48,16 @@ func EventHash(ev *Event) (string, error) {
 
 // Chainer links the audit events of one source into a hash chain: each
 // event gets the next per-source sequence, the previous event's hash, and
-// its own hash. It is safe for concurrent use; events must then be appended
-// in the order Next was called, and an event that Next stamped must be
-// appended (retried with the same id) or the chain shows a gap.
+// its own hash. It is the one implementation of the chain (control's
+// auditor and the agent's publisher both use it). It is safe for concurrent
+// use; events must then be appended in the order Next was called, and an
+// event that Next stamped must be appended (retried with the same id) or
+// the chain shows a gap, unless the caller moves the head back with Reset.
 type Chainer struct {
 	mu   sync.Mutex
 	seq  uint64
 	hash string
+	buf  []byte
 }
 
 // NewChainer continues a chain whose last event had sequence lastSeq and
@@ -76,19 +66,25 @@ func NewChainer(lastSeq uint64, lastHash string) *Chainer {
 	return &Chainer{seq: lastSeq, hash: lastHash}
 }
 
-// Next sets ev.Seq, ev.Prev and ev.Hash. On an error (data not valid JSON)
-// the chain does not advance.
+// Next compacts ev.Data (in place, as CanonicalBytes hashes it) and sets
+// ev.Seq, ev.Prev and ev.Hash. On an error (data not valid JSON) the chain
+// does not advance and ev is unchanged.
 func (c *Chainer) Next(ev *Event) error {
+	data, err := CompactData(ev.Data)
+	if err != nil {
+		return fmt.Errorf("chain event %s: %w", ev.ID, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ev.Seq = c.seq + 1
-	ev.Prev = c.hash
-	h, err := EventHash(ev)
-	if err != nil {
-		return fmt.Errorf("chain event: %w", err)
+	ev.Data = data
+	ev.Seq, ev.Prev, ev.Hash = c.seq+1, c.hash, ""
+	c.buf = AppendJSON(c.buf[:0], ev, false)
+	sum := sha256.Sum256(c.buf)
+	if cap(c.buf) > 1<<20 {
+		c.buf = nil
 	}
-	ev.Hash = h
-	c.seq, c.hash = ev.Seq, h
+	ev.Hash = hex.EncodeToString(sum[:])
+	c.seq, c.hash = ev.Seq, ev.Hash
 	return nil
 }
 
@@ -97,4 +93,12 @@ func (c *Chainer) Last() (uint64, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.seq, c.hash
+}
+
+// Reset moves the head back to seq and hash (as returned by Last): the
+// events stamped since were not stored and will not be.
+func (c *Chainer) Reset(seq uint64, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq, c.hash = seq, hash
 }

@@ -25,6 +25,12 @@ type Stream interface {
 	// AppendBatch stores events in order, pipelining the writes (group
 	// commit), and returns their sequences once all are acknowledged.
 	AppendBatch(ctx context.Context, evs []Event) ([]uint64, error)
+	// AppendEncoded is AppendBatch for events whose stored JSON the caller
+	// already built (AppendJSON with the hash, as the agent's publisher
+	// does while chaining): raw[i] is stored as event i, evs[i] supplies
+	// its subject and id. raw[i] must be evs[i]'s JSON; len(raw) must be
+	// len(evs). An encoding over the size bound fails with ErrTooLarge.
+	AppendEncoded(ctx context.Context, evs []Event, raw [][]byte) error
 	// Read calls fn for each stored record matching q, in order, up to the
 	// last record present when Read was called (or q's upper bound), then
 	// returns. An error from fn stops the read and is returned.

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// WithValidator returns s with every appended event checked by v first: an
-// invalid event is refused with v's error wrapped ("validate event: %w") and
-// nothing of a batch holding one is stored.
+// WithValidator returns s with every appended event checked by v first
+// (Append, AppendBatch and AppendEncoded, which checks evs: raw is their
+// JSON): an invalid event is refused with v's error wrapped ("validate
+// event: %w") and nothing of a batch holding one is stored.
 func WithValidator(s Stream, v Validator) Stream {
 	return &validating{Stream: s, v: v}
 }
@@ -24,6 +25,8 @@ func (s *validating) Append(ctx context.Context, ev Event, opts ...AppendOption)
 	return s.Stream.Append(ctx, ev, opts...)
 }
 
+var _ Stream = (*validating)(nil)
+
 func (s *validating) AppendBatch(ctx context.Context, evs []Event) ([]uint64, error) {
 	for i := range evs {
 		if err := s.v.Validate(&evs[i]); err != nil {
@@ -31,4 +34,13 @@ func (s *validating) AppendBatch(ctx context.Context, evs []Event) ([]uint64, er
 		}
 	}
 	return s.Stream.AppendBatch(ctx, evs)
+}
+
+func (s *validating) AppendEncoded(ctx context.Context, evs []Event, raw [][]byte) error {
+	for i := range evs {
+		if err := s.v.Validate(&evs[i]); err != nil {
+			return fmt.Errorf("validate event %s (%s): %w", evs[i].ID, evs[i].Type, err)
+		}
+	}
+	return s.Stream.AppendEncoded(ctx, evs, raw)
 }

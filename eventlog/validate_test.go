@@ -50,4 +50,24 @@ func TestWithValidator(t *testing.T) {
 	seqs, err := st.AppendBatch(ctx, []eventlog.Event{good2})
 	require.NoError(t, err)
 	require.Equal(t, []uint64{2}, seqs)
+
+	// AppendEncoded is validated too (the agent's publisher uses it).
+	good3 := good
+	good3.ID = "4"
+	enc := func(evs ...eventlog.Event) [][]byte {
+		var raw [][]byte
+		for i := range evs {
+			raw = append(raw, eventlog.AppendJSON(nil, &evs[i], true))
+		}
+		return raw
+	}
+	err = st.AppendEncoded(ctx, []eventlog.Event{good3, bad}, enc(good3, bad))
+	require.ErrorIs(t, err, errBadType)
+	last, err = inner.LastSeq(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), last, "nothing of an invalid encoded batch is stored")
+	require.NoError(t, st.AppendEncoded(ctx, []eventlog.Event{good3}, enc(good3)))
+	last, err = inner.LastSeq(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), last)
 }

@@ -50,6 +50,9 @@ type SessionStarted struct {
 	DecidedBy  string            `json:"decided_by,omitempty"` // role that allowed
 	Decision   string            `json:"decision,omitempty"`   // why it was allowed
 	Params     map[string]string `json:"params,omitempty"`     // every startup parameter
+	// Truncated is set when fields were cut to fit the event size bound
+	// (see Fit).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Rejection codes for SessionRejected.
@@ -77,12 +80,16 @@ type SessionRejected struct {
 	Code       string            `json:"code"`
 	Reason     string            `json:"reason"`
 	Params     map[string]string `json:"params,omitempty"`
+	Truncated  bool              `json:"truncated,omitempty"`
 }
 
 // QueryParam is one bound parameter: text as text, binary as base64.
 type QueryParam struct {
 	Format string `json:"format"` // "text", "binary", "null"
 	Value  string `json:"value,omitempty"`
+	// SHA256 is the hex SHA-256 of the full value (its bytes as bound,
+	// binary decoded) when Value was cut.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Query records one simple Query or one extended Execute, before it runs.
@@ -95,10 +102,15 @@ type Query struct {
 	StatementName string       `json:"statement_name,omitempty"`
 	Portal        string       `json:"portal,omitempty"`
 	Params        []QueryParam `json:"params,omitempty"`
-	// Truncated is set when Statement or Params were cut to fit the event
-	// size bound; SHA256 is then the hex SHA-256 of the full statement.
-	Truncated bool   `json:"truncated,omitempty"`
-	SHA256    string `json:"sha256,omitempty"`
+	// Truncated is set when the statement, names or parameters were cut,
+	// or parameters left out, to fit the event size bound (see Fit); SHA256
+	// is then the hex SHA-256 of the full statement, each cut parameter has
+	// its own, and ParamsOmitted parameters left out at the end are covered
+	// by ParamsSHA256 (see OmittedParamsSHA256).
+	Truncated     bool   `json:"truncated,omitempty"`
+	SHA256        string `json:"sha256,omitempty"`
+	ParamsOmitted int    `json:"params_omitted,omitempty"`
+	ParamsSHA256  string `json:"params_sha256,omitempty"`
 	// PreparedBy is set when the statement or cursor executed was created
 	// by SQL (PREPARE, DECLARE) rather than a Parse: the n of the query
 	// that created it, whose text is then Statement.
@@ -115,6 +127,7 @@ type QueryResult struct {
 	SQLState   string `json:"sqlstate,omitempty"`
 	Error      string `json:"error,omitempty"`
 	DurationUS int64  `json:"duration_us"`
+	Truncated  bool   `json:"truncated,omitempty"`
 }
 
 // SessionCancel records a CancelRequest, matched or not.
@@ -146,4 +159,5 @@ type SessionEnded struct {
 	Queries    uint64 `json:"queries"`
 	BytesIn    int64  `json:"bytes_in"`
 	BytesOut   int64  `json:"bytes_out"`
+	Truncated  bool   `json:"truncated,omitempty"`
 }

@@ -1,13 +1,13 @@
 // Package auditpub publishes the agent's audit events: one Publisher per
 // agent, shared by all sessions. Under one lock it links each event into
-// the agent's hash chain (Chain), writes it to the on-disk spool
+// the agent's hash chain (eventlog.Chainer), writes it to the on-disk spool
 // (agent/spool) and queues it; one drainer goroutine sends what is spooled
-// to the audit stream with Stream.AppendBatch, group-committing the events
+// to the audit stream with Stream.AppendEncoded, group-committing the events
 // of concurrent sessions that arrive while an append is in flight, and
 // acknowledges the spool after each stored batch. Chain order is therefore
 // spool order is append order. Each event's canonical JSON is built once,
-// under the lock, and sent as is when the stream takes encoded events
-// (eventlog/jetstream's AppendEncoded). Events no PublishSync waits for
+// under the lock, and sent as is; a spooled event read back from disk
+// is sent as the spool record it is. Events no PublishSync waits for
 // linger briefly (Options.Linger) so one append carries many.
 //
 // The spool is for async mode: an agent in strict mode should open the

@@ -23,8 +23,7 @@ func TestStrictOverJetStreamVerifies(t *testing.T) {
 	l, err := jetstream.Open(ctx, jetstream.Config{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, l.Close(ctx)) }()
-	require.Implements(t, (*encodedAppender)(nil), l.Audit)
-	p := New(l.Audit, NewChain(0, ""), Options{})
+	p := New(l.Audit, eventlog.NewChainer(0, ""), Options{})
 	b := eventlog.NewBuilder("agent1")
 	var wg sync.WaitGroup
 	for s := range 8 {
@@ -42,7 +41,7 @@ func TestStrictOverJetStreamVerifies(t *testing.T) {
 	wg.Wait()
 	last, err := b.Build("session.ended", 1, "alice", eventlog.AuditSubject("db", "alice", "s0", "session.ended"), map[string]any{})
 	require.NoError(t, err)
-	p.PublishAsync([]eventlog.Event{last})
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{last}))
 	require.NoError(t, p.Close(ctx))
 	rep, err := eventlog.Verify(ctx, l.Audit, eventlog.Query{})
 	require.NoError(t, err)

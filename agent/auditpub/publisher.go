@@ -12,25 +12,21 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// ErrBacklog means the spool (or, without one, the memory queue) is full
-// because the log has been unreachable for a while; the events were not
-// taken and the chain did not advance.
-var ErrBacklog = errors.New("audit publish queue full")
-
-// Chainer links audit events into the source's hash chain (Seq, Prev,
-// Hash), in the order given. The Publisher calls it under its lock, in
-// spool order. *Chain is the implementation; a Chainer that also has
-// Head and Reset (as *Chain does) is rolled back when a spool write fails.
-type Chainer interface {
-	Link(ev *eventlog.Event) error
-}
-
-type resetter interface {
-	Head() (uint64, string)
-	Reset(seq uint64, hash string)
-}
+// Errors of Publish*: the events were not taken and the chain did not
+// advance.
+var (
+	// ErrBacklog means the spool (or, without one, the memory queue) is
+	// full because the log has been unreachable for a while.
+	ErrBacklog = errors.New("audit publish queue full")
+	// ErrSpool means writing or syncing the spool failed (a full or
+	// failing disk).
+	ErrSpool = errors.New("audit spool write failed")
+	// ErrClosed means the Publisher was closed.
+	ErrClosed = fmt.Errorf("audit publisher closed: %w", eventlog.ErrClosed)
+)
 
 // Options tune a Publisher.
 type Options struct {
@@ -52,8 +48,9 @@ type Options struct {
 	// AppendTimeout bounds one AppendBatch (default 5s).
 	AppendTimeout time.Duration
 	// MaxEventSize bounds one event's JSON (default
-	// eventlog.DefaultMaxEventSize); a larger one is refused with
-	// eventlog.ErrTooLarge before it is spooled.
+	// eventlog.DefaultMaxEventSize); a larger one is shrunk to fit
+	// (schemas.Fit) before it is spooled, and one that cannot be (a type
+	// with nothing to cut) is refused with eventlog.ErrTooLarge.
 	MaxEventSize int
 	// Spool, when set, receives every event (chained, as its stored JSON)
 	// before Publish* returns; the publisher drains it to the stream and
@@ -70,21 +67,14 @@ type waiter struct {
 type entry struct {
 	seq uint64
 	ev  eventlog.Event
-	raw []byte // ev's stored JSON (nil: encoded when sent)
-}
-
-// encodedAppender is implemented by a stream that takes events already
-// encoded (eventlog/jetstream): the publisher sends the JSON it built
-// while chaining instead of having the stream encode each event again.
-type encodedAppender interface {
-	AppendEncoded(ctx context.Context, evs []eventlog.Event, raw [][]byte) error
+	raw []byte // ev's stored JSON
 }
 
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
-	stream  eventlog.Stream
-	chainer Chainer
-	opt     Options
+	stream eventlog.Stream
+	chain  *eventlog.Chainer
+	opt    Options
 
 	mu      sync.Mutex
 	cache   []entry // spooled (or queued) events not yet stored, by seq
@@ -93,6 +83,7 @@ type Publisher struct {
 	acked   uint64 // every event up to here is stored
 	waiters []waiter
 	closed  bool
+	refused refusal // why events are refused now (see Health)
 	offs    []int
 	recs    [][]byte
 	wake    chan struct{}
@@ -102,10 +93,10 @@ type Publisher struct {
 	done chan struct{}
 }
 
-// New starts a Publisher appending to stream (the audit stream). chainer
-// may be nil (no chain). With opt.Spool, use Open instead, which resumes the
-// chain from the spool.
-func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
+// New starts a Publisher appending to stream (the audit stream), linking
+// events into chain (nil: no chain). With opt.Spool, use Open instead,
+// which resumes the chain from the spool.
+func New(stream eventlog.Stream, chain *eventlog.Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
@@ -128,7 +119,7 @@ func New(stream eventlog.Stream, chainer Chainer, opt Options) *Publisher {
 		opt.MaxEventSize = eventlog.DefaultMaxEventSize
 	}
 	p := &Publisher{
-		stream: stream, chainer: chainer, opt: opt, next: 1,
+		stream: stream, chain: chain, opt: opt, next: 1,
 		wake: make(chan struct{}, 1), syncNow: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if opt.Spool != nil {
@@ -151,18 +142,18 @@ func Open(stream eventlog.Stream, sp *spool.Spool, opt Options) (*Publisher, err
 	return New(stream, ch, opt), nil
 }
 
-// ResumeChain returns a Chain continuing from the newest event in sp (a
+// ResumeChain returns a chain continuing from the newest event in sp (a
 // new chain when sp never held one).
-func ResumeChain(sp *spool.Spool) (*Chain, error) {
+func ResumeChain(sp *spool.Spool) (*eventlog.Chainer, error) {
 	last, ok := sp.Last()
 	if !ok {
-		return NewChain(0, ""), nil
+		return eventlog.NewChainer(0, ""), nil
 	}
 	var ev eventlog.Event
 	if err := eventlog.DecodeEvent(last, &ev); err != nil {
 		return nil, fmt.Errorf("resume audit chain from spool: %w", err)
 	}
-	return NewChain(ev.Seq, ev.Hash), nil
+	return eventlog.NewChainer(ev.Seq, ev.Hash), nil
 }
 
 func (p *Publisher) signal() {
@@ -173,12 +164,26 @@ func (p *Publisher) signal() {
 }
 
 // enqueue chains evs, spools them and queues them for the drainer, all
-// under mu so that chain order is spool order is append order.
+// under mu so that chain order is spool order is append order. A refusal
+// because of the spool or the queue is noted for Health.
 func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	err := p.enqueueLocked(evs, w)
+	switch {
+	case err == nil:
+		if p.refused.err != nil {
+			p.recoveredLocked()
+		}
+	case errors.Is(err, ErrBacklog), errors.Is(err, ErrSpool):
+		p.refusedLocked(err, len(evs))
+	}
+	return err
+}
+
+func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 	if p.closed {
-		return eventlog.ErrClosed
+		return ErrClosed
 	}
 	if len(evs) == 0 {
 		if w != nil {
@@ -190,22 +195,14 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	if sp == nil && len(p.cache)-p.chead+len(evs) > p.opt.MaxQueue {
 		return ErrBacklog
 	}
-	for i := range evs {
-		d, err := compactData(evs[i].Data)
-		if err != nil {
-			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
-		}
-		evs[i].Data = d
-	}
 	var headSeq uint64
 	var headHash string
-	rs, canReset := p.chainer.(resetter)
-	if canReset {
-		headSeq, headHash = rs.Head()
+	if p.chain != nil {
+		headSeq, headHash = p.chain.Last()
 	}
 	undo := func() {
-		if canReset {
-			rs.Reset(headSeq, headHash)
+		if p.chain != nil {
+			p.chain.Reset(headSeq, headHash)
 		}
 	}
 	// Each event's stored JSON, in one buffer per call that the queued
@@ -217,17 +214,24 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	buf := make([]byte, 0, size)
 	p.offs = p.offs[:0]
 	for i := range evs {
-		if p.chainer != nil {
-			if err := p.chainer.Link(&evs[i]); err != nil {
-				undo()
-				return fmt.Errorf("audit chain: %w", err)
-			}
+		var err error
+		if p.chain != nil {
+			err = p.chain.Next(&evs[i]) // compacts Data
+		} else {
+			evs[i].Data, err = eventlog.CompactData(evs[i].Data)
+		}
+		if err != nil {
+			undo()
+			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
 		}
 		start := len(buf)
-		buf = appendEvent(buf, &evs[i], true)
+		buf = eventlog.AppendJSON(buf, &evs[i], true)
 		if len(buf)-start > p.opt.MaxEventSize {
-			undo()
-			return fmt.Errorf("audit event %s (%d bytes): %w", evs[i].ID, len(buf)-start, eventlog.ErrTooLarge)
+			// Never dropped: shrunk to fit (schemas.Fit), chained again.
+			if buf, err = p.fitLocked(buf[:start], &evs[i], len(buf)-start); err != nil {
+				undo()
+				return err
+			}
 		}
 		p.offs = append(p.offs, len(buf))
 	}
@@ -245,9 +249,10 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 		if err != nil {
 			undo()
 			if errors.Is(err, spool.ErrFull) {
+				p.refused.need = int64(len(buf) + spool.HeaderLen*len(evs))
 				return fmt.Errorf("%w: %w", ErrBacklog, err)
 			}
-			return fmt.Errorf("spool audit events: %w", err)
+			return fmt.Errorf("%w: %w", ErrSpool, err)
 		}
 	}
 	p.next = first + uint64(len(evs))
@@ -269,6 +274,31 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	}
 	p.signal()
 	return nil
+}
+
+// fitLocked shrinks ev, whose stored JSON of size bytes is over the bound,
+// to fit it (schemas.Fit: its texts, names and parameters cut, flagged and
+// hashed), links it again in its place in the chain and appends its JSON
+// to buf.
+func (p *Publisher) fitLocked(buf []byte, ev *eventlog.Event, size int) ([]byte, error) {
+	budget := p.opt.MaxEventSize - (size - len(ev.Data)) // the envelope's size does not change
+	data, err := schemas.Fit(ev.Type, ev.V, ev.Data, budget)
+	if err != nil {
+		return buf, fmt.Errorf("audit event %s (%d bytes): %w", ev.ID, size, err)
+	}
+	ev.Data, ev.Hash = data, ""
+	if p.chain != nil {
+		p.chain.Reset(ev.Seq-1, ev.Prev)
+		if err := p.chain.Next(ev); err != nil {
+			return buf, fmt.Errorf("audit event %s: %w", ev.ID, err)
+		}
+	}
+	start := len(buf)
+	buf = eventlog.AppendJSON(buf, ev, true)
+	if len(buf)-start > p.opt.MaxEventSize {
+		return buf[:start], fmt.Errorf("audit event %s (%d bytes after shrinking): %w", ev.ID, len(buf)-start, eventlog.ErrTooLarge)
+	}
+	return buf, nil
 }
 
 var waiterPool = sync.Pool{New: func() any { return make(chan error, 1) }}
@@ -294,16 +324,12 @@ func (p *Publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error
 }
 
 // TryPublishAsync spools evs (durable once it returns) for publishing, or
-// fails with ErrBacklog when the spool is full.
+// fails, taking none of them: ErrBacklog when the spool is full, ErrSpool
+// when it cannot be written, ErrClosed, eventlog.ErrTooLarge, or a data
+// error. It never waits for the log. It keeps no reference to evs (see
+// relay.Publisher).
 func (p *Publisher) TryPublishAsync(evs []eventlog.Event) error {
 	return p.enqueue(evs, nil)
-}
-
-// PublishAsync is TryPublishAsync that logs a failure.
-func (p *Publisher) PublishAsync(evs []eventlog.Event) {
-	if err := p.enqueue(evs, nil); err != nil {
-		p.opt.Logger.Error().Err(err).Int("events", len(evs)).Msg("audit events not taken")
-	}
 }
 
 // Pending returns the number of events taken but not yet stored.
@@ -344,7 +370,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 }
 
 // take returns the next batch from nextSeq out of the memory cache, with
-// each event's stored JSON in raws (nil where not encoded yet).
+// each event's stored JSON in raws.
 func (p *Publisher) take(batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -397,7 +423,7 @@ func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, raws []
 			return batch, raws, fmt.Errorf("spooled audit event: %w", err)
 		}
 		batch = append(batch, ev)
-		raws = append(raws, nil)
+		raws = append(raws, rec) // the record is the stored JSON
 	}
 	return batch, raws, nil
 }
@@ -428,8 +454,6 @@ func (p *Publisher) run() {
 	defer tctx.disarm()
 	var batch []eventlog.Event
 	var raws [][]byte
-	var scratch []byte
-	enc, _ := p.stream.(encodedAppender)
 	for {
 		batch, raws = p.take(batch[:0], raws[:0], nextSeq)
 		if len(batch) == 0 {
@@ -454,24 +478,9 @@ func (p *Publisher) run() {
 				return
 			}
 		}
-		if enc != nil {
-			scratch = scratch[:0]
-			for i := range raws {
-				if raws[i] == nil {
-					start := len(scratch)
-					scratch = appendEvent(scratch, &batch[i], true)
-					raws[i] = scratch[start:len(scratch):len(scratch)]
-				}
-			}
-		}
 		for {
 			ctx := tctx.arm(base, p.opt.AppendTimeout)
-			var err error
-			if enc != nil {
-				err = enc.AppendEncoded(ctx, batch, raws)
-			} else {
-				_, err = p.stream.AppendBatch(ctx, batch)
-			}
+			err := p.stream.AppendEncoded(ctx, batch, raws)
 			if tctx.disarm() && err != nil {
 				err = fmt.Errorf("%w (%w after %s)", err, eventlog.ErrUnavailable, p.opt.AppendTimeout)
 			}
@@ -567,10 +576,6 @@ func (p *Publisher) failWaiters(err error) {
 	p.waiters = p.waiters[:0]
 	p.mu.Unlock()
 }
-
-// CopiesEvents marks that the Publisher keeps no reference to the slices
-// it is given (relay.EventCopier): callers may reuse them.
-func (p *Publisher) CopiesEvents() {}
 
 // timeoutCtx bounds each append like context.WithTimeout, reusing one
 // context and timer across appends until a timeout actually fires (a new

@@ -13,28 +13,22 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
 )
 
-type seqChainer struct{ n uint64 }
-
-func (c *seqChainer) Link(ev *eventlog.Event) error {
-	c.n++
-	ev.Seq = c.n
-	return nil
-}
-
+// flaky is a stream that is down while down is set (the publisher
+// appends with AppendEncoded).
 type flaky struct {
 	eventlog.Stream
 	mu   sync.Mutex
 	down bool
 }
 
-func (f *flaky) AppendBatch(ctx context.Context, evs []eventlog.Event) ([]uint64, error) {
+func (f *flaky) AppendEncoded(ctx context.Context, evs []eventlog.Event, raw [][]byte) error {
 	f.mu.Lock()
 	down := f.down
 	f.mu.Unlock()
 	if down {
-		return nil, eventlog.ErrUnavailable
+		return eventlog.ErrUnavailable
 	}
-	return f.Stream.AppendBatch(ctx, evs)
+	return f.Stream.AppendEncoded(ctx, evs, raw)
 }
 
 func ev(i int) eventlog.Event {
@@ -44,7 +38,7 @@ func ev(i int) eventlog.Event {
 func TestGroupCommitChainsInOrder(t *testing.T) {
 	t.Parallel()
 	st := &flaky{Stream: memlog.New(eventlog.AuditStream)}
-	p := New(st, &seqChainer{}, Options{})
+	p := New(st, eventlog.NewChainer(0, ""), Options{})
 	var wg sync.WaitGroup
 	for s := 0; s < 8; s++ {
 		wg.Add(1)
@@ -56,7 +50,7 @@ func TestGroupCommitChainsInOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	p.PublishAsync([]eventlog.Event{ev(99999)})
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{ev(99999)}))
 	require.NoError(t, p.Close(context.Background()))
 	var seqs []uint64
 	require.NoError(t, st.Read(context.Background(), eventlog.Query{}, func(r eventlog.Record) error {
@@ -72,7 +66,7 @@ func TestGroupCommitChainsInOrder(t *testing.T) {
 func TestFailedBatchIsRetriedNotLost(t *testing.T) {
 	t.Parallel()
 	st := &flaky{Stream: memlog.New(eventlog.AuditStream), down: true}
-	p := New(st, &seqChainer{}, Options{})
+	p := New(st, eventlog.NewChainer(0, ""), Options{})
 	err := p.PublishSync(context.Background(), []eventlog.Event{ev(1)})
 	require.True(t, errors.Is(err, eventlog.ErrUnavailable), err)
 	st.mu.Lock()

@@ -2,9 +2,14 @@ package auditpub
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +20,7 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -156,16 +162,23 @@ func TestFullSpoolRefusesAndKeepsChain(t *testing.T) {
 		n++
 	}
 	require.Greater(t, n, 5)
+	require.ErrorIs(t, p.Health(), ErrBacklog, "unhealthy while the spool is full")
+	require.Equal(t, "spool_full", Reason(p.TryPublishAsync([]eventlog.Event{auditEv(n)})))
 	st.mu.Lock()
 	st.down = false
 	st.mu.Unlock()
-	require.Eventually(t, func() bool { return p.Pending() == 0 }, 30*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return p.Pending() == 0 && p.Health() == nil }, 30*time.Second, 5*time.Millisecond,
+		"healthy again once stored events free room, before any new event is offered")
 	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(n)}), "space is freed once stored")
 	require.NoError(t, p.Close(ctxT(t)))
 	checkStored(t, st, n+1)
 }
 
-func TestTooLargeAndInvalidAreRefusedWithoutChainGap(t *testing.T) {
+// TestOversizeIsShrunkInvalidRefused: an event over the bound is shrunk
+// to fit (cut, flagged, hashed) and chained in its place, never dropped;
+// one of a type with nothing to cut, or with invalid data, is refused
+// without a gap in the chain.
+func TestOversizeIsShrunkInvalidRefused(t *testing.T) {
 	t.Parallel()
 	st := memlog.New(eventlog.AuditStream)
 	sp, err := spool.Open(t.TempDir(), spool.Options{})
@@ -174,16 +187,59 @@ func TestTooLargeAndInvalidAreRefusedWithoutChainGap(t *testing.T) {
 	p, err := Open(st, sp, Options{MaxEventSize: 1024})
 	require.NoError(t, err)
 	require.NoError(t, p.PublishSync(ctxT(t), []eventlog.Event{auditEv(0)}))
-	big := auditEv(99)
-	big.Data = []byte(`{"statement":"` + string(make([]byte, 2000)) + `"}`)
-	for i := range big.Data[14 : 14+2000] {
-		big.Data[14+i] = 'x'
-	}
-	require.ErrorIs(t, p.PublishSync(ctxT(t), []eventlog.Event{big}), eventlog.ErrTooLarge)
+	big := auditEv(1)
+	stmt := strings.Repeat("x", 2000)
+	big.Data = []byte(`{"session_id":"s1","n":1,"kind":"simple","statement":"` + stmt + `"}`)
+	require.NoError(t, p.PublishSync(ctxT(t), []eventlog.Event{big}))
+	other := auditEv(97)
+	other.Type = "cert.issued"
+	other.Data = []byte(`{"kind":"` + stmt + `"}`)
+	require.ErrorIs(t, p.PublishSync(ctxT(t), []eventlog.Event{other}), eventlog.ErrTooLarge)
 	bad := auditEv(98)
 	bad.Data = []byte(`{"x":`)
 	require.Error(t, p.PublishSync(ctxT(t), []eventlog.Event{bad}))
-	require.NoError(t, p.PublishSync(ctxT(t), []eventlog.Event{auditEv(1)}))
+	require.NoError(t, p.PublishSync(ctxT(t), []eventlog.Event{auditEv(2)}))
+	require.NoError(t, p.Close(ctxT(t)))
+	checkStored(t, st, 3)
+	require.NoError(t, st.Read(ctxT(t), eventlog.Query{FromSeq: 2, ToSeq: 2}, func(r eventlog.Record) error {
+		q, err := schemas.Decode(r.Event)
+		require.NoError(t, err)
+		require.True(t, q.(*schemas.Query).Truncated)
+		require.Equal(t, fmt.Sprintf("%x", sha256.Sum256([]byte(stmt))), q.(*schemas.Query).SHA256)
+		require.LessOrEqual(t, len(eventlog.AppendJSON(nil, &r.Event, true)), 1024)
+		return nil
+	}))
+}
+
+// TestFailingSpoolRefusesReportsAndRecovers: when the spool's disk fails
+// writes (its next segment and the probe file are links to /dev/full, a
+// real ENOSPC), TryPublishAsync refuses with ErrSpool and takes nothing,
+// Health reports it, and once the disk works again Health clears by
+// itself (its probe) and events are taken, the chain unbroken.
+func TestFailingSpoolRefusesReportsAndRecovers(t *testing.T) {
+	t.Parallel()
+	st := memlog.New(eventlog.AuditStream)
+	dir := t.TempDir()
+	sp, err := spool.Open(dir, spool.Options{SegmentBytes: 1}) // a segment per append
+	require.NoError(t, err)
+	defer sp.Close()
+	p, err := Open(st, sp, Options{})
+	require.NoError(t, err)
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(0)}))
+	seg := filepath.Join(dir, fmt.Sprintf("%020d.seg", sp.Next()))
+	for _, f := range []string{seg, filepath.Join(dir, "probe")} {
+		require.NoError(t, os.Symlink("/dev/full", f))
+	}
+	err = p.TryPublishAsync([]eventlog.Event{auditEv(1)})
+	require.ErrorIs(t, err, ErrSpool)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	require.Equal(t, "spool_failed", Reason(err))
+	require.ErrorIs(t, p.Health(), ErrSpool)
+
+	require.NoError(t, os.Remove(seg)) // the disk works again
+	require.Eventually(t, func() bool { return p.Health() == nil }, 30*time.Second, 20*time.Millisecond,
+		"the probe clears the condition with no event offered")
+	require.NoError(t, p.TryPublishAsync([]eventlog.Event{auditEv(1)}))
 	require.NoError(t, p.Close(ctxT(t)))
 	checkStored(t, st, 2)
 }

@@ -11,6 +11,8 @@ const (
 	DefaultMaxMessageSize   = 64 << 20
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxConnections   = 1000
+	// DefaultSpoolMaxBytes bounds the audit spool on disk.
+	DefaultSpoolMaxBytes = 1 << 30
 	// DefaultConfigPath is where `tollgate db configure create -o file`
 	// writes and where the systemd unit points `tollgate start`.
 	DefaultConfigPath = "/etc/tollgate.yaml"
@@ -85,6 +87,10 @@ type DBService struct {
 	// loss may lose the last interval) or "always" (after every write;
 	// slower, loses nothing on power loss either).
 	SpoolSync string `yaml:"spool_sync,omitempty"`
+	// SpoolMaxBytes bounds the spool on disk (default 1GiB, at least
+	// 256KiB). When events the log has not stored yet fill it, queries are
+	// refused (SQLSTATE 58000) until the log takes them.
+	SpoolMaxBytes ByteSize `yaml:"spool_max_bytes,omitempty"`
 	// Databases are served statically.
 	Databases []Database `yaml:"databases,omitempty"`
 	// Resources select dynamically registered databases by labels.
@@ -208,6 +214,9 @@ func (f *File) fill() {
 	}
 	if s.MaxMessageSize == 0 {
 		s.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if s.SpoolMaxBytes == 0 {
+		s.SpoolMaxBytes = DefaultSpoolMaxBytes
 	}
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = DefaultHandshakeTimeout

@@ -35,6 +35,7 @@ func TestParseFullValues(t *testing.T) {
 	require.True(t, s.IsEnabled())
 	require.Equal(t, AuditAsync, s.AuditMode)
 	require.Equal(t, SpoolSyncAlways, s.SpoolSync)
+	require.Equal(t, ByteSize(2<<30), s.SpoolMaxBytes)
 	require.Equal(t, ByteSize(16<<20), s.MaxMessageSize)
 	require.Equal(t, 5*time.Second, s.HandshakeTimeout)
 	require.Equal(t, 30*time.Minute, s.IdleTimeout)
@@ -60,6 +61,7 @@ func TestDefaults(t *testing.T) {
 		require.Equal(t, time.Duration(0), s.IdleTimeout)
 		require.Equal(t, DefaultMaxConnections, s.MaxConnections)
 		require.Equal(t, "/d/spool", s.SpoolPath("/d"))
+		require.Equal(t, ByteSize(1<<30), s.SpoolMaxBytes)
 	}
 	f := mustParse(t, "db_service:\n  enabled: false\n")
 	require.False(t, f.DBService.IsEnabled())
@@ -80,6 +82,7 @@ func TestParseBad(t *testing.T) {
 		"unknown_section_field.yaml": `tollgate.auth_tokn (line 2): unknown field`,
 		"audit_mode.yaml":            `db_service.audit_mode (line 2): must be strict or async, got "sometimes"`,
 		"spool_sync.yaml":            `db_service.spool_sync (line 2): must be interval or always, got "sometimes"`,
+		"spool_max_bytes.yaml":       `db_service.spool_max_bytes (line 2): must be at least 256KiB, got 65536 bytes`,
 		"listen_addr.yaml":           `db_service.listen_addr (line 2): "7432": use HOST:PORT`,
 		"uri_missing.yaml":           `db_service.databases[0].uri (line 3): required`,
 		"duplicate_name.yaml":        `db_service.databases[1].name (line 4): "roach" is already used by db_service.databases[0]`,

@@ -16,6 +16,10 @@ const (
 	MaxMaxMessageSize = 1 << 30
 )
 
+// MinSpoolMaxBytes is the least spool_max_bytes: room for a few events of
+// the maximum size (64 KiB).
+const MinSpoolMaxBytes = 256 << 10
+
 func (f *File) validate() error {
 	var errs []error
 	add := func(e *FieldError) {
@@ -42,6 +46,9 @@ func (f *File) validate() error {
 	}
 	if s.SpoolSync != SpoolSyncInterval && s.SpoolSync != SpoolSyncAlways {
 		add(p.key("spool_sync").errorf("must be interval or always, got %q", s.SpoolSync))
+	}
+	if s.SpoolMaxBytes < MinSpoolMaxBytes {
+		add(p.key("spool_max_bytes").errorf("must be at least 256KiB, got %d bytes", int64(s.SpoolMaxBytes)))
 	}
 	if s.MaxMessageSize < MinMaxMessageSize || s.MaxMessageSize > MaxMaxMessageSize {
 		add(p.key("max_message_size").errorf("must be between 8KiB and 1GiB, got %d bytes", int64(s.MaxMessageSize)))

@@ -279,7 +279,8 @@ func (g *Gateway) health() error {
 	if g.state.pool(schemas.CAUser) == nil {
 		return errors.New("no control state yet")
 	}
-	return nil
+	// A full or failing spool refuses queries: unhealthy while it lasts.
+	return g.auditp.Health()
 }
 
 // Run follows the control stream, registers the static databases, serves
@@ -333,8 +334,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 // openAudit starts the audit publisher. With a data dir, every audit event
 // (strict or async, session.started/rejected/ended included) is spooled on
 // disk before it is published, so none is lost to an outage of the log or
-// a restart of the agent; the hash chain resumes from the spool, else from
-// the agent's last event in the stream.
+// a restart of the agent. The hash chain resumes from the newer of the
+// spool's last event and the agent's last event in the stream (see
+// resumeChain).
 func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, agentID string, aopt auditpub.Options,
 	log zerolog.Logger) (*auditpub.Publisher, *spool.Spool, error) {
 	aopt.Logger = log
@@ -344,31 +346,57 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		if err != nil {
 			return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 		}
-		return auditpub.New(stream, auditpub.NewChain(seq, hash), aopt), nil, nil
+		return auditpub.New(stream, eventlog.NewChainer(seq, hash), aopt), nil, nil
 	}
 	sync := spool.SyncInterval
 	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
 		sync = spool.SyncEveryAppend
 	}
-	sp, err := spool.Open(dir, spool.Options{Sync: sync})
+	// Segments are sized to the bound (spool.SegmentBytesFor).
+	sp, err := spool.Open(dir, spool.Options{Sync: sync, MaxBytes: int64(cfg.DBService.SpoolMaxBytes)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the audit spool: %w", err)
 	}
-	chain, err := auditpub.ResumeChain(sp)
-	if err == nil {
-		if seq, _ := chain.Head(); seq == 0 {
-			var hash string
-			if seq, hash, err = chainStart(ctx, stream, agentID); err == nil {
-				chain = auditpub.NewChain(seq, hash)
-			}
-		}
-	}
+	chain, err := resumeChain(ctx, sp, stream, agentID, log)
 	if err != nil {
 		sp.Close()
 		return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 	}
 	aopt.Spool = sp
 	return auditpub.New(stream, chain, aopt), sp, nil
+}
+
+// resumeChain continues the chain from the newer (higher sequence) of the
+// spool's last event and the agent's last event in the stream. The spool is
+// newer after an outage (events spooled, not stored yet); the stream is
+// newer when the spool dir was changed and changed back to an older one,
+// whose last event the chain has moved past: continuing from it would
+// fork the chain.
+func resumeChain(ctx context.Context, sp *spool.Spool, stream eventlog.Stream, agentID string, log zerolog.Logger) (*eventlog.Chainer, error) {
+	chain, err := auditpub.ResumeChain(sp)
+	if err != nil {
+		return nil, err
+	}
+	spSeq, spHash := chain.Last()
+	seq, hash, err := chainStart(ctx, stream, agentID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case seq > spSeq:
+		if spSeq > 0 {
+			log.Warn().Uint64("spool_seq", spSeq).Uint64("stream_seq", seq).Str("spool", sp.Dir()).
+				Msg("the audit spool is older than this agent's chain in the stream (was spool_dir changed?): continuing from the stream")
+		}
+		if n := sp.Pending(); n > 0 {
+			log.Error().Uint64("events", n).Str("spool", sp.Dir()).
+				Msg("the older audit spool holds events never stored: they are sent, and `tollctl audit verify` reports them out of chain order")
+		}
+		return eventlog.NewChainer(seq, hash), nil
+	case seq == spSeq && seq > 0 && hash != spHash:
+		log.Error().Uint64("seq", seq).Msg("the audit spool and the stream disagree on this agent's last event: the chain forked before this start")
+	}
+	return chain, nil
 }
 
 func (g *Gateway) accept(ctx context.Context) {

@@ -2,15 +2,20 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tollgate-db/tollgate/agent/auditpub"
 	"github.com/tollgate-db/tollgate/agent/metrics"
 	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
+
+// The agent's audit publisher is the relay's.
+var _ relay.Publisher = (*auditpub.Publisher)(nil)
 
 // publisher wraps the agent's audit publisher: metrics, and the count of
 // queries in flight per session (a `query` without its `query.result` yet),
@@ -27,13 +32,19 @@ func newPublisher(inner relay.Publisher, m *metrics.Metrics) *publisher {
 	return &publisher{inner: inner, m: m, inflight: map[string]int{}}
 }
 
+// note counts the queries of evs taken and the results that end them. A
+// batch holding both is the relay's record of refused queries (each with
+// its "not executed" result): those did not run and are not counted.
 func (p *publisher) note(evs []eventlog.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	_, results := kinds(evs)
 	for i := range evs {
 		switch evs[i].Type {
 		case schemas.TypeQuery:
-			p.m.Queries.Inc()
+			if results == 0 {
+				p.m.Queries.Inc()
+			}
 			p.inflight[sessionOf(evs[i].Subject)]++
 		case schemas.TypeQueryResult:
 			s := sessionOf(evs[i].Subject)
@@ -41,6 +52,31 @@ func (p *publisher) note(evs []eventlog.Event) {
 				p.inflight[s]--
 			}
 		}
+	}
+}
+
+// kinds counts the query and query.result events of evs.
+func kinds(evs []eventlog.Event) (queries, results int) {
+	for i := range evs {
+		switch evs[i].Type {
+		case schemas.TypeQuery:
+			queries++
+		case schemas.TypeQueryResult:
+			results++
+		}
+	}
+	return queries, results
+}
+
+// refused counts events the publisher did not take, and the queries
+// refused with them (a batch of queries only: the relay's record of
+// refused queries, offered again with their results, is not counted
+// twice), by reason.
+func (p *publisher) refused(evs []eventlog.Event, err error) {
+	reason := auditpub.Reason(err)
+	p.m.AuditRefused.WithLabelValues(reason).Add(float64(len(evs)))
+	if q, r := kinds(evs); q > 0 && r == 0 {
+		p.m.QueriesRefused.WithLabelValues(reason).Add(float64(q))
 	}
 }
 
@@ -83,6 +119,7 @@ func (p *publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error
 	p.m.AuditBacklog.Sub(float64(len(evs)))
 	if err != nil {
 		p.m.AuditFailures.Inc()
+		p.refused(evs, err)
 		return err
 	}
 	p.m.AuditPublish.Observe(time.Since(start).Seconds())
@@ -90,21 +127,31 @@ func (p *publisher) PublishSync(ctx context.Context, evs []eventlog.Event) error
 	return nil
 }
 
-func (p *publisher) PublishAsync(evs []eventlog.Event) {
+func (p *publisher) TryPublishAsync(evs []eventlog.Event) error {
+	if err := p.inner.TryPublishAsync(evs); err != nil {
+		p.refused(evs, err)
+		return err
+	}
 	p.note(evs)
-	p.inner.PublishAsync(evs)
+	return nil
 }
 
 var _ relay.Publisher = (*publisher)(nil)
 
-// record builds and publishes one audit event asynchronously.
-func (g *Gateway) record(typ, db, user, session string, data any) {
+// record builds one audit event and has it taken without waiting for the
+// log (durable in the spool once it returns). An event not taken is
+// logged (without its data), counted and returned.
+func (g *Gateway) record(typ, db, user, session string, data any) error {
 	ev, err := g.builder.Build(typ, 1, user, eventlog.AuditSubject(db, user, session, typ), data)
 	if err != nil {
 		g.log.Error().Err(err).Str("type", typ).Msg("build audit event")
-		return
+		return fmt.Errorf("build audit event: %w", err)
 	}
-	g.pub.PublishAsync([]eventlog.Event{ev})
+	if err := g.pub.TryPublishAsync([]eventlog.Event{ev}); err != nil {
+		g.log.Warn().Err(err).Str("type", typ).Str("session", session).Msg("audit event not recorded")
+		return err
+	}
+	return nil
 }
 
 // recordSync builds and publishes one audit event, waiting for the ack.

@@ -64,7 +64,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		switch {
 		case errors.As(err, &rej):
 			g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
-			g.record(schemas.TypeSessionRejected, rej.Event.Database, rej.Event.User, rej.Event.SessionID, rej.Event)
+			_ = g.record(schemas.TypeSessionRejected, rej.Event.Database, rej.Event.User, rej.Event.SessionID, rej.Event)
 			g.log.Info().Str("session", rej.Event.SessionID).Str("user", rej.Event.User).Str("code", rej.Event.Code).
 				Str("reason", rej.Event.Reason).Msg("session rejected")
 		case errors.Is(err, frontdoor.ErrCancelRequest):
@@ -90,15 +90,19 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 				"Tollgate cannot record this session: the audit log is unavailable (strict audit mode); try again shortly"))
 			return
 		}
-	} else {
-		g.record(schemas.TypeSessionStarted, db, user, sess.ID, started)
+	} else if err := g.record(schemas.TypeSessionStarted, db, user, sess.ID, started); err != nil {
+		// Async: the session's events must be durable too.
+		g.m.Rejections.WithLabelValues("audit_unavailable").Inc()
+		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeAuditUnavailable,
+			"Tollgate cannot record this session: "+err.Error()+"; try again shortly"))
+		return
 	}
 	begin := time.Now()
 	ended := schemas.SessionEnded{SessionID: sess.ID}
 	finish := func() {
 		ended.DurationMS = time.Since(begin).Milliseconds()
 		g.m.SessionsEnded.WithLabelValues(ended.Reason).Inc()
-		g.record(schemas.TypeSessionEnded, db, user, sess.ID, ended)
+		_ = g.record(schemas.TypeSessionEnded, db, user, sess.ID, ended)
 		g.log.Info().Str("session", sess.ID).Str("user", user).Str("reason", ended.Reason).Msg("session ended")
 	}
 
@@ -202,7 +206,7 @@ func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, sec
 		}
 		g.mu.Unlock()
 	}
-	g.record(schemas.TypeSessionCancel, db, user, ev.SessionID, ev)
+	_ = g.record(schemas.TypeSessionCancel, db, user, ev.SessionID, ev)
 }
 
 // poke wakes the watcher (a lock or user change was applied).

@@ -24,6 +24,8 @@ type Metrics struct {
 	AuditPublish   prometheus.Histogram
 	AuditBacklog   prometheus.Gauge
 	AuditFailures  prometheus.Counter
+	AuditRefused   *prometheus.CounterVec
+	QueriesRefused *prometheus.CounterVec
 	Cancels        *prometheus.CounterVec
 }
 
@@ -48,12 +50,16 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "audit_backlog", Help: "Audit events handed to the publisher and not yet acknowledged (synchronous publishes in flight)."}),
 		AuditFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "tollgate", Subsystem: "agent",
 			Name: "audit_publish_failures_total", Help: "Synchronous audit publishes that failed (queries refused in strict mode)."}),
+		AuditRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tollgate", Subsystem: "agent",
+			Name: "audit_events_refused_total", Help: "Audit events the publisher did not take, by reason (spool_full, spool_failed, closed, too_large, unavailable, other)."}, []string{"reason"}),
+		QueriesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tollgate", Subsystem: "agent",
+			Name: "queries_refused_total", Help: "Queries refused with SQLSTATE 58000 (not forwarded) because their audit events could not be made durable, by reason."}, []string{"reason"}),
 		Cancels: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tollgate", Subsystem: "agent",
 			Name: "cancel_requests_total", Help: "CancelRequests by outcome."}, []string{"outcome"}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.ActiveSessions, m.Sessions, m.Queries, m.Rejections, m.SessionsEnded,
-			m.AuditPublish, m.AuditBacklog, m.AuditFailures, m.Cancels} {
+			m.AuditPublish, m.AuditBacklog, m.AuditFailures, m.AuditRefused, m.QueriesRefused, m.Cancels} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

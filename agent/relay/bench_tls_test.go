@@ -157,7 +157,7 @@ func BenchmarkTLS(b *testing.B) {
 							b.Fatal(err)
 						}
 					} else {
-						pub = auditpub.New(st, auditpub.NewChain(0, ""), opt)
+						pub = auditpub.New(st, eventlog.NewChainer(0, ""), opt)
 					}
 					defer func() { _ = pub.Close(context.Background()) }()
 					builder := eventlog.NewBuilder("agent")

@@ -41,5 +41,7 @@
 // forwarded only after its query events are acknowledged by the Publisher;
 // if publishing fails, nothing of the batch is forwarded and the client gets
 // SQLSTATE 58000 with the protocol kept in step (see Session). In async mode
-// bytes are forwarded at once and events are handed to the Publisher.
+// the bytes are forwarded as soon as the Publisher has taken the events
+// (TryPublishAsync: durable in its spool, no wait for the log); when it
+// cannot, the batch is refused the same way, with the reason.
 package relay

@@ -41,6 +41,10 @@ func appendQueryJSON(dst []byte, q *schemas.Query) []byte {
 				dst = append(dst, `,"value":`...)
 				dst = jsonx.AppendString(dst, p.Value, true)
 			}
+			if p.SHA256 != "" {
+				dst = append(dst, `,"sha256":`...)
+				dst = jsonx.AppendString(dst, p.SHA256, true)
+			}
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -51,6 +55,14 @@ func appendQueryJSON(dst []byte, q *schemas.Query) []byte {
 	if q.SHA256 != "" {
 		dst = append(dst, `,"sha256":`...)
 		dst = jsonx.AppendString(dst, q.SHA256, true)
+	}
+	if q.ParamsOmitted != 0 {
+		dst = append(dst, `,"params_omitted":`...)
+		dst = strconv.AppendInt(dst, int64(q.ParamsOmitted), 10)
+	}
+	if q.ParamsSHA256 != "" {
+		dst = append(dst, `,"params_sha256":`...)
+		dst = jsonx.AppendString(dst, q.ParamsSHA256, true)
 	}
 	if q.PreparedBy != 0 {
 		dst = append(dst, `,"prepared_by":`...)
@@ -82,6 +94,9 @@ func appendResultJSON(dst []byte, r *schemas.QueryResult) []byte {
 	}
 	dst = append(dst, `,"duration_us":`...)
 	dst = strconv.AppendInt(dst, r.DurationUS, 10)
+	if r.Truncated {
+		dst = append(dst, `,"truncated":true`...)
+	}
 	return append(dst, '}')
 }
 

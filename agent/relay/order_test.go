@@ -15,9 +15,9 @@ import (
 // under load would.
 type slowResults struct{ memPub }
 
-func (p *slowResults) PublishAsync(evs []eventlog.Event) {
+func (p *slowResults) TryPublishAsync(evs []eventlog.Event) error {
 	time.Sleep(20 * time.Millisecond)
-	p.memPub.PublishAsync(evs)
+	return p.memPub.TryPublishAsync(evs)
 }
 
 // Results are published after the reply is written to the client; a query

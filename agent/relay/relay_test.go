@@ -9,11 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgproto3/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -82,10 +82,15 @@ func fakeServer(t testing.TB, conn net.Conn) {
 	}
 }
 
+// memPub keeps what it takes; fail fails PublishSync (the log is down),
+// and the next asyncFails calls of TryPublishAsync fail with asyncErr (the
+// spool refuses).
 type memPub struct {
-	mu   sync.Mutex
-	evs  []eventlog.Event
-	fail bool
+	mu         sync.Mutex
+	evs        []eventlog.Event
+	fail       bool
+	asyncErr   error
+	asyncFails int
 }
 
 func (p *memPub) PublishSync(_ context.Context, evs []eventlog.Event) error {
@@ -98,10 +103,15 @@ func (p *memPub) PublishSync(_ context.Context, evs []eventlog.Event) error {
 	return nil
 }
 
-func (p *memPub) PublishAsync(evs []eventlog.Event) {
+func (p *memPub) TryPublishAsync(evs []eventlog.Event) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.asyncFails > 0 {
+		p.asyncFails--
+		return p.asyncErr
+	}
 	p.evs = append(p.evs, evs...)
+	return nil
 }
 
 func (p *memPub) byType(typ string) []eventlog.Event {
@@ -297,6 +307,50 @@ func TestStrictRefusesWhenLogDown(t *testing.T) {
 	require.Equal(t, schemas.EndClient, st.Reason, "the client sent Terminate")
 }
 
+// TestAsyncRefusesWhenNotTaken: an async batch whose events the publisher
+// does not take is refused with 58000 and the reason, is not forwarded, and
+// is recorded with a "not executed" result once the publisher takes it.
+func TestAsyncRefusesWhenNotTaken(t *testing.T) {
+	pub := &memPub{}
+	fe, _, done := startRelay(t, Async, pub)
+	recvUntilReady(t, fe)
+	pub.mu.Lock()
+	// The batch, then its record: refused twice; the record of the
+	// second refused batch is taken.
+	pub.asyncErr, pub.asyncFails = errors.New("audit spool full"), 3
+	pub.mu.Unlock()
+
+	for _, q := range []string{"delete from t", "drop table t"} {
+		require.NoError(t, fe.Send(&pgproto3.Query{String: q}))
+		msgs := recvUntilReady(t, fe)
+		require.Len(t, msgs, 2, "an error and ReadyForQuery, nothing from the server: %v", msgs)
+		e := msgs[0].(*pgproto3.ErrorResponse)
+		require.Equal(t, pgwire.CodeAuditUnavailable, e.Code)
+		require.Equal(t, "audit log unavailable; query not executed: audit spool full", e.Message)
+	}
+	require.NoError(t, fe.Send(&pgproto3.Query{String: "select 1"}))
+	msgs := recvUntilReady(t, fe)
+	require.Equal(t, "SELECT 1", string(msgs[0].(*pgproto3.CommandComplete).CommandTag))
+	require.NoError(t, fe.Send(&pgproto3.Terminate{}))
+	st := <-done
+	require.Equal(t, uint64(1), st.Queries, "refused queries are not counted")
+
+	var stmts []string
+	for _, ev := range pub.byType(schemas.TypeQuery) {
+		stmts = append(stmts, decode[schemas.Query](t, ev).Statement)
+	}
+	require.Equal(t, []string{"drop table t", "select 1"}, stmts, "the refused query is recorded when the publisher takes it")
+	var refused []schemas.QueryResult
+	for _, ev := range pub.byType(schemas.TypeQueryResult) {
+		if r := decode[schemas.QueryResult](t, ev); r.SQLState == pgwire.CodeAuditUnavailable {
+			refused = append(refused, r)
+		}
+	}
+	require.Len(t, refused, 1)
+	require.Equal(t, uint64(2), refused[0].N)
+	require.Equal(t, "not executed: audit log unavailable: audit spool full", refused[0].Error)
+}
+
 func TestEndReason(t *testing.T) {
 	for i := 0; i < 20; i++ { // the server's close races the relay's end
 		fe, _, done := startRelay(t, Strict, &memPub{})
@@ -313,27 +367,31 @@ func TestEndReason(t *testing.T) {
 func TestEncodeMatchesJSON(t *testing.T) {
 	t.Parallel()
 	q := schemas.Query{SessionID: "s", N: 3, Kind: "extended", Statement: "select '<\x00>&\"\\\n\t\u2028é\xff'",
-		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x"}},
-		Truncated: true, SHA256: "ab"}
+		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x", SHA256: "cd"}},
+		Truncated: true, SHA256: "ab", ParamsOmitted: 3, ParamsSHA256: "ef"}
 	want, err := json.Marshal(q)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(appendQueryJSON(nil, &q)))
-	r := schemas.QueryResult{SessionID: "s", N: 1, Status: "error", SQLState: "42601", Error: "bad \x01", DurationUS: 5}
+	r := schemas.QueryResult{SessionID: "s", N: 1, Status: "error", SQLState: "42601", Error: "bad \x01", DurationUS: 5, Truncated: true}
 	want, err = json.Marshal(r)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(appendResultJSON(nil, &r)))
 }
 
-func TestTruncation(t *testing.T) {
+// TestOversizeQueryIsFitted: a query event over the budget (a 100 KiB
+// statement name, a huge statement and parameter) is fitted, flagged and
+// hashed, never dropped.
+func TestOversizeQueryIsFitted(t *testing.T) {
 	t.Parallel()
-	q := schemas.Query{SessionID: "s", N: 1, Kind: "simple", Statement: strings.Repeat("\x01é", 40000),
-		Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
-	data := encodeTruncated(&q)
-	require.LessOrEqual(t, len(data), maxQueryData)
-	var got schemas.Query
-	require.NoError(t, json.Unmarshal(data, &got))
+	s := New(Config{SessionID: "s", Database: "db", User: "alice", Builder: eventlog.NewBuilder("agent-1")}, nil, bufio.NewReader(strings.NewReader("")), nil)
+	q := schemas.Query{SessionID: "s", N: 1, Kind: "extended", Statement: strings.Repeat("\x01é", 40000),
+		StatementName: strings.Repeat("n", 100<<10), Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
+	ev := s.queryEvent(&q)
+	require.LessOrEqual(t, len(ev.Data), maxQueryData)
+	got := decode[schemas.Query](t, ev)
 	require.True(t, got.Truncated)
 	require.Len(t, got.SHA256, 64)
 	require.True(t, strings.HasPrefix(q.Statement, got.Statement))
-	_ = time.Now
+	require.True(t, strings.HasPrefix(q.StatementName, got.StatementName))
+	require.Len(t, got.Params[0].SHA256, 64)
 }

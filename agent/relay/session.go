@@ -3,9 +3,7 @@ package relay
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,27 +30,21 @@ const (
 )
 
 // Publisher takes the session's audit events. Implementations chain and
-// append them (agent/auditpub). Both methods may keep evs: the caller does
-// not reuse the slice.
+// append them (agent/auditpub).
+//
+// Neither method keeps evs after it returns: an implementation copies the
+// events it keeps, and may modify the elements while it runs (stamp the
+// chain, compact or shrink Data). The session reuses its slices.
 type Publisher interface {
 	// PublishSync returns once evs are stored, or with an error if they
-	// could not be (then the queries must not run).
+	// could not be (then the queries must not run; the events may still be
+	// stored later).
 	PublishSync(ctx context.Context, evs []eventlog.Event) error
-	// PublishAsync queues evs and never blocks on the log.
-	PublishAsync(evs []eventlog.Event)
-}
-
-// EventCopier is implemented by a Publisher that copies the events it
-// takes and keeps no reference to the caller's slice (auditpub): the
-// session then reuses its event slices.
-type EventCopier interface {
-	CopiesEvents()
-}
-
-// AsyncTrier is implemented by a Publisher that can refuse async events
-// (auditpub: its spool is full). An async session then refuses the batch
-// with SQLSTATE 58000 instead of running queries whose events were lost.
-type AsyncTrier interface {
+	// TryPublishAsync takes evs durably (on disk, or queued when the
+	// implementation has no disk) without waiting for the log, or returns
+	// why it could not: the spool is full or failing, the publisher is
+	// closed. Then none of evs was taken, and the queries they record
+	// must not run. It never blocks on the log.
 	TryPublishAsync(evs []eventlog.Event) error
 }
 
@@ -65,10 +57,9 @@ const (
 	// the client loop looks.
 	maxInflight   = 4096
 	inflightCheck = 256
-	// Event size budget for query data (the envelope adds ~400 bytes).
-	maxQueryData  = 48 << 10
-	maxStatement  = 32 << 10
-	maxParamBytes = 12 << 10
+	// Event size budget for query data (the envelope adds ~400 bytes; the
+	// publisher fits whatever is still over the bound once it is known).
+	maxQueryData = 48 << 10
 )
 
 // Config describes one session.
@@ -125,8 +116,6 @@ type Session struct {
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 
-	reuse bool // the Publisher is an EventCopier
-
 	endOnce sync.Once
 	reason  string
 	message string
@@ -142,9 +131,7 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 	if clientBR == nil {
 		clientBR = bufio.NewReaderSize(client, bufSize)
 	}
-	_, reuse := cfg.Publisher.(EventCopier)
 	return &Session{
-		reuse:         reuse,
 		cfg:           cfg,
 		client:        client,
 		server:        server,
@@ -281,14 +268,14 @@ func (s *Session) serverLoop() error {
 			if len(evs) > 0 {
 				s.resultMu.Lock()
 				err = s.flushClientLocked()
-				s.cfg.Publisher.PublishAsync(evs)
-				s.resultMu.Unlock()
-				if s.reuse {
-					clear(evs)
-					evs = evs[:0]
-				} else {
-					evs = nil
+				if perr := s.cfg.Publisher.TryPublishAsync(evs); perr != nil {
+					// The queries ran; their results are lost. The publisher
+					// logs, counts and reports the condition (not per batch).
+					s.cfg.Logger.Debug().Err(perr).Str("session", s.cfg.SessionID).Int("events", len(evs)).Msg("query results not recorded")
 				}
+				s.resultMu.Unlock()
+				clear(evs)
+				evs = evs[:0]
 			} else {
 				err = s.flushClientLocked()
 			}
@@ -355,27 +342,39 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 
 var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
 
-// publishNotExecuted records a query.result "not executed" (58000) for
-// each query event of a refused strict batch, since those events may
-// still be stored.
-func (s *Session) publishNotExecuted(evs []eventlog.Event) {
+// publishNotExecuted records, when the publisher takes it, a query.result
+// "not executed" (58000, with why) for each query event of a refused
+// batch. A strict batch's query events may still be stored (PublishSync
+// failed waiting for the log); an async batch's were not taken, so they
+// are offered again with their results (withQueries): the record then
+// says what was refused, not only that something was.
+func (s *Session) publishNotExecuted(evs []eventlog.Event, why error, withQueries bool) {
 	now := time.Now()
-	res := make([]eventlog.Event, 0, len(evs))
+	var out []eventlog.Event
+	if withQueries {
+		out = append(make([]eventlog.Event, 0, 2*len(evs)), evs...)
+	}
 	for i := range evs {
 		n, ok := queryN(evs[i].Data)
 		if !ok {
 			continue
 		}
 		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: StatusError,
-			SQLState: pgwire.CodeAuditUnavailable, Error: notExecutedAudit}
-		res = append(res, s.resultEvent(&r, now))
+			SQLState: pgwire.CodeAuditUnavailable, Error: notExecutedAudit + ": " + why.Error()}
+		out = append(out, s.resultEvent(&r, now))
 	}
-	s.cfg.Publisher.PublishAsync(res)
+	if err := s.cfg.Publisher.TryPublishAsync(out); err != nil {
+		s.cfg.Logger.Debug().Err(err).Str("session", s.cfg.SessionID).Msg("refused queries not recorded")
+	}
 }
 
 const notExecutedAudit = "not executed: audit log unavailable"
 
-var errAuditRefused = pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed")
+// refusedError is the client's error for a batch whose events the
+// publisher did not take, with why.
+func refusedError(why error) pgwire.Error {
+	return pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed: "+why.Error())
+}
 
 // clientLoop relays client → server in batches: every frame already
 // buffered is read, its queries recorded, and the batch forwarded with one
@@ -400,15 +399,14 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		skipToSync bool
 		checked    int // messages since the last in-flight check
 	)
-	trier, _ := s.cfg.Publisher.(AsyncTrier)
 	var spare []eventlog.Event
 	release := func() {
-		if s.reuse {
-			clear(evs)
-			spare = evs[:0]
-		}
+		clear(evs)
+		spare = evs[:0]
 		evs = nil
 	}
+	// refusal is the error of the last refused batch, for its groups.
+	var refusal pgwire.Error
 	// refuse answers a batch that was not forwarded: every group it ended
 	// gets 58000 and ReadyForQuery; a group still open is discarded up to
 	// its Sync. A group an earlier batch opened (fwdOpen) is ended with a
@@ -416,7 +414,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 	refuse := func() error {
 		s.t.rollback(markPos, markGroup)
 		out, marked = out[:0], false
-		e := errAuditRefused
+		e := refusal
 		carried := fwdOpen
 		if carried && groups > 0 {
 			s.t.pushSync(&e)
@@ -451,21 +449,16 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			//nolint:staticcheck // an empty critical section: a barrier
 			s.resultMu.Unlock()
 			var err error
-			switch {
-			case s.cfg.Mode == Strict:
+			if s.cfg.Mode == Strict {
 				err = s.cfg.Publisher.PublishSync(ctx, evs)
-				if err != nil {
-					// The events may be stored later: record that these
-					// queries did not run.
-					s.publishNotExecuted(evs)
-				}
-			case trier != nil:
-				err = trier.TryPublishAsync(evs)
-			default:
-				s.cfg.Publisher.PublishAsync(evs)
+			} else {
+				err = s.cfg.Publisher.TryPublishAsync(evs)
 			}
 			if err != nil {
-				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
+				// Record that these queries did not run.
+				s.publishNotExecuted(evs, err, s.cfg.Mode != Strict)
+				refusal = refusedError(err)
+				s.cfg.Logger.Debug().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
 				s.queries.Add(^uint64(len(evs) - 1))
 				release()
 				return refuse()
@@ -511,7 +504,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 				discard = false
 				if discardCarried {
 					discardCarried, fwdOpen = false, false
-					e := errAuditRefused
+					e := refusal
 					s.t.pushSync(&e)
 					n, err := s.server.Write(syncMsg)
 					s.bytesIn.Add(int64(n))
@@ -547,7 +540,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			marked = true
 			q, err = s.t.client(typ, body)
 		}
-		var rf *refusal
+		var rf *nameRefusal
 		if errors.As(err, &rf) {
 			// Not forwarded: a poison Bind fails in its place (the
 			// client gets the agent's error); the rest of the group is
@@ -617,46 +610,20 @@ func (s *Session) newEvent(typ, subject string, data []byte, now time.Time) even
 func (s *Session) queryEvent(q *schemas.Query) eventlog.Event {
 	data := appendQueryJSON(make([]byte, 0, 128+len(q.Statement)), q)
 	if len(data) > maxQueryData {
-		data = encodeTruncated(q)
+		// Names, texts and parameters cut, flagged and hashed (schemas.Fit).
+		if fit, err := q.Fit(maxQueryData); err == nil {
+			data = fit
+		}
 	}
 	return s.newEvent(schemas.TypeQuery, s.querySubject, data, s.cfg.Builder.Clock.Now())
-}
-
-// encodeTruncated cuts the statement and parameters until the data fits,
-// keeping the full statement's SHA-256.
-func encodeTruncated(q *schemas.Query) []byte {
-	sum := sha256.Sum256([]byte(q.Statement))
-	full := *q
-	stmtMax, paramMax := maxStatement, maxParamBytes
-	for {
-		c := full
-		c.Truncated, c.SHA256 = true, hex.EncodeToString(sum[:])
-		c.Statement = truncateUTF8(full.Statement, stmtMax)
-		if len(full.Params) > 0 {
-			c.Params = make([]schemas.QueryParam, 0, len(full.Params))
-			budget := paramMax
-			for _, p := range full.Params {
-				if budget <= 0 {
-					break // the remaining parameters are left out
-				}
-				p.Value = truncateUTF8(p.Value, min(budget, paramMax/4+1))
-				budget -= len(p.Value) + 16
-				c.Params = append(c.Params, p)
-			}
-		}
-		data := appendQueryJSON(nil, &c)
-		if len(data) <= maxQueryData || (stmtMax == 0 && paramMax == 0) {
-			return data
-		}
-		stmtMax, paramMax = stmtMax/2, paramMax/2
-	}
 }
 
 func (s *Session) resultEvent(r *schemas.QueryResult, now time.Time) eventlog.Event {
 	data := appendResultJSON(make([]byte, 0, 160+len(r.Error)), r)
 	if len(data) > maxQueryData {
-		r.Error = truncateUTF8(r.Error, 4096)
-		data = appendResultJSON(nil, r)
+		if fit, err := r.Fit(maxQueryData); err == nil {
+			data = fit
+		}
 	}
 	return s.newEvent(schemas.TypeQueryResult, s.resultSubject, data, now)
 }

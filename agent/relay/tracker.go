@@ -69,7 +69,7 @@ const (
 	opSync
 	opFunc    // FunctionCall: answered by ReadyForQuery
 	opSynth   // a reply the agent writes itself, in order
-	opRefused // the poison Bind sent for a refused message (see refusal)
+	opRefused // the poison Bind sent for a refused message (see nameRefusal)
 )
 
 // ns is a namespace of names: prepared statements or portals.
@@ -238,13 +238,13 @@ type waitError struct {
 func (e *waitError) Error() string { return errWait.Error() }
 func (e *waitError) Unwrap() error { return errWait }
 
-// refusal is returned by client for a message the agent does not forward:
+// nameRefusal is returned by client for a message the agent does not forward:
 // it names a statement or portal whose text the agent does not know. The
 // caller forwards poison instead — a Bind the server always refuses (two
 // parameter formats for one parameter), so its transaction fails as it
 // would have for a real error — and discards the client's messages up to
 // its Sync, which the server skips anyway.
-type refusal struct {
+type nameRefusal struct {
 	e      pgwire.Error
 	poison []byte
 	// stmt is the statement name the poison binds: when the server answers
@@ -252,7 +252,7 @@ type refusal struct {
 	genuine bool
 }
 
-func (r *refusal) Error() string { return r.e.Message }
+func (r *nameRefusal) Error() string { return r.e.Message }
 
 // poisonBind is a Bind of stmt that fails whether or not stmt exists,
 // before it creates a portal.
@@ -367,8 +367,8 @@ func regsOf(effects []sqlEffect) []pendKey {
 }
 
 // client processes one client message. It returns a query to record (nil
-// if none). A *waitError means: flush, wait, and call again; a *refusal:
-// do not forward (see refusal). A malformed audited message returns an
+// if none). A *waitError means: flush, wait, and call again; a *nameRefusal:
+// do not forward (see nameRefusal). A malformed audited message returns an
 // error wrapping pgwire.ErrMalformed.
 func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	switch typ {
@@ -461,7 +461,7 @@ func (t *tracker) clientBindLocked(body []byte) error {
 		st = t.stmts[stmtKey]
 	}
 	if st == nil || unknown {
-		return &refusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
+		return &nameRefusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
 	}
 	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
 	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
@@ -483,7 +483,7 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 		p = t.portals[key]
 	}
 	if p == nil || unknown {
-		return nil, &refusal{e: unknownPortal(m.Portal), poison: poisonBind("")}
+		return nil, &nameRefusal{e: unknownPortal(m.Portal), poison: poisonBind("")}
 	}
 	t.n++
 	it := item{kind: opExecute, n: t.n}
@@ -600,7 +600,7 @@ func (t *tracker) pushSync(pre *pgwire.Error) {
 }
 
 // pushRefused queues the poison sent for a refused message.
-func (t *tracker) pushRefused(r *refusal) {
+func (t *tracker) pushRefused(r *nameRefusal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := r.e

@@ -46,20 +46,32 @@ const (
 
 // Options tune a Spool. Zero values take the defaults.
 type Options struct {
-	// SegmentBytes is the size at which a new segment is started
-	// (default 16 MiB).
+	// SegmentBytes is the size at which a new segment is started (default
+	// SegmentBytesFor(MaxBytes)). Acknowledged records are freed a segment
+	// at a time and the newest segment is never freed, so it is at most
+	// MaxBytes/2.
 	SegmentBytes int64
-	// MaxBytes bounds the segment files on disk (default 1 GiB). Acked
-	// records are freed a segment at a time.
+	// MaxBytes bounds the segment files on disk (default DefaultMaxBytes).
 	MaxBytes int64
 	Sync     SyncPolicy
 	// SyncInterval is the period of SyncInterval (default 100ms).
 	SyncInterval time.Duration
 }
 
+// DefaultMaxBytes is the default bound of a spool on disk.
+const DefaultMaxBytes = 1 << 30
+
+// SegmentBytesFor returns the default segment size for a spool bounded by
+// maxBytes: an eighth of it, from 64 KiB to 16 MiB, so that freeing
+// acknowledged records a segment at a time keeps most of the bound usable.
+func SegmentBytesFor(maxBytes int64) int64 {
+	return min(max(maxBytes/8, 64<<10), 16<<20)
+}
+
 const (
 	segSuffix = ".seg"
 	ackName   = "ack"
+	probeName = "probe"
 	ackSlot   = 20 // gen(8) seq(8) crc(4)
 )
 
@@ -91,16 +103,20 @@ type Spool struct {
 	lastSync time.Time
 	dirty    bool
 	closed   bool
+	// fresh: a write or sync failed; the next Append starts on a fresh file
+	// (a new segment, or the empty newest one truncated and reopened).
+	fresh bool
 }
 
 // Open opens (creating if needed) the spool in dir and recovers it.
 func Open(dir string, opt Options) (*Spool, error) {
-	if opt.SegmentBytes <= 0 {
-		opt.SegmentBytes = 16 << 20
-	}
 	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = 1 << 30
+		opt.MaxBytes = DefaultMaxBytes
 	}
+	if opt.SegmentBytes <= 0 {
+		opt.SegmentBytes = SegmentBytesFor(opt.MaxBytes)
+	}
+	opt.SegmentBytes = max(min(opt.SegmentBytes, opt.MaxBytes/2), 1)
 	if opt.SyncInterval <= 0 {
 		opt.SyncInterval = 100 * time.Millisecond
 	}
@@ -224,7 +240,7 @@ func (s *Spool) recover() error {
 	if s.acked >= s.next {
 		s.acked = s.next - 1
 	}
-	if err := s.openTail(); err != nil {
+	if err := s.openTail(0); err != nil {
 		return err
 	}
 	for _, g := range s.segs {
@@ -233,9 +249,10 @@ func (s *Spool) recover() error {
 	return s.dropAckedLocked()
 }
 
-func (s *Spool) openTail() error {
+// openTail opens the newest segment for appending (flag: extra open flags).
+func (s *Spool) openTail(flag int) error {
 	g := s.segs[len(s.segs)-1]
-	f, err := os.OpenFile(g.path(s.dir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(g.path(s.dir), os.O_WRONLY|os.O_CREATE|os.O_APPEND|flag, 0o600)
 	if err != nil {
 		return fmt.Errorf("open spool segment: %w", err)
 	}
@@ -265,8 +282,9 @@ func scanSegment(path string) (count uint64, size int64, last []byte, err error)
 }
 
 // Append appends payloads as consecutive records and returns the sequence
-// of the first. It fails with ErrFull, appending nothing, when they do not
-// fit under MaxBytes.
+// of the first. On an error nothing is appended: ErrFull when they do not
+// fit under MaxBytes; a write or sync error (the records are cut off
+// again, and the next Append starts on a fresh file).
 func (s *Spool) Append(payloads ...[]byte) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -287,23 +305,34 @@ func (s *Spool) Append(payloads ...[]byte) (uint64, error) {
 		return s.next, nil
 	}
 	tail := &s.segs[len(s.segs)-1]
-	if tail.size >= s.opt.SegmentBytes && tail.count > 0 {
+	switch {
+	case s.fresh && tail.count == 0:
+		if err := s.reopenTailLocked(); err != nil {
+			return 0, err
+		}
+	case s.fresh || tail.size >= s.opt.SegmentBytes && tail.count > 0:
 		if err := s.rotateLocked(); err != nil {
+			s.fresh = true
 			return 0, err
 		}
 		tail = &s.segs[len(s.segs)-1]
 	}
+	s.fresh = false
 	buf := s.wbuf[:0]
 	for _, p := range payloads {
 		buf = AppendRecord(buf, p)
 	}
-	if _, err := s.f.Write(buf); err != nil {
-		// Cut what was written so the file ends on a record boundary.
-		_ = s.f.Truncate(tail.size)
-		return 0, fmt.Errorf("append to spool: %w", err)
-	}
 	if cap(buf) <= 4<<20 {
 		s.wbuf = buf
+	}
+	if _, err := s.f.Write(buf); err != nil {
+		s.failedLocked(tail.size)
+		return 0, fmt.Errorf("append to spool: %w", err)
+	}
+	s.dirty = true
+	if err := s.syncLocked(false); err != nil {
+		s.failedLocked(tail.size)
+		return 0, err
 	}
 	first := s.next
 	n := uint64(len(payloads))
@@ -312,11 +341,32 @@ func (s *Spool) Append(payloads ...[]byte) (uint64, error) {
 	s.used += int64(len(buf))
 	s.next += n
 	s.last = append(s.last[:0], payloads[len(payloads)-1]...)
-	s.dirty = true
-	if err := s.syncLocked(false); err != nil {
-		return first, err
-	}
 	return first, nil
+}
+
+// failedLocked cuts a failed Append's records off the newest segment (size
+// is its size before them) and has the next Append start on a fresh file,
+// since a failed write or sync leaves the file's state unknown. Should the
+// cut fail too, the torn bytes stay past the segment's last counted record:
+// readers stop at the count, and a restart cuts them as a torn tail.
+func (s *Spool) failedLocked(size int64) {
+	_ = s.f.Truncate(size)
+	s.fresh = true
+}
+
+// reopenTailLocked replaces the newest segment, which holds no record, with
+// an empty file.
+func (s *Spool) reopenTailLocked() error {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f, s.dirty = nil, false
+	}
+	if err := s.openTail(os.O_TRUNC); err != nil {
+		return err
+	}
+	s.used -= s.segs[len(s.segs)-1].size
+	s.segs[len(s.segs)-1].size = 0
+	return nil
 }
 
 func (s *Spool) syncLocked(force bool) error {
@@ -341,15 +391,21 @@ func (s *Spool) syncLocked(force bool) error {
 	return nil
 }
 
+// rotateLocked starts a new newest segment. On an error the spool has no
+// open segment (f nil) or the old one, and the next Append tries again.
 func (s *Spool) rotateLocked() error {
-	if err := s.syncLocked(true); err != nil {
-		return err
-	}
-	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("close spool segment: %w", err)
+	if s.f != nil {
+		if err := s.syncLocked(true); err != nil {
+			return err
+		}
+		err := s.f.Close()
+		s.f = nil
+		if err != nil {
+			return fmt.Errorf("close spool segment: %w", err)
+		}
 	}
 	s.segs = append(s.segs, segment{first: s.next})
-	if err := s.openTail(); err != nil {
+	if err := s.openTail(0); err != nil {
 		s.segs = s.segs[:len(s.segs)-1]
 		return err
 	}
@@ -450,6 +506,41 @@ func (s *Spool) Used() int64 {
 	return s.used
 }
 
+// Dir returns the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// Room returns the bytes Append can still take before MaxBytes.
+func (s *Spool) Room() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opt.MaxBytes - s.used
+}
+
+// Probe checks that the spool's directory takes writes: it writes, syncs
+// and removes a small file there (a full or failing disk fails it). It
+// does not touch the segments.
+func (s *Spool) Probe() error {
+	path := filepath.Join(s.dir, probeName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe spool: %w", err)
+	}
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := os.Remove(path); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("probe spool: %w", err)
+	}
+	return nil
+}
+
 // Last returns a copy of the newest record's payload, acknowledged or not
 // (false when the spool never held one, or only in deleted segments).
 func (s *Spool) Last() ([]byte, bool) {
@@ -470,9 +561,12 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.syncLocked(true)
-	if cerr := s.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close spool: %w", cerr)
+	var err error
+	if s.f != nil {
+		err = s.syncLocked(true)
+		if cerr := s.f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close spool: %w", cerr)
+		}
 	}
 	if cerr := s.ack.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close spool: %w", cerr)

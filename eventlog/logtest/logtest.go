@@ -44,6 +44,7 @@ func Run(t *testing.T, newStream Factory) {
 		{"FollowFilteredLimit", s.testFollowFilteredLimit},
 		{"TooLarge", s.testTooLarge},
 		{"AppendBatch", s.testAppendBatch},
+		{"AppendEncoded", s.testAppendEncoded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -592,4 +593,33 @@ func (s *suite) testAppendBatch(t *testing.T) {
 	last, err := st.LastSeq(ctx)
 	require.NoError(t, err)
 	require.Equal(t, seqs[len(seqs)-1], last)
+}
+
+// testAppendEncoded: the encodings are what is stored, in order, a retried
+// id is stored once, and an encoding over the bound is refused.
+func (s *suite) testAppendEncoded(t *testing.T) {
+	st := s.stream(t)
+	ctx := ctxT(t)
+	c := eventlog.NewChainer(0, "")
+	var evs []eventlog.Event
+	var raw [][]byte
+	for i := range 50 {
+		ev := s.event(eventlog.KindUser, fmt.Sprintf("e%d", i%3), i)
+		require.NoError(t, c.Next(&ev))
+		evs = append(evs, ev)
+		raw = append(raw, eventlog.AppendJSON(nil, &ev, true))
+	}
+	require.NoError(t, st.AppendEncoded(ctx, evs, raw))
+	require.NoError(t, st.AppendEncoded(ctx, evs[:5], raw[:5]), "a retry stores nothing new")
+	require.NoError(t, st.AppendEncoded(ctx, nil, nil))
+	recs := readAll(t, st, eventlog.Query{})
+	require.Len(t, recs, len(evs))
+	for i := range recs {
+		requireSameEvent(t, evs[i], recs[i].Event)
+	}
+	require.Error(t, st.AppendEncoded(ctx, evs[:2], raw[:1]), "lengths must match")
+	big := s.event(eventlog.KindUser, "big", 0)
+	big.Data = json.RawMessage(`{"s":"` + strings.Repeat("x", eventlog.DefaultMaxEventSize) + `"}`)
+	err := st.AppendEncoded(ctx, []eventlog.Event{big}, [][]byte{eventlog.AppendJSON(nil, &big, true)})
+	require.ErrorIs(t, err, eventlog.ErrTooLarge)
 }

@@ -95,6 +95,36 @@ func (s *Stream) AppendBatch(ctx context.Context, evs []eventlog.Event) ([]uint6
 	return seqs, nil
 }
 
+// AppendEncoded stores raw[i] as event i (decoded: what is stored is
+// raw, not evs), in order; like AppendBatch, the events before a failing
+// one stay stored.
+func (s *Stream) AppendEncoded(ctx context.Context, evs []eventlog.Event, raw [][]byte) error {
+	if len(evs) != len(raw) {
+		return fmt.Errorf("append encoded: %d events, %d encodings", len(evs), len(raw))
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("append batch: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range raw {
+		if len(raw[i]) > s.maxSize {
+			return fmt.Errorf("append event %s (%d bytes, max %d): %w", evs[i].ID, len(raw[i]), s.maxSize, eventlog.ErrTooLarge)
+		}
+		var ev eventlog.Event
+		if err := eventlog.DecodeEvent(raw[i], &ev); err != nil {
+			return fmt.Errorf("append batch event %d: %w", i, err)
+		}
+		if ev.ID != evs[i].ID || ev.Subject != evs[i].Subject {
+			return fmt.Errorf("append batch event %d: the encoding is of event %s on %s, not %s on %s", i, ev.ID, ev.Subject, evs[i].ID, evs[i].Subject)
+		}
+		if _, err := s.appendLocked(ev, eventlog.AppendOptions{}); err != nil {
+			return fmt.Errorf("append batch event %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
 func (s *Stream) appendLocked(ev eventlog.Event, o eventlog.AppendOptions) (uint64, error) {
 	if ev.ID != "" {
 		if seq, ok := s.ids[ev.ID]; ok {

@@ -1,22 +1,20 @@
-package auditpub
+package eventlog
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/jsonx"
 )
 
-// appendEvent appends ev's JSON in the canonical form of
-// eventlog.CanonicalBytes (key order, no HTML escaping), with "hash" when
-// withHash is set. ev.Data must be compact, valid JSON (see compactData).
-func appendEvent(dst []byte, ev *eventlog.Event, withHash bool) []byte {
+// AppendJSON appends ev's JSON in the canonical form of CanonicalBytes (key
+// order, no whitespace, no HTML escaping), with "hash" when withHash is set:
+// without it, the bytes the chain hashes; with it, the event as stored.
+// ev.Data must be compact, valid JSON (see CompactData).
+func AppendJSON(dst []byte, ev *Event, withHash bool) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = jsonx.AppendString(dst, ev.ID, false)
 	dst = append(dst, `,"type":`...)
@@ -54,8 +52,10 @@ func appendEvent(dst []byte, ev *eventlog.Event, withHash bool) []byte {
 	return append(dst, '}')
 }
 
-// compactData returns data valid and compact, as CanonicalBytes hashes it.
-func compactData(data json.RawMessage) (json.RawMessage, error) {
+// CompactData returns data valid and compact, as CanonicalBytes hashes it:
+// data itself when it already is (no copy), else a compacted copy. Invalid
+// JSON is an error.
+func CompactData(data json.RawMessage) (json.RawMessage, error) {
 	if len(data) == 0 {
 		return data, nil
 	}
@@ -66,6 +66,7 @@ func compactData(data json.RawMessage) (json.RawMessage, error) {
 		return data, nil
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(data))
 	if err := json.Compact(&buf, data); err != nil {
 		return nil, fmt.Errorf("event data: %w", err)
 	}
@@ -73,7 +74,7 @@ func compactData(data json.RawMessage) (json.RawMessage, error) {
 }
 
 // isCompact reports whether data has no whitespace outside its strings
-// (it does not validate: compactData does). Statements hold spaces, so a
+// (it does not validate: CompactData does). Statements hold spaces, so a
 // plain search for whitespace sent nearly every query event to
 // json.Compact and its copy.
 func isCompact(data []byte) bool {
@@ -94,36 +95,3 @@ func isCompact(data []byte) bool {
 	}
 	return true
 }
-
-// Chain is the agent's hash chain (eventlog.Chainer's definition, with an
-// allocation-light encoder): each event gets the next sequence, the
-// previous hash and its own. The Publisher calls it under its lock.
-type Chain struct {
-	seq  uint64
-	hash string
-	buf  []byte
-}
-
-var _ Chainer = (*Chain)(nil)
-
-// NewChain continues a chain whose last event had lastSeq and lastHash (0
-// and "" for a new chain).
-func NewChain(lastSeq uint64, lastHash string) *Chain {
-	return &Chain{seq: lastSeq, hash: lastHash}
-}
-
-// Link stamps ev with Seq, Prev and Hash. ev.Data must be compact JSON.
-func (c *Chain) Link(ev *eventlog.Event) error {
-	ev.Seq, ev.Prev, ev.Hash = c.seq+1, c.hash, ""
-	c.buf = appendEvent(c.buf[:0], ev, false)
-	sum := sha256.Sum256(c.buf)
-	ev.Hash = hex.EncodeToString(sum[:])
-	c.seq, c.hash = ev.Seq, ev.Hash
-	return nil
-}
-
-// Head returns the last linked sequence and hash.
-func (c *Chain) Head() (uint64, string) { return c.seq, c.hash }
-
-// Reset moves the head back (an event linked but not spooled).
-func (c *Chain) Reset(seq uint64, hash string) { c.seq, c.hash = seq, hash }
