@@ -63,10 +63,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		var rej *frontdoor.Rejection
 		switch {
 		case errors.As(err, &rej):
-			g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
-			g.record(schemas.TypeSessionRejected, rej.Event.Database, rej.Event.User, rej.Event.SessionID, rej.Event)
-			g.log.Info().Str("session", rej.Event.SessionID).Str("user", rej.Event.User).Str("code", rej.Event.Code).
-				Str("reason", rej.Event.Reason).Msg("session rejected")
+			g.recordRejection(rej)
 		case errors.Is(err, frontdoor.ErrCancelRequest):
 		default:
 			g.log.Debug().Err(err).Msg("connection closed before the startup")
@@ -202,7 +199,7 @@ func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, sec
 		}
 		g.mu.Unlock()
 	}
-	g.record(schemas.TypeSessionCancel, db, user, ev.SessionID, ev)
+	g.recordCancel(cancelRecord{ev: ev, db: db, user: user})
 }
 
 // poke wakes the watcher (a lock or user change was applied).
