@@ -112,16 +112,22 @@ func paramsText(ps []schemas.QueryParam) string {
 // with params and outcome, the cancels, and how it ended.
 func RenderTranscript(w io.Writer, t *Transcript) error {
 	fmt.Fprintf(w, "Session %s\n", t.SessionID)
-	switch {
-	case t.Started != nil:
-		s := t.Started
+	if s := t.Started; s != nil {
 		fmt.Fprintf(w, "Started  %s  user=%s database=%s db_user=%s db_name=%s client=%s agent=%s allowed_by=%s\n",
 			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.DBUser, s.DBName, s.ClientAddr, s.AgentID, cell(s.DecidedBy))
-	case t.Rejected != nil:
-		s := t.Rejected
+	}
+	if s := t.Rejected; s != nil {
+		at := t.RejectedAt
+		if at.IsZero() {
+			at = t.StartedAt
+		}
 		fmt.Fprintf(w, "Rejected %s  user=%s database=%s client=%s: %s: %s\n",
-			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.ClientAddr, s.Code, s.Reason)
-	default:
+			at.UTC().Format(timeFmt), s.User, s.Database, s.ClientAddr, s.Code, s.Reason)
+		if t.Started != nil {
+			fmt.Fprintln(w, "         (session.started was recorded before the refusal; the session never reached the database)")
+		}
+	}
+	if t.Started == nil && t.Rejected == nil {
 		fmt.Fprintln(w, "Started  (start not recorded)")
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -155,6 +161,9 @@ func RenderTranscript(w io.Writer, t *Transcript) error {
 			t.EndedAt.UTC().Format(timeFmt), e.Reason, time.Duration(e.DurationMS)*time.Millisecond, e.Queries, e.BytesIn, e.BytesOut, e.Message)
 		_, err := fmt.Fprintln(w, strings.TrimRight(line, " "))
 		return err
+	}
+	if t.Rejected != nil && len(t.Queries) == 0 {
+		return nil // refused: there was no session to end
 	}
 	_, err := fmt.Fprintln(w, "Ended    (not recorded: live, or the agent stopped abruptly)")
 	return err

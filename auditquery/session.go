@@ -14,11 +14,14 @@ import (
 // Transcript is one session as the audit log tells it.
 type Transcript struct {
 	SessionID string
-	// Started or Rejected says how the session began (one is set when
-	// that event is present).
-	Started   *schemas.SessionStarted
-	Rejected  *schemas.SessionRejected
-	StartedAt time.Time
+	// Started or Rejected says how the session began (each is set when
+	// that event is present). Both are set for a strict session whose
+	// session.started was stored late: it was refused (code
+	// audit_unavailable) and never reached the database.
+	Started    *schemas.SessionStarted
+	Rejected   *schemas.SessionRejected
+	StartedAt  time.Time
+	RejectedAt time.Time `json:",omitzero"`
 	// Queries in order of their number, each with its result if any.
 	Queries []QueryEntry
 	Cancels []CancelEntry
@@ -69,7 +72,10 @@ func Session(ctx context.Context, s eventlog.Stream, sessionID string) (Transcri
 			if err := unmarshal(ev, &d); err != nil {
 				return err
 			}
-			t.Rejected, t.StartedAt = &d, ev.Time
+			t.Rejected, t.RejectedAt = &d, ev.Time
+			if t.Started == nil {
+				t.StartedAt = ev.Time
+			}
 		case schemas.TypeQuery:
 			var d schemas.Query
 			if err := unmarshal(ev, &d); err != nil {

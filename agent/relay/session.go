@@ -290,7 +290,7 @@ func (s *Session) serverLoop() error {
 				return err
 			}
 			if s.fatal.Load() {
-				return errors.New("audit log unavailable inside a transaction")
+				return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
 			}
 		}
 	}
@@ -340,17 +340,18 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 	s.appendSynthLocked(&it)
 	err := s.flushClientLocked()
 	if s.fatal.Load() {
-		s.end(schemas.EndError, "audit log unavailable inside a transaction", nil)
+		s.end(schemas.EndError, "a query inside a transaction was refused: its audit event could not be recorded", nil)
 	}
 	return err
 }
 
 var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
 
-// publishNotExecuted records a query.result "not executed" (58000) for
-// each query event of a refused strict batch, since those events may
-// still be stored.
-func (s *Session) publishNotExecuted(evs []eventlog.Event) {
+// publishNotExecuted records a query.result "not executed" (58000, or
+// 54000 for an event over the size bound) for each query event of a
+// refused strict batch, since those events may still be stored.
+func (s *Session) publishNotExecuted(evs []eventlog.Event, cause error) {
+	code, text := notExecutedFor(cause)
 	now := time.Now()
 	res := make([]eventlog.Event, 0, len(evs))
 	for i := range evs {
@@ -359,15 +360,11 @@ func (s *Session) publishNotExecuted(evs []eventlog.Event) {
 			continue
 		}
 		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: StatusError,
-			SQLState: pgwire.CodeAuditUnavailable, Error: notExecutedAudit}
+			SQLState: code, Error: text}
 		res = append(res, s.resultEvent(&r, now))
 	}
 	s.cfg.Publisher.PublishAsync(res)
 }
-
-const notExecutedAudit = "not executed: audit log unavailable"
-
-var errAuditRefused = pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed")
 
 // clientLoop relays client → server in batches: every frame already
 // buffered is read, its queries recorded, and the batch forwarded with one
@@ -388,6 +385,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		discardCarried bool
 	)
 	trier, _ := s.cfg.Publisher.(AsyncTrier)
+	refusal := errAuditRefused // what the last refused batch was told
 	var spare []eventlog.Event
 	release := func() {
 		if s.reuse {
@@ -403,7 +401,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 	refuse := func() error {
 		s.t.rollback(markPos, markGroup)
 		out, marked = out[:0], false
-		e := errAuditRefused
+		e := refusal
 		carried := fwdOpen
 		if carried && groups > 0 {
 			s.t.pushSync(&e)
@@ -444,7 +442,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 				if err != nil {
 					// The events may be stored later: record that these
 					// queries did not run.
-					s.publishNotExecuted(evs)
+					s.publishNotExecuted(evs, err)
 				}
 			case trier != nil:
 				err = trier.TryPublishAsync(evs)
@@ -455,6 +453,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 				s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
 				s.queries.Add(^uint64(len(evs) - 1))
 				release()
+				refusal = refusalFor(err)
 				return refuse()
 			}
 		}
@@ -486,7 +485,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 				discard = false
 				if discardCarried {
 					discardCarried, fwdOpen = false, false
-					e := errAuditRefused
+					e := refusal
 					s.t.pushSync(&e)
 					n, err := s.server.Write(syncMsg)
 					s.bytesIn.Add(int64(n))
