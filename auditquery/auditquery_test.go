@@ -119,8 +119,10 @@ func TestSearch(t *testing.T) {
 		{"limit", Filter{Limit: 3}, 3},
 	}
 	for _, c := range cases {
-		recs, err := Search(ctx, l.s, c.f)
+		res, err := Search(ctx, l.s, c.f)
 		require.NoError(t, err, c.name)
+		recs := res.Records
+		require.Equal(t, c.name == "limit", res.More, c.name)
 		require.Len(t, recs, c.want, "%s: %v", c.name, ids(recs))
 		for i := 1; i < len(recs); i++ {
 			require.Less(t, recs[i-1].StreamSeq, recs[i].StreamSeq)
@@ -128,11 +130,49 @@ func TestSearch(t *testing.T) {
 	}
 	_, err := Search(ctx, l.s, Filter{From: t0.Add(time.Hour), To: t0})
 	require.ErrorContains(t, err, "before the start")
-	recs, err := Search(ctx, l.s, Filter{User: "alice", DB: "roach"})
+	res, err := Search(ctx, l.s, Filter{User: "alice", DB: "roach"})
 	require.NoError(t, err)
 	var b bytes.Buffer
-	require.NoError(t, RenderRecords(&b, recs))
+	require.NoError(t, RenderRecords(&b, res.Records))
 	golden(t, "search", b.Bytes())
+}
+
+// TestSearchPages: a search larger than its limit says so and pages on
+// from its cursor; the pages together are the whole answer, each record
+// once, for a filtered search too.
+func TestSearchPages(t *testing.T) {
+	t.Parallel()
+	l := sampleAudit(t)
+	ctx := context.Background()
+	for _, f := range []Filter{{}, {User: "alice", Types: []string{schemas.TypeQuery, schemas.TypeQueryResult, schemas.TypeSessionEnded}}} {
+		all, err := Search(ctx, l.s, f)
+		require.NoError(t, err)
+		require.False(t, all.More)
+		require.Zero(t, all.Cursor())
+		var paged []eventlog.Record
+		pages := 0
+		f.Limit = 2
+		for {
+			res, err := Search(ctx, l.s, f)
+			require.NoError(t, err)
+			pages++
+			paged = append(paged, res.Records...)
+			if !res.More {
+				require.LessOrEqual(t, len(res.Records), 2)
+				break
+			}
+			require.Len(t, res.Records, 2)
+			require.Equal(t, res.Records[1].StreamSeq, res.Cursor())
+			f.After = res.Cursor()
+		}
+		require.Equal(t, ids(all.Records), ids(paged))
+		require.Equal(t, (len(all.Records)+1)/2, pages)
+	}
+	// A page that ends exactly at the last match says there is no more.
+	res, err := Search(ctx, l.s, Filter{Session: "s2", Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, res.Records, 2)
+	require.False(t, res.More)
 }
 
 func TestSession(t *testing.T) {

@@ -1,7 +1,6 @@
 package auditquery
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -49,38 +48,44 @@ func RenderRecords(w io.Writer, recs []eventlog.Record) error {
 	return err
 }
 
+// summary is one line of an event's data, decoded through schemas (so an
+// old version is upcast); an event this binary cannot decode says why.
 func summary(ev *eventlog.Event) string {
-	switch ev.Type {
-	case schemas.TypeQuery:
-		var q schemas.Query
-		if json.Unmarshal(ev.Data, &q) == nil {
-			return fmt.Sprintf("#%d %s", q.N, q.Statement)
-		}
-	case schemas.TypeQueryResult:
-		var r schemas.QueryResult
-		if json.Unmarshal(ev.Data, &r) == nil {
-			return fmt.Sprintf("#%d %s", r.N, resultText(&r))
-		}
-	case schemas.TypeAuthLogin:
-		var a schemas.AuthLogin
-		if json.Unmarshal(ev.Data, &a) == nil {
-			if a.Success {
-				return a.User + " ok (" + a.Method + ")"
-			}
-			return a.User + " failed: " + a.Reason
-		}
-	case schemas.TypeSessionRejected:
-		var s schemas.SessionRejected
-		if json.Unmarshal(ev.Data, &s) == nil {
-			return s.Code + ": " + s.Reason
-		}
-	case schemas.TypeSessionEnded:
-		var s schemas.SessionEnded
-		if json.Unmarshal(ev.Data, &s) == nil {
-			return fmt.Sprintf("%s after %s, %d queries", s.Reason, time.Duration(s.DurationMS)*time.Millisecond, s.Queries)
-		}
+	v, err := schemas.Decode(*ev)
+	if err != nil {
+		return "(cannot decode: " + err.Error() + ")"
 	}
-	return string(ev.Data)
+	switch d := v.(type) {
+	case *schemas.Query:
+		return fmt.Sprintf("#%d %s", d.N, d.Statement)
+	case *schemas.QueryResult:
+		return fmt.Sprintf("#%d %s", d.N, resultText(d))
+	case *schemas.AuthLogin:
+		if d.Success {
+			return d.User + " ok (" + d.Method + ")"
+		}
+		return d.User + " failed: " + d.Reason
+	case *schemas.SessionRejected:
+		return suppressedText(d.Suppressed, "refusals") + d.Code + ": " + d.Reason
+	case *schemas.SessionCancel:
+		return suppressedText(d.Suppressed, "cancel requests") +
+			fmt.Sprintf("from %s matched=%v forwarded=%v %s", d.ClientAddr, d.Matched, d.Forwarded, d.Reason)
+	case *schemas.SessionEnded:
+		return fmt.Sprintf("%s after %s, %d queries", d.Reason, time.Duration(d.DurationMS)*time.Millisecond, d.Queries)
+	}
+	up, err := schemas.Upcast(*ev)
+	if err != nil {
+		return "(cannot decode: " + err.Error() + ")"
+	}
+	return string(up.Data)
+}
+
+// suppressedText leads the line of a flood summary.
+func suppressedText(n int, what string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("[%d %s not recorded one by one (rate limit); the last:] ", n, what)
 }
 
 func resultText(r *schemas.QueryResult) string {
@@ -112,16 +117,22 @@ func paramsText(ps []schemas.QueryParam) string {
 // with params and outcome, the cancels, and how it ended.
 func RenderTranscript(w io.Writer, t *Transcript) error {
 	fmt.Fprintf(w, "Session %s\n", t.SessionID)
-	switch {
-	case t.Started != nil:
-		s := t.Started
+	if s := t.Started; s != nil {
 		fmt.Fprintf(w, "Started  %s  user=%s database=%s db_user=%s db_name=%s client=%s agent=%s allowed_by=%s\n",
 			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.DBUser, s.DBName, s.ClientAddr, s.AgentID, cell(s.DecidedBy))
-	case t.Rejected != nil:
-		s := t.Rejected
+	}
+	if s := t.Rejected; s != nil {
+		at := t.RejectedAt
+		if at.IsZero() {
+			at = t.StartedAt
+		}
 		fmt.Fprintf(w, "Rejected %s  user=%s database=%s client=%s: %s: %s\n",
-			t.StartedAt.UTC().Format(timeFmt), s.User, s.Database, s.ClientAddr, s.Code, s.Reason)
-	default:
+			at.UTC().Format(timeFmt), s.User, s.Database, s.ClientAddr, s.Code, s.Reason)
+		if t.Started != nil {
+			fmt.Fprintln(w, "         (session.started was recorded before the refusal; the session never reached the database)")
+		}
+	}
+	if t.Started == nil && t.Rejected == nil {
 		fmt.Fprintln(w, "Started  (start not recorded)")
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -145,8 +156,8 @@ func RenderTranscript(w io.Writer, t *Transcript) error {
 		return err
 	}
 	for _, c := range t.Cancels {
-		line := fmt.Sprintf("Cancel   %s  from %s matched=%v forwarded=%v %s", c.At.UTC().Format(timeFmt),
-			c.Cancel.ClientAddr, c.Cancel.Matched, c.Cancel.Forwarded, c.Cancel.Reason)
+		line := fmt.Sprintf("Cancel   %s  %sfrom %s matched=%v forwarded=%v %s", c.At.UTC().Format(timeFmt),
+			suppressedText(c.Cancel.Suppressed, "cancel requests"), c.Cancel.ClientAddr, c.Cancel.Matched, c.Cancel.Forwarded, c.Cancel.Reason)
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	if t.Ended != nil {
@@ -155,6 +166,9 @@ func RenderTranscript(w io.Writer, t *Transcript) error {
 			t.EndedAt.UTC().Format(timeFmt), e.Reason, time.Duration(e.DurationMS)*time.Millisecond, e.Queries, e.BytesIn, e.BytesOut, e.Message)
 		_, err := fmt.Fprintln(w, strings.TrimRight(line, " "))
 		return err
+	}
+	if t.Rejected != nil && len(t.Queries) == 0 {
+		return nil // refused: there was no session to end
 	}
 	_, err := fmt.Fprintln(w, "Ended    (not recorded: live, or the agent stopped abruptly)")
 	return err

@@ -24,8 +24,28 @@ type Filter struct {
 	Types   []string
 	From    time.Time
 	To      time.Time
+	// After, a cursor, skips the records up to this stream sequence: the
+	// next page starts after the last record of the previous one.
+	After uint64
 	// Limit caps the answer (default DefaultLimit).
 	Limit int
+}
+
+// Result is one page of a Search.
+type Result struct {
+	Records []eventlog.Record
+	// More is set when further records match after the last one: search
+	// again with After = Cursor() for the next page.
+	More bool
+}
+
+// Cursor is where the next page starts (Filter.After): the stream
+// sequence of the last record, or 0 when there is no next page.
+func (r Result) Cursor() uint64 {
+	if !r.More || len(r.Records) == 0 {
+		return 0
+	}
+	return r.Records[len(r.Records)-1].StreamSeq
 }
 
 // Subjects returns the server-side subject filters of f: one per type, or
@@ -46,23 +66,28 @@ func (f Filter) Subjects() []string {
 	return out
 }
 
-// Search returns the audit records of s matching f, in stream order.
-func Search(ctx context.Context, s eventlog.Stream, f Filter) ([]eventlog.Record, error) {
+// Search returns the first f.Limit audit records of s matching f after
+// f.After, in stream order, and whether more match.
+func Search(ctx context.Context, s eventlog.Stream, f Filter) (Result, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		return nil, fmt.Errorf("search: the end %s is before the start %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+		return Result{}, fmt.Errorf("search: the end %s is before the start %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	q := eventlog.Query{Subjects: f.Subjects(), FromTime: f.From, ToTime: f.To, Limit: limit}
-	var out []eventlog.Record
+	// One record past the page says whether there is a next one.
+	q := eventlog.Query{Subjects: f.Subjects(), FromSeq: f.After + 1, FromTime: f.From, ToTime: f.To, Limit: limit + 1}
+	var res Result
 	err := s.Read(ctx, q, func(r eventlog.Record) error {
-		out = append(out, r)
+		res.Records = append(res.Records, r)
 		return nil
 	})
-	if err != nil {
-		return out, fmt.Errorf("search audit: %w", err)
+	if len(res.Records) > limit {
+		res.Records, res.More = res.Records[:limit], true
 	}
-	return out, nil
+	if err != nil {
+		return res, fmt.Errorf("search audit: %w", err)
+	}
+	return res, nil
 }

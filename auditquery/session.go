@@ -2,7 +2,6 @@ package auditquery
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -14,11 +13,14 @@ import (
 // Transcript is one session as the audit log tells it.
 type Transcript struct {
 	SessionID string
-	// Started or Rejected says how the session began (one is set when
-	// that event is present).
-	Started   *schemas.SessionStarted
-	Rejected  *schemas.SessionRejected
-	StartedAt time.Time
+	// Started or Rejected says how the session began (each is set when
+	// that event is present). Both are set for a strict session whose
+	// session.started was stored late: it was refused (code
+	// audit_unavailable) and never reached the database.
+	Started    *schemas.SessionStarted
+	Rejected   *schemas.SessionRejected
+	StartedAt  time.Time
+	RejectedAt time.Time `json:",omitzero"`
 	// Queries in order of their number, each with its result if any.
 	Queries []QueryEntry
 	Cancels []CancelEntry
@@ -59,50 +61,53 @@ func Session(ctx context.Context, s eventlog.Stream, sessionID string) (Transcri
 		ev := &r.Event
 		switch ev.Type {
 		case schemas.TypeSessionStarted:
-			var d schemas.SessionStarted
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.SessionStarted](ev)
+			if err != nil {
 				return err
 			}
-			t.Started, t.StartedAt = &d, ev.Time
+			t.Started, t.StartedAt = d, ev.Time
 		case schemas.TypeSessionRejected:
-			var d schemas.SessionRejected
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.SessionRejected](ev)
+			if err != nil {
 				return err
 			}
-			t.Rejected, t.StartedAt = &d, ev.Time
+			t.Rejected, t.RejectedAt = d, ev.Time
+			if t.Started == nil {
+				t.StartedAt = ev.Time
+			}
 		case schemas.TypeQuery:
-			var d schemas.Query
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.Query](ev)
+			if err != nil {
 				return err
 			}
-			e := &QueryEntry{At: ev.Time, Query: d}
+			e := &QueryEntry{At: ev.Time, Query: *d}
 			if res, ok := results[d.N]; ok {
 				e.Result, e.ResultAt = res.Result, res.ResultAt
 				delete(results, d.N)
 			}
 			byN[d.N] = e
 		case schemas.TypeQueryResult:
-			var d schemas.QueryResult
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.QueryResult](ev)
+			if err != nil {
 				return err
 			}
 			if e, ok := byN[d.N]; ok {
-				e.Result, e.ResultAt = &d, ev.Time
+				e.Result, e.ResultAt = d, ev.Time
 			} else {
-				results[d.N] = QueryEntry{Result: &d, ResultAt: ev.Time}
+				results[d.N] = QueryEntry{Result: d, ResultAt: ev.Time}
 			}
 		case schemas.TypeSessionCancel:
-			var d schemas.SessionCancel
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.SessionCancel](ev)
+			if err != nil {
 				return err
 			}
-			t.Cancels = append(t.Cancels, CancelEntry{At: ev.Time, Cancel: d})
+			t.Cancels = append(t.Cancels, CancelEntry{At: ev.Time, Cancel: *d})
 		case schemas.TypeSessionEnded:
-			var d schemas.SessionEnded
-			if err := unmarshal(ev, &d); err != nil {
+			d, err := decode[schemas.SessionEnded](ev)
+			if err != nil {
 				return err
 			}
-			t.Ended, t.EndedAt = &d, ev.Time
+			t.Ended, t.EndedAt = d, ev.Time
 		}
 		return nil
 	})
@@ -126,9 +131,12 @@ func Session(ctx context.Context, s eventlog.Stream, sessionID string) (Transcri
 	return t, nil
 }
 
-func unmarshal(ev *eventlog.Event, v any) error {
-	if err := json.Unmarshal(ev.Data, v); err != nil {
-		return fmt.Errorf("decode %s %s: %w", ev.Type, ev.ID, err)
+// decode reads ev's data through schemas.DecodeAs, upcasting an old
+// version.
+func decode[T any](ev *eventlog.Event) (*T, error) {
+	v, err := schemas.DecodeAs[T](*ev)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", ev.ID, err)
 	}
-	return nil
+	return v, nil
 }

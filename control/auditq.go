@@ -15,25 +15,27 @@ const MaxAuditSearch = 10000
 
 // AuditSearch returns audit events by user, database, session, type and
 // time (auditquery.Search); it needs the audit list right.
-func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch) (wire.Events, error) {
+func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch) (wire.AuditResults, error) {
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbList); err != nil {
-		return wire.Events{}, err
+		return wire.AuditResults{}, err
 	}
-	if q.Limit <= 0 || q.Limit > MaxAuditSearch {
-		q.Limit = min(max(q.Limit, auditquery.DefaultLimit), MaxAuditSearch)
+	if q.Limit <= 0 {
+		q.Limit = auditquery.DefaultLimit
 	}
+	// A larger page is cut to the bound; More and Cursor say where the
+	// rest starts, so nothing is cut off unseen.
+	q.Limit = min(q.Limit, MaxAuditSearch)
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		return wire.Events{}, invalidf("the end of the search (--until) is before its start (--since)")
+		return wire.AuditResults{}, invalidf("the end of the search (--until) is before its start (--since)")
 	}
-	recs, err := auditquery.Search(ctx, s.cfg.Audit, auditquery.Filter{User: q.User, DB: q.DB, Session: q.Session, Types: q.Types,
-		From: q.From, To: q.To, Limit: q.Limit})
+	res, err := auditquery.Search(ctx, s.cfg.Audit, auditquery.Filter{User: q.User, DB: q.DB, Session: q.Session, Types: q.Types,
+		From: q.From, To: q.To, After: q.After, Limit: q.Limit})
 	if err != nil {
-		return wire.Events{}, err
+		return wire.AuditResults{}, err
 	}
-	out := wire.Events{Events: make([]wire.Event, 0, len(recs))}
-	for _, r := range recs {
+	out := wire.AuditResults{Events: make([]wire.Event, 0, len(res.Records)), More: res.More, Cursor: res.Cursor()}
+	for _, r := range res.Records {
 		out.Events = append(out.Events, wire.Event{Seq: r.StreamSeq, Event: r.Event})
-		out.LastSeq = r.StreamSeq
 	}
 	return out, nil
 }

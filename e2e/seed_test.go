@@ -370,19 +370,21 @@ func TestSeedGuide(t *testing.T) {
 			strings.Contains(out, "pgbench_accounts") && strings.Contains(out, "session.ended")
 	})
 	// tollctl audit search/session/verify read the same trail.
-	var found []struct {
-		Event struct {
-			Type string `json:"type"`
-			Data struct {
-				SessionID string `json:"session_id"`
-				Statement string `json:"statement"`
-			} `json:"data"`
-		} `json:"event"`
+	var found struct {
+		Events []struct {
+			Event struct {
+				Type string `json:"type"`
+				Data struct {
+					SessionID string `json:"session_id"`
+					Statement string `json:"statement"`
+				} `json:"data"`
+			} `json:"event"`
+		} `json:"events"`
 	}
 	out = w.run("", "tollctl", "audit", "search", "--user", "alice", "--type=query", "--limit=1000", "--format=json")
 	require.NoError(t, json.Unmarshal([]byte(out), &found), out)
 	sid := ""
-	for _, e := range found {
+	for _, e := range found.Events {
 		if e.Event.Type == schemas.TypeQuery && e.Event.Data.Statement == "select 1" {
 			sid = e.Event.Data.SessionID
 		}

@@ -50,8 +50,9 @@ type SessionStarted struct {
 	DecidedBy  string            `json:"decided_by,omitempty"` // role that allowed
 	Decision   string            `json:"decision,omitempty"`   // why it was allowed
 	Params     map[string]string `json:"params,omitempty"`     // every startup parameter
-	// Truncated is set when fields were cut to fit the event size bound
-	// (see Fit).
+	// Truncated is set when a startup parameter (or DBUser/DBName) was cut
+	// to the recorded size bound, or parameters past it were left out, or
+	// fields were cut to fit the event size bound (see Fit).
 	Truncated bool `json:"truncated,omitempty"`
 }
 
@@ -66,6 +67,12 @@ const (
 	RejectUnknownDB   = "unknown_database"
 	RejectUpstream    = "upstream"
 	RejectProtocol    = "protocol"
+	// RejectAuditUnavailable: strict audit mode and the audit log could not
+	// store session.started in time (recorded once it can be).
+	RejectAuditUnavailable = "audit_unavailable"
+	// RejectAuditTooLarge: the session's session.started event is larger
+	// than the audit event size bound.
+	RejectAuditTooLarge = "audit_event_too_large"
 )
 
 // SessionRejected records a refused connection and why.
@@ -80,7 +87,13 @@ type SessionRejected struct {
 	Code       string            `json:"code"`
 	Reason     string            `json:"reason"`
 	Params     map[string]string `json:"params,omitempty"`
-	Truncated  bool              `json:"truncated,omitempty"`
+	// Truncated: as SessionStarted.Truncated.
+	Truncated bool `json:"truncated,omitempty"`
+	// Suppressed, on a summary, counts the refusals from ClientAddr's
+	// source that were not recorded one by one (rate limit of what an
+	// unauthenticated client can make the agent record); the other fields
+	// describe the last of them.
+	Suppressed int `json:"suppressed,omitempty"`
 }
 
 // QueryParam is one bound parameter: text as text, binary as base64.
@@ -137,6 +150,10 @@ type SessionCancel struct {
 	Matched    bool   `json:"matched"`
 	Forwarded  bool   `json:"forwarded"`
 	Reason     string `json:"reason,omitempty"`
+	// Suppressed, on a summary, counts the CancelRequests from
+	// ClientAddr's source that were not forwarded and not recorded one by
+	// one (rate limit); the other fields describe the last of them.
+	Suppressed int `json:"suppressed,omitempty"`
 }
 
 // Session end reasons.

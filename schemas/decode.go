@@ -25,7 +25,7 @@ type Upcaster struct {
 // reader decodes events carrying optional fields it does not know yet.
 // Decode does not validate; use a Validator for that.
 func Decode(ev eventlog.Event) (any, error) {
-	return defaultRegistry.decode(ev)
+	return defaultRegistry().decode(ev)
 }
 
 func (r *registry) decode(ev eventlog.Event) (any, error) {
@@ -67,7 +67,7 @@ func (r *registry) decode(ev eventlog.Event) (any, error) {
 //
 //	raw, v, err := schemas.Marshal(schemas.TypeUserDeleted, schemas.UserDeleted{Name: "alice"})
 func Marshal(typ string, data any) (json.RawMessage, int, error) {
-	return defaultRegistry.marshal(typ, data)
+	return defaultRegistry().marshal(typ, data)
 }
 
 func (r *registry) marshal(typ string, data any) (json.RawMessage, int, error) {
@@ -88,4 +88,45 @@ func (r *registry) marshal(typ string, data any) (json.RawMessage, int, error) {
 		return nil, 0, fmt.Errorf("marshal %s: %w", typ, err)
 	}
 	return raw, in.Version, nil
+}
+
+// DecodeAs is Decode for a caller that knows the type: the data of ev,
+// upcast to the current version, as *T (e.g. DecodeAs[SessionEnded]). It
+// fails when T is not the Go type of ev.Type's current version.
+func DecodeAs[T any](ev eventlog.Event) (*T, error) {
+	v, err := defaultRegistry().decode(ev)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := v.(*T)
+	if !ok {
+		return nil, fmt.Errorf("decode %s v%d: the data is %T, not %T", ev.Type, ev.V, v, t)
+	}
+	return t, nil
+}
+
+// Upcast returns ev with its data at the current version of ev.Type (V
+// set to it), for consumers that read the data as JSON rather than as a Go
+// type (e.g. an export that passes it on). Data already current is kept
+// byte for byte; older data goes through Decode and is marshalled again.
+// Note that the hash chain covers the stored form: verify that, not this.
+func Upcast(ev eventlog.Event) (eventlog.Event, error) {
+	return defaultRegistry().upcast(ev)
+}
+
+func (r *registry) upcast(ev eventlog.Event) (eventlog.Event, error) {
+	v, err := r.decode(ev)
+	if err != nil {
+		return ev, err
+	}
+	cur := r.byType[ev.Type].Version
+	if ev.V == cur {
+		return ev, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return ev, fmt.Errorf("upcast %s v%d: %w", ev.Type, ev.V, err)
+	}
+	ev.V, ev.Data = cur, raw
+	return ev, nil
 }

@@ -3,6 +3,7 @@ package schemas
 import (
 	"io/fs"
 	"sort"
+	"sync/atomic"
 )
 
 // Streams an event type belongs to (Info.Stream).
@@ -114,22 +115,28 @@ func newRegistry(fsys fs.FS, infos []Info, ups []Upcaster) *registry {
 	return r
 }
 
-var defaultRegistry = newRegistry(files, catalogue, upcasters)
+// active is the registry the package functions use: the catalogue, or a
+// test's override of it (OverrideVersion).
+var active atomic.Pointer[registry]
+
+func init() { active.Store(newRegistry(files, catalogue, upcasters)) }
+
+func defaultRegistry() *registry { return active.Load() }
 
 // Lookup returns the Info of event type typ.
 func Lookup(typ string) (Info, bool) {
-	in, ok := defaultRegistry.byType[typ]
+	in, ok := defaultRegistry().byType[typ]
 	return in, ok
 }
 
 // All returns every event type of the catalogue, sorted by type name. The
 // slice is a copy.
 func All() []Info {
-	return append([]Info(nil), defaultRegistry.sorted...)
+	return append([]Info(nil), defaultRegistry().sorted...)
 }
 
 // CurrentVersion returns the version producers write for typ, or 0 for an
 // unknown type.
 func CurrentVersion(typ string) int {
-	return defaultRegistry.byType[typ].Version
+	return defaultRegistry().byType[typ].Version
 }

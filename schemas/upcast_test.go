@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,4 +150,55 @@ func TestUpcastFailures(t *testing.T) {
 
 	// A sample envelope is untouched by decoding (events are values).
 	require.NotContains(t, string(old.Data), "duration_us")
+}
+
+// fakeTB records a Fatalf instead of ending the test.
+type fakeTB struct {
+	fatal    string
+	cleanups []func()
+}
+
+func (f *fakeTB) Helper()                           {}
+func (f *fakeTB) Cleanup(fn func())                 { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeTB) Fatalf(format string, args ...any) { f.fatal = fmt.Sprintf(format, args...) }
+
+// TestOverrideVersion: what consumers' tests use to check that they decode
+// through the upcasters. Not parallel: the override is process-wide.
+func TestOverrideVersion(t *testing.T) {
+	old := sample(t, TypeSessionEnded) // v1: duration_ms 93512
+	t.Run("override", func(t *testing.T) {
+		// Made up: v2 is today's Go type, and the upcaster doubles the
+		// duration, so the test sees that it ran.
+		OverrideVersion(t, TypeSessionEnded, 2, Upcaster{Type: TypeSessionEnded, From: 1, Up: func(d json.RawMessage) (json.RawMessage, error) {
+			return bytes.Replace(d, []byte(`"duration_ms": 93512`), []byte(`"duration_ms": 187024`), 1), nil
+		}})
+		require.Equal(t, 2, CurrentVersion(TypeSessionEnded))
+		got, err := DecodeAs[SessionEnded](old)
+		require.NoError(t, err)
+		require.Equal(t, int64(187024), got.DurationMS)
+		up, err := Upcast(old)
+		require.NoError(t, err)
+		require.Equal(t, 2, up.V)
+		require.Contains(t, string(up.Data), `"duration_ms":187024`)
+		require.Equal(t, 1, old.V, "the event itself is not changed")
+
+		cur := old
+		cur.V = 2
+		up, err = Upcast(cur)
+		require.NoError(t, err)
+		require.Equal(t, string(cur.Data), string(up.Data), "current data is kept byte for byte")
+
+		_, err = DecodeAs[SessionStarted](old)
+		require.ErrorContains(t, err, "the data is *schemas.SessionEnded, not *schemas.SessionStarted")
+
+		var f fakeTB
+		OverrideVersion(&f, TypeSessionEnded, 2)
+		require.Contains(t, f.fatal, "at v2 already")
+		OverrideVersion(&f, "session.renamed", 2)
+		require.Contains(t, f.fatal, "unknown event type")
+	})
+	require.Equal(t, 1, CurrentVersion(TypeSessionEnded), "restored when the test ended")
+	got, err := DecodeAs[SessionEnded](old)
+	require.NoError(t, err)
+	require.Equal(t, int64(93512), got.DurationMS)
 }

@@ -38,7 +38,7 @@ var _ eventlog.Validator = (*Validator)(nil)
 
 // NewValidator compiles the embedded schemas of every catalogue type.
 func NewValidator() (*Validator, error) {
-	return newValidator(defaultRegistry)
+	return newValidator(defaultRegistry())
 }
 
 func newValidator(reg *registry) (*Validator, error) {

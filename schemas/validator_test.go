@@ -70,6 +70,34 @@ func TestBuilderEventsValidate(t *testing.T) {
 	ev, err = eventlog.NewBuilder("agent-1").Build(TypeSessionCancel, ver, "", eventlog.AuditSubject("", "", "", TypeSessionCancel), json.RawMessage(raw))
 	require.NoError(t, err)
 	require.NoError(t, v.Validate(&ev))
+
+	// The flood summaries and capped parameters: suppressed, truncated,
+	// and the audit rejection codes.
+	agent := eventlog.NewBuilder("agent-1")
+	for _, c := range []struct {
+		typ  string
+		data any
+	}{
+		{TypeSessionCancel, SessionCancel{ClientAddr: "10.0.0.1:5000", Reason: "no session matches the cancel key", Suppressed: 4995}},
+		{TypeSessionRejected, SessionRejected{SessionID: "s1", ClientAddr: "10.0.0.1:5001", AgentID: "agent-1",
+			Code: RejectPlaintext, Reason: "TLS required", Suppressed: 495}},
+		{TypeSessionRejected, SessionRejected{SessionID: "s2", ClientAddr: "10.0.0.1:5002", AgentID: "agent-1",
+			Code: RejectAuditUnavailable, Reason: "audit log unavailable", Params: map[string]string{"application_name": "x"}, Truncated: true}},
+		{TypeSessionRejected, SessionRejected{SessionID: "s3", ClientAddr: "10.0.0.1:5003", AgentID: "agent-1",
+			Code: RejectAuditTooLarge, Reason: "too large"}},
+		{TypeSessionStarted, SessionStarted{SessionID: "s4", User: "alice", Database: "roach", DBUser: "alice", DBName: "alice",
+			Protocol: "postgres", ClientAddr: "10.0.0.1:5004", AgentID: "agent-1", Truncated: true}},
+	} {
+		raw, ver, err := Marshal(c.typ, c.data)
+		require.NoError(t, err)
+		ev, err := agent.Build(c.typ, ver, "", eventlog.AuditSubject("roach", "", "s", c.typ), json.RawMessage(raw))
+		require.NoError(t, err)
+		require.NoError(t, v.Validate(&ev), "%s %s", c.typ, raw)
+	}
+	ev, err = agent.Build(TypeSessionCancel, 1, "", eventlog.AuditSubject("", "", "", TypeSessionCancel),
+		json.RawMessage(`{"client_addr":"10.0.0.1:5000","matched":false,"forwarded":false,"suppressed":0}`))
+	require.NoError(t, err)
+	require.ErrorContains(t, v.Validate(&ev), "/data/suppressed", "a summary counts at least one event")
 }
 
 func TestValidateRefuses(t *testing.T) {

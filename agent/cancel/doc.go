@@ -2,5 +2,8 @@
 // a CancelRequest (sent by clients on a new, certificate-less connection)
 // can be matched and forwarded to the database over TLS with the right
 // certificate. Matching is constant time and rate-limited per source
-// address, and every attempt yields a schemas.SessionCancel to record.
+// address, and every attempt yields a schemas.SessionCancel. The caller
+// records a forwarded cancel in full; the others (which anyone can send
+// without a cert) go through agent/recordlimit, so a flood is summarised
+// per source and window instead of written one event per packet.
 package cancel

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgproto3/v2"
 
+	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -35,8 +36,8 @@ type Upstream struct {
 
 // Options tune a Registry.
 type Options struct {
-	// Rate and Burst limit CancelRequests per source IP (default 1/s,
-	// burst 5).
+	// Rate and Burst limit CancelRequests per source (an IPv4 address or
+	// an IPv6 /64; default 1/s, burst 5).
 	Rate  rate.Limit
 	Burst int
 	// MaxSources bounds the tracked source addresses (default 10000).
@@ -167,10 +168,9 @@ func addrString(a net.Addr) string {
 }
 
 func (r *Registry) allow(from net.Addr) bool {
-	host := addrString(from)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	// Per IPv4 address or IPv6 /64: one host holds a whole /64, and must
+	// not get a fresh budget for guessing secrets from each address.
+	host := recordlimit.Source(addrString(from))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l, ok := r.limiters[host]

@@ -53,4 +53,16 @@ func TestCancelForwardsMatchedKey(t *testing.T) {
 	r.Unregister(k)
 	_, err = r.Cancel(context.Background(), k, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)})
 	require.ErrorIs(t, err, ErrNoMatch)
+
+	// One IPv6 /64 is one source: another address in it does not get a
+	// fresh budget for guessing secrets.
+	v6 := func(host string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(host), Port: 6000} }
+	for range 3 {
+		_, err = r.Cancel(context.Background(), k, v6("2001:db8:1:2::1"))
+		require.ErrorIs(t, err, ErrNoMatch)
+	}
+	_, err = r.Cancel(context.Background(), k, v6("2001:db8:1:2:ffff::9"))
+	require.ErrorIs(t, err, ErrRateLimited, "same /64")
+	_, err = r.Cancel(context.Background(), k, v6("2001:db8:1:3::1"))
+	require.ErrorIs(t, err, ErrNoMatch, "another /64")
 }

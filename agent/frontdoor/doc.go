@@ -20,4 +20,11 @@
 // connections, 42501 replication) and returned as *Rejection carrying the
 // schemas.SessionRejected payload. The caller records session.started or
 // session.rejected and hands a Session to the relay.
+//
+// What is recorded of the client's input is bounded before anything is
+// written (RecordedParams: each value at 512 bytes, all parameters at
+// 4 KiB, flagged `truncated`); the Session keeps the startup whole. A
+// Rejection says whether the client's cert was verified first
+// (Authenticated): refusals that anyone could cause are rate-limited by
+// the caller (agent/recordlimit).
 package frontdoor

@@ -154,12 +154,14 @@ type handshake struct {
 	conn net.Conn
 	id   string
 	rej  schemas.SessionRejected
+	// verified: the client cert chains to the user CA.
+	verified bool
 }
 
 // refuse sends a FATAL ErrorResponse on w (nil: send nothing) and returns
 // the Rejection.
 func (h *handshake) refuse(w io.Writer, code, sqlstate, reason string, cause error) *Rejection {
-	r := &Rejection{Event: h.rej, Err: cause}
+	r := &Rejection{Event: recordedRejection(h.rej), Authenticated: h.verified, Err: cause}
 	r.Event.Code = code
 	r.Event.Reason = reason
 	if w != nil {
@@ -318,6 +320,7 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
 			"certificate not issued by this Tollgate cluster's user CA: run `toll login` against this cluster", err)
 	}
+	h.verified = true
 	id, err := h.f.cfg.Identify(leaf)
 	if err != nil {
 		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,

@@ -43,21 +43,27 @@ type Session struct {
 	once    sync.Once
 }
 
-// Started returns the session.started payload for agentID.
+// Started returns the session.started payload for agentID. The startup
+// parameters, db user and db name are cut to the recorded bounds
+// (RecordedParams; Truncated says so); the session itself keeps them whole.
 func (s *Session) Started(agentID string) schemas.SessionStarted {
+	params, cut := RecordedParams(s.Params)
+	dbUser, cutUser := capText(s.DBUser, MaxRecordedValue)
+	dbName, cutName := capText(s.DBName, MaxRecordedValue)
 	return schemas.SessionStarted{
 		SessionID:  s.ID,
 		User:       s.Identity.User,
 		Roles:      s.Decision.Roles,
 		Database:   s.Database.Name,
-		DBUser:     s.DBUser,
-		DBName:     s.DBName,
+		DBUser:     dbUser,
+		DBName:     dbName,
 		Protocol:   s.Database.Protocol,
 		ClientAddr: s.ClientAddr,
 		AgentID:    agentID,
 		CertSerial: s.Identity.Serial,
 		DecidedBy:  s.Decision.DecidedBy,
-		Params:     s.Params,
+		Params:     params,
+		Truncated:  cut || cutUser || cutName,
 	}
 }
 
@@ -78,9 +84,15 @@ func (s *Session) Close() error {
 
 // Rejection is a refused connection: the client got Sent (when the
 // connection could still carry it) and the caller records Event as
-// session.rejected.
+// session.rejected. Event's parameters, db user, db name and user are cut
+// to the recorded bounds (Event.Truncated says so).
 type Rejection struct {
 	Event schemas.SessionRejected
+	// Authenticated is set when the client's certificate was verified
+	// against the user CA before the refusal: Event.User is then a real
+	// user. Otherwise anyone who can reach the listener could have caused
+	// it, and the caller rate-limits recording it (agent/recordlimit).
+	Authenticated bool
 	// Sent is the ErrorResponse sent to the client (zero if none could be
 	// sent, e.g. a failed TLS handshake).
 	Sent pgwire.Error

@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/agent/metrics"
+	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -66,6 +67,10 @@ type Options struct {
 	Now func() time.Time
 	// AuditOptions tune the audit publisher.
 	AuditOptions auditpub.Options
+	// Floods bound what unauthenticated clients make the agent record:
+	// per source and window, refusals before a verified cert and cancels
+	// not forwarded past Burst are summarised (defaults: recordlimit's).
+	Floods recordlimit.Options
 }
 
 // runtimeConfig is what Reload replaces.
@@ -97,6 +102,9 @@ type Gateway struct {
 	reg     *prometheus.Registry
 	certs   *clientCerts
 	cancels *cancel.Registry
+	// floods limits the events of unauthenticated clients (floods.go).
+	floods   *recordlimit.Limiter
+	floodOpt recordlimit.Options
 
 	ln      net.Listener
 	mln     net.Listener
@@ -181,6 +189,11 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	g.creds.cert.Store(g.identity.Certificate())
 	g.certs = &clientCerts{g: g}
 	g.cancels = cancel.New(cancel.Options{})
+	g.floodOpt = opt.Floods
+	if g.floodOpt.MaxSources <= 0 {
+		g.floodOpt.MaxSources = recordlimit.DefaultMaxSources
+	}
+	g.floods = recordlimit.New(g.floodOpt)
 	g.fd, err = frontdoor.New(frontdoor.Config{
 		AgentID: g.id.AgentID, Credentials: g.creds, Identify: identify, Catalog: catalog{g}, Authorizer: authorizer{g},
 		Cancel: cancelHandler{g}, HandshakeTimeout: cfg.DBService.HandshakeTimeout, MaxConnections: cfg.DBService.MaxConnections,
@@ -309,6 +322,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.log.Error().Err(err).Msg("register static databases (retried at reload)")
 	}
 	go g.watch(bg)
+	go g.sweepFloods(bg)
 	g.log.Info().Str("listen", g.ln.Addr().String()).Msg("agent serving")
 	acceptDone := make(chan struct{})
 	go func() {
@@ -318,6 +332,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	<-ctx.Done()
 	g.drain()
 	<-acceptDone
+	// Every connection is done: what the rate limit still counts is
+	// recorded now, before the publisher stops.
+	g.recordSummaries(g.floods.Flush())
 	cctx, cancel := context.WithTimeout(context.Background(), g.opt.Grace)
 	defer cancel()
 	if err := g.auditp.Close(cctx); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/agent/upstream"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -63,10 +64,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		var rej *frontdoor.Rejection
 		switch {
 		case errors.As(err, &rej):
-			g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
-			_ = g.record(schemas.TypeSessionRejected, rej.Event.Database, rej.Event.User, rej.Event.SessionID, rej.Event)
-			g.log.Info().Str("session", rej.Event.SessionID).Str("user", rej.Event.User).Str("code", rej.Event.Code).
-				Str("reason", rej.Event.Reason).Msg("session rejected")
+			g.recordRejection(rej)
 		case errors.Is(err, frontdoor.ErrCancelRequest):
 		default:
 			g.log.Debug().Err(err).Msg("connection closed before the startup")
@@ -84,10 +82,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		err := g.recordSync(actx, schemas.TypeSessionStarted, db, user, sess.ID, started)
 		cancel()
 		if err != nil {
-			g.m.Rejections.WithLabelValues("audit_unavailable").Inc()
-			g.log.Warn().Err(err).Str("session", sess.ID).Msg("session refused: audit log unavailable")
-			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeAuditUnavailable,
-				"Tollgate cannot record this session: the audit log is unavailable (strict audit mode); try again shortly"))
+			g.refuseUnrecorded(sess, started, err)
 			return
 		}
 	} else if err := g.record(schemas.TypeSessionStarted, db, user, sess.ID, started); err != nil {
@@ -169,6 +164,36 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	finish()
 }
 
+// refuseUnrecorded refuses a strict session whose session.started was not
+// stored in time. That event may still be stored later (it waits in the
+// spool or the publisher's queue), so the refusal is recorded after it as
+// session.rejected with the same session id: the record then says the
+// session was refused, not that it started and never ended. The rejection
+// waits for the log like any other event.
+func (g *Gateway) refuseUnrecorded(sess *frontdoor.Session, started schemas.SessionStarted, err error) {
+	rej := schemas.SessionRejected{SessionID: sess.ID, User: started.User, Database: started.Database, DBUser: started.DBUser,
+		DBName: started.DBName, ClientAddr: started.ClientAddr, AgentID: started.AgentID, Params: started.Params, Truncated: started.Truncated}
+	var msg pgwire.Error
+	if errors.Is(err, eventlog.ErrTooLarge) {
+		// Not an outage: the log is up, this event cannot be stored. The
+		// rejection leaves the parameters out so that it fits.
+		rej.Code = schemas.RejectAuditTooLarge
+		rej.Reason = "session.started is larger than the audit event size bound (strict audit mode): session refused before it reached the database"
+		rej.Params, rej.Truncated = nil, len(started.Params) > 0 || started.Truncated
+		msg = pgwire.Fatal(pgwire.CodeProgramLimitExceeded,
+			"Tollgate cannot record this session: its session.started audit event is larger than the audit event size bound (strict audit mode); use fewer or shorter startup parameters")
+	} else {
+		rej.Code = schemas.RejectAuditUnavailable
+		rej.Reason = "the audit log did not store session.started in time (strict audit mode): session refused before it reached the database"
+		msg = pgwire.Fatal(pgwire.CodeAuditUnavailable,
+			"Tollgate cannot record this session: the audit log is unavailable (strict audit mode); try again shortly")
+	}
+	g.m.Rejections.WithLabelValues(rej.Code).Inc()
+	g.log.Warn().Err(err).Str("session", sess.ID).Str("user", rej.User).Str("code", rej.Code).Msg("session refused: session.started not recorded")
+	_ = pgwire.WriteError(sess.Conn, msg)
+	g.record(schemas.TypeSessionRejected, rej.Database, rej.User, rej.SessionID, rej)
+}
+
 func (g *Gateway) connectUpstream(ctx context.Context, sess *frontdoor.Session) (net.Conn, upstream.Target, error) {
 	t, err := g.target(sess.Database.Name)
 	if err != nil {
@@ -206,7 +231,7 @@ func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, sec
 		}
 		g.mu.Unlock()
 	}
-	_ = g.record(schemas.TypeSessionCancel, db, user, ev.SessionID, ev)
+	g.recordCancel(cancelRecord{ev: ev, db: db, user: user})
 }
 
 // poke wakes the watcher (a lock or user change was applied).

@@ -1,6 +1,9 @@
 package pgwire
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Decoder is a pgproto3 message.
 type Decoder interface {
@@ -14,7 +17,8 @@ type Decoder interface {
 func Decode(m Decoder, body []byte) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &FrameError{Reason: fmt.Sprintf("malformed %T", m), Err: ErrMalformed}
+			name := strings.TrimPrefix(fmt.Sprintf("%T", m), "*pgproto3.")
+			err = &FrameError{Reason: name + ": the body cannot be decoded", Err: ErrMalformed}
 		}
 	}()
 	return m.Decode(body)

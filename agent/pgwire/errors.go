@@ -17,10 +17,18 @@ var (
 )
 
 // FrameError describes a frame that was refused. It unwraps to
-// ErrFrameTooLarge, ErrMalformed or ErrUnsupportedProtocol.
+// ErrFrameTooLarge, ErrMalformed or ErrUnsupportedProtocol. Its text names
+// what was refused: the startup packet, or a message after the startup
+// (by its type byte when the framing saw it).
 type FrameError struct {
-	// Type is the message type byte (0 for a startup packet).
+	// Type is the message type byte (0 for a startup packet, which has
+	// none, or when the error came from decoding a message body).
 	Type byte
+	// Startup is set for an error in a startup packet (SSLRequest,
+	// GSSENCRequest, CancelRequest, StartupMessage).
+	Startup bool
+	// typed is set by Reader.Next: Type is the frame's type byte, even 0.
+	typed bool
 	// Length is the declared length (including the 4 length bytes).
 	Length int64
 	// Max is the limit in force.
@@ -30,14 +38,21 @@ type FrameError struct {
 }
 
 func (e *FrameError) Error() string {
-	t := "startup packet"
-	if e.Type != 0 {
+	t := "message"
+	switch {
+	case e.Startup:
+		t = "startup packet"
+	case e.Type != 0 || e.typed:
 		t = fmt.Sprintf("message %q", e.Type)
 	}
 	if errors.Is(e.Err, ErrFrameTooLarge) {
 		return fmt.Sprintf("%s: %s declares %d bytes, limit %d", e.Err, t, e.Length, e.Max)
 	}
 	if e.Reason != "" {
+		if t == "message" {
+			// The reason names the message (e.g. "Bind: …").
+			return fmt.Sprintf("%s: %s", e.Err, e.Reason)
+		}
 		return fmt.Sprintf("%s: %s: %s", e.Err, t, e.Reason)
 	}
 	return fmt.Sprintf("%s: %s", e.Err, t)
@@ -45,6 +60,7 @@ func (e *FrameError) Error() string {
 
 func (e *FrameError) Unwrap() error { return e.Err }
 
-func malformed(typ byte, reason string) error {
-	return &FrameError{Type: typ, Reason: reason, Err: ErrMalformed}
+// malformedStartup is an ErrMalformed FrameError of a startup packet.
+func malformedStartup(reason string) error {
+	return &FrameError{Startup: true, Reason: reason, Err: ErrMalformed}
 }

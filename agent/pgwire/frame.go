@@ -60,10 +60,10 @@ func (r *Reader) Next() (typ byte, body []byte, err error) {
 	typ = hdr[0]
 	n := int64(binary.BigEndian.Uint32(hdr[1:5]))
 	if n < 4 || n > 0x7fffffff {
-		return typ, nil, &FrameError{Type: typ, Length: n, Max: r.max, Reason: "invalid length", Err: ErrMalformed}
+		return typ, nil, &FrameError{Type: typ, typed: true, Length: n, Max: r.max, Reason: "invalid length", Err: ErrMalformed}
 	}
 	if n-4 > int64(r.max) {
-		return typ, nil, &FrameError{Type: typ, Length: n, Max: r.max, Err: ErrFrameTooLarge}
+		return typ, nil, &FrameError{Type: typ, typed: true, Length: n, Max: r.max, Err: ErrFrameTooLarge}
 	}
 	total := int(n) + 1
 	if total <= r.br.Size() {

@@ -191,3 +191,36 @@ func TestAppendError(t *testing.T) {
 	require.NoError(t, WriteFatal(&buf, CodeAdminShutdown, "bye"))
 	require.Contains(t, buf.String(), "FATAL")
 }
+
+// TestFrameErrorTexts: an error in a startup packet says so; an error in a
+// message after the startup names the message and never says "startup
+// packet" (clients see this text in the FATAL ErrorResponse).
+func TestFrameErrorTexts(t *testing.T) {
+	t.Parallel()
+	_, err := ReadStartup(bufio.NewReader(bytes.NewReader([]byte{0, 0, 0, 4, 0, 0, 0, 0})))
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Contains(t, err.Error(), "startup packet")
+	_, err = ReadStartup(bufio.NewReader(bytes.NewReader([]byte{0x7f, 0, 0, 0, 0, 3, 0, 0})))
+	require.ErrorIs(t, err, ErrFrameTooLarge)
+	require.Contains(t, err.Error(), "startup packet declares")
+
+	after := map[string]error{}
+	_, _, after["bad length"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{'B', 0, 0, 0, 1})), 0).Next()
+	_, _, after["too large"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{'P', 0, 1, 0, 0})), 16).Next()
+	_, _, after["type byte 0"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{0, 0, 0, 0, 2})), 0).Next()
+	after["undecodable body"] = Decode(&pgproto3.Query{}, nil)
+	// As the relay builds it for a message its tracker cannot read.
+	after["relay"] = &FrameError{Reason: "Bind: insufficient data", Err: ErrMalformed}
+	want := map[string]string{
+		"bad length":       `pgwire: malformed message: message 'B': invalid length`,
+		"too large":        `pgwire: frame exceeds the maximum message size: message 'P' declares 65536 bytes, limit 16`,
+		"type byte 0":      `pgwire: malformed message: message '\x00': invalid length`,
+		"undecodable body": `pgwire: malformed message: Query: the body cannot be decoded`,
+		"relay":            `pgwire: malformed message: Bind: insufficient data`,
+	}
+	for name, err := range after {
+		require.Error(t, err, name)
+		require.NotContains(t, err.Error(), "startup", name)
+		require.Equal(t, want[name], err.Error(), name)
+	}
+}

@@ -70,10 +70,10 @@ func ReadStartup(br *bufio.Reader) (*Startup, error) {
 	}
 	n := int64(binary.BigEndian.Uint32(hdr))
 	if n > MaxStartup {
-		return nil, &FrameError{Length: n, Max: MaxStartup, Err: ErrFrameTooLarge}
+		return nil, &FrameError{Startup: true, Length: n, Max: MaxStartup, Err: ErrFrameTooLarge}
 	}
 	if n < 8 {
-		return nil, &FrameError{Length: n, Max: MaxStartup, Reason: "invalid length", Err: ErrMalformed}
+		return nil, &FrameError{Startup: true, Length: n, Max: MaxStartup, Reason: "invalid length", Err: ErrMalformed}
 	}
 	raw := make([]byte, n)
 	if _, err := io.ReadFull(br, raw); err != nil {
@@ -89,17 +89,17 @@ func ReadStartup(br *bufio.Reader) (*Startup, error) {
 // returned Startup keeps raw.
 func ParseStartup(raw []byte) (*Startup, error) {
 	if len(raw) < 8 || len(raw) > MaxStartup {
-		return nil, &FrameError{Length: int64(len(raw)), Max: MaxStartup, Reason: "invalid length", Err: ErrMalformed}
+		return nil, &FrameError{Startup: true, Length: int64(len(raw)), Max: MaxStartup, Reason: "invalid length", Err: ErrMalformed}
 	}
 	if int(binary.BigEndian.Uint32(raw)) != len(raw) {
-		return nil, malformed(0, "length does not match the packet")
+		return nil, malformedStartup("length does not match the packet")
 	}
 	code := binary.BigEndian.Uint32(raw[4:8])
 	s := &Startup{Raw: raw}
 	switch code {
 	case CodeSSLRequest, CodeGSSENCRequest:
 		if len(raw) != 8 {
-			return nil, malformed(0, "request with a payload")
+			return nil, malformedStartup("request with a payload")
 		}
 		s.Kind = KindSSLRequest
 		if code == CodeGSSENCRequest {
@@ -108,17 +108,17 @@ func ParseStartup(raw []byte) (*Startup, error) {
 	case CodeCancelRequest:
 		var m pgproto3.CancelRequest
 		if err := Decode(&m, raw[4:]); err != nil {
-			return nil, malformed(0, "cancel request: "+err.Error())
+			return nil, malformedStartup("cancel request: " + err.Error())
 		}
 		s.Kind, s.ProcessID, s.SecretKey = KindCancelRequest, m.ProcessID, m.SecretKey
 	case ProtocolVersion3:
 		var m pgproto3.StartupMessage
 		if err := Decode(&m, raw[4:]); err != nil {
-			return nil, malformed(0, "startup message: "+err.Error())
+			return nil, malformedStartup("startup message: " + err.Error())
 		}
 		s.Kind, s.Params = KindStartupMessage, m.Parameters
 	default:
-		return nil, &FrameError{Length: int64(len(raw)), Reason: "unknown protocol or request code", Err: ErrUnsupportedProtocol}
+		return nil, &FrameError{Startup: true, Length: int64(len(raw)), Reason: "unknown protocol or request code", Err: ErrUnsupportedProtocol}
 	}
 	return s, nil
 }

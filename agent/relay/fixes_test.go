@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -128,5 +131,26 @@ func TestPortalsDroppedWhenIdle(t *testing.T) {
 		tr.server(pgwire.MsgReadyForQuery, []byte{tc.tx}, now, &out)
 		_, ok := tr.portals["p"]
 		require.Equal(t, tc.kept, ok, "tx %c", tc.tx)
+	}
+}
+
+// A batch refused because its event cannot be stored even fitted names
+// the size bound, not an outage; both say why.
+func TestRefusalTextsNameTheCause(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err       error
+		code, msg string
+	}{
+		{fmt.Errorf("append event: %w", eventlog.ErrTooLarge), pgwire.CodeProgramLimitExceeded, "larger than the audit event size bound"},
+		{errors.New("spool full"), pgwire.CodeAuditUnavailable, "audit log unavailable"},
+	} {
+		e := refusalFor(tc.err)
+		require.Equal(t, tc.code, e.Code)
+		require.Contains(t, e.Message, tc.msg)
+		require.Contains(t, e.Message, tc.err.Error())
+		code, text := notExecutedFor(tc.err)
+		require.Equal(t, tc.code, code)
+		require.Contains(t, text, "not executed")
 	}
 }

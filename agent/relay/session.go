@@ -285,7 +285,7 @@ func (s *Session) serverLoop() error {
 				return err
 			}
 			if s.fatal.Load() {
-				return errors.New("audit log unavailable inside a transaction")
+				return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
 			}
 		}
 	}
@@ -335,7 +335,7 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 	s.appendSynthLocked(&it)
 	err := s.flushClientLocked()
 	if s.fatal.Load() {
-		s.end(schemas.EndError, "audit log unavailable inside a transaction", nil)
+		s.end(schemas.EndError, "a query inside a transaction was refused: its audit event could not be recorded", nil)
 	}
 	return err
 }
@@ -349,6 +349,7 @@ var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
 // are offered again with their results (withQueries): the record then
 // says what was refused, not only that something was.
 func (s *Session) publishNotExecuted(evs []eventlog.Event, why error, withQueries bool) {
+	code, text := notExecutedFor(why)
 	now := time.Now()
 	var out []eventlog.Event
 	if withQueries {
@@ -360,20 +361,12 @@ func (s *Session) publishNotExecuted(evs []eventlog.Event, why error, withQuerie
 			continue
 		}
 		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: StatusError,
-			SQLState: pgwire.CodeAuditUnavailable, Error: notExecutedAudit + ": " + why.Error()}
+			SQLState: code, Error: text + ": " + why.Error()}
 		out = append(out, s.resultEvent(&r, now))
 	}
 	if err := s.cfg.Publisher.TryPublishAsync(out); err != nil {
 		s.cfg.Logger.Debug().Err(err).Str("session", s.cfg.SessionID).Msg("refused queries not recorded")
 	}
-}
-
-const notExecutedAudit = "not executed: audit log unavailable"
-
-// refusedError is the client's error for a batch whose events the
-// publisher did not take, with why.
-func refusedError(why error) pgwire.Error {
-	return pgwire.NewError(pgwire.CodeAuditUnavailable, "audit log unavailable; query not executed: "+why.Error())
 }
 
 // clientLoop relays client → server in batches: every frame already
@@ -457,10 +450,10 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			if err != nil {
 				// Record that these queries did not run.
 				s.publishNotExecuted(evs, err, s.cfg.Mode != Strict)
-				refusal = refusedError(err)
 				s.cfg.Logger.Debug().Err(err).Str("session", s.cfg.SessionID).Msg("audit publish failed; batch refused")
 				s.queries.Add(^uint64(len(evs) - 1))
 				release()
+				refusal = refusalFor(err)
 				return refuse()
 			}
 		}

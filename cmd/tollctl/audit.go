@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 )
@@ -42,10 +43,16 @@ func (a *app) auditSearchCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "search",
-		Short: "List audit events by user, database, session, type and time",
+		Short: "List audit events by user, database, session, type and time, a page at a time",
+		Long: `List audit events by user, database, session, type and time, in stream order.
+
+One answer holds at most --limit events (at most 10000). When more match, the text
+output ends with a line naming the cursor, and the JSON output has "more": true and
+"cursor": N; run the same search again with --after=N for the next page.`,
 		Example: `  tollctl audit search --user=alice --db=roach --since=24h
   tollctl audit search --type=session.started,session.rejected --from=2025-01-02T00:00:00Z --to=2025-01-03T00:00:00Z
-  tollctl audit search --session=01J... --format=json`,
+  tollctl audit search --session=01J... --format=json
+  tollctl audit search --user=alice --limit=10000 --after=123456   # the next page`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
@@ -56,26 +63,31 @@ func (a *app) auditSearchCmd() *cobra.Command {
 			if q.To, err = parseWhen("--until", till, now); err != nil {
 				return err
 			}
-			q.Types = splitList(strings.Join(q.Types, ","))
-			cl, _, err := a.client()
-			if err != nil {
-				return err
+			if q.Limit <= 0 {
+				return errors.New("--limit must be at least 1")
 			}
-			defer cl.Close()
-			res, err := cl.AuditSearch(cmd.Context(), q)
-			if err != nil {
+			q.Types = splitList(strings.Join(q.Types, ","))
+			var res wire.AuditResults
+			if err := a.call(func(cl *client.Client) (err error) {
+				res, err = cl.AuditSearch(cmd.Context(), q)
+				return err
+			}); err != nil {
 				return err
 			}
 			recs := make([]eventlog.Record, len(res.Events))
 			for i, e := range res.Events {
 				recs[i] = eventlog.Record{StreamSeq: e.Seq, Event: e.Event}
 			}
-			return a.print(res.Events, func(w io.Writer) {
+			return a.print(res, func(w io.Writer) {
 				if len(recs) == 0 {
 					fmt.Fprintln(w, "No audit event matches.")
 					return
 				}
 				_ = auditquery.RenderRecords(w, recs)
+				if res.More {
+					fmt.Fprintf(w, "More events match: this page stops at stream seq %d; for the next page, run the same search with --after=%d\n",
+						res.Cursor, res.Cursor)
+				}
 			})
 		},
 	}
@@ -88,7 +100,8 @@ func (a *app) auditSearchCmd() *cobra.Command {
 	f.StringVar(&since, "from", "", "same as --since")
 	f.StringVar(&till, "until", "", "up to a duration ago (10m) or a time (RFC 3339)")
 	f.StringVar(&till, "to", "", "same as --until")
-	f.IntVar(&q.Limit, "limit", auditquery.DefaultLimit, "at most this many events")
+	f.IntVar(&q.Limit, "limit", auditquery.DefaultLimit, "at most this many events in one answer (at most 10000; page on with --after)")
+	f.Uint64Var(&q.After, "after", 0, "only events after this cursor (the stream seq a previous page ended at)")
 	return c
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,10 +61,35 @@ func TestAuditCommands(t *testing.T) {
 	require.Contains(t, out, "session.started")
 	require.Contains(t, admin.ok("audit", "search", "--user=bob"), "No audit event matches.")
 	require.Contains(t, admin.ok("audit", "search", "--until=2000-01-01T00:00:00Z"), "No audit event matches.")
-	var evs []wire.Event
-	require.NoError(t, json.Unmarshal([]byte(admin.ok("audit", "search", "--session=sess-1", "--limit=2", "--format=json")), &evs))
-	require.Len(t, evs, 2)
-	require.Equal(t, schemas.TypeSessionStarted, evs[0].Event.Type)
+	// Paging: a search larger than --limit says so, in text and JSON, and
+	// --after goes on from the cursor until every event was seen once.
+	var page wire.AuditResults
+	require.NoError(t, json.Unmarshal([]byte(admin.ok("audit", "search", "--session=sess-1", "--limit=2", "--format=json")), &page))
+	require.Len(t, page.Events, 2)
+	require.Equal(t, schemas.TypeSessionStarted, page.Events[0].Event.Type)
+	require.True(t, page.More)
+	require.Equal(t, seqs[1], page.Cursor)
+	out = admin.ok("audit", "search", "--session=sess-1", "--limit=2")
+	require.Contains(t, out, fmt.Sprintf("More events match: this page stops at stream seq %d; for the next page, run the same search with --after=%d", seqs[1], seqs[1]))
+	var seen []uint64
+	for after := uint64(0); ; {
+		page = wire.AuditResults{}
+		require.NoError(t, json.Unmarshal([]byte(admin.ok("audit", "search", "--session=sess-1", "--limit=2",
+			fmt.Sprintf("--after=%d", after), "--format=json")), &page))
+		for _, e := range page.Events {
+			seen = append(seen, e.Seq)
+		}
+		if !page.More {
+			require.Zero(t, page.Cursor)
+			break
+		}
+		after = page.Cursor
+	}
+	require.Equal(t, seqs, seen)
+	out = admin.ok("audit", "search", "--session=sess-1", "--limit=2", fmt.Sprintf("--after=%d", seqs[3]))
+	require.Contains(t, out, "session.ended")
+	require.NotContains(t, out, "More events match", "the last page")
+	require.Contains(t, admin.fail("audit", "search", "--limit=0"), "--limit must be at least 1")
 	require.Contains(t, admin.fail("audit", "search", "--since=yesterday"), "RFC 3339")
 	require.Contains(t, admin.fail("audit", "search", "--since=1h", "--until=2h"), "before its start")
 

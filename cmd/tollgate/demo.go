@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -437,8 +436,7 @@ func (d *demo) session(ctx context.Context) (string, error) {
 	var id string
 	err = d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
 		if r.Event.Type == schemas.TypeSessionStarted && r.Event.Actor == "alice" {
-			var s schemas.SessionStarted
-			if json.Unmarshal(r.Event.Data, &s) == nil {
+			if s, err := schemas.DecodeAs[schemas.SessionStarted](r.Event); err == nil {
 				id = s.SessionID
 			}
 		}
@@ -482,8 +480,10 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 		ended := false
 		err := d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
 			evs = append(evs, r.Event)
-			if r.Event.Type == schemas.TypeSessionEnded && strings.Contains(string(r.Event.Data), sid) {
-				ended = true
+			if r.Event.Type == schemas.TypeSessionEnded {
+				if e, err := schemas.DecodeAs[schemas.SessionEnded](r.Event); err == nil && e.SessionID == sid {
+					ended = true
+				}
 			}
 			return nil
 		})
@@ -515,50 +515,43 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 }
 
 // describe returns the database, session and a one-line detail of an
-// audit event.
+// audit event, decoded through schemas (an old version is upcast).
 func describe(ev eventlog.Event) (db, session, detail string) {
-	switch ev.Type {
-	case schemas.TypeSessionStarted:
-		var s schemas.SessionStarted
-		_ = json.Unmarshal(ev.Data, &s)
-		return s.Database, s.SessionID, fmt.Sprintf("db user %s, db name %s, allowed by role %s", s.DBUser, s.DBName, s.DecidedBy)
-	case schemas.TypeSessionRejected:
-		var s schemas.SessionRejected
-		_ = json.Unmarshal(ev.Data, &s)
-		return s.Database, s.SessionID, s.Code + ": " + s.Reason
-	case schemas.TypeQuery:
-		var q schemas.Query
-		_ = json.Unmarshal(ev.Data, &q)
-		detail = q.Statement
-		if len(q.Params) > 0 {
+	v, err := schemas.Decode(ev)
+	if err != nil {
+		return "", "", "(cannot decode: " + err.Error() + ")"
+	}
+	switch d := v.(type) {
+	case *schemas.SessionStarted:
+		return d.Database, d.SessionID, fmt.Sprintf("db user %s, db name %s, allowed by role %s", d.DBUser, d.DBName, d.DecidedBy)
+	case *schemas.SessionRejected:
+		return d.Database, d.SessionID, d.Code + ": " + d.Reason
+	case *schemas.Query:
+		detail = d.Statement
+		if len(d.Params) > 0 {
 			var ps []string
-			for _, p := range q.Params {
+			for _, p := range d.Params {
 				ps = append(ps, paramText(p))
 			}
 			detail += "  [" + strings.Join(ps, ", ") + "]"
 		}
-		return "", q.SessionID, fmt.Sprintf("#%d %s", q.N, detail)
-	case schemas.TypeQueryResult:
-		var r schemas.QueryResult
-		_ = json.Unmarshal(ev.Data, &r)
-		if r.Status == "error" {
-			return "", r.SessionID, fmt.Sprintf("#%d ERROR %s: %s", r.N, r.SQLState, r.Error)
+		return "", d.SessionID, fmt.Sprintf("#%d %s", d.N, detail)
+	case *schemas.QueryResult:
+		if d.Status == "error" {
+			return "", d.SessionID, fmt.Sprintf("#%d ERROR %s: %s", d.N, d.SQLState, d.Error)
 		}
-		return "", r.SessionID, fmt.Sprintf("#%d %s (%d rows, %d µs)", r.N, strings.TrimSpace(r.CommandTag+" "+okIfEmpty(r.CommandTag, r.Status)), r.Rows, r.DurationUS)
-	case schemas.TypeSessionCancel:
-		var c schemas.SessionCancel
-		_ = json.Unmarshal(ev.Data, &c)
-		return "", c.SessionID, fmt.Sprintf("cancel request matched=%t forwarded=%t %s", c.Matched, c.Forwarded, c.Reason)
-	case schemas.TypeSessionEnded:
-		var e schemas.SessionEnded
-		_ = json.Unmarshal(ev.Data, &e)
-		return "", e.SessionID, fmt.Sprintf("reason %s, %d queries, %d bytes in, %d bytes out", e.Reason, e.Queries, e.BytesIn, e.BytesOut)
-	case schemas.TypeCertIssued:
-		var c schemas.CertIssued
-		_ = json.Unmarshal(ev.Data, &c)
-		return c.Database, "", fmt.Sprintf("%s cert for %s (CN %s) until %s", c.Kind, c.For, c.Subject, c.NotAfter.Local().Format("2006-01-02 15:04"))
-	case schemas.TypeAuthLogin:
-		return "", "", string(ev.Data)
+		return "", d.SessionID, fmt.Sprintf("#%d %s (%d rows, %d µs)", d.N, strings.TrimSpace(d.CommandTag+" "+okIfEmpty(d.CommandTag, d.Status)), d.Rows, d.DurationUS)
+	case *schemas.SessionCancel:
+		return "", d.SessionID, fmt.Sprintf("cancel request matched=%t forwarded=%t %s", d.Matched, d.Forwarded, d.Reason)
+	case *schemas.SessionEnded:
+		return "", d.SessionID, fmt.Sprintf("reason %s, %d queries, %d bytes in, %d bytes out", d.Reason, d.Queries, d.BytesIn, d.BytesOut)
+	case *schemas.CertIssued:
+		return d.Database, "", fmt.Sprintf("%s cert for %s (CN %s) until %s", d.Kind, d.For, d.Subject, d.NotAfter.Local().Format("2006-01-02 15:04"))
+	case *schemas.AuthLogin:
+		if d.Success {
+			return "", "", d.User + " logged in (" + d.Method + ")"
+		}
+		return "", "", d.User + " login failed: " + d.Reason
 	}
 	return "", "", ""
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog"
 )
 
-// AuditSearch asks for audit events (auditor).
-func (c *Client) AuditSearch(ctx context.Context, q wire.AuditSearch) (wire.Events, error) {
-	var out wire.Events
+// AuditSearch asks for one page of audit events (auditor).
+func (c *Client) AuditSearch(ctx context.Context, q wire.AuditSearch) (wire.AuditResults, error) {
+	var out wire.AuditResults
 	return out, c.do(ctx, "POST", "/v1/audit/search", q, &out)
 }
 

@@ -227,7 +227,19 @@ type AuditSearch struct {
 	Types   []string  `json:"types,omitempty"`
 	From    time.Time `json:"from,omitzero"`
 	To      time.Time `json:"to,omitzero"`
-	Limit   int       `json:"limit,omitempty"`
+	// After is the cursor of the previous page (AuditResults.Cursor).
+	After uint64 `json:"after,omitempty"`
+	// Limit bounds the page (default 1000, at most 10000).
+	Limit int `json:"limit,omitempty"`
+}
+
+// AuditResults answers POST /v1/audit/search: one page of events in
+// stream order. More says that further events match; the next page is the
+// same search with After = Cursor.
+type AuditResults struct {
+	Events []Event `json:"events"`
+	More   bool    `json:"more"`
+	Cursor uint64  `json:"cursor,omitempty"`
 }
 
 // AccessAt is POST /v1/audit/access: what User could reach at At (only

@@ -3,6 +3,13 @@
 // pinned by golden files under testdata/ over a sample of every event type
 // (go test ./export/format -update rewrites them).
 //
+// OCSF and ECS read the data through schemas.DecodeAs and schemas.Upcast:
+// an event written at an older schema version is mapped from its upcast,
+// current form; one of a type or version this binary does not know is an
+// error (the subscriber then delivers it as stored). schema_version (OCSF
+// unmapped) and tollgate.v (ECS) stay the version the event was written at.
+// Native is not upcast: it is the stored event, which the hash chain covers.
+//
 // OCSF classes used (schema 1.3.0):
 //
 //	query, query.result          Datastore Activity 6005, activity Query (4): type_uid 600504

@@ -62,8 +62,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 	category, typ, outcome := []string{"database"}, []string{"access"}, "unknown"
 	switch ev.Type {
 	case schemas.TypeQuery:
-		var q schemas.Query
-		if err := decode(ev, &q); err != nil {
+		q, err := decode[schemas.Query](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(user)
@@ -71,8 +71,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		tg["query"] = map[string]any{"n": q.N, "kind": q.Kind, "statement_name": q.StatementName, "portal": q.Portal,
 			"params": q.Params, "truncated": q.Truncated, "sha256": q.SHA256}
 	case schemas.TypeQueryResult:
-		var r schemas.QueryResult
-		if err := decode(ev, &r); err != nil {
+		r, err := decode[schemas.QueryResult](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(user)
@@ -87,8 +87,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		}
 		tg["result"] = map[string]any{"n": r.N, "status": r.Status, "command_tag": r.CommandTag, "rows": r.Rows}
 	case schemas.TypeSessionStarted:
-		var s schemas.SessionStarted
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionStarted](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(s.User)
@@ -98,8 +98,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		d["agent"] = map[string]any{"id": s.AgentID}
 		tg["session"] = map[string]any{"roles": s.Roles, "decided_by": s.DecidedBy, "params": s.Params, "cert_serial": s.CertSerial}
 	case schemas.TypeSessionRejected:
-		var s schemas.SessionRejected
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionRejected](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(s.User)
@@ -112,8 +112,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		evt["reason"] = s.Reason
 		d["error"] = map[string]any{"code": s.Code, "message": s.Reason}
 	case schemas.TypeSessionEnded:
-		var s schemas.SessionEnded
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionEnded](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(user)
@@ -122,8 +122,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		evt["reason"] = s.Reason
 		tg["session"] = map[string]any{"queries": s.Queries, "bytes_in": s.BytesIn, "bytes_out": s.BytesOut, "message": s.Message}
 	case schemas.TypeSessionCancel:
-		var c schemas.SessionCancel
-		if err := decode(ev, &c); err != nil {
+		c, err := decode[schemas.SessionCancel](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(user)
@@ -134,8 +134,8 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		d["source"] = map[string]any{"address": c.ClientAddr}
 		tg["cancel"] = map[string]any{"matched": c.Matched, "forwarded": c.Forwarded, "reason": c.Reason}
 	case schemas.TypeAuthLogin:
-		var a schemas.AuthLogin
-		if err := decode(ev, &a); err != nil {
+		a, err := decode[schemas.AuthLogin](ev)
+		if err != nil {
 			return nil, err
 		}
 		setUser(a.User)
@@ -163,19 +163,23 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		case strings.HasSuffix(ev.Type, ".deleted"), strings.HasSuffix(ev.Type, ".deregistered"):
 			typ = []string{"deletion"}
 		}
+		data, err := currentData(ev)
+		if err != nil {
+			return nil, err
+		}
 		if strings.HasPrefix(ev.Type, "user.") {
 			typ = append(typ, "user")
 			var u struct {
 				Name string `json:"name"`
 			}
-			_ = json.Unmarshal(ev.Data, &u)
+			_ = json.Unmarshal(data, &u)
 			d["user"] = map[string]any{"target": map[string]any{"name": u.Name}}
 			users = append(users, u.Name)
 		}
 		if strings.HasPrefix(ev.Type, "role.") {
 			typ = append(typ, "group")
 		}
-		tg["data"] = json.RawMessage(ev.Data)
+		tg["data"] = data
 	}
 	evt["category"], evt["type"], evt["outcome"] = category, typ, outcome
 	if len(dbf) > 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // ErrUnknownFormat is returned by New for a format name it does not know.
@@ -31,7 +32,10 @@ func New(name string) (Formatter, error) {
 	return nil, fmt.Errorf("%w %q (use native, ocsf or ecs)", ErrUnknownFormat, name)
 }
 
-// Native is the envelope as stored.
+// Native is the envelope as stored, data included, byte for byte what the
+// hash chain covers: it is not upcast, so an exported copy can be verified
+// against the chain. A reader of native events decodes them with
+// schemas.Decode, which upcasts.
 type Native struct{}
 
 // Name returns "native".
@@ -68,14 +72,25 @@ func streamOf(ev *eventlog.Event) string {
 	return "audit"
 }
 
-func decode(ev *eventlog.Event, v any) error {
-	if len(ev.Data) == 0 {
-		return nil
+// decode returns ev's data as *T through schemas.DecodeAs, so an event
+// written at an older schema version is upcast to the current one before
+// it is mapped.
+func decode[T any](ev *eventlog.Event) (*T, error) {
+	v, err := schemas.DecodeAs[T](*ev)
+	if err != nil {
+		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
 	}
-	if err := json.Unmarshal(ev.Data, v); err != nil {
-		return fmt.Errorf("decode %s %s data: %w", ev.Type, ev.ID, err)
+	return v, nil
+}
+
+// currentData returns ev's data as JSON at the current schema version
+// (schemas.Upcast), for the mappings that pass the data on as it is.
+func currentData(ev *eventlog.Event) (json.RawMessage, error) {
+	up, err := schemas.Upcast(*ev)
+	if err != nil {
+		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
 	}
-	return nil
+	return up.Data, nil
 }
 
 // hostOf splits "ip:port" into its parts, keeping a bare address as is.

@@ -105,9 +105,22 @@ func TestLargeQuery(t *testing.T) {
 
 func TestBadData(t *testing.T) {
 	t.Parallel()
-	ev := eventlog.Event{ID: "x", Type: schemas.TypeQuery, Data: json.RawMessage(`{"n":"nope"}`)}
+	ev := eventlog.Event{ID: "x", Type: schemas.TypeQuery, V: 1, Data: json.RawMessage(`{"n":"nope"}`)}
 	_, err := OCSF{}.Format(&ev)
-	require.ErrorContains(t, err, "decode query x data")
+	require.ErrorContains(t, err, "format query x: decode query v1")
+	// An event newer than this binary, or of a type it does not know, is
+	// refused rather than mapped as if it were the current version (the
+	// subscriber then exports it as stored).
+	for _, f := range []Formatter{OCSF{}, ECS{}} {
+		future := samples()[schemas.TypeSessionEnded]
+		future.V = 2
+		_, err = f.Format(&future)
+		require.ErrorIs(t, err, schemas.ErrUnknownVersion, f.Name())
+		unknown := samples()[schemas.TypeRoleCreated]
+		unknown.Type = "role.renamed"
+		_, err = f.Format(&unknown)
+		require.ErrorIs(t, err, schemas.ErrUnknownType, f.Name())
+	}
 	_, err = New("xml")
 	require.ErrorIs(t, err, ErrUnknownFormat)
 }

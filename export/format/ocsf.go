@@ -168,8 +168,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 	userObj := func(name string) map[string]any { return map[string]any{"name": name} }
 	switch ev.Type {
 	case schemas.TypeQuery:
-		var q schemas.Query
-		if err := decode(ev, &q); err != nil {
+		q, err := decode[schemas.Query](ev)
+		if err != nil {
 			return err
 		}
 		d.set(ocsfDatastore, 4, "Query", statusUnknown)
@@ -192,8 +192,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 			un["sha256"] = q.SHA256
 		}
 	case schemas.TypeQueryResult:
-		var r schemas.QueryResult
-		if err := decode(ev, &r); err != nil {
+		r, err := decode[schemas.QueryResult](ev)
+		if err != nil {
 			return err
 		}
 		st := statusSuccess
@@ -221,8 +221,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		un["result_status"] = r.Status
 		un["duration_us"] = r.DurationUS
 	case schemas.TypeSessionCancel:
-		var c schemas.SessionCancel
-		if err := decode(ev, &c); err != nil {
+		c, err := decode[schemas.SessionCancel](ev)
+		if err != nil {
 			return err
 		}
 		st := statusFailure
@@ -240,8 +240,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		}
 		un["matched"], un["forwarded"] = c.Matched, c.Forwarded
 	case schemas.TypeAuthLogin:
-		var a schemas.AuthLogin
-		if err := decode(ev, &a); err != nil {
+		a, err := decode[schemas.AuthLogin](ev)
+		if err != nil {
 			return err
 		}
 		st := statusFailure
@@ -259,8 +259,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 			d.StatusDetail = a.Reason
 		}
 	case schemas.TypeSessionStarted:
-		var s schemas.SessionStarted
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionStarted](ev)
+		if err != nil {
 			return err
 		}
 		d.set(ocsfAuthentication, 1, "Logon", statusSuccess)
@@ -274,8 +274,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		un["db_user"], un["db_name"], un["protocol"] = s.DBUser, s.DBName, s.Protocol
 		un["roles"], un["decided_by"], un["params"], un["cert_serial"] = s.Roles, s.DecidedBy, s.Params, s.CertSerial
 	case schemas.TypeSessionRejected:
-		var s schemas.SessionRejected
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionRejected](ev)
+		if err != nil {
 			return err
 		}
 		d.set(ocsfAuthentication, 1, "Logon", statusFailure)
@@ -288,8 +288,8 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		d.StatusCode, d.StatusDetail = s.Code, s.Reason
 		un["db_user"], un["db_name"], un["params"] = s.DBUser, s.DBName, s.Params
 	case schemas.TypeSessionEnded:
-		var s schemas.SessionEnded
-		if err := decode(ev, &s); err != nil {
+		s, err := decode[schemas.SessionEnded](ev)
+		if err != nil {
 			return err
 		}
 		d.set(ocsfAuthentication, 2, "Logoff", statusSuccess)
@@ -299,34 +299,42 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		d.Duration = &s.DurationMS
 		d.StatusDetail = s.Reason
 		un["queries"], un["bytes_in"], un["bytes_out"], un["message"] = s.Queries, s.BytesIn, s.BytesOut, s.Message
-	case schemas.TypeUserCreated, schemas.TypeUserDeleted, schemas.TypeUserPasswordSet, schemas.TypeUserInviteCreated:
-		var u struct {
-			Name  string   `json:"name"`
-			Roles []string `json:"roles"`
-			Via   string   `json:"via"`
-		}
-		if err := decode(ev, &u); err != nil {
+	case schemas.TypeUserCreated:
+		u, err := decode[schemas.UserCreated](ev)
+		if err != nil {
 			return err
 		}
-		switch ev.Type {
-		case schemas.TypeUserCreated:
-			d.set(ocsfAccountChange, 1, "Create", statusSuccess)
-			un["roles"] = u.Roles
-		case schemas.TypeUserDeleted:
-			d.set(ocsfAccountChange, 6, "Delete", statusSuccess)
-		case schemas.TypeUserPasswordSet:
-			if u.Via == "reset" {
-				d.set(ocsfAccountChange, 4, "Password Reset", statusSuccess)
-			} else {
-				d.set(ocsfAccountChange, 3, "Password Change", statusSuccess)
-			}
-		default:
-			d.set(ocsfAccountChange, 99, "Invite", statusSuccess)
+		d.set(ocsfAccountChange, 1, "Create", statusSuccess)
+		un["roles"] = u.Roles
+		d.User = userObj(u.Name)
+	case schemas.TypeUserDeleted:
+		u, err := decode[schemas.UserDeleted](ev)
+		if err != nil {
+			return err
+		}
+		d.set(ocsfAccountChange, 6, "Delete", statusSuccess)
+		d.User = userObj(u.Name)
+	case schemas.TypeUserPasswordSet:
+		u, err := decode[schemas.UserPasswordSet](ev)
+		if err != nil {
+			return err
+		}
+		if u.Via == "reset" {
+			d.set(ocsfAccountChange, 4, "Password Reset", statusSuccess)
+		} else {
+			d.set(ocsfAccountChange, 3, "Password Change", statusSuccess)
 		}
 		d.User = userObj(u.Name)
+	case schemas.TypeUserInviteCreated:
+		u, err := decode[schemas.UserInviteCreated](ev)
+		if err != nil {
+			return err
+		}
+		d.set(ocsfAccountChange, 99, "Invite", statusSuccess)
+		d.User = userObj(u.Name)
 	case schemas.TypeUserUpdated:
-		var u schemas.UserUpdated
-		if err := decode(ev, &u); err != nil {
+		u, err := decode[schemas.UserUpdated](ev)
+		if err != nil {
 			return err
 		}
 		d.set(ocsfUserAccessMgmt, 1, "Assign Privileges", statusSuccess)
@@ -344,15 +352,20 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 		case strings.HasSuffix(ev.Type, ".deleted"), strings.HasSuffix(ev.Type, ".deregistered"):
 			activity, name = 4, "Delete"
 		}
+		data, err := currentData(ev)
+		if err != nil {
+			return err
+		}
 		d.set(ocsfEntityMgmt, activity, name, statusSuccess)
-		d.Entity = entityOf(ev)
-		un["data"] = json.RawMessage(ev.Data)
+		d.Entity = entityOf(ev.Type, data)
+		un["data"] = data
 	}
 	return nil
 }
 
-// entityOf names the managed entity of a control (or cert.issued) event.
-func entityOf(ev *eventlog.Event) map[string]any {
+// entityOf names the managed entity of a control (or cert.issued) event
+// from its data at the current version.
+func entityOf(typ string, data json.RawMessage) map[string]any {
 	var v struct {
 		Name   string `json:"name"`
 		ID     string `json:"id"`
@@ -361,11 +374,11 @@ func entityOf(ev *eventlog.Event) map[string]any {
 		Serial string `json:"serial"`
 		Subj   string `json:"subject"`
 	}
-	_ = json.Unmarshal(ev.Data, &v)
-	typ, _, _ := strings.Cut(ev.Type, ".")
-	e := map[string]any{"type": typ}
+	_ = json.Unmarshal(data, &v)
+	kind, _, _ := strings.Cut(typ, ".")
+	e := map[string]any{"type": kind}
 	switch {
-	case ev.Type == schemas.TypeCertIssued:
+	case typ == schemas.TypeCertIssued:
 		e["type"], e["uid"], e["name"] = "certificate", v.Serial, v.Subj
 	case v.Name != "":
 		e["name"] = v.Name
