@@ -36,7 +36,7 @@ func TestExportStatus(t *testing.T) {
 		c.Export = &export.Config{Sinks: []export.SinkConfig{{Name: "siem", Type: "file", File: &export.FileConfig{Path: path}}}}
 	})
 	admin = cli{t: t, n: n, args: []string{"--data-dir", n.DataDir}}
-	seqs := appendSession(t, n)
+	seqs := appendSession(t, n, eventlog.NewChainer(0, ""), -1)
 	last := seqs[len(seqs)-1]
 	require.Eventually(t, func() bool {
 		raw, err := os.ReadFile(path)
