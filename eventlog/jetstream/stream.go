@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -201,4 +202,21 @@ func (s *Stream) LastSubjectSeq(ctx context.Context, subject string) (uint64, er
 		return 0, fmt.Errorf("last record on %s: %w", subject, mapErr(err))
 	}
 	return m.Sequence, nil
+}
+
+var _ eventlog.Informer = (*Stream)(nil)
+
+// Info describes the stream: first and last stored sequence, retention and
+// whether it refuses deletes and purges.
+func (s *Stream) Info(ctx context.Context) (eventlog.StreamInfo, error) {
+	info, err := s.st.Info(ctx)
+	if err != nil {
+		return eventlog.StreamInfo{}, fmt.Errorf("stream %s info: %w", s.name, mapErr(err))
+	}
+	out := eventlog.StreamInfo{FirstSeq: info.State.FirstSeq, FirstTime: info.State.FirstTime, LastSeq: info.State.LastSeq,
+		MaxAge: info.Config.MaxAge, DenyDelete: info.Config.DenyDelete, DenyPurge: info.Config.DenyPurge}
+	if info.State.Msgs == 0 {
+		out.FirstSeq, out.FirstTime = 0, time.Time{}
+	}
+	return out, nil
 }

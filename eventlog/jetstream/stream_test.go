@@ -147,3 +147,21 @@ func TestProvisionDeniesDeleteAndPurge(t *testing.T) {
 	_, err = js.UpdateStream(ctx, oldAudit)
 	require.ErrorContains(t, err, "deny")
 }
+
+func TestInfo(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	l := openLog(t, jetstream.Config{AuditRetention: 48 * time.Hour})
+	st := l.Audit.(eventlog.Informer)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, eventlog.StreamInfo{MaxAge: 48 * time.Hour, DenyDelete: true, DenyPurge: true}, info)
+	evs := chainedEvents(t, "agent-1", 2)
+	_, err = l.Audit.AppendBatch(ctx, evs)
+	require.NoError(t, err)
+	info, err = st.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.FirstSeq)
+	require.Equal(t, uint64(2), info.LastSeq)
+	require.False(t, info.FirstTime.IsZero())
+}
