@@ -91,6 +91,7 @@ type Gateway struct {
 	fd      *frontdoor.FrontDoor
 	builder *eventlog.Builder
 	auditp  *auditpub.Publisher
+	ck      *auditpub.Checkpointer
 	spool   *spool.Spool
 	pub     *publisher
 	m       *metrics.Metrics
@@ -161,7 +162,11 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 		return nil, err
 	}
 	g.builder = eventlog.NewBuilder(g.id.AgentID)
-	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log); err != nil {
+	if g.ck, err = auditpub.NewCheckpointer(auditpub.CheckpointOptions{Interval: cfg.DBService.CheckpointInterval, Builder: g.builder,
+		Cert: g.identity.Certificate, Logger: g.log}); err != nil {
+		return nil, err
+	}
+	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log, g.ck); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -287,6 +292,15 @@ func (g *Gateway) health() error {
 func (g *Gateway) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
+	// Checkpoints: at the interval and after each session end, then once
+	// at shutdown, after the last session's events.
+	cpCtx, stopCP := context.WithCancel(bg)
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		g.ck.Run(cpCtx, g.auditp)
+	}()
+	defer func() { stopCP(); <-cpDone }()
 	go g.state.run(bg)
 	go g.maintainIdentity(bg)
 	if g.mln != nil {
@@ -317,8 +331,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	<-ctx.Done()
 	g.drain()
 	<-acceptDone
+	stopCP()
+	<-cpDone
 	cctx, cancel := context.WithTimeout(context.Background(), g.opt.Grace)
 	defer cancel()
+	if err := g.ck.Checkpoint(cctx, g.auditp, schemas.CheckpointShutdown); err != nil {
+		g.log.Warn().Err(err).Msg("audit checkpoint at shutdown")
+	}
 	if err := g.auditp.Close(cctx); err != nil {
 		g.log.Warn().Err(err).Msg("audit events left unpublished at shutdown (kept in the spool for the next start)")
 	}
@@ -334,9 +353,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 // (strict or async, session.started/rejected/ended included) is spooled on
 // disk before it is published, so none is lost to an outage of the log or
 // a restart of the agent; the hash chain resumes from the spool, else from
-// the agent's last event in the stream.
+// the agent's last event in the stream. ck wraps the chain (checkpoints).
 func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, agentID string, aopt auditpub.Options,
-	log zerolog.Logger) (*auditpub.Publisher, *spool.Spool, error) {
+	log zerolog.Logger, ck *auditpub.Checkpointer) (*auditpub.Publisher, *spool.Spool, error) {
 	aopt.Logger = log
 	dir := cfg.DBService.SpoolPath(cfg.Tollgate.DataDir)
 	if dir == "" {
@@ -344,7 +363,7 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		if err != nil {
 			return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 		}
-		return auditpub.New(stream, auditpub.NewChain(seq, hash), aopt), nil, nil
+		return auditpub.New(stream, ck.Wrap(auditpub.NewChain(seq, hash)), aopt), nil, nil
 	}
 	sync := spool.SyncInterval
 	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
@@ -368,7 +387,7 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 	}
 	aopt.Spool = sp
-	return auditpub.New(stream, chain, aopt), sp, nil
+	return auditpub.New(stream, ck.Wrap(chain), aopt), sp, nil
 }
 
 func (g *Gateway) accept(ctx context.Context) {
