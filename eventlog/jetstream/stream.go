@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,8 +63,21 @@ func (s *Stream) Name() string { return s.name }
 // JetStream returns the stream handle, for administration and tests.
 func (s *Stream) JetStream() jetstream.Stream { return s.st }
 
+// encode is the stored JSON of ev: data byte for byte, as the hash chain
+// covers it (json.Marshal would HTML-escape "<", ">" and "&" in it).
+func encode(ev *eventlog.Event) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // Encode appends a newline
+}
+
 func (s *Stream) msg(ev *eventlog.Event) (*nats.Msg, error) {
-	raw, err := json.Marshal(ev)
+	raw, err := encode(ev)
 	if err != nil {
 		return nil, fmt.Errorf("append event %s: encode: %w", ev.ID, err)
 	}

@@ -85,3 +85,21 @@ func TestVerifyJetStream(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendKeepsDataBytes: an event appended with Append (not the
+// pre-encoded path) whose data holds "<", ">" and "&" unescaped, as the
+// agent writes them, is stored byte for byte: its hash still verifies.
+func TestAppendKeepsDataBytes(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	l := openLog(t, jetstream.Config{})
+	ev := chainedEvents(t, "agent-1", 1)[0]
+	ev.Data = json.RawMessage(`{"sql":"select 1 where 2 > 1 and 'a<b' <> 'x&y'"}`)
+	ev.Seq, ev.Prev, ev.Hash = 0, "", ""
+	require.NoError(t, eventlog.NewChainer(0, "").Next(&ev))
+	_, err := l.Audit.Append(ctx, ev)
+	require.NoError(t, err)
+	rep, err := eventlog.Verify(ctx, l.Audit, eventlog.Query{})
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%+v", rep.Problems)
+}
