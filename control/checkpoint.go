@@ -28,7 +28,17 @@ var hostCertSubject = eventlog.ControlSubject(eventlog.KindHost, Source)
 // Config.CheckpointInterval while it moves, until ctx ends. Call
 // Checkpoint(…, schemas.CheckpointShutdown) after it returns, once nothing
 // else writes audit events.
+//
+// It first records control's host cert on the control stream (as
+// Checkpoint does when needed), so that the checkpoint at shutdown, when
+// the control stream's follower may already be stopped, needs no append
+// there.
 func (s *Service) RunCheckpoints(ctx context.Context) {
+	if cert, err := s.ServerCertificate(ctx); err != nil {
+		s.log.Error().Err(err).Msg("audit checkpoints: control's host cert")
+	} else if err := s.recordHostCert(ctx, cert.Leaf); err != nil && ctx.Err() == nil {
+		s.log.Error().Err(err).Msg("audit checkpoints (recorded at the first checkpoint)")
+	}
 	t := time.NewTicker(s.checkpointInterval())
 	defer t.Stop()
 	for {
