@@ -194,25 +194,6 @@ func TestSession(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoSession)
 }
 
-func TestVerify(t *testing.T) {
-	t.Parallel()
-	l := sampleAudit(t)
-	rep, err := Verify(context.Background(), l.s, eventlog.Query{})
-	require.NoError(t, err)
-	require.True(t, rep.OK())
-	require.Equal(t, uint64(10), rep.Checked["agent-1"])
-	// A range skipping the middle of the chain reports a gap.
-	var b bytes.Buffer
-	require.NoError(t, RenderVerify(&b, &rep))
-	require.Contains(t, b.String(), "OK: every chain is intact.")
-	rep, err = Verify(context.Background(), l.s, eventlog.Query{Subjects: []string{eventlog.AuditFilter("roach", "", "", "")}})
-	require.NoError(t, err)
-	require.False(t, rep.OK())
-	b.Reset()
-	require.NoError(t, RenderVerify(&b, &rep))
-	require.Contains(t, b.String(), "FAILED")
-}
-
 func TestAccessAt(t *testing.T) {
 	t.Parallel()
 	l := newLog(t, eventlog.ControlStream)

@@ -203,33 +203,3 @@ func RenderAccess(w io.Writer, r *AccessResult) error {
 	}
 	return tw.Flush()
 }
-
-// RenderVerify prints a verification report.
-func RenderVerify(w io.Writer, rep *eventlog.Report) error {
-	sources := make([]string, 0, len(rep.Checked))
-	for s := range rep.Checked {
-		sources = append(sources, s)
-	}
-	sort.Strings(sources)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tCHAINED EVENTS")
-	for _, s := range sources {
-		fmt.Fprintf(tw, "%s\t%d\n", s, rep.Checked[s])
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if rep.Unchained > 0 {
-		fmt.Fprintf(w, "%d records without a hash chain were skipped.\n", rep.Unchained)
-	}
-	if rep.OK() {
-		_, err := fmt.Fprintln(w, "OK: every chain is intact.")
-		return err
-	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "FAILED: %d problems\nSTREAM SEQ\tSOURCE\tKIND\tEVENT\tDETAIL\n", len(rep.Problems))
-	for _, p := range rep.Problems {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.StreamSeq, p.Source, p.Kind, p.EventID, cell(p.Detail))
-	}
-	return tw.Flush()
-}

@@ -57,7 +57,7 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 		return wire.Joined{}, err
 	}
 	agent := schemas.Agent{ID: id, Hostname: req.Hostname, PublicAddr: req.PublicAddr, Resources: req.Resources,
-		HostCertKeyID: iss.keyID}
+		HostCertKeyID: iss.keyID, HostCertPEM: iss.certPEM}
 	if _, err := s.change(ctx, "agent:"+id, eventlog.KindAgent, id, schemas.TypeAgentJoined, func(*projections.State) (any, error) {
 		return schemas.AgentJoined{Agent: agent, TokenHash: hash, CertSerial: iss.serial}, nil
 	}); err != nil {

@@ -13,6 +13,9 @@ type auditor struct {
 	s       *Service
 	mu      sync.Mutex
 	chainer *eventlog.Chainer
+	// checkpointed is the chain sequence of control's last checkpoint
+	// (checkpoint.go): the head has not moved while it is the head.
+	checkpointed uint64
 }
 
 func newAuditor(s *Service) *auditor { return &auditor{s: s} }

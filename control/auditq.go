@@ -6,7 +6,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/wire"
-	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -68,11 +67,25 @@ func (s *Service) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (audi
 	return auditquery.AccessAt(ctx, s.cfg.Control, q.At, q.User, q.DB)
 }
 
-// AuditVerify checks the audit hash chains (eventlog.Verify); chain
-// breaks are in the report. It needs the audit read right.
-func (s *Service) AuditVerify(ctx context.Context, c Caller, q wire.AuditVerify) (eventlog.Report, error) {
-	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
-		return eventlog.Report{}, err
+// AuditVerify checks the audit stream against the anchors of the control
+// stream (auditquery.Verify): hash chains, checkpoint signatures, where
+// each chain starts and ends. Tampering is in the report. It needs the
+// audit read right.
+func (s *Service) AuditVerify(ctx context.Context, c Caller, q wire.AuditVerify) (auditquery.VerifyReport, error) {
+	anchors, err := s.AuditAnchors(ctx, c)
+	if err != nil {
+		return auditquery.VerifyReport{}, err
 	}
-	return auditquery.Verify(ctx, s.cfg.Audit, eventlog.Query{FromTime: q.Since})
+	return auditquery.Verify(ctx, s.cfg.Audit, auditquery.VerifyOptions{Anchors: anchors, Since: q.Since, Now: s.cfg.Clock.Now()})
+}
+
+// AuditAnchors returns what the control stream says about each audit
+// chain (auditquery.LoadAnchors), for verifying a copy of the audit
+// stream elsewhere (tollctl audit verify --from-file). It needs the audit
+// read right.
+func (s *Service) AuditAnchors(ctx context.Context, c Caller) (auditquery.Anchors, error) {
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
+		return auditquery.Anchors{}, err
+	}
+	return auditquery.LoadAnchors(ctx, s.cfg.Control)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // ChainSession is the session token of every audit event control writes:
@@ -23,30 +24,43 @@ var ChainFilter = eventlog.AuditFilter("", "", ChainSession, "")
 // answer the wildcard lookup (memlog) falls back to a filtered read of
 // control's events only. Callers hold a.mu.
 func (a *auditor) chain(ctx context.Context, ev *eventlog.Event) error {
-	if a.chainer == nil {
-		seq, hash, err := a.chainHead(ctx)
-		if err != nil {
-			return fmt.Errorf("resume audit chain: %w", err)
-		}
-		a.chainer = eventlog.NewChainer(seq, hash)
+	if err := a.resume(ctx); err != nil {
+		return err
 	}
 	return a.chainer.Next(ev)
 }
 
-func (a *auditor) chainHead(ctx context.Context) (seq uint64, hash string, err error) {
+// resume loads the chain head on first use. When the head is a
+// checkpoint (control stopped cleanly), it counts as checkpointed.
+func (a *auditor) resume(ctx context.Context) error {
+	if a.chainer != nil {
+		return nil
+	}
+	seq, hash, typ, err := a.chainHead(ctx)
+	if err != nil {
+		return fmt.Errorf("resume audit chain: %w", err)
+	}
+	a.chainer = eventlog.NewChainer(seq, hash)
+	if typ == schemas.TypeAuditCheckpoint {
+		a.checkpointed = seq
+	}
+	return nil
+}
+
+func (a *auditor) chainHead(ctx context.Context) (seq uint64, hash, typ string, err error) {
 	q := eventlog.Query{Subjects: []string{ChainFilter}}
 	last, err := a.s.cfg.Audit.LastSubjectSeq(ctx, ChainFilter)
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	if last > 0 {
 		q.FromSeq, q.ToSeq = last, last
 	}
 	err = a.s.cfg.Audit.Read(ctx, q, func(r eventlog.Record) error {
 		if r.Event.Source == Source && r.Event.Seq > 0 {
-			seq, hash = r.Event.Seq, r.Event.Hash
+			seq, hash, typ = r.Event.Seq, r.Event.Hash, r.Event.Type
 		}
 		return nil
 	})
-	return seq, hash, err
+	return seq, hash, typ, err
 }

@@ -20,7 +20,12 @@
 //
 // Control's audit events (auth.login, cert.issued) carry the session token
 // ChainSession ("control"), so the head of control's hash chain is the last
-// message on ChainFilter, found without reading the audit stream.
+// message on ChainFilter, found without reading the audit stream. Control
+// signs that head with its host key (audit.checkpoint, RunCheckpoints and
+// Checkpoint) after recording the host cert on the control stream
+// (control.host_cert_issued); agent.joined and agent.updated record each
+// agent's host cert, so audit verify checks every source's checkpoints
+// with keys from the control stream.
 //
 // Auditors' questions (audit search, audit session, access at, audit
 // verify) go through auditquery and need the audit rules (auditor role).

@@ -15,7 +15,9 @@ import (
 // cert (Caller of kind host), a new host cert for the same agent id and
 // hosts, signed by the key that signs host certs now, valid HostCertTTL,
 // and recorded as cert.issued; agent.updated then records the signing key
-// (host_cert_key_id), which completing a host CA rotation checks. The
+// (host_cert_key_id), which completing a host CA rotation checks, and the
+// cert itself (host_cert_pem), which audit verify checks the agent's
+// checkpoints with. The
 // answer carries the host CA's trusted bundle.
 func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRenew) (wire.Cert, error) {
 	if c.Kind != CallerHost {
@@ -46,7 +48,7 @@ func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRe
 			return nil, forbiddenf("agent %s is not joined", agent.ID)
 		}
 		a := cur.Agent
-		a.HostCertKeyID = iss.keyID
+		a.HostCertKeyID, a.HostCertPEM = iss.keyID, iss.certPEM
 		return a, nil
 	}); err != nil {
 		return wire.Cert{}, err

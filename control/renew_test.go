@@ -67,4 +67,16 @@ func TestRenewAgentCert(t *testing.T) {
 		return nil
 	}))
 	require.True(t, found, "cert.issued recorded")
+
+	// The control stream holds both host certs: agent.joined the first,
+	// agent.updated the renewed one (the keys its checkpoints verify with).
+	var pems []string
+	require.NoError(t, f.ctl.Read(ctx, eventlog.Query{Subjects: []string{eventlog.ControlSubject(eventlog.KindAgent, joined.AgentID)}},
+		func(r eventlog.Record) error {
+			var a schemas.Agent
+			require.NoError(t, json.Unmarshal(r.Event.Data, &a))
+			pems = append(pems, a.HostCertPEM)
+			return nil
+		}))
+	require.Equal(t, []string{joined.CertPEM, res.CertPEM}, pems)
 }

@@ -46,6 +46,10 @@ type Config struct {
 	// FailureDelay is the delay per failed login in a row (default
 	// control.FailureDelay); tests may shorten it.
 	FailureDelay time.Duration
+	// CheckpointInterval is how often RunCheckpoints signs the head of
+	// control's audit chain while it moves (default
+	// DefaultCheckpointInterval).
+	CheckpointInterval time.Duration
 }
 
 // KeystoreDir is the keystore's directory in a data dir.
@@ -62,6 +66,9 @@ type Service struct {
 	throttle *throttle
 
 	certMu sync.Mutex // control's host cert (servercert.go)
+
+	hostCertMu       sync.Mutex // recording control's host cert (checkpoint.go)
+	hostCertRecorded string     // serial last known to be on the control stream
 
 	mu      sync.RWMutex
 	applied *sync.Cond

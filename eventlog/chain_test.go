@@ -93,6 +93,7 @@ func TestVerifyMemlog(t *testing.T) {
 		kind      string
 		streamSeq uint64
 		source    string
+		from, to  uint64
 	}
 	tests := []struct {
 		name  string
@@ -104,12 +105,12 @@ func TestVerifyMemlog(t *testing.T) {
 		{"from the middle", func() []eventlog.Event { return interleave(a, b) }, eventlog.Query{FromSeq: 7}, nil},
 		{"missing", func() []eventlog.Event {
 			return append(append(append([]eventlog.Event{}, a[:3]...), a[4:]...), b...)
-		}, eventlog.Query{}, []want{{eventlog.ProblemMissing, 4, "agent-1"}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemMissing, 4, "agent-1", 4, 4}}},
 		{"altered data", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, a...)
 			evs[5].Data = json.RawMessage(`{"sql":"drop table x"}`)
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 6, "agent-1"}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 6, "agent-1", 6, 6}}},
 		{"altered and rehashed", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, a...)
 			evs[5].Data = json.RawMessage(`{"sql":"drop table x"}`)
@@ -117,13 +118,13 @@ func TestVerifyMemlog(t *testing.T) {
 			require.NoError(t, err)
 			evs[5].Hash = h
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 7, "agent-1"}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 7, "agent-1", 7, 7}}},
 		{"reordered", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, b[:2]...)
 			evs = append(evs, a...)
 			evs[4], evs[5] = evs[5], evs[4]
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemReordered, 6, "agent-1"}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemReordered, 6, "agent-1", 3, 3}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +152,7 @@ func TestVerifyMemlog(t *testing.T) {
 				require.Equal(t, w.kind, p.Kind, "%+v", p)
 				require.Equal(t, w.streamSeq, p.StreamSeq, "%+v", p)
 				require.Equal(t, w.source, p.Source)
+				require.Equal(t, [2]uint64{w.from, w.to}, [2]uint64{p.From, p.To}, "%+v", p)
 				require.NotEmpty(t, p.Detail)
 			}
 			require.Equal(t, rep.Problems[0], *rep.First)

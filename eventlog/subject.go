@@ -24,6 +24,9 @@ const (
 	KindAgent    = "agent"
 	KindDatabase = "database"
 	KindLock     = "lock"
+	// KindHost holds control's own host identity
+	// (tollgate.control.host.control: control.host_cert_issued).
+	KindHost = "host"
 )
 
 // Token encodes an arbitrary name into one valid NATS subject token. Letters,

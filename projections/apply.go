@@ -221,6 +221,9 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		}
 		delete(s.Locks, d.ID)
 
+	case *schemas.ControlHostCertIssued:
+		// Recorded for audit verification (the key control's audit
+		// checkpoints are checked with); no access decision depends on it.
 	default:
 		return ev.Type + " is not a control event"
 	}

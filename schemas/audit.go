@@ -178,3 +178,34 @@ type SessionEnded struct {
 	BytesOut   int64  `json:"bytes_out"`
 	Truncated  bool   `json:"truncated,omitempty"`
 }
+
+// Checkpoint reasons (AuditCheckpoint.Reason).
+const (
+	CheckpointInterval   = "interval"    // the head moved during the last interval
+	CheckpointSessionEnd = "session_end" // a session ended
+	CheckpointShutdown   = "shutdown"    // the source stops cleanly
+)
+
+// AuditCheckpoint is a source's signature over the head of its audit hash
+// chain: the checkpoint is itself the next event of the chain, and Seq and
+// Hash are those of the event just before it. The signature is over
+// eventlog.CheckpointMessage(Source, Seq, Hash, Time), made with the key
+// of the host cert CertSerial, which the control stream records for the
+// source (agent.joined / agent.updated host_cert_pem, or
+// control.host_cert_issued for control). Rewriting any event up to Seq
+// changes Hash, so it breaks either this link or the signature.
+type AuditCheckpoint struct {
+	Source string    `json:"source"`
+	Seq    uint64    `json:"seq"`
+	Hash   string    `json:"hash"`
+	Time   time.Time `json:"time"`
+	Reason string    `json:"reason"`
+	// IntervalMS is the source's checkpoint interval: while it writes, no
+	// longer passes without a checkpoint.
+	IntervalMS int64  `json:"interval_ms,omitempty"`
+	CertSerial string `json:"cert_serial"`
+	// Alg is ECDSA-SHA256, RSA-PKCS1v15-SHA256 or Ed25519.
+	Alg string `json:"alg"`
+	// Signature is standard base64.
+	Signature string `json:"signature"`
+}

@@ -188,6 +188,10 @@ type Agent struct {
 	// HostCertKeyID is the id of the host CA key that signed the agent's
 	// latest host cert; empty for agents joined before it was recorded.
 	HostCertKeyID string `json:"host_cert_key_id,omitempty"`
+	// HostCertPEM is the agent's latest host cert (public, PEM): the key
+	// its audit checkpoints are verified with. Empty for agents joined
+	// before it was recorded (until their next renewal).
+	HostCertPEM string `json:"host_cert_pem,omitempty"`
 }
 
 // AgentJoined records an agent's join with a token.
@@ -199,6 +203,17 @@ type AgentJoined struct {
 
 // AgentUpdated replaces an agent's address and selectors.
 type AgentUpdated = Agent
+
+// ControlHostCertIssued records a host cert control issued itself (HTTPS
+// API, NATS listener, audit checkpoints). Only the public cert is in the
+// log; its key stays in control's keystore.
+type ControlHostCertIssued struct {
+	Serial    string    `json:"serial"`
+	CertPEM   string    `json:"cert_pem"`
+	KeyID     string    `json:"key_id,omitempty"` // the host CA key that signed it
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+}
 
 // Database is a database reachable through Tollgate.
 type Database struct {

@@ -158,6 +158,22 @@ func fastUnmarshal(data []byte, out any) bool {
 		ok = d.object(func(k string) bool { return k == "ca_type" && d.str(&v.CAType) })
 	case *CARotationRolledBack:
 		ok = d.object(func(k string) bool { return k == "ca_type" && d.str(&v.CAType) })
+	case *ControlHostCertIssued:
+		ok = d.object(func(k string) bool {
+			switch k {
+			case "serial":
+				return d.str(&v.Serial)
+			case "cert_pem":
+				return d.str(&v.CertPEM)
+			case "key_id":
+				return d.str(&v.KeyID)
+			case "not_before":
+				return d.time(&v.NotBefore)
+			case "not_after":
+				return d.time(&v.NotAfter)
+			}
+			return false
+		})
 	default:
 		return false
 	}
@@ -184,6 +200,10 @@ func (d *scanner) agent(k string, v *Agent) bool {
 		return d.str(&v.Hostname)
 	case "public_addr":
 		return d.str(&v.PublicAddr)
+	case "host_cert_key_id":
+		return d.str(&v.HostCertKeyID)
+	case "host_cert_pem":
+		return d.str(&v.HostCertPEM)
 	case "resources":
 		v.Resources = []map[string][]string{}
 		return d.array(func() bool {

@@ -54,6 +54,7 @@ var catalogue = []Info{
 	control(TypeDatabaseDeregistered, 1, func() any { return new(DatabaseDeregistered) }),
 	control(TypeLockCreated, 1, func() any { return new(LockCreated) }),
 	control(TypeLockDeleted, 1, func() any { return new(LockDeleted) }),
+	control(TypeControlHostCertIssued, 1, func() any { return new(ControlHostCertIssued) }),
 
 	audit(TypeAuthLogin, 1, func() any { return new(AuthLogin) }),
 	audit(TypeCertIssued, 1, func() any { return new(CertIssued) }),
@@ -63,6 +64,7 @@ var catalogue = []Info{
 	audit(TypeQueryResult, 1, func() any { return new(QueryResult) }),
 	audit(TypeSessionCancel, 1, func() any { return new(SessionCancel) }),
 	audit(TypeSessionEnded, 1, func() any { return new(SessionEnded) }),
+	audit(TypeAuditCheckpoint, 1, func() any { return new(AuditCheckpoint) }),
 }
 
 // upcasters holds the catalogue's upcasters. None exist yet: every type is

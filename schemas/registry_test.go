@@ -44,12 +44,12 @@ func TestRegistryMatchesSchemaFiles(t *testing.T) {
 func TestCatalogueIsComplete(t *testing.T) {
 	t.Parallel()
 	audit := []string{TypeAuthLogin, TypeCertIssued, TypeSessionStarted, TypeSessionRejected,
-		TypeQuery, TypeQueryResult, TypeSessionCancel, TypeSessionEnded}
+		TypeQuery, TypeQueryResult, TypeSessionCancel, TypeSessionEnded, TypeAuditCheckpoint}
 	control := []string{TypeClusterCreated, TypeCACreated, TypeCARotationStarted, TypeCARotationPhase,
 		TypeCARotationCompleted, TypeCARotationRolledBack, TypeRoleCreated, TypeRoleUpdated, TypeRoleDeleted,
 		TypeUserCreated, TypeUserUpdated, TypeUserDeleted, TypeUserPasswordSet, TypeUserInviteCreated,
 		TypeTokenCreated, TypeTokenConsumed, TypeTokenDeleted, TypeAgentJoined, TypeAgentUpdated,
-		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted}
+		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted, TypeControlHostCertIssued}
 	for stream, types := range map[string][]string{StreamAudit: audit, StreamControl: control} {
 		for _, typ := range types {
 			in, ok := Lookup(typ)

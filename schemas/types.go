@@ -28,6 +28,9 @@ const (
 	TypeDatabaseDeregistered = "database.deregistered"
 	TypeLockCreated          = "lock.created"
 	TypeLockDeleted          = "lock.deleted"
+	// TypeControlHostCertIssued records control's own host cert, as
+	// agent.joined and agent.updated record each agent's.
+	TypeControlHostCertIssued = "control.host_cert_issued"
 
 	TypeAuthLogin       = "auth.login"
 	TypeCertIssued      = "cert.issued"
@@ -37,6 +40,9 @@ const (
 	TypeQueryResult     = "query.result"
 	TypeSessionCancel   = "session.cancel"
 	TypeSessionEnded    = "session.ended"
+	// TypeAuditCheckpoint is a source's signature over the head of its
+	// audit hash chain.
+	TypeAuditCheckpoint = "audit.checkpoint"
 )
 
 // CA types (DESIGN §4).

@@ -22,4 +22,9 @@
 // message ids). When the spool is full, publishing fails with ErrBacklog
 // and nothing is taken: the session refuses queries instead of losing
 // their events. Without a spool (Options.Spool nil) events wait in memory.
+//
+// A Checkpointer anchors the chain: wrapped around the Chain the Publisher
+// links with, it signs the chain head with the agent's host key as an
+// audit.checkpoint event (the next event of the chain) at an interval while
+// the head moves, after each session.ended, and at shutdown.
 package auditpub

@@ -15,6 +15,18 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Chainer links events into the source's hash chain in append order; the
+// Publisher reads and moves back its head when a spool write fails.
+// *eventlog.Chainer is one; Checkpointer.Wrap returns one that also signs
+// checkpoints.
+type Chainer interface {
+	Next(ev *eventlog.Event) error
+	Last() (uint64, string)
+	Reset(seq uint64, hash string)
+}
+
+var _ Chainer = (*eventlog.Chainer)(nil)
+
 // Errors of Publish*: the events were not taken and the chain did not
 // advance.
 var (
@@ -73,7 +85,7 @@ type entry struct {
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
 	stream eventlog.Stream
-	chain  *eventlog.Chainer
+	chain  Chainer
 	opt    Options
 
 	mu      sync.Mutex
@@ -96,7 +108,7 @@ type Publisher struct {
 // New starts a Publisher appending to stream (the audit stream), linking
 // events into chain (nil: no chain). With opt.Spool, use Open instead,
 // which resumes the chain from the spool.
-func New(stream eventlog.Stream, chain *eventlog.Chainer, opt Options) *Publisher {
+func New(stream eventlog.Stream, chain Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}

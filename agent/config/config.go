@@ -5,6 +5,13 @@ import (
 	"time"
 )
 
+// DefaultCheckpointInterval and MaxCheckpointInterval bound
+// db_service.checkpoint_interval.
+const (
+	DefaultCheckpointInterval = 10 * time.Second
+	MaxCheckpointInterval     = 5 * time.Minute
+)
+
 // Defaults (DESIGN §6).
 const (
 	DefaultListenAddr       = "0.0.0.0:7432"
@@ -74,6 +81,10 @@ type DBService struct {
 	// HandshakeTimeout bounds the time from accept to an authorized session
 	// (default 10s).
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout,omitempty"`
+	// CheckpointInterval: while the agent writes audit events, it signs
+	// the head of its hash chain at least this often (default 10s, at
+	// most 5m), besides at each session end and at shutdown.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval,omitempty"`
 	// IdleTimeout ends a session with no client traffic for this long;
 	// 0 means none.
 	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
@@ -220,6 +231,9 @@ func (f *File) fill() {
 	}
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if s.CheckpointInterval == 0 {
+		s.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if s.MaxConnections == 0 {
 		s.MaxConnections = DefaultMaxConnections

@@ -38,6 +38,7 @@ func TestParseFullValues(t *testing.T) {
 	require.Equal(t, ByteSize(2<<30), s.SpoolMaxBytes)
 	require.Equal(t, ByteSize(16<<20), s.MaxMessageSize)
 	require.Equal(t, 5*time.Second, s.HandshakeTimeout)
+	require.Equal(t, 3*time.Second, s.CheckpointInterval)
 	require.Equal(t, 30*time.Minute, s.IdleTimeout)
 	require.Equal(t, 200, s.MaxConnections)
 	require.Len(t, s.Databases, 2)
@@ -58,6 +59,7 @@ func TestDefaults(t *testing.T) {
 		require.Equal(t, SpoolSyncInterval, s.SpoolSync)
 		require.Equal(t, ByteSize(64<<20), s.MaxMessageSize)
 		require.Equal(t, 10*time.Second, s.HandshakeTimeout)
+		require.Equal(t, DefaultCheckpointInterval, s.CheckpointInterval)
 		require.Equal(t, time.Duration(0), s.IdleTimeout)
 		require.Equal(t, DefaultMaxConnections, s.MaxConnections)
 		require.Equal(t, "/d/spool", s.SpoolPath("/d"))
@@ -90,6 +92,7 @@ func TestParseBad(t *testing.T) {
 		"tls_mode.yaml":              `db_service.databases[0].tls.mode (line 7): must be verify-full or verify-ca, got "disable"`,
 		"max_message_size.yaml":      `db_service.max_message_size (line 2): must be between 8KiB and 1GiB`,
 		"handshake_timeout.yaml":     `line 2: cannot unmarshal !!str ` + "`soon`",
+		"checkpoint_interval.yaml":   `db_service.checkpoint_interval (line 2): must be between 0s and 5m0s, got 1h0m0s`,
 		"resources.yaml":             `db_service.resources[0].labels (line 3): required`,
 		"name.yaml":                  `db_service.databases[0].name (line 3): "my db": use 1-63 letters`,
 		"not_mapping.yaml":           `line 1: the config must be a mapping`,

@@ -56,6 +56,9 @@ func (f *File) validate() error {
 	if s.HandshakeTimeout < 0 {
 		add(p.key("handshake_timeout").errorf("must be positive, got %s", s.HandshakeTimeout))
 	}
+	if s.CheckpointInterval <= 0 || s.CheckpointInterval > MaxCheckpointInterval {
+		add(p.key("checkpoint_interval").errorf("must be between 0s and %s, got %s", MaxCheckpointInterval, s.CheckpointInterval))
+	}
 	if s.IdleTimeout < 0 {
 		add(p.key("idle_timeout").errorf("must be 0 (none) or positive, got %s", s.IdleTimeout))
 	}

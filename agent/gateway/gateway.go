@@ -96,6 +96,7 @@ type Gateway struct {
 	fd      *frontdoor.FrontDoor
 	builder *eventlog.Builder
 	auditp  *auditpub.Publisher
+	ck      *auditpub.Checkpointer
 	spool   *spool.Spool
 	pub     *publisher
 	m       *metrics.Metrics
@@ -169,7 +170,11 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 		return nil, err
 	}
 	g.builder = eventlog.NewBuilder(g.id.AgentID)
-	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log); err != nil {
+	if g.ck, err = auditpub.NewCheckpointer(auditpub.CheckpointOptions{Interval: cfg.DBService.CheckpointInterval, Builder: g.builder,
+		Cert: g.identity.Certificate, Logger: g.log}); err != nil {
+		return nil, err
+	}
+	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log, g.ck); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -301,6 +306,15 @@ func (g *Gateway) health() error {
 func (g *Gateway) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
+	// Checkpoints: at the interval and after each session end, then once
+	// at shutdown, after the last session's events.
+	cpCtx, stopCP := context.WithCancel(bg)
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		g.ck.Run(cpCtx, g.auditp)
+	}()
+	defer func() { stopCP(); <-cpDone }()
 	go g.state.run(bg)
 	go g.maintainIdentity(bg)
 	if g.mln != nil {
@@ -335,8 +349,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Every connection is done: what the rate limit still counts is
 	// recorded now, before the publisher stops.
 	g.recordSummaries(g.floods.Flush())
+	stopCP()
+	<-cpDone
 	cctx, cancel := context.WithTimeout(context.Background(), g.opt.Grace)
 	defer cancel()
+	if err := g.ck.Checkpoint(cctx, g.auditp, schemas.CheckpointShutdown); err != nil {
+		g.log.Warn().Err(err).Msg("audit checkpoint at shutdown")
+	}
 	if err := g.auditp.Close(cctx); err != nil {
 		g.log.Warn().Err(err).Msg("audit events left unpublished at shutdown (kept in the spool for the next start)")
 	}
@@ -353,9 +372,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 // disk before it is published, so none is lost to an outage of the log or
 // a restart of the agent. The hash chain resumes from the newer of the
 // spool's last event and the agent's last event in the stream (see
-// resumeChain).
+// resumeChain); ck wraps the chain (checkpoints).
 func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, agentID string, aopt auditpub.Options,
-	log zerolog.Logger) (*auditpub.Publisher, *spool.Spool, error) {
+	log zerolog.Logger, ck *auditpub.Checkpointer) (*auditpub.Publisher, *spool.Spool, error) {
 	aopt.Logger = log
 	dir := cfg.DBService.SpoolPath(cfg.Tollgate.DataDir)
 	if dir == "" {
@@ -363,7 +382,7 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		if err != nil {
 			return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 		}
-		return auditpub.New(stream, eventlog.NewChainer(seq, hash), aopt), nil, nil
+		return auditpub.New(stream, ck.Wrap(eventlog.NewChainer(seq, hash)), aopt), nil, nil
 	}
 	sync := spool.SyncInterval
 	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
@@ -380,7 +399,7 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		return nil, nil, fmt.Errorf("find this agent's audit chain: %w", err)
 	}
 	aopt.Spool = sp
-	return auditpub.New(stream, chain, aopt), sp, nil
+	return auditpub.New(stream, ck.Wrap(chain), aopt), sp, nil
 }
 
 // resumeChain continues the chain from the newer (higher sequence) of the

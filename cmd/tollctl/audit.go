@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -127,43 +128,78 @@ func (a *app) auditSessionCmd() *cobra.Command {
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {
-	var since string
+	var (
+		since string
+		files []string
+	)
 	c := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the audit hash chains; exits non-zero naming the first problem found",
+		Short: "Check the audit log for tampering; exits non-zero naming what was found",
+		Long: `Checks every source's audit hash chain against the control stream: each event's hash and
+link, every checkpoint's signature (made with the source's host key, whose cert the control
+stream records), that each chain starts where the control stream says (the agent's join),
+that no events are missing before the last checkpoint (a cut tail) or between present ones,
+and that no range was rewritten. It names the source and chain sequence range of each
+problem, and says which most recent range of each source no checkpoint covers yet.
+
+With --from-file it checks a file the export file sink wrote (native format) instead of the
+stream, against the same control stream: a SIEM copy that a rewrite of the store cannot reach.
+Give rotated files oldest first.`,
 		Example: `  tollctl audit verify
-  tollctl audit verify --since=24h`,
+  tollctl audit verify --since=24h
+  tollctl audit verify --from-file /var/log/tollgate/audit.jsonl
+  tollctl audit verify --from-file audit.jsonl.2 --from-file audit.jsonl.1 --from-file audit.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from, err := parseWhen("--since", since, time.Now())
 			if err != nil {
 				return err
 			}
-			cl, _, err := a.client()
-			if err != nil {
+			var rep auditquery.VerifyReport
+			pos := "STREAM SEQ"
+			if err := a.call(func(cl *client.Client) error {
+				if len(files) == 0 {
+					rep, err = cl.AuditVerify(cmd.Context(), wire.AuditVerify{Since: from})
+					return err
+				}
+				pos = "LINE"
+				anchors, err := cl.AuditAnchors(cmd.Context())
+				if err != nil {
+					return err
+				}
+				rep, err = verifyFiles(files, auditquery.VerifyOptions{Anchors: anchors, Since: from, Now: time.Now()})
+				return err
+			}); err != nil {
 				return err
 			}
-			defer cl.Close()
-			rep, err := cl.AuditVerify(cmd.Context(), wire.AuditVerify{Since: from})
-			if err != nil {
-				return err
-			}
-			if err := a.print(rep, func(w io.Writer) { _ = auditquery.RenderVerify(w, &rep) }); err != nil {
+			if err := a.print(rep, func(w io.Writer) { _ = auditquery.RenderVerify(w, &rep, pos) }); err != nil {
 				return err
 			}
 			if rep.OK() {
 				return nil
 			}
 			p := rep.Problems[0]
-			if rep.First != nil {
-				p = *rep.First
-			}
-			return fmt.Errorf("audit chain broken: %d problem(s); first: %s event of %s at stream seq %d (%s)",
-				len(rep.Problems), p.Kind, p.Source, p.StreamSeq, p.Detail)
+			return fmt.Errorf("audit log tampered with (%s): %d problem(s); first: %s of %s, chain seq %d..%d: %s",
+				rep.Origin, len(rep.Problems), p.Kind, p.Source, p.From, p.To, p.Detail)
 		},
 	}
-	c.Flags().StringVar(&since, "since", "", "only events stored since a duration ago (24h) or a time (RFC 3339)")
+	c.Flags().StringVar(&since, "since", "", "only events stored since a duration ago (24h) or a time (RFC 3339); chain starts are then not checked")
+	c.Flags().StringArrayVar(&files, "from-file", nil, "verify this exported file (JSON lines, native format) instead of the stream; repeat for rotated files, oldest first")
 	return c
+}
+
+// verifyFiles opens the exported files and verifies them in order.
+func verifyFiles(paths []string, opt auditquery.VerifyOptions) (auditquery.VerifyReport, error) {
+	files := make([]auditquery.File, 0, len(paths))
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return auditquery.VerifyReport{}, fmt.Errorf("--from-file: %w", err)
+		}
+		defer f.Close()
+		files = append(files, auditquery.File{Name: p, R: f})
+	}
+	return auditquery.VerifyFile(files, opt)
 }
 
 func (a *app) accessCmd() *cobra.Command {

@@ -34,4 +34,7 @@ func (s *Server) auditRoutes() {
 		}
 		return svc.AuditVerify(r.Context(), c, q)
 	}))
+	m.HandleFunc("GET /v1/audit/anchors", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
+		return svc.AuditAnchors(r.Context(), c)
+	}))
 }

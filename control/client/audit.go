@@ -5,7 +5,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/wire"
-	"github.com/tollgate-db/tollgate/eventlog"
 )
 
 // AuditSearch asks for one page of audit events (auditor).
@@ -26,8 +25,15 @@ func (c *Client) AccessAt(ctx context.Context, q wire.AccessAt) (auditquery.Acce
 	return out, c.do(ctx, "POST", "/v1/audit/access", q, &out)
 }
 
-// AuditVerify asks control to check the audit hash chains (auditor).
-func (c *Client) AuditVerify(ctx context.Context, q wire.AuditVerify) (eventlog.Report, error) {
-	var out eventlog.Report
+// AuditVerify asks control to verify the audit stream (auditor).
+func (c *Client) AuditVerify(ctx context.Context, q wire.AuditVerify) (auditquery.VerifyReport, error) {
+	var out auditquery.VerifyReport
 	return out, c.do(ctx, "POST", "/v1/audit/verify", q, &out)
+}
+
+// AuditAnchors asks control what the control stream says about each audit
+// chain, to verify a copy of the audit stream (auditor).
+func (c *Client) AuditAnchors(ctx context.Context) (auditquery.Anchors, error) {
+	var out auditquery.Anchors
+	return out, c.do(ctx, "GET", "/v1/audit/anchors", nil, &out)
 }

@@ -250,8 +250,9 @@ type AccessAt struct {
 	DB   string    `json:"db,omitempty"`
 }
 
-// AuditVerify is POST /v1/audit/verify: check the audit hash chains of
-// the events stored since Since (all when zero).
+// AuditVerify is POST /v1/audit/verify: check the audit stream (hash
+// chains, checkpoints, chain starts) for the events stored since Since
+// (all when zero; chain starts are then not checked).
 type AuditVerify struct {
 	Since time.Time `json:"since,omitzero"`
 }

@@ -97,8 +97,10 @@ func (c Config) StreamConfigs() (control, audit jetstream.StreamConfig) {
 		MaxMsgSize:  int32(c.MaxEventSize + HeaderRoom),
 		Duplicates:  c.DuplicateWindow,
 		AllowDirect: true,
-		DenyDelete:  false,
-		DenyPurge:   false,
+		// No message of either stream may be deleted or purged through
+		// the JetStream API (DESIGN §3). MaxAge still ages audit events out.
+		DenyDelete: true,
+		DenyPurge:  true,
 	}
 	control = base
 	control.Name = c.ControlName
@@ -114,11 +116,27 @@ func (c Config) StreamConfigs() (control, audit jetstream.StreamConfig) {
 
 // Provision creates both streams, or updates their settings in place
 // (keeping their data) when they exist. It is idempotent.
+//
+// A stream created before DenyDelete and DenyPurge were set gets them by
+// this update: JetStream allows turning them on (never off). When the
+// server refuses the update (an account without the right to edit streams,
+// a stream with settings JetStream cannot change in place), Provision fails
+// naming the stream and the server's reason and changes nothing; the
+// stream's data is untouched. After the update the flags are read back, so
+// a server that ignores them is reported too.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	control, audit := cfg.StreamConfigs()
 	for _, sc := range []jetstream.StreamConfig{control, audit} {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("provision stream %s: %w", sc.Name, mapErr(err))
+		st, err := js.CreateOrUpdateStream(ctx, sc)
+		if err != nil {
+			return fmt.Errorf("provision stream %s (an existing stream is updated in place, deny_delete and deny_purge included; "+
+				"an operator with the right to edit streams can set them with `nats stream edit %s --deny-delete --deny-purge`): %w",
+				sc.Name, sc.Name, mapErr(err))
+		}
+		got := st.CachedInfo().Config
+		if !got.DenyDelete || !got.DenyPurge {
+			return fmt.Errorf("provision stream %s: the server kept deny_delete=%t deny_purge=%t (a JetStream too old for them?)",
+				sc.Name, got.DenyDelete, got.DenyPurge)
 		}
 	}
 	return nil

@@ -1,11 +1,13 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,8 +63,21 @@ func (s *Stream) Name() string { return s.name }
 // JetStream returns the stream handle, for administration and tests.
 func (s *Stream) JetStream() jetstream.Stream { return s.st }
 
+// encode is the stored JSON of ev: data byte for byte, as the hash chain
+// covers it (json.Marshal would HTML-escape "<", ">" and "&" in it).
+func encode(ev *eventlog.Event) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // Encode appends a newline
+}
+
 func (s *Stream) msg(ev *eventlog.Event) (*nats.Msg, error) {
-	raw, err := json.Marshal(ev)
+	raw, err := encode(ev)
 	if err != nil {
 		return nil, fmt.Errorf("append event %s: encode: %w", ev.ID, err)
 	}
@@ -201,4 +216,21 @@ func (s *Stream) LastSubjectSeq(ctx context.Context, subject string) (uint64, er
 		return 0, fmt.Errorf("last record on %s: %w", subject, mapErr(err))
 	}
 	return m.Sequence, nil
+}
+
+var _ eventlog.Informer = (*Stream)(nil)
+
+// Info describes the stream: first and last stored sequence, retention and
+// whether it refuses deletes and purges.
+func (s *Stream) Info(ctx context.Context) (eventlog.StreamInfo, error) {
+	info, err := s.st.Info(ctx)
+	if err != nil {
+		return eventlog.StreamInfo{}, fmt.Errorf("stream %s info: %w", s.name, mapErr(err))
+	}
+	out := eventlog.StreamInfo{FirstSeq: info.State.FirstSeq, FirstTime: info.State.FirstTime, LastSeq: info.State.LastSeq,
+		MaxAge: info.Config.MaxAge, DenyDelete: info.Config.DenyDelete, DenyPurge: info.Config.DenyPurge}
+	if info.State.Msgs == 0 {
+		out.FirstSeq, out.FirstTime = 0, time.Time{}
+	}
+	return out, nil
 }

@@ -258,3 +258,16 @@ func (s *Stream) LastSubjectSeq(ctx context.Context, subject string) (uint64, er
 	defer s.mu.Unlock()
 	return s.bySubject[subject], nil
 }
+
+var _ eventlog.Informer = (*Stream)(nil)
+
+// Info describes the stream: records are kept forever and never deleted.
+func (s *Stream) Info(ctx context.Context) (eventlog.StreamInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := eventlog.StreamInfo{LastSeq: uint64(len(s.recs)), DenyDelete: true, DenyPurge: true}
+	if len(s.recs) > 0 {
+		out.FirstSeq, out.FirstTime = 1, s.recs[0].stored
+	}
+	return out, nil
+}

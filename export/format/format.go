@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,21 +34,26 @@ func New(name string) (Formatter, error) {
 }
 
 // Native is the envelope as stored, data included, byte for byte what the
-// hash chain covers: it is not upcast, so an exported copy can be verified
-// against the chain. A reader of native events decodes them with
+// hash chain covers (no HTML escaping of "<", ">" and "&", which
+// json.Marshal would add): it is not upcast, so the hash chain and
+// checkpoints of an exported audit event verify (tollctl audit verify
+// --from-file). A reader of native events decodes them with
 // schemas.Decode, which upcasts.
 type Native struct{}
 
 // Name returns "native".
 func (Native) Name() string { return "native" }
 
-// Format marshals the envelope.
+// Format encodes the envelope.
 func (Native) Format(ev *eventlog.Event) ([]byte, error) {
-	b, err := json.Marshal(ev)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
 		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
 	}
-	return b, nil
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // Encode appends a newline
 }
 
 // auditParts returns the database, user and session named by an audit

@@ -43,6 +43,8 @@ func samples() map[string]eventlog.Event {
 		schemas.TypeDatabaseDeregistered: schemas.DatabaseDeregistered{Name: "roach"},
 		schemas.TypeLockCreated:          schemas.LockCreated{ID: "lock-1", Target: schemas.LockTarget{User: "mallory"}, Message: "investigation"},
 		schemas.TypeLockDeleted:          schemas.LockDeleted{ID: "lock-1"},
+		schemas.TypeControlHostCertIssued: schemas.ControlHostCertIssued{Serial: "5d2e", CertPEM: "-----BEGIN CERTIFICATE-----\nMIID\n-----END CERTIFICATE-----\n",
+			KeyID: "k1", NotBefore: sampleTime, NotAfter: exp},
 	}
 	audit := map[string]any{
 		schemas.TypeAuthLogin:  schemas.AuthLogin{User: "alice", Success: true, Method: "password", RemoteAddr: "192.0.2.10:51234"},
@@ -58,6 +60,8 @@ func samples() map[string]eventlog.Event {
 			Error: `relation "accounts" does not exist`, DurationUS: 1234},
 		schemas.TypeSessionCancel: schemas.SessionCancel{SessionID: "s1", ClientAddr: "192.0.2.10:51301", Matched: true, Forwarded: true},
 		schemas.TypeSessionEnded:  schemas.SessionEnded{SessionID: "s1", Reason: schemas.EndClient, DurationMS: 60500, Queries: 1, BytesIn: 300, BytesOut: 1200},
+		schemas.TypeAuditCheckpoint: schemas.AuditCheckpoint{Source: "agent-1", Seq: 6, Hash: "5d41402abc4b2a76b9719d911017c592", Time: sampleTime,
+			Reason: schemas.CheckpointSessionEnd, IntervalMS: 10000, CertSerial: "0a", Alg: "ECDSA-SHA256", Signature: "MEUCIQ=="},
 	}
 	out := map[string]eventlog.Event{}
 	for typ, data := range control {
@@ -73,6 +77,8 @@ func samples() map[string]eventlog.Event {
 			db, sess = "", ""
 		case schemas.TypeSessionRejected:
 			user, sess = "mallory", "s0"
+		case schemas.TypeAuditCheckpoint:
+			db, user, sess = "", "", "agent-1"
 		}
 		out[typ] = eventlog.Event{ID: "01JPB3M0000000000000000002", Type: typ, V: 1, Time: sampleTime, Source: "agent-1",
 			Actor: user, Subject: eventlog.AuditSubject(db, user, sess, typ), Data: raw,

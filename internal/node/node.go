@@ -253,7 +253,23 @@ func clientAddr(listen string) string {
 
 func (c *controlComponent) Name() string { return "control" }
 
+// Run serves the API and signs the head of control's audit chain
+// (checkpoints) until ctx ends, then once more at shutdown.
 func (c *controlComponent) Run(ctx context.Context) error {
 	c.log.Info().Str("listen", c.ln.Addr().String()).Str("public", c.env.ControlAddr).Msg("control API listening")
-	return c.api.Serve(ctx, c.ln, c.cert)
+	cpCtx, stopCP := context.WithCancel(ctx)
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		c.svc.RunCheckpoints(cpCtx)
+	}()
+	err := c.api.Serve(ctx, c.ln, c.cert)
+	stopCP()
+	<-cpDone
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if cerr := c.svc.Checkpoint(cctx, schemas.CheckpointShutdown); cerr != nil {
+		c.log.Warn().Err(cerr).Msg("audit checkpoint at shutdown")
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package nodetest
 import (
 	"context"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ type Node struct {
 	Env     *node.Env
 	DataDir string
 	Addr    string
+	stop    func()
 }
 
 // Start runs a node in a temp dir until the test ends; logs go to logOut
@@ -30,10 +32,16 @@ func Start(t testing.TB, logOut io.Writer) *Node {
 // before the node runs, e.g. to add an export section.
 func StartConfig(t testing.TB, logOut io.Writer, mod func(*config.Config)) *Node {
 	t.Helper()
+	return StartIn(t, t.TempDir(), logOut, mod)
+}
+
+// StartIn is StartConfig on the data dir dir, which may hold a node's
+// data from before (a restart).
+func StartIn(t testing.TB, dir string, logOut io.Writer, mod func(*config.Config)) *Node {
+	t.Helper()
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.ClusterName = "test-cluster"
@@ -58,11 +66,20 @@ func StartConfig(t testing.TB, logOut io.Writer, mod func(*config.Config)) *Node
 		cancel()
 		t.Fatal("node did not start within 60s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with error: %v", err)
-		}
-	})
-	return &Node{Env: env, DataDir: dir, Addr: env.ControlAddr}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("node stopped with error: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &Node{Env: env, DataDir: dir, Addr: env.ControlAddr, stop: stop}
 }
+
+// Stop shuts the node down (as at the end of the test) and waits for it:
+// its data dir can then be read or changed, and started again with
+// StartIn.
+func (n *Node) Stop() { n.stop() }
