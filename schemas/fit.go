@@ -154,11 +154,19 @@ func (q Query) Fit(max int) (json.RawMessage, error) {
 		return b, err
 	}
 	full := q
-	stmtSum := hexSHA256([]byte(q.Statement))
+	// A statement or parameter the caller already cut keeps the SHA-256 of
+	// its full value, which it computed.
+	stmtSum := q.SHA256
+	if !q.Truncated || stmtSum == "" {
+		stmtSum = hexSHA256([]byte(q.Statement))
+	}
 	sums := make([]string, len(q.Params))
 	hi := longest(0, q.Statement, q.StatementName, q.Portal)
 	for i, p := range q.Params {
-		if p.Value != "" {
+		switch {
+		case p.SHA256 != "":
+			sums[i] = p.SHA256
+		case p.Value != "":
 			sums[i] = hexSHA256(paramBytes(p))
 		}
 		hi = longest(hi, p.Value)

@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/agent/metrics"
+	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
@@ -71,7 +72,15 @@ type Options struct {
 	// per source and window, refusals before a verified cert and cancels
 	// not forwarded past Burst are summarised (defaults: recordlimit's).
 	Floods recordlimit.Options
+	// MessageBudget bounds the bytes that large client messages (over
+	// 64 KiB) hold at once across all sessions (default
+	// DefaultMessageBudget): past it, sessions wait to read the next one.
+	MessageBudget int64
 }
+
+// DefaultMessageBudget is the default Options.MessageBudget: two messages
+// at the largest default size (db_service.max_message_size, 64 MiB).
+const DefaultMessageBudget = 128 << 20
 
 // runtimeConfig is what Reload replaces.
 type runtimeConfig struct {
@@ -84,7 +93,9 @@ type Gateway struct {
 	deps Deps
 	opt  Options
 	log  zerolog.Logger
-	id   *join.Identity
+	// budget is the agent-wide bound on large client messages.
+	budget *pgwire.Budget
+	id     *join.Identity
 	// identity is the host cert and host CA trust, renewed and refreshed by
 	// maintainIdentity.
 	identity   *join.Live
@@ -122,6 +133,9 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	if deps.Control == nil || deps.ControlStream == nil || deps.AuditStream == nil {
 		return nil, errors.New("gateway: Control, ControlStream and AuditStream are required")
 	}
+	if opt.MessageBudget <= 0 {
+		opt.MessageBudget = DefaultMessageBudget
+	}
 	if opt.Grace <= 0 {
 		opt.Grace = DefaultGrace
 	}
@@ -138,7 +152,8 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 		opt.Now = time.Now
 	}
 	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
-		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{}}
+		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{},
+		budget: pgwire.NewBudget(opt.MessageBudget)}
 	caFiles, err := loadCAFiles(cfg)
 	if err != nil {
 		return nil, err

@@ -127,7 +127,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	var keyed bool
 	rs := relay.New(relay.Config{
 		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
-		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Logger: g.log,
+		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Budget: g.budget, Logger: g.log,
 		MapBackendKey: func(pid, secret uint32) (uint32, uint32) {
 			if keyed {
 				return agentKey.ProcessID, agentKey.SecretKey

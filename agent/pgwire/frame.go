@@ -33,6 +33,23 @@ type Reader struct {
 	max   int
 	spare []byte
 	raw   []byte
+	// budget, when set, is acquired for frames larger than br's buffer;
+	// held is what the last frame holds until the next call to Next.
+	budget *Budget
+	held   int64
+}
+
+// SetBudget makes frames larger than the reader's buffer wait for room in
+// b before they are allocated (nil: no bound beyond the frame limit).
+func (r *Reader) SetBudget(b *Budget) { r.budget = b }
+
+// Release gives back what the last frame holds of the budget; Next does it
+// too. Call it when the frame is done with and the next read may block.
+func (r *Reader) Release() {
+	if r.held > 0 {
+		r.budget.release(r.held)
+		r.held = 0
+	}
 }
 
 // NewReader returns a Reader over br accepting bodies up to max bytes
@@ -50,6 +67,7 @@ func NewReader(br *bufio.Reader, max int) *Reader {
 // with ErrFrameTooLarge (both as *FrameError); the stream is then unusable.
 func (r *Reader) Next() (typ byte, body []byte, err error) {
 	r.raw = nil
+	r.Release()
 	hdr, err := r.br.Peek(HeaderLen)
 	if err != nil {
 		if errors.Is(err, io.EOF) && len(hdr) > 0 {
@@ -79,6 +97,9 @@ func (r *Reader) Next() (typ byte, body []byte, err error) {
 		_, _ = r.br.Discard(total)
 		r.raw = p
 		return typ, p[HeaderLen:], nil
+	}
+	if r.budget != nil {
+		r.held = r.budget.acquire(int64(total))
 	}
 	if cap(r.spare) < total {
 		r.spare = make([]byte, total)

@@ -3,6 +3,8 @@ package relay
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand"
 	"net"
@@ -371,4 +373,39 @@ func FuzzAuditMatchesServer(f *testing.F) {
 		mode := Mode(c.Intn(2))
 		d.diffCheck(t, mode, genSequence(c, 24))
 	})
+}
+
+// Texts over bigText are kept cut, with the SHA-256 of the whole: the
+// record still names exactly what ran, and a session holds little.
+func TestBigTextsKeptCutWithTheirHash(t *testing.T) {
+	d := startDiffServer(t)
+	text := "select length('" + strings.Repeat("y", 2<<20) + "') /* big */"
+	sum := sha256.Sum256([]byte(text))
+	for _, mode := range []Mode{Strict, Async} {
+		_, evs, err := d.run(t, mode, []pgproto3.FrontendMessage{
+			&pgproto3.Query{String: text},
+			&pgproto3.Parse{Name: "big", Query: text}, &pgproto3.Bind{PreparedStatement: "big"}, &pgproto3.Execute{}, &pgproto3.Sync{},
+		})
+		require.NoError(t, err)
+		var qs []*schemas.Query
+		for _, ev := range evs {
+			require.LessOrEqual(t, len(ev.Data), maxQueryData)
+			if ev.Type == schemas.TypeQuery {
+				v, err := schemas.Decode(ev)
+				require.NoError(t, err)
+				qs = append(qs, v.(*schemas.Query))
+			} else if ev.Type == schemas.TypeQueryResult {
+				v, err := schemas.Decode(ev)
+				require.NoError(t, err)
+				require.Equal(t, StatusOK, v.(*schemas.QueryResult).Status)
+			}
+		}
+		require.Len(t, qs, 2)
+		for _, q := range qs {
+			require.True(t, q.Truncated)
+			require.Equal(t, hex.EncodeToString(sum[:]), q.SHA256, "the hash of the whole text")
+			require.True(t, strings.HasPrefix(text, q.Statement))
+			require.LessOrEqual(t, len(q.Statement), keptCut)
+		}
+	}
 }

@@ -75,7 +75,11 @@ type Config struct {
 	MapBackendKey func(pid, secret uint32) (uint32, uint32)
 	// MaxMessage bounds one message body (pgwire.DefaultMaxMessage if 0).
 	MaxMessage int
-	Logger     zerolog.Logger
+	// Budget, when set, bounds the bytes that large client messages hold at
+	// once across the sessions sharing it (the agent's global bound): a
+	// session waits for room before it reads one (backpressure).
+	Budget *pgwire.Budget
+	Logger zerolog.Logger
 }
 
 // Stats are the session's counts for session.ended.
@@ -135,12 +139,18 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 		cfg:           cfg,
 		client:        client,
 		server:        server,
-		cr:            pgwire.NewReader(clientBR, cfg.MaxMessage),
+		cr:            newBudgetReader(clientBR, cfg.MaxMessage, cfg.Budget),
 		sr:            pgwire.NewReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
 		t:             newTracker(cfg.SessionID),
 		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
 		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
 	}
+}
+
+func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader {
+	r := pgwire.NewReader(br, max)
+	r.SetBudget(b)
+	return r
 }
 
 // Run relays until either side ends, ctx ends or Kill is called, then
@@ -253,8 +263,18 @@ func (s *Session) serverLoop() error {
 				s.cout = binary.BigEndian.AppendUint32(s.cout, pid)
 				s.cout = binary.BigEndian.AppendUint32(s.cout, secret)
 			}
+		} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
+			// A large message (a wide row) goes to the client with no copy.
+			if err := s.flushClientLocked(); err != nil {
+				return err
+			}
+			n, err := s.client.Write(raw)
+			s.bytesOut.Add(int64(n))
+			if err != nil {
+				return err
+			}
 		} else {
-			s.cout = append(s.cout, s.sr.Raw()...)
+			s.cout = append(s.cout, raw...)
 		}
 		for _, sy := range reply.synth {
 			s.appendSynthLocked(&sy)
@@ -374,15 +394,14 @@ func (s *Session) publishNotExecuted(evs []eventlog.Event, why error, withQuerie
 // write (in strict mode after the events are stored).
 func (s *Session) clientLoop(ctx context.Context) error {
 	var (
-		out       []byte
-		evs       []eventlog.Event
-		markPos   int
-		markGroup uint64
-		marked    bool
-		groups    int  // groups ended in this batch (Query, Sync, FunctionCall)
-		open      bool // an extended group is open at the batch end
-		fwdOpen   bool // the forwarded messages leave an extended group open
-		discard   bool // drop messages until Sync (after a refused batch)
+		out     []byte
+		evs     []eventlog.Event
+		mark    trackerMark
+		marked  bool
+		groups  int  // groups ended in this batch (Query, Sync, FunctionCall)
+		open    bool // an extended group is open at the batch end
+		fwdOpen bool // the forwarded messages leave an extended group open
+		discard bool // drop messages until Sync (after a refused batch)
 		// discardCarried: the discarded group was opened by forwarded
 		// messages; its Sync goes to the server (see refuse).
 		discardCarried bool
@@ -391,6 +410,9 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		// Sync.
 		skipToSync bool
 		checked    int // messages since the last in-flight check
+		// big is a large message forwarded after out, from the reader's
+		// buffer (see the loop).
+		big []byte
 	)
 	var spare []eventlog.Event
 	release := func() {
@@ -405,8 +427,8 @@ func (s *Session) clientLoop(ctx context.Context) error {
 	// its Sync. A group an earlier batch opened (fwdOpen) is ended with a
 	// Sync of the agent's own, so the server answers what it already has.
 	refuse := func() error {
-		s.t.rollback(markPos, markGroup)
-		out, marked = out[:0], false
+		s.t.rollback(mark)
+		out, marked, big = out[:0], false, nil
 		e := refusal
 		carried := fwdOpen
 		if carried && groups > 0 {
@@ -461,12 +483,22 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		marked = false
 		fwdOpen = open || (fwdOpen && groups == 0)
 		groups, open = 0, false
-		if len(out) == 0 {
+		if len(out) == 0 && big == nil {
 			return nil
 		}
-		s.t.markStarted(markPos, time.Now())
-		n, err := s.server.Write(out)
-		s.bytesIn.Add(int64(n))
+		s.t.markStarted(mark, time.Now())
+		var err error
+		if len(out) > 0 {
+			var n int
+			n, err = s.server.Write(out)
+			s.bytesIn.Add(int64(n))
+		}
+		if err == nil && big != nil {
+			var n int
+			n, err = s.server.Write(big)
+			s.bytesIn.Add(int64(n))
+		}
+		big = nil
 		if cap(out) > 4*flushLimit {
 			out = nil
 		} else {
@@ -514,7 +546,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			continue
 		}
 		if !marked {
-			markPos, markGroup = s.t.mark()
+			mark = s.t.mark()
 			marked = true
 		}
 		q, err := s.t.client(typ, body)
@@ -529,7 +561,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			if discard { // the flush was refused: this message is part of it
 				continue
 			}
-			markPos, markGroup = s.t.mark()
+			mark = s.t.mark()
 			marked = true
 			q, err = s.t.client(typ, body)
 		}
@@ -563,6 +595,16 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			if r := s.t.takeDead(); r != nil {
 				evs = append(evs, s.resultEvent(r, time.Now()))
 			}
+		}
+		if raw := s.cr.Raw(); len(raw) > flushLimit {
+			// A large message goes from the reader's buffer to the server
+			// with no copy; the batch is forwarded with it now.
+			big = raw
+			if err := flush(); err != nil {
+				return err
+			}
+			s.cr.Release()
+			continue
 		}
 		out = append(out, s.cr.Raw()...)
 		if typ == pgwire.MsgTerminate {

@@ -2,15 +2,20 @@ package relay
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgproto3/v2"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -44,6 +49,9 @@ var (
 // stmtEntry is a prepared statement as the server has it.
 type stmtEntry struct {
 	text string
+	// sum, when set, is the SHA-256 of the full text: text was cut (see
+	// keptText).
+	sum string
 	// sqlN is the query number of the SQL PREPARE that made it (0: a Parse).
 	sqlN uint64
 }
@@ -52,6 +60,7 @@ type stmtEntry struct {
 type portalEntry struct {
 	stmtName string
 	text     string
+	sum      string // as stmtEntry.sum
 	params   []schemas.QueryParam
 	sqlN     uint64 // the PREPARE or DECLARE behind it
 	hold     bool   // a WITH HOLD cursor outlives its transaction
@@ -112,6 +121,7 @@ type item struct {
 	// Query the server completed.
 	n       uint64
 	text    string
+	sum     string // the SHA-256 of the full text when text was cut
 	effects []sqlEffect
 	lexed   bool
 	eff     int
@@ -154,9 +164,11 @@ type tracker struct {
 	// write it, oldest first.
 	pend map[pendKey][]uint64
 
-	fifo  []item
-	head  int
-	group uint64
+	fifo []item
+	head int
+	// pushed counts the items ever pushed (see trackerMark).
+	pushed uint64
+	group  uint64
 	// groupOpen: messages of the current group were sent since the last
 	// Sync (a Query now is inGroup).
 	groupOpen bool
@@ -262,6 +274,15 @@ func poisonBind(stmt string) []byte {
 }
 
 func (t *tracker) pushLocked(it item) *item {
+	if t.head >= 1024 && t.head > len(t.fifo)/2 {
+		// A queue that never drains (a long pipeline) would otherwise keep
+		// growing its array: move the live items to the front. (No caller
+		// holds an item across a push.)
+		n := copy(t.fifo, t.fifo[t.head:])
+		clear(t.fifo[n:])
+		t.fifo = t.fifo[:n]
+		t.head = 0
+	}
 	it.group = t.group
 	for _, k := range it.regs {
 		t.pend[k] = append(t.pend[k], it.group)
@@ -277,6 +298,7 @@ func (t *tracker) pushLocked(it item) *item {
 		t.groupOpen = true
 	}
 	t.fifo = append(t.fifo, it)
+	t.pushed++
 	return &t.fifo[len(t.fifo)-1]
 }
 
@@ -316,9 +338,9 @@ func (t *tracker) inGroupLocked(n ns, name string) (st *stmtEntry, p *portalEntr
 				}
 				switch e.kind {
 				case effPrepare:
-					return &stmtEntry{text: it.text, sqlN: it.n}, nil, true, false
+					return &stmtEntry{text: it.text, sum: it.sum, sqlN: it.n}, nil, true, false
 				case effDeclare:
-					return nil, &portalEntry{text: it.text, sqlN: it.n, hold: e.hold}, true, false
+					return nil, &portalEntry{text: it.text, sum: it.sum, sqlN: it.n, hold: e.hold}, true, false
 				case effUnknown:
 					return nil, nil, true, true
 				}
@@ -390,12 +412,13 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		if !ok {
 			return nil, malformedMsg("Parse", nil)
 		}
-		text, _, ok := cstring(rest)
-		if !ok {
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 {
 			return nil, malformedMsg("Parse", nil)
 		}
+		text, sum := keptText(rest[:i])
 		key := protocolName(name)
-		t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text},
+		t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum},
 			regs: []pendKey{{ns: nsStmt, name: key}}})
 		return nil, nil
 	case pgwire.MsgBind:
@@ -431,20 +454,48 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 // clientQueryLocked: a simple Query destroys the unnamed statement and
 // portal, and its SQL may create or drop names.
 func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
-	var m pgproto3.Query
-	if err := pgwire.Decode(&m, body); err != nil {
-		return nil, malformedMsg("Query", err)
+	if len(body) == 0 || body[len(body)-1] != 0 || bytes.IndexByte(body, 0) != len(body)-1 {
+		return nil, malformedMsg("Query", nil)
 	}
-	regs := []pendKey{{ns: nsStmt}, {ns: nsPortal}}
-	if mayHaveEffects(m.String) {
+	raw := body[:len(body)-1]
+	text, sum := keptText(raw)
+	it := item{kind: opQuery, text: text, sum: sum, regs: []pendKey{{ns: nsStmt}, {ns: nsPortal}}}
+	// full is the whole text, valid during this call only.
+	full := unsafe.String(unsafe.SliceData(raw), len(raw))
+	if mayHaveEffects(full) {
 		// Which names depends on how the server splits the string
 		// (standard_conforming_strings may change before it runs): later
 		// groups wait for its answer.
-		regs = append(regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+		it.regs = append(it.regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+		if sum != "" {
+			// The kept text is cut: read the effects now, from the whole.
+			it.effects, it.lexed = sqlEffects(full, t.scs), true
+		}
 	}
 	t.n++
-	t.pushLocked(item{kind: opQuery, n: t.n, text: m.String, regs: regs})
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}, nil
+	it.n = t.n
+	t.pushLocked(it)
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: text,
+		Truncated: sum != "", SHA256: sum}, nil
+}
+
+// Texts and values over bigText are kept (for the session's statements
+// and portals, and for its events) cut to keptCut bytes, with the SHA-256
+// of the whole: what a session holds stays bounded, and the record still
+// identifies what ran.
+const (
+	bigText = 1 << 20
+	keptCut = 32 << 10
+)
+
+// keptText returns b as the tracker keeps it: whole, or cut with the hex
+// SHA-256 of the whole.
+func keptText(b []byte) (text, sum string) {
+	if len(b) <= bigText {
+		return string(b), ""
+	}
+	h := sha256.Sum256(b)
+	return eventlog.CutUTF8(string(b[:keptCut+utf8.UTFMax]), keptCut), hex.EncodeToString(h[:])
 }
 
 func (t *tracker) clientBindLocked(body []byte) error {
@@ -463,7 +514,7 @@ func (t *tracker) clientBindLocked(body []byte) error {
 	if st == nil || unknown {
 		return &nameRefusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
 	}
-	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
+	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
 	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
 		regs: []pendKey{{ns: nsPortal, name: portalKey}}})
 	return nil
@@ -489,13 +540,14 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 	it := item{kind: opExecute, n: t.n}
 	if mayHaveEffects(p.text) {
 		// A Parse holds one statement: its head, and so its effect, does
-		// not depend on how strings are read.
-		it.text, it.effects, it.lexed = p.text, sqlEffects(p.text, t.scs), true
+		// not depend on how strings are read (nor on a cut tail).
+		it.text, it.sum, it.effects, it.lexed = p.text, p.sum, sqlEffects(p.text, t.scs), true
 		it.regs = regsOf(it.effects)
 	}
 	t.pushLocked(it)
 	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal,
-		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN}, nil
+		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
+		Truncated: p.sum != "", SHA256: p.sum}, nil
 }
 
 // clientDeadLocked takes a message of a group the server already failed:
@@ -510,12 +562,12 @@ func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error
 		}
 		q = t.deadExecuteLocked(m.Portal)
 	case pgwire.MsgQuery:
-		var m pgproto3.Query
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("Query", err)
+		if len(body) == 0 || body[len(body)-1] != 0 {
+			return nil, malformedMsg("Query", nil)
 		}
+		text, sum := keptText(body[:len(body)-1])
 		t.n++
-		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: m.String}
+		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
 	case pgwire.MsgFunctionCall:
 		var m pgproto3.FunctionCall
 		if err := pgwire.Decode(&m, body); err != nil {
@@ -540,8 +592,10 @@ func (t *tracker) deadExecuteLocked(portal string) *schemas.Query {
 	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal}
 	if _, p, found, _ := t.inGroupLocked(nsPortal, protocolName(m.Portal)); found && p != nil {
 		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
+		q.Truncated, q.SHA256 = p.sum != "", p.sum
 	} else if p := t.portals[protocolName(m.Portal)]; !found && p != nil {
 		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
+		q.Truncated, q.SHA256 = p.sum != "", p.sum
 	}
 	return q
 }
@@ -636,43 +690,60 @@ func bindParams(formats []int16, values [][]byte) []schemas.QueryParam {
 		case v == nil:
 			ps[i] = schemas.QueryParam{Format: "null"}
 		case format == 1:
-			ps[i] = schemas.QueryParam{Format: "binary", Value: base64.StdEncoding.EncodeToString(v)}
+			ps[i] = schemas.QueryParam{Format: "binary", Value: base64.StdEncoding.EncodeToString(v[:min(len(v), bigText)])}
 		default:
-			ps[i] = schemas.QueryParam{Format: "text", Value: string(v)}
+			ps[i].Format = "text"
+			ps[i].Value, ps[i].SHA256 = keptText(v)
+		}
+		if format == 1 && len(v) > bigText {
+			// Kept cut, with the SHA-256 of the whole value as bound.
+			h := sha256.Sum256(v)
+			ps[i].Value = base64.StdEncoding.EncodeToString(v[:keptCut])
+			ps[i].SHA256 = hex.EncodeToString(h[:])
 		}
 	}
 	return ps
 }
 
-// markStarted sets the start time of queries pushed since index from
-// (their bytes are being forwarded now).
-func (t *tracker) markStarted(from int, now time.Time) {
+// trackerMark is a point in the client's messages: rollback returns to
+// it, markStarted stamps what came after it.
+type trackerMark struct {
+	pushed uint64
+	group  uint64
+	open   bool
+}
+
+// markStarted sets the start time of the queries pushed since m (their
+// bytes are being forwarded now).
+func (t *tracker) markStarted(m trackerMark, now time.Time) {
 	t.mu.Lock()
-	for i := max(from, t.head); i < len(t.fifo); i++ {
+	for i := len(t.fifo) - int(t.pushed-m.pushed); i < len(t.fifo); i++ {
 		t.fifo[i].start = now
 	}
 	t.mu.Unlock()
 }
 
-// mark returns the current queue position; rollback removes everything
-// pushed after it (a strict-mode batch that was not forwarded).
-func (t *tracker) mark() (pos int, group uint64) {
+// mark returns the current point; rollback removes everything pushed
+// after it (a strict-mode batch that was not forwarded).
+func (t *tracker) mark() trackerMark {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.fifo) - t.head, t.group
+	return trackerMark{pushed: t.pushed, group: t.group, open: t.groupOpen}
 }
 
-// rollback drops the items pushed since mark, as if never sent. Query
-// numbers are not reused: the refused queries' events may be stored.
-func (t *tracker) rollback(pos int, group uint64) {
+// rollback drops the items pushed since m, as if never sent (they were
+// not forwarded, so none was answered). Query numbers are not reused: the
+// refused queries' events may be stored.
+func (t *tracker) rollback(m trackerMark) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := len(t.fifo) - 1; i >= t.head+pos; i-- {
+	from := len(t.fifo) - int(t.pushed-m.pushed)
+	for i := len(t.fifo) - 1; i >= from; i-- {
 		t.resolveLocked(&t.fifo[i])
 	}
-	clear(t.fifo[t.head+pos:])
-	t.fifo = t.fifo[:t.head+pos]
-	t.group = group
+	clear(t.fifo[from:])
+	t.fifo = t.fifo[:from]
+	t.pushed, t.group, t.groupOpen = m.pushed, m.group, m.open
 	t.cond.Broadcast()
 }
 
