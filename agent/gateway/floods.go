@@ -25,7 +25,8 @@ type cancelRecord struct {
 
 // recordRejection counts, logs and records one refused connection.
 func (g *Gateway) recordRejection(rej *frontdoor.Rejection) {
-	g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
+	// Counted once handled (recorded, or counted into a summary).
+	defer g.m.Rejections.WithLabelValues(rej.Event.Code).Inc()
 	if !rej.Authenticated {
 		// A summary describes the last refusal without its parameters: the
 		// limiter holds one per source, and its memory stays small.
@@ -44,7 +45,9 @@ func (g *Gateway) recordRejection(rej *frontdoor.Rejection) {
 
 // recordCancel records one CancelRequest's outcome; one that was not
 // forwarded (no match, rate-limited, failed) is subject to the limit.
-func (g *Gateway) recordCancel(c cancelRecord) {
+func (g *Gateway) recordCancel(c cancelRecord, outcome string) {
+	// Counted once handled (recorded, or counted into a summary).
+	defer g.m.Cancels.WithLabelValues(outcome).Inc()
 	if !c.ev.Forwarded {
 		ok, sums := g.floods.Allow(schemas.TypeSessionCancel, c.ev.ClientAddr, c)
 		g.recordSummaries(sums)

@@ -92,6 +92,24 @@ func flood(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// waitFloodsHandled waits until the agent has handled (recorded or
+// counted into a summary) every cancel and refusal sent: a client sees its
+// connection closed before the agent is done with it, and the clock must
+// not move on before.
+func (h *harness) waitFloodsHandled(t *testing.T, cancels, rejections int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, metrics := h.scrape(t, "/metrics")
+		counted := 0
+		for _, outcome := range []string{"no_match", "rate_limited"} {
+			n, _ := strconv.Atoi(metricValue(metrics, `tollgate_agent_cancel_requests_total{outcome="`+outcome+`"}`))
+			counted += n
+		}
+		rej, _ := strconv.Atoi(metricValue(metrics, `tollgate_agent_rejections_total{reason="plaintext"}`))
+		return counted >= cancels && rej >= rejections
+	}, 60*time.Second, 20*time.Millisecond)
+}
+
 // floodCounts reads the cancels and the plaintext rejections from the
 // stream: events recorded in full, summaries, and the summaries' total.
 type floodCount struct{ full, summaries, suppressed int }
@@ -153,6 +171,7 @@ func TestUnauthenticatedFloodsAreBounded(t *testing.T) {
 	const cancels1, startups1 = 1000, 300
 	flood(cancels1, cancel)
 	flood(startups1, startup)
+	h.waitFloodsHandled(t, cancels1, startups1)
 	clk.add(window)
 	var c, r floodCount
 	require.Eventually(t, func() bool {
@@ -176,6 +195,7 @@ func TestUnauthenticatedFloodsAreBounded(t *testing.T) {
 	const cancels2, startups2 = 200, 100
 	flood(cancels2, cancel)
 	flood(startups2, startup)
+	h.waitFloodsHandled(t, cancels1+cancels2, startups1+startups2)
 	h.stopAgent()
 	c, r = h.floodCounts(t)
 	require.Equal(t, floodCount{full: 2 * burst, summaries: 2, suppressed: cancels1 + cancels2 - 2*burst}, c)

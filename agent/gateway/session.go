@@ -222,7 +222,6 @@ func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, sec
 	case err != nil:
 		outcome = "failed"
 	}
-	g.m.Cancels.WithLabelValues(outcome).Inc()
 	db, user := "", ""
 	if ev.SessionID != "" {
 		g.mu.Lock()
@@ -231,7 +230,7 @@ func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, sec
 		}
 		g.mu.Unlock()
 	}
-	g.recordCancel(cancelRecord{ev: ev, db: db, user: user})
+	g.recordCancel(cancelRecord{ev: ev, db: db, user: user}, outcome)
 }
 
 // poke wakes the watcher (a lock or user change was applied).
