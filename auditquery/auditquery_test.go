@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/testclock"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,25 +23,16 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
-// eventClock makes memlog store each event at the time set before append.
-type eventClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *eventClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *eventClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 type logw struct {
 	tb    testing.TB
 	s     *memlog.Stream
-	clock *eventClock
+	clock *testclock.Clock // memlog stores each event at the time set before append
 	chain *eventlog.Chainer
 	n     int
 }
 
 func newLog(tb testing.TB, name string) *logw {
-	c := &eventClock{t: t0}
+	c := testclock.New(t0)
 	return &logw{tb: tb, s: memlog.New(name, memlog.WithClock(c)), clock: c, chain: eventlog.NewChainer(0, "")}
 }
 
@@ -54,7 +45,7 @@ func (l *logw) add(at time.Duration, typ, subject string, data any) {
 	if l.s.Name() == eventlog.AuditStream {
 		require.NoError(l.tb, l.chain.Next(&ev))
 	}
-	l.clock.set(ev.Time)
+	l.clock.Set(ev.Time)
 	_, err = l.s.Append(context.Background(), ev)
 	require.NoError(l.tb, err)
 }

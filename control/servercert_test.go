@@ -2,7 +2,7 @@ package control
 
 import (
 	"context"
-	"sync"
+	"github.com/tollgate-db/tollgate/internal/testclock"
 	"testing"
 	"time"
 
@@ -13,23 +13,6 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
 )
 
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestServerCertKeptAndRenewed: control's host cert is reused across
 // starts while more than a third of its lifetime is left, and renewed
 // (at start and through CertificateSource) once less is left.
@@ -37,7 +20,7 @@ func TestServerCertKeptAndRenewed(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clock := &stepClock{now: time.Now().UTC()}
+	clock := testclock.New(time.Now().UTC())
 	ctl, aud, dir := memlog.New(eventlog.ControlStream), memlog.New(eventlog.AuditStream), t.TempDir()
 	start := func() *Service {
 		svc, err := New(Config{Control: ctl, Audit: aud, DataDir: dir, ClusterName: "c", Clock: clock, Logger: zerolog.Nop(),
@@ -51,12 +34,12 @@ func TestServerCertKeptAndRenewed(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, first.Leaf.DNSNames, "control.example")
 
-	clock.add(ServerCertTTL / 2)
+	clock.Add(ServerCertTTL / 2)
 	again, err := start().ServerCertificate(ctx)
 	require.NoError(t, err)
 	require.Equal(t, first.Leaf.SerialNumber, again.Leaf.SerialNumber, "kept while more than a third is left")
 
-	clock.add(ServerCertTTL / 4) // 3/4 of the lifetime used
+	clock.Add(ServerCertTTL / 4) // 3/4 of the lifetime used
 	svc = start()
 	renewed, err := svc.ServerCertificate(ctx)
 	require.NoError(t, err)
@@ -66,7 +49,7 @@ func TestServerCertKeptAndRenewed(t *testing.T) {
 	c, err := get(nil)
 	require.NoError(t, err)
 	require.Equal(t, renewed.Leaf.SerialNumber, c.Leaf.SerialNumber)
-	clock.add(ServerCertTTL * 3 / 4)
+	clock.Add(ServerCertTTL * 3 / 4)
 	c, err = get(nil)
 	require.NoError(t, err)
 	require.NotEqual(t, renewed.Leaf.SerialNumber, c.Leaf.SerialNumber, "renewed while running")

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/binary"
+	"github.com/tollgate-db/tollgate/internal/testclock"
 	"io"
 	"net"
 	"strconv"
@@ -17,24 +18,6 @@ import (
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/schemas"
 )
-
-// manualClock ends the rate limit's windows when the test says so.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // plaintextCancel sends one CancelRequest without TLS (as psql does for
 // Ctrl-C) and waits for the agent to close the connection.
@@ -153,10 +136,10 @@ func (h *harness) floodCounts(t *testing.T) (cancels, rejections floodCount) {
 // sent; the recorded parameters are capped; the metrics count everything.
 func TestUnauthenticatedFloodsAreBounded(t *testing.T) {
 	const burst, window = 5, time.Minute
-	clk := &manualClock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	h := newHarnessWith(t, func(h *harness) {
 		h.opt = func(o *gateway.Options) {
-			o.Floods = recordlimit.Options{Window: window, Burst: burst, Now: clk.now}
+			o.Floods = recordlimit.Options{Window: window, Burst: burst, Now: clk.Now}
 		}
 	})
 	addr := h.gw.Addr().String()
@@ -172,7 +155,7 @@ func TestUnauthenticatedFloodsAreBounded(t *testing.T) {
 	flood(cancels1, cancel)
 	flood(startups1, startup)
 	h.waitFloodsHandled(t, cancels1, startups1)
-	clk.add(window)
+	clk.Add(window)
 	var c, r floodCount
 	require.Eventually(t, func() bool {
 		c, r = h.floodCounts(t)

@@ -2,6 +2,7 @@ package recordlimit
 
 import (
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/testclock"
 	"sync"
 	"testing"
 	"time"
@@ -9,25 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// clock is a manual clock: the windows end when the test says so.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)} }
 
 func total(sums []Summary) int {
 	n := 0
@@ -43,7 +28,7 @@ func total(sums []Summary) int {
 func TestBurstThenSummary(t *testing.T) {
 	t.Parallel()
 	c := newClock()
-	l := New(Options{Window: 10 * time.Second, Burst: 3, Now: c.now})
+	l := New(Options{Window: 10 * time.Second, Burst: 3, Now: c.Now})
 	full, suppressed := 0, 0
 	send := func(kind, addr string, i int) {
 		ok, sums := l.Allow(kind, addr, i)
@@ -66,7 +51,7 @@ func TestBurstThenSummary(t *testing.T) {
 	ok, _ = l.Allow("cancel", "192.0.2.2:1000", 0)
 	require.True(t, ok)
 
-	c.add(10 * time.Second)
+	c.Add(10 * time.Second)
 	sums := l.Due()
 	require.Len(t, sums, 1)
 	require.Equal(t, Summary{Kind: "cancel", Source: "192.0.2.1", Suppressed: 98, Last: 100}, sums[0])
@@ -77,7 +62,7 @@ func TestBurstThenSummary(t *testing.T) {
 	for i := range 10 {
 		send("cancel", "192.0.2.1:1000", i)
 	}
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	send("cancel", "192.0.2.1:1000", 10)
 	require.Equal(t, 3+3+1, full)
 	require.Equal(t, 7, suppressed)
@@ -90,7 +75,7 @@ func TestBurstThenSummary(t *testing.T) {
 func TestMemoryBounded(t *testing.T) {
 	t.Parallel()
 	c := newClock()
-	l := New(Options{Window: time.Minute, Burst: 2, MaxSources: 50, Now: c.now})
+	l := New(Options{Window: time.Minute, Burst: 2, MaxSources: 50, Now: c.Now})
 	const sources, each = 5000, 4
 	full, suppressed := 0, 0
 	for s := range sources {
@@ -119,7 +104,7 @@ func TestMemoryBounded(t *testing.T) {
 	require.Equal(t, 1, over)
 
 	// Once the windows are over, the table makes room again.
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	ok, _ := l.Allow("rejected", "203.0.113.9:1", 0)
 	require.True(t, ok)
 }
