@@ -551,7 +551,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 		}
 		q, err := s.t.client(typ, body)
 		var we *waitError
-		if errors.As(err, &we) {
+		if err != nil && errors.As(err, &we) {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -566,7 +566,7 @@ func (s *Session) clientLoop(ctx context.Context) error {
 			q, err = s.t.client(typ, body)
 		}
 		var rf *nameRefusal
-		if errors.As(err, &rf) {
+		if err != nil && errors.As(err, &rf) {
 			// Not forwarded: a poison Bind fails in its place (the
 			// client gets the agent's error); the rest of the group is
 			// dropped up to Sync, as the server would skip it.

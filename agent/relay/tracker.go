@@ -97,6 +97,39 @@ type pendKey struct {
 	name string
 }
 
+// pendKeys is a small set of pendKeys, inline up to four (no allocation
+// for the messages of the hot path).
+type pendKeys struct {
+	a    [4]pendKey
+	n    int
+	more []pendKey
+}
+
+func keys(ks ...pendKey) pendKeys {
+	var p pendKeys
+	for _, k := range ks {
+		p.add(k)
+	}
+	return p
+}
+
+func (p *pendKeys) add(k pendKey) {
+	if p.n < len(p.a) {
+		p.a[p.n] = k
+		p.n++
+		return
+	}
+	p.more = append(p.more, k)
+}
+
+// all returns the keys (aliasing p's storage: use at once).
+func (p *pendKeys) all() []pendKey {
+	if len(p.more) == 0 {
+		return p.a[:p.n]
+	}
+	return append(p.a[:p.n:p.n], p.more...)
+}
+
 // item is one client message awaiting the server's answer.
 type item struct {
 	kind  opKind
@@ -108,8 +141,11 @@ type item struct {
 	stmt   *stmtEntry
 	portal *portalEntry
 	failed bool
-	// regs are the pending writes this item holds (see tracker.pend).
-	regs []pendKey
+	// regs are the pending writes this item holds (see tracker.pend);
+	// qreg, a Query's write of the unnamed statement and portal (see
+	// tracker.qpend).
+	regs pendKeys
+	qreg bool
 	// inGroup marks a Query or FunctionCall sent inside an open extended
 	// group (no Sync since its Parse/Bind/…): the server runs it and
 	// answers ReadyForQuery, unless a message before it failed — then it
@@ -163,6 +199,10 @@ type tracker struct {
 	// pend counts, per name, the groups of in-flight messages that may
 	// write it, oldest first.
 	pend map[pendKey][]uint64
+	// qpend holds the groups of in-flight simple Queries, oldest first from
+	// qhead: each destroys the unnamed statement and portal.
+	qpend []uint64
+	qhead int
 
 	fifo []item
 	head int
@@ -218,6 +258,9 @@ func cstring(b []byte) (string, []byte, bool) {
 // blockedLocked reports whether a message of the current group reading
 // name must wait: an earlier, unanswered group may write it.
 func (t *tracker) blockedLocked(n ns, name string) bool {
+	if name == "" && t.qhead < len(t.qpend) && t.qpend[t.qhead] < t.group {
+		return true
+	}
 	for _, k := range [2]pendKey{{ns: n, name: name}, {ns: n, all: true}} {
 		if g := t.pend[k]; len(g) > 0 && g[0] < t.group {
 			return true
@@ -284,8 +327,11 @@ func (t *tracker) pushLocked(it item) *item {
 		t.head = 0
 	}
 	it.group = t.group
-	for _, k := range it.regs {
+	for _, k := range it.regs.all() {
 		t.pend[k] = append(t.pend[k], it.group)
+	}
+	if it.qreg {
+		t.qpend = append(t.qpend, it.group)
 	}
 	switch {
 	case it.kind == opSynth:
@@ -369,20 +415,21 @@ func (e sqlEffect) writes(n ns, name string) bool {
 }
 
 // regsOf are the pending writes of effects.
-func regsOf(effects []sqlEffect) []pendKey {
-	var regs []pendKey
+func regsOf(effects []sqlEffect) pendKeys {
+	var regs pendKeys
 	for _, e := range effects {
 		switch e.kind {
 		case effPrepare, effDeallocate:
-			regs = append(regs, pendKey{ns: nsStmt, name: e.name})
+			regs.add(pendKey{ns: nsStmt, name: e.name})
 		case effDeallocAll:
-			regs = append(regs, pendKey{ns: nsStmt, all: true})
+			regs.add(pendKey{ns: nsStmt, all: true})
 		case effDeclare, effClose:
-			regs = append(regs, pendKey{ns: nsPortal, name: e.name})
+			regs.add(pendKey{ns: nsPortal, name: e.name})
 		case effCloseAll:
-			regs = append(regs, pendKey{ns: nsPortal, all: true})
+			regs.add(pendKey{ns: nsPortal, all: true})
 		case effDiscardAll, effUnknown:
-			regs = append(regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+			regs.add(pendKey{ns: nsStmt, all: true})
+			regs.add(pendKey{ns: nsPortal, all: true})
 		}
 	}
 	return regs
@@ -419,7 +466,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		text, sum := keptText(rest[:i])
 		key := protocolName(name)
 		t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum},
-			regs: []pendKey{{ns: nsStmt, name: key}}})
+			regs: keys(pendKey{ns: nsStmt, name: key})})
 		return nil, nil
 	case pgwire.MsgBind:
 		return nil, t.clientBindLocked(body)
@@ -436,7 +483,7 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 			n = nsPortal
 		}
 		key := protocolName(name)
-		t.pushLocked(item{kind: opClose, ns: n, name: key, regs: []pendKey{{ns: n, name: key}}})
+		t.pushLocked(item{kind: opClose, ns: n, name: key, regs: keys(pendKey{ns: n, name: key})})
 		return nil, nil
 	case pgwire.MsgDescribe:
 		t.pushLocked(item{kind: opDescribe})
@@ -459,14 +506,15 @@ func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
 	}
 	raw := body[:len(body)-1]
 	text, sum := keptText(raw)
-	it := item{kind: opQuery, text: text, sum: sum, regs: []pendKey{{ns: nsStmt}, {ns: nsPortal}}}
+	it := item{kind: opQuery, text: text, sum: sum, qreg: true}
 	// full is the whole text, valid during this call only.
 	full := unsafe.String(unsafe.SliceData(raw), len(raw))
 	if mayHaveEffects(full) {
 		// Which names depends on how the server splits the string
 		// (standard_conforming_strings may change before it runs): later
 		// groups wait for its answer.
-		it.regs = append(it.regs, pendKey{ns: nsStmt, all: true}, pendKey{ns: nsPortal, all: true})
+		it.regs.add(pendKey{ns: nsStmt, all: true})
+		it.regs.add(pendKey{ns: nsPortal, all: true})
 		if sum != "" {
 			// The kept text is cut: read the effects now, from the whole.
 			it.effects, it.lexed = sqlEffects(full, t.scs), true
@@ -516,7 +564,7 @@ func (t *tracker) clientBindLocked(body []byte) error {
 	}
 	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
 	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
-		regs: []pendKey{{ns: nsPortal, name: portalKey}}})
+		regs: keys(pendKey{ns: nsPortal, name: portalKey})})
 	return nil
 }
 
@@ -749,7 +797,7 @@ func (t *tracker) rollback(m trackerMark) {
 
 // resolveLocked drops an item's pending writes.
 func (t *tracker) resolveLocked(it *item) {
-	for _, k := range it.regs {
+	for _, k := range it.regs.all() {
 		g := t.pend[k]
 		if len(g) <= 1 {
 			delete(t.pend, k)
@@ -763,7 +811,24 @@ func (t *tracker) resolveLocked(it *item) {
 			}
 		}
 	}
-	it.regs = nil
+	it.regs = pendKeys{}
+	if it.qreg {
+		it.qreg = false
+		switch {
+		case t.qhead < len(t.qpend) && t.qpend[t.qhead] == it.group:
+			t.qhead++ // in order
+		default: // a rollback resolves the newest
+			for i := len(t.qpend) - 1; i >= t.qhead; i-- {
+				if t.qpend[i] == it.group {
+					t.qpend = append(t.qpend[:i], t.qpend[i+1:]...)
+					break
+				}
+			}
+		}
+		if t.qhead == len(t.qpend) {
+			t.qpend, t.qhead = t.qpend[:0], 0
+		}
+	}
 }
 
 func (t *tracker) headLocked() *item {

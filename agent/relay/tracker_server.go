@@ -133,21 +133,27 @@ func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, 
 // with a guessed text).
 func (t *tracker) applyTagLocked(h *item, tag string) {
 	kind := tagKind(tag)
-	if kind == effNone && !h.lexed && h.kind == opExecute {
-		return // the common case: no effect, nothing to read
+	idx := h.eff
+	h.eff++
+	if kind == effNone {
+		// The server changed no name (the common case: nothing to read).
+		// What the text seems to say does not matter then.
+		return
 	}
 	if !h.lexed {
 		h.effects, h.lexed = sqlEffects(h.text, t.scs), true
 	}
-	idx := h.eff
-	h.eff++
 	var e sqlEffect
 	if idx < len(h.effects) {
 		e = h.effects[idx]
 	}
+	if h.kind == opExecute {
+		e = sqlEffect{}
+		if len(h.effects) == 1 {
+			e = h.effects[0]
+		}
+	}
 	switch {
-	case kind == effNone && e.kind == effNone:
-		return
 	case kind != e.kind:
 		t.forgetAllLocked()
 		return
