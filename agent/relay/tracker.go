@@ -451,43 +451,18 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 	if t.dead && t.deadGroup == t.group && typ != pgwire.MsgSync {
 		return t.clientDeadLocked(typ, body)
 	}
+	// What each message does to the state.
 	switch typ {
 	case pgwire.MsgQuery:
 		return t.clientQueryLocked(body)
 	case pgwire.MsgParse:
-		name, rest, ok := cstring(body)
-		if !ok {
-			return nil, malformedMsg("Parse", nil)
-		}
-		i := bytes.IndexByte(rest, 0)
-		if i < 0 {
-			return nil, malformedMsg("Parse", nil)
-		}
-		text, sum := keptText(rest[:i])
-		key := protocolName(name)
-		t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum},
-			regs: keys(pendKey{ns: nsStmt, name: key})})
-		return nil, nil
+		return nil, t.clientParseLocked(body)
 	case pgwire.MsgBind:
 		return nil, t.clientBindLocked(body)
 	case pgwire.MsgClose:
-		if len(body) < 2 || (body[0] != 'S' && body[0] != 'P') {
-			return nil, malformedMsg("Close", nil)
-		}
-		name, _, ok := cstring(body[1:])
-		if !ok {
-			return nil, malformedMsg("Close", nil)
-		}
-		n := nsStmt
-		if body[0] == 'P' {
-			n = nsPortal
-		}
-		key := protocolName(name)
-		t.pushLocked(item{kind: opClose, ns: n, name: key, regs: keys(pendKey{ns: n, name: key})})
-		return nil, nil
+		return nil, t.clientCloseLocked(body)
 	case pgwire.MsgDescribe:
 		t.pushLocked(item{kind: opDescribe})
-		return nil, nil
 	case pgwire.MsgExecute:
 		return t.clientExecuteLocked(body)
 	case pgwire.MsgSync:
@@ -496,6 +471,40 @@ func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
 		return t.clientFunctionLocked(body)
 	}
 	return nil, nil
+}
+
+// clientParseLocked: a Parse writes its statement name (if it fails, the
+// server skips to Sync). Decoded by hand: the text is kept cut past
+// bigText without copying the whole.
+func (t *tracker) clientParseLocked(body []byte) error {
+	name, rest, ok := cstring(body)
+	if !ok {
+		return malformedMsg("Parse", nil)
+	}
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 {
+		return malformedMsg("Parse", nil)
+	}
+	text, sum := keptText(rest[:i])
+	key := protocolName(name)
+	t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum},
+		regs: keys(pendKey{ns: nsStmt, name: key})})
+	return nil
+}
+
+// clientCloseLocked: a Close drops a statement or portal name.
+func (t *tracker) clientCloseLocked(body []byte) error {
+	var m pgproto3.Close
+	if err := pgwire.Decode(&m, body); err != nil || (m.ObjectType != 'S' && m.ObjectType != 'P') {
+		return malformedMsg("Close", err)
+	}
+	n := nsStmt
+	if m.ObjectType == 'P' {
+		n = nsPortal
+	}
+	key := protocolName(m.Name)
+	t.pushLocked(item{kind: opClose, ns: n, name: key, regs: keys(pendKey{ns: n, name: key})})
+	return nil
 }
 
 // clientQueryLocked: a simple Query destroys the unnamed statement and
