@@ -89,7 +89,7 @@ func suppressedText(n int, what string) string {
 }
 
 func resultText(r *schemas.QueryResult) string {
-	if r.Status == "error" {
+	if r.Status == schemas.ResultError {
 		return fmt.Sprintf("ERROR %s %s (%s)", r.SQLState, r.Error, time.Duration(r.DurationUS)*time.Microsecond)
 	}
 	return fmt.Sprintf("%s %s rows=%d (%s)", r.Status, r.CommandTag, r.Rows, time.Duration(r.DurationUS)*time.Microsecond)

@@ -110,7 +110,7 @@ type Query struct {
 	SessionID string `json:"session_id"`
 	// N numbers the queries of a session from 1.
 	N             uint64       `json:"n"`
-	Kind          string       `json:"kind"` // "simple", "extended" or "function_call"
+	Kind          string       `json:"kind"` // QueryKindSimple, QueryKindExtended or QueryKindFunctionCall
 	Statement     string       `json:"statement"`
 	StatementName string       `json:"statement_name,omitempty"`
 	Portal        string       `json:"portal,omitempty"`
@@ -130,11 +130,30 @@ type Query struct {
 	PreparedBy uint64 `json:"prepared_by,omitempty"`
 }
 
+// Query kinds (Query.Kind).
+const (
+	QueryKindSimple       = "simple"
+	QueryKindExtended     = "extended"
+	QueryKindFunctionCall = "function_call"
+)
+
+// Result statuses (QueryResult.Status).
+const (
+	ResultOK        = "ok"
+	ResultError     = "error"
+	ResultEmpty     = "empty"
+	ResultSuspended = "suspended"
+)
+
+// NotExecuted is the error of a query the server skipped because an
+// earlier message of its pipeline failed (QueryResult.Error).
+const NotExecuted = "not executed: an earlier message of the pipeline failed"
+
 // QueryResult matches a Query's outcome.
 type QueryResult struct {
 	SessionID  string `json:"session_id"`
 	N          uint64 `json:"n"`
-	Status     string `json:"status"` // "ok", "error", "empty", "suspended"
+	Status     string `json:"status"` // ResultOK, ResultError, ResultEmpty or ResultSuspended
 	CommandTag string `json:"command_tag,omitempty"`
 	Rows       int64  `json:"rows"`
 	SQLState   string `json:"sqlstate,omitempty"`

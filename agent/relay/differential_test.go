@@ -9,7 +9,6 @@ import (
 	"math/rand"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgproto3/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/agent/relay/difftest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -66,15 +66,7 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 	if err != nil {
 		return nil, nil, err
 	}
-	// The sequence, then a marker Query: the server answers it last, so
-	// its reply ends the sequence's replies however many ReadyForQuery the
-	// server sent (a Query in a failed extended group gets none).
-	var buf []byte
-	for _, m := range msgs {
-		buf, _ = m.Encode(buf)
-	}
-	buf, _ = (&pgproto3.Query{String: endMarker}).Encode(buf)
-	if _, err := clientSide.Write(buf); err != nil {
+	if _, err := clientSide.Write(difftest.Encode(msgs)); err != nil {
 		return nil, nil, err
 	}
 	for marker := false; ; {
@@ -82,7 +74,7 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 		if err != nil {
 			return nil, nil, fmt.Errorf("read the replies: %w", err)
 		}
-		if d, ok := m.(*pgproto3.DataRow); ok && len(d.Values) == 1 && string(d.Values[0]) == "tollgate-diff-end" {
+		if d, ok := m.(*pgproto3.DataRow); ok && len(d.Values) == 1 && string(d.Values[0]) == difftest.EndValue {
 			marker = true
 		}
 		if _, ok := m.(*pgproto3.ReadyForQuery); ok && marker {
@@ -92,28 +84,8 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 	term, _ := (&pgproto3.Terminate{}).Encode(nil)
 	_, _ = clientSide.Write(term)
 	<-done
-	logged = d.logged(pid)
-	evs = pub.all()
-	if len(logged) == 0 || logged[len(logged)-1] != endMarker {
-		return nil, nil, fmt.Errorf("the server did not log the end marker last: %q", logged)
-	}
-	// The marker is the session's last query: drop its two events.
-	last := uint64(0)
-	for _, ev := range evs {
-		if n, ok := queryN(ev.Data); ok && n > last {
-			last = n
-		}
-	}
-	kept := evs[:0]
-	for _, ev := range evs {
-		if n, ok := queryN(ev.Data); !ok || n != last {
-			kept = append(kept, ev)
-		}
-	}
-	return logged[:len(logged)-1], kept, nil
+	return difftest.WithoutMarker(d.logged(pid), pub.all())
 }
-
-const endMarker = "rollback; select 'tollgate-diff-end'"
 
 func readStartup(fe *pgproto3.Frontend) (uint32, error) {
 	var pid uint32
@@ -133,27 +105,10 @@ func readStartup(fe *pgproto3.Frontend) (uint32, error) {
 	}
 }
 
-// logged returns the statements the backend pid logged: simple queries
-// ("statement: …") and executes ("execute name: …", "execute fetch from
-// name/portal: …"), in order.
+// logged returns the statements the backend pid logged.
 func (d *diffServer) logged(pid uint32) []string {
 	raw, _ := os.ReadFile(d.pg.LogFile())
-	prefix := "[" + strconv.FormatUint(uint64(pid), 10) + "] LOG:  "
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		rest, ok := strings.CutPrefix(line, prefix)
-		if !ok {
-			continue
-		}
-		if text, ok := strings.CutPrefix(rest, "statement: "); ok {
-			out = append(out, text)
-		} else if strings.HasPrefix(rest, "execute ") {
-			if i := strings.Index(rest, ": "); i > 0 {
-				out = append(out, rest[i+2:])
-			}
-		}
-	}
-	return out
+	return difftest.Logged(string(raw), "["+strconv.FormatUint(uint64(pid), 10)+"] LOG:  ")
 }
 
 func (p *memPub) all() []eventlog.Event {
@@ -162,87 +117,13 @@ func (p *memPub) all() []eventlog.Event {
 	return append([]eventlog.Event(nil), p.evs...)
 }
 
-// compare matches the server's log with the query events, in order: each
-// logged statement must be the next query event's text; a query event
-// with no log line must have failed without running (its result is an
-// error). It returns "" when they agree.
-func compare(logged []string, evs []eventlog.Event) string {
-	var qs []schemas.Query
-	results := map[uint64]schemas.QueryResult{}
-	for _, ev := range evs {
-		switch ev.Type {
-		case schemas.TypeQuery:
-			v, err := schemas.Decode(ev)
-			if err != nil {
-				return "undecodable query event: " + err.Error()
-			}
-			qs = append(qs, *v.(*schemas.Query))
-		case schemas.TypeQueryResult:
-			v, err := schemas.Decode(ev)
-			if err != nil {
-				return "undecodable result event: " + err.Error()
-			}
-			r := *v.(*schemas.QueryResult)
-			if _, dup := results[r.N]; dup {
-				return fmt.Sprintf("query %d has two results", r.N)
-			}
-			results[r.N] = r
-		}
-	}
-	sort.Slice(qs, func(i, j int) bool { return qs[i].N < qs[j].N })
-	for _, q := range qs {
-		if _, ok := results[q.N]; !ok {
-			return fmt.Sprintf("query %d (%q) has no result", q.N, q.Statement)
-		}
-	}
-	// Does some choice of the failed queries (each may or may not have
-	// been logged before it failed) make the queries' texts the log?
-	memo := map[[2]int]bool{}
-	var match func(i, j int) bool
-	match = func(i, j int) bool {
-		if i == len(qs) {
-			return j == len(logged)
-		}
-		key := [2]int{i, j}
-		if v, ok := memo[key]; ok {
-			return v
-		}
-		q, r := qs[i], results[qs[i].N]
-		same := j < len(logged) && logged[j] == q.Statement
-		var v bool
-		switch {
-		case r.Status == StatusError && r.Error == notExecuted:
-			v = match(i+1, j) // skipped: no log line may be taken for it
-		case r.Status == StatusError:
-			v = match(i+1, j) || (same && match(i+1, j+1))
-		default:
-			v = same && match(i+1, j+1)
-		}
-		memo[key] = v
-		return v
-	}
-	if match(0, 0) {
-		return ""
-	}
-	return fmt.Sprintf("no alignment of the query events with the server's log:\n  audit:  %s\n  server: %q", auditLines(qs, results), logged)
-}
-
-func auditLines(qs []schemas.Query, results map[uint64]schemas.QueryResult) string {
-	var b strings.Builder
-	for _, q := range qs {
-		r := results[q.N]
-		fmt.Fprintf(&b, "\n    %d %q → %s %s%s", q.N, q.Statement, r.Status, r.CommandTag, r.SQLState)
-	}
-	return b.String()
-}
-
 // check runs msgs and returns the mismatch, or "".
 func (d *diffServer) check(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessage) string {
 	logged, evs, err := d.run(t, mode, msgs)
 	if err != nil {
 		return "run: " + err.Error()
 	}
-	return compare(logged, evs)
+	return difftest.Compare(logged, evs)
 }
 
 // shrink removes messages one at a time while the mismatch remains, and
@@ -252,7 +133,7 @@ func (d *diffServer) shrink(t testing.TB, mode Mode, msgs []pgproto3.FrontendMes
 		progress = false
 		for i := 0; i < len(msgs); i++ {
 			cand := append(append([]pgproto3.FrontendMessage(nil), msgs[:i]...), msgs[i+1:]...)
-			if len(cand) == 0 || !isSync(cand[len(cand)-1]) {
+			if len(cand) == 0 || !difftest.IsSync(cand[len(cand)-1]) {
 				continue
 			}
 			if w := d.check(t, mode, cand); w != "" {
@@ -280,75 +161,42 @@ func (d *diffServer) diffCheck(t testing.TB, mode Mode, msgs []pgproto3.Frontend
 	}
 	min, minWhy := d.shrink(t, mode, msgs, why)
 	t.Fatalf("%s mode: the audit disagrees with the server: %s\nminimal sequence (%d of %d messages):\n%s",
-		modeName(mode), minWhy, len(min), len(msgs), describe(min))
+		modeName(mode), minWhy, len(min), len(msgs), difftest.Describe(min))
 }
 
 // The sequences the issue reported: each made the audit record another
-// statement than the one that ran.
+// statement than the one that ran. (agent/gateway runs them through a
+// whole agent too.)
 func TestAuditRecordsWhatTheServerRan(t *testing.T) {
 	d := startDiffServer(t)
-	other := "select 'OTHER' as evil"
-	cases := map[string][]pgproto3.FrontendMessage{
-		"re-parse after SQL DEALLOCATE": {
-			&pgproto3.Parse{Name: "s1", Query: "select 'INNOCENT'"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "DEALLOCATE s1"},
-			&pgproto3.Parse{Name: "s1", Query: other}, &pgproto3.Bind{PreparedStatement: "s1"}, &pgproto3.Execute{}, &pgproto3.Sync{},
-		},
-		"re-parse after DISCARD ALL": {
-			&pgproto3.Parse{Name: "s1", Query: "select 'INNOCENT'"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "DISCARD ALL"},
-			&pgproto3.Parse{Name: "s1", Query: other}, &pgproto3.Bind{PreparedStatement: "s1"}, &pgproto3.Execute{}, &pgproto3.Sync{},
-		},
-		"names past 63 bytes are one name": {
-			&pgproto3.Parse{Name: long + "x", Query: "select 'INNOCENT'"}, &pgproto3.Sync{},
-			&pgproto3.Close{ObjectType: 'S', Name: long + "z"}, &pgproto3.Sync{},
-			&pgproto3.Parse{Name: long + "w", Query: other}, &pgproto3.Sync{},
-			&pgproto3.Bind{PreparedStatement: long + "x"}, &pgproto3.Execute{}, &pgproto3.Sync{},
-		},
-		"portal re-bound after SQL CLOSE in a transaction": {
-			&pgproto3.Query{String: "begin"},
-			&pgproto3.Parse{Name: "a", Query: "select 'INNOCENT'"}, &pgproto3.Parse{Name: "b", Query: other}, &pgproto3.Sync{},
-			&pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "a"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "CLOSE p"},
-			&pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "b"}, &pgproto3.Execute{Portal: "p"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "commit"},
-		},
-		"statement made by SQL PREPARE": {
-			&pgproto3.Query{String: "PREPARE s2 AS " + other},
-			&pgproto3.Bind{PreparedStatement: "s2"}, &pgproto3.Execute{}, &pgproto3.Sync{},
-		},
-		"cursor made by SQL DECLARE": {
-			&pgproto3.Query{String: "begin; DECLARE c CURSOR FOR " + other},
-			&pgproto3.Execute{Portal: "c"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "commit"},
-		},
-		"pipelined without waiting": {
-			&pgproto3.Parse{Name: "s1", Query: "select 'INNOCENT'"}, &pgproto3.Sync{},
-			&pgproto3.Query{String: "DEALLOCATE s1"},
-			&pgproto3.Parse{Name: "s1", Query: other}, &pgproto3.Sync{},
-			&pgproto3.Bind{PreparedStatement: "s1"}, &pgproto3.Execute{}, &pgproto3.Sync{},
-		},
-	}
-	for name, msgs := range cases {
+	for name, msgs := range difftest.Attacks() {
 		for _, mode := range []Mode{Strict, Async} {
 			t.Run(name+"/"+modeName(mode), func(t *testing.T) {
 				logged, evs, err := d.run(t, mode, msgs)
 				require.NoError(t, err)
-				require.Empty(t, compare(logged, evs), "sequence:\n%s", describe(msgs))
-				if strings.Contains(strings.Join(logged, "\n"), other) {
-					var texts []string
-					for _, ev := range evs {
-						if ev.Type == schemas.TypeQuery {
-							v, err := schemas.Decode(ev)
-							require.NoError(t, err)
-							texts = append(texts, v.(*schemas.Query).Statement)
-						}
-					}
-					require.Contains(t, strings.Join(texts, "\n"), other, "the text that ran is on record")
-				}
+				require.Empty(t, difftest.Compare(logged, evs), "sequence:\n%s", difftest.Describe(msgs))
+				requireOtherOnRecord(t, logged, evs)
 			})
 		}
 	}
+}
+
+// requireOtherOnRecord: when the server ran the attack's statement, the
+// audit has it.
+func requireOtherOnRecord(t *testing.T, logged []string, evs []eventlog.Event) {
+	t.Helper()
+	if !strings.Contains(strings.Join(logged, "\n"), difftest.Other) {
+		return
+	}
+	var texts []string
+	for _, ev := range evs {
+		if ev.Type == schemas.TypeQuery {
+			v, err := schemas.Decode(ev)
+			require.NoError(t, err)
+			texts = append(texts, v.(*schemas.Query).Statement)
+		}
+	}
+	require.Contains(t, strings.Join(texts, "\n"), difftest.Other, "the text that ran is on record")
 }
 
 // diffCases is how many random sequences the bounded run tries; the
@@ -359,7 +207,7 @@ func TestAuditMatchesServerRandomSequences(t *testing.T) {
 	d := startDiffServer(t)
 	for i := range diffCases {
 		seed := int64(1000 + i)
-		msgs := genSequence(rand.New(rand.NewSource(seed)), 24)
+		msgs := difftest.Sequence(rand.New(rand.NewSource(seed)), 24)
 		mode := Mode(i % 2)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { d.diffCheck(t, mode, msgs) })
 	}
@@ -369,9 +217,9 @@ func FuzzAuditMatchesServer(f *testing.F) {
 	d := startDiffServer(f)
 	f.Add([]byte{0, 3, 5, 11})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c := &byteChooser{b: in}
+		c := &difftest.ByteChooser{B: in}
 		mode := Mode(c.Intn(2))
-		d.diffCheck(t, mode, genSequence(c, 24))
+		d.diffCheck(t, mode, difftest.Sequence(c, 24))
 	})
 }
 
@@ -397,7 +245,7 @@ func TestBigTextsKeptCutWithTheirHash(t *testing.T) {
 			} else if ev.Type == schemas.TypeQueryResult {
 				v, err := schemas.Decode(ev)
 				require.NoError(t, err)
-				require.Equal(t, StatusOK, v.(*schemas.QueryResult).Status)
+				require.Equal(t, schemas.ResultOK, v.(*schemas.QueryResult).Status)
 			}
 		}
 		require.Len(t, qs, 2)

@@ -253,10 +253,10 @@ func TestRelayAuditsSimpleAndExtended(t *testing.T) {
 		}
 		require.Equal(t, "SELECT 1", byN[1].CommandTag)
 		require.Equal(t, int64(1), byN[1].Rows)
-		require.Equal(t, StatusOK, byN[2].Status)
-		require.Equal(t, StatusError, byN[4].Status, "%+v", byN)
+		require.Equal(t, schemas.ResultOK, byN[2].Status)
+		require.Equal(t, schemas.ResultError, byN[4].Status, "%+v", byN)
 		require.Equal(t, "42601", byN[4].SQLState)
-		require.Equal(t, StatusOK, byN[5].Status)
+		require.Equal(t, schemas.ResultOK, byN[5].Status)
 		require.Equal(t, uint64(5), st.Queries)
 		require.Positive(t, st.BytesIn)
 		require.Positive(t, st.BytesOut)

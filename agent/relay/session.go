@@ -380,7 +380,7 @@ func (s *Session) publishNotExecuted(evs []eventlog.Event, why error, withQuerie
 		if !ok {
 			continue
 		}
-		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: StatusError,
+		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: schemas.ResultError,
 			SQLState: code, Error: text + ": " + why.Error()}
 		out = append(out, s.resultEvent(&r, now))
 	}

@@ -19,25 +19,6 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// Query kinds (schemas.Query.Kind).
-const (
-	KindSimple       = "simple"
-	KindExtended     = "extended"
-	KindFunctionCall = "function_call"
-)
-
-// Result statuses (schemas.QueryResult.Status).
-const (
-	StatusOK        = "ok"
-	StatusError     = "error"
-	StatusEmpty     = "empty"
-	StatusSuspended = "suspended"
-)
-
-// notExecuted is the error of an Execute the server skipped because an
-// earlier message of its pipeline failed.
-const notExecuted = "not executed: an earlier message of the pipeline failed"
-
 var (
 	// errWait means the message reads a statement or portal that an earlier,
 	// not yet answered sync group writes: flush and call wait first.
@@ -532,7 +513,7 @@ func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
 	t.n++
 	it.n = t.n
 	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: text,
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text,
 		Truncated: sum != "", SHA256: sum}, nil
 }
 
@@ -602,7 +583,7 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 		it.regs = regsOf(it.effects)
 	}
 	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal,
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: m.Portal,
 		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
 		Truncated: p.sum != "", SHA256: p.sum}, nil
 }
@@ -624,20 +605,20 @@ func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error
 		}
 		text, sum := keptText(body[:len(body)-1])
 		t.n++
-		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
+		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
 	case pgwire.MsgFunctionCall:
 		var m pgproto3.FunctionCall
 		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("FunctionCall", err)
 		}
 		t.n++
-		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
+		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindFunctionCall,
 			Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
 			Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}
 	default:
 		return nil, nil
 	}
-	t.deadRes = &schemas.QueryResult{SessionID: t.session, N: t.n, Status: StatusError, Error: notExecuted}
+	t.deadRes = &schemas.QueryResult{SessionID: t.session, N: t.n, Status: schemas.ResultError, Error: schemas.NotExecuted}
 	return q, nil
 }
 
@@ -646,7 +627,7 @@ func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error
 func (t *tracker) deadExecuteLocked(portal string) *schemas.Query {
 	m := struct{ Portal string }{portal}
 	t.n++
-	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: KindExtended, Portal: m.Portal}
+	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: m.Portal}
 	if _, p, found, _ := t.inGroupLocked(nsPortal, protocolName(m.Portal)); found && p != nil {
 		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
 		q.Truncated, q.SHA256 = p.sum != "", p.sum
@@ -672,7 +653,7 @@ func (t *tracker) clientFunctionLocked(body []byte) (*schemas.Query, error) {
 	}
 	t.n++
 	t.pushLocked(item{kind: opFunc, n: t.n})
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: KindFunctionCall,
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindFunctionCall,
 		Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
 		Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}, nil
 }

@@ -65,7 +65,7 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 		t.completeLocked(h, typ, body, now, out)
 	case pgwire.MsgFunctionCallResponse:
 		if h != nil && h.kind == opFunc && h.res.Status == "" {
-			h.res.Status = StatusOK
+			h.res.Status = schemas.ResultOK
 		}
 	case pgwire.MsgErrorResponse:
 		t.errorLocked(h, body, out)
@@ -98,7 +98,7 @@ func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, 
 		return
 	}
 	var tag string
-	status := StatusOK
+	status := schemas.ResultOK
 	switch typ {
 	case pgwire.MsgCommandComplete:
 		var m pgproto3.CommandComplete
@@ -107,13 +107,13 @@ func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, 
 		}
 		t.applyTagLocked(h, tag)
 	case pgwire.MsgEmptyQueryResponse:
-		status = StatusEmpty
+		status = schemas.ResultEmpty
 	default:
-		status = StatusSuspended
+		status = schemas.ResultSuspended
 	}
 	if h.kind == opQuery {
-		if h.res.Status != StatusError && tag != "" {
-			h.res.Status, h.res.CommandTag = StatusOK, tag
+		if h.res.Status != schemas.ResultError && tag != "" {
+			h.res.Status, h.res.CommandTag = schemas.ResultOK, tag
 			h.res.Rows += tagRows(tag)
 		} else if h.res.Status == "" {
 			h.res.Status = status
@@ -192,8 +192,8 @@ func (t *tracker) errorLocked(h *item, body []byte, out *serverReply) {
 	_ = pgwire.Decode(&m, body)
 	switch h.kind {
 	case opQuery, opFunc:
-		if h.res.Status != StatusError {
-			h.res.Status, h.res.SQLState, h.res.Error = StatusError, m.Code, m.Message
+		if h.res.Status != schemas.ResultError {
+			h.res.Status, h.res.SQLState, h.res.Error = schemas.ResultError, m.Code, m.Message
 		}
 	case opRefused:
 		h.failed = true
@@ -258,12 +258,12 @@ func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
 		}
 		switch {
 		case it.kind != opExecute:
-			it.res.Status, it.res.Error = StatusError, notExecuted // ignored up to Sync
+			it.res.Status, it.res.Error = schemas.ResultError, schemas.NotExecuted // ignored up to Sync
 		case failure != nil:
-			it.res.Status, it.res.SQLState, it.res.Error = StatusError, failure.res.SQLState, failure.res.Error
-			failure = &item{res: schemas.QueryResult{Error: notExecuted}}
+			it.res.Status, it.res.SQLState, it.res.Error = schemas.ResultError, failure.res.SQLState, failure.res.Error
+			failure = &item{res: schemas.QueryResult{Error: schemas.NotExecuted}}
 		case it.res.Status == "":
-			it.res.Status, it.res.Error = StatusError, notExecuted
+			it.res.Status, it.res.Error = schemas.ResultError, schemas.NotExecuted
 		}
 		out.results = append(out.results, t.resultLocked(it, now))
 	}
@@ -277,7 +277,7 @@ func (t *tracker) sweepLocked(now time.Time, out *serverReply) {
 			delete(t.portals, "")
 		}
 		if h.res.Status == "" {
-			h.res.Status = StatusEmpty
+			h.res.Status = schemas.ResultEmpty
 		}
 		out.results = append(out.results, t.resultLocked(h, now))
 	} else if h != nil && h.preErr != nil && out.pre == nil {

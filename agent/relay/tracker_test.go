@@ -45,13 +45,13 @@ func TestFunctionCallIsAudited(t *testing.T) {
 	qs := pub.byType(schemas.TypeQuery)
 	require.Len(t, qs, 1)
 	q := decode[schemas.Query](t, qs[0])
-	require.Equal(t, KindFunctionCall, q.Kind)
+	require.Equal(t, schemas.QueryKindFunctionCall, q.Kind)
 	require.Equal(t, "function oid 1598", q.Statement)
 	rs := pub.byType(schemas.TypeQueryResult)
 	require.Len(t, rs, 1)
 	r := decode[schemas.QueryResult](t, rs[0])
 	require.Equal(t, q.N, r.N)
-	require.Equal(t, StatusOK, r.Status)
+	require.Equal(t, schemas.ResultOK, r.Status)
 }
 
 // A refused batch continuing an extended group an earlier batch opened
@@ -101,7 +101,7 @@ func TestRefusalOfCarriedGroupDoesNotHang(t *testing.T) {
 		for _, ev := range pub.byType(schemas.TypeQueryResult) {
 			r := decode[schemas.QueryResult](t, ev)
 			if r.SQLState == pgwire.CodeAuditUnavailable {
-				require.Equal(t, StatusError, r.Status)
+				require.Equal(t, schemas.ResultError, r.Status)
 				refused++
 			}
 		}

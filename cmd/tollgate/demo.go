@@ -537,7 +537,7 @@ func describe(ev eventlog.Event) (db, session, detail string) {
 		}
 		return "", d.SessionID, fmt.Sprintf("#%d %s", d.N, detail)
 	case *schemas.QueryResult:
-		if d.Status == "error" {
+		if d.Status == schemas.ResultError {
 			return "", d.SessionID, fmt.Sprintf("#%d ERROR %s: %s", d.N, d.SQLState, d.Error)
 		}
 		return "", d.SessionID, fmt.Sprintf("#%d %s (%d rows, %d µs)", d.N, strings.TrimSpace(d.CommandTag+" "+okIfEmpty(d.CommandTag, d.Status)), d.Rows, d.DurationUS)

@@ -77,7 +77,7 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 		}
 		setUser(user)
 		outcome = "success"
-		if r.Status == "error" {
+		if r.Status == schemas.ResultError {
 			outcome = "failure"
 		}
 		evt["duration"] = r.DurationUS * 1000

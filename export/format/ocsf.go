@@ -197,7 +197,7 @@ func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string
 			return err
 		}
 		st := statusSuccess
-		if r.Status == "error" {
+		if r.Status == schemas.ResultError {
 			st = statusFailure
 		}
 		d.set(ocsfDatastore, 4, "Query", st)

@@ -1,4 +1,4 @@
-package relay
+package difftest
 
 import (
 	"fmt"
@@ -8,40 +8,40 @@ import (
 	"github.com/jackc/pgproto3/v2"
 )
 
-// chooser is the randomness a generated sequence is drawn from: a seeded
+// Chooser is the randomness a generated sequence is drawn from: a seeded
 // math/rand (the bounded CI run) or the fuzzer's bytes.
-type chooser interface{ Intn(n int) int }
+type Chooser interface{ Intn(n int) int }
 
-// byteChooser reads choices from fuzz input; when it runs out every
+// ByteChooser reads choices from fuzz input (B); when it runs out every
 // choice is 0.
-type byteChooser struct {
-	b []byte
+type ByteChooser struct {
+	B []byte
 }
 
-func (c *byteChooser) Intn(n int) int {
-	if len(c.b) == 0 || n <= 1 {
+func (c *ByteChooser) Intn(n int) int {
+	if len(c.B) == 0 || n <= 1 {
 		return 0
 	}
-	v := int(c.b[0])
-	c.b = c.b[1:]
+	v := int(c.B[0])
+	c.B = c.B[1:]
 	return v % n
 }
 
-var _ chooser = (*byteChooser)(nil)
-var _ chooser = (*rand.Rand)(nil)
+var _ Chooser = (*ByteChooser)(nil)
+var _ Chooser = (*rand.Rand)(nil)
 
-// long is a 63-byte prefix: names that differ only after it are one name
-// to the server.
-var long = strings.Repeat("a", nameMax)
+// Long is a 63-byte prefix (PostgreSQL's NAMEDATALEN-1): names that differ
+// only after it are one name to the server.
+var Long = strings.Repeat("a", 63)
 
 var (
-	genStmtNames   = []string{"", "s1", "s2", long + "x", long + "z"}
+	genStmtNames   = []string{"", "s1", "s2", Long + "x", Long + "z"}
 	genPortalNames = []string{"", "p1", "p2"}
 )
 
 // genText returns a statement text; k makes it unique so that the
 // server's log line names the message it came from.
-func genText(c chooser, k int) string {
+func genText(c Chooser, k int) string {
 	t := genBareText(c, k)
 	if !strings.Contains(t, fmt.Sprintf("m%d", k)) {
 		t += fmt.Sprintf(" /* m%d */", k)
@@ -49,7 +49,7 @@ func genText(c chooser, k int) string {
 	return t
 }
 
-func genBareText(c chooser, k int) string {
+func genBareText(c Chooser, k int) string {
 	switch c.Intn(16) {
 	case 0:
 		return fmt.Sprintf("select 'm%d' from generate_series(1,3)", k)
@@ -82,29 +82,29 @@ func genBareText(c chooser, k int) string {
 	}
 }
 
-// sqlIdent quotes a name as SQL would need it (the long names keep their
+// sqlIdent quotes a name as SQL would need it (the Long names keep their
 // case through quoting).
 func sqlIdent(name string) string {
 	return `"` + name + `"`
 }
 
 // genQuery returns a simple Query string: one statement or two.
-func genQuery(c chooser, k int) string {
+func genQuery(c Chooser, k int) string {
 	if c.Intn(4) == 0 {
 		return genText(c, k) + "; " + genText(c, k+1)
 	}
 	return genText(c, k)
 }
 
-// genSequence draws a pipelined sequence of 1..max messages ending with
+// Sequence draws a pipelined sequence of 1..max messages ending with
 // Sync.
-func genSequence(c chooser, max int) []pgproto3.FrontendMessage {
+func Sequence(c Chooser, max int) []pgproto3.FrontendMessage {
 	n := 1 + c.Intn(max)
 	var msgs []pgproto3.FrontendMessage
 	for k := 0; len(msgs) < n; k++ {
 		msgs = append(msgs, genChunk(c, k*4)...)
 	}
-	if len(msgs) == 0 || !isSync(msgs[len(msgs)-1]) {
+	if len(msgs) == 0 || !IsSync(msgs[len(msgs)-1]) {
 		msgs = append(msgs, &pgproto3.Sync{})
 	}
 	return msgs
@@ -113,7 +113,7 @@ func genSequence(c chooser, max int) []pgproto3.FrontendMessage {
 // genChunk returns one message, or a few that clients send together
 // (prepare and run, re-bind and run), so that sequences reach the states
 // where names are re-used across groups.
-func genChunk(c chooser, k int) []pgproto3.FrontendMessage {
+func genChunk(c Chooser, k int) []pgproto3.FrontendMessage {
 	stmt, portal := "s1", genPortalNames[c.Intn(len(genPortalNames))]
 	if c.Intn(3) == 0 {
 		stmt = genStmtNames[c.Intn(len(genStmtNames))]
@@ -137,7 +137,7 @@ func genChunk(c chooser, k int) []pgproto3.FrontendMessage {
 	}
 }
 
-func genMessage(c chooser, k int) pgproto3.FrontendMessage {
+func genMessage(c Chooser, k int) pgproto3.FrontendMessage {
 	// Few names, so that messages meet on them.
 	stmt := genStmtNames[min(c.Intn(len(genStmtNames)+2), len(genStmtNames)-1)%len(genStmtNames)]
 	if c.Intn(2) == 0 {
@@ -174,13 +174,13 @@ func genMessage(c chooser, k int) pgproto3.FrontendMessage {
 	}
 }
 
-func isSync(m pgproto3.FrontendMessage) bool {
+func IsSync(m pgproto3.FrontendMessage) bool {
 	_, ok := m.(*pgproto3.Sync)
 	return ok
 }
 
-// describe prints a sequence as the Go literal that reproduces it.
-func describe(msgs []pgproto3.FrontendMessage) string {
+// Describe prints a sequence as the Go literal that reproduces it.
+func Describe(msgs []pgproto3.FrontendMessage) string {
 	var b strings.Builder
 	for _, m := range msgs {
 		switch v := m.(type) {
