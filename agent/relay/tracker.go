@@ -2,20 +2,15 @@ package relay
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/jackc/pgproto3/v2"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
-	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -69,47 +64,6 @@ const (
 	nsStmt ns = iota
 	nsPortal
 )
-
-// pendKey is a name an in-flight message may change; all means every
-// name of the namespace.
-type pendKey struct {
-	ns   ns
-	all  bool
-	name string
-}
-
-// pendKeys is a small set of pendKeys, inline up to four (no allocation
-// for the messages of the hot path).
-type pendKeys struct {
-	a    [4]pendKey
-	n    int
-	more []pendKey
-}
-
-func keys(ks ...pendKey) pendKeys {
-	var p pendKeys
-	for _, k := range ks {
-		p.add(k)
-	}
-	return p
-}
-
-func (p *pendKeys) add(k pendKey) {
-	if p.n < len(p.a) {
-		p.a[p.n] = k
-		p.n++
-		return
-	}
-	p.more = append(p.more, k)
-}
-
-// all returns the keys (aliasing p's storage: use at once).
-func (p *pendKeys) all() []pendKey {
-	if len(p.more) == 0 {
-		return p.a[:p.n]
-	}
-	return append(p.a[:p.n:p.n], p.more...)
-}
 
 // item is one client message awaiting the server's answer.
 type item struct {
@@ -228,75 +182,6 @@ func (t *tracker) close() {
 	t.cond.Broadcast()
 }
 
-func cstring(b []byte) (string, []byte, bool) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return "", nil, false
-	}
-	return string(b[:i]), b[i+1:], true
-}
-
-// blockedLocked reports whether a message of the current group reading
-// name must wait: an earlier, unanswered group may write it.
-func (t *tracker) blockedLocked(n ns, name string) bool {
-	if name == "" && t.qhead < len(t.qpend) && t.qpend[t.qhead] < t.group {
-		return true
-	}
-	for _, k := range [2]pendKey{{ns: n, name: name}, {ns: n, all: true}} {
-		if g := t.pend[k]; len(g) > 0 && g[0] < t.group {
-			return true
-		}
-	}
-	return false
-}
-
-// wait blocks until name has no unresolved writes from earlier groups.
-// The caller must have flushed its output.
-func (t *tracker) wait(n ns, name string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for t.blockedLocked(n, name) {
-		if t.closed {
-			return errTrackerClosed
-		}
-		t.cond.Wait()
-	}
-	return nil
-}
-
-// waitError is returned by client when the message must wait; it names
-// what to wait for.
-type waitError struct {
-	ns   ns
-	name string
-}
-
-func (e *waitError) Error() string { return errWait.Error() }
-func (e *waitError) Unwrap() error { return errWait }
-
-// nameRefusal is returned by client for a message the agent does not forward:
-// it names a statement or portal whose text the agent does not know. The
-// caller forwards poison instead — a Bind the server always refuses (two
-// parameter formats for one parameter), so its transaction fails as it
-// would have for a real error — and discards the client's messages up to
-// its Sync, which the server skips anyway.
-type nameRefusal struct {
-	e      pgwire.Error
-	poison []byte
-	// stmt is the statement name the poison binds: when the server answers
-	// that it does not exist (26000), its own error is the right answer.
-	genuine bool
-}
-
-func (r *nameRefusal) Error() string { return r.e.Message }
-
-// poisonBind is a Bind of stmt that fails whether or not stmt exists,
-// before it creates a portal.
-func poisonBind(stmt string) []byte {
-	b, _ := (&pgproto3.Bind{PreparedStatement: stmt, ParameterFormatCodes: []int16{0, 0}, Parameters: [][]byte{nil}}).Encode(nil)
-	return b
-}
-
 func (t *tracker) pushLocked(it item) *item {
 	if t.head >= 1024 && t.head > len(t.fifo)/2 {
 		// A queue that never drains (a long pipeline) would otherwise keep
@@ -393,27 +278,6 @@ func (e sqlEffect) writes(n ns, name string) bool {
 		return true
 	}
 	return false
-}
-
-// regsOf are the pending writes of effects.
-func regsOf(effects []sqlEffect) pendKeys {
-	var regs pendKeys
-	for _, e := range effects {
-		switch e.kind {
-		case effPrepare, effDeallocate:
-			regs.add(pendKey{ns: nsStmt, name: e.name})
-		case effDeallocAll:
-			regs.add(pendKey{ns: nsStmt, all: true})
-		case effDeclare, effClose:
-			regs.add(pendKey{ns: nsPortal, name: e.name})
-		case effCloseAll:
-			regs.add(pendKey{ns: nsPortal, all: true})
-		case effDiscardAll, effUnknown:
-			regs.add(pendKey{ns: nsStmt, all: true})
-			regs.add(pendKey{ns: nsPortal, all: true})
-		}
-	}
-	return regs
 }
 
 // client processes one client message. It returns a query to record (nil
@@ -515,25 +379,6 @@ func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
 	t.pushLocked(it)
 	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text,
 		Truncated: sum != "", SHA256: sum}, nil
-}
-
-// Texts and values over bigText are kept (for the session's statements
-// and portals, and for its events) cut to keptCut bytes, with the SHA-256
-// of the whole: what a session holds stays bounded, and the record still
-// identifies what ran.
-const (
-	bigText = 1 << 20
-	keptCut = 32 << 10
-)
-
-// keptText returns b as the tracker keeps it: whole, or cut with the hex
-// SHA-256 of the whole.
-func keptText(b []byte) (text, sum string) {
-	if len(b) <= bigText {
-		return string(b), ""
-	}
-	h := sha256.Sum256(b)
-	return eventlog.CutUTF8(string(b[:keptCut+utf8.UTFMax]), keptCut), hex.EncodeToString(h[:])
 }
 
 func (t *tracker) clientBindLocked(body []byte) error {
@@ -658,30 +503,6 @@ func (t *tracker) clientFunctionLocked(body []byte) (*schemas.Query, error) {
 		Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}, nil
 }
 
-func int16s(u []uint16) []int16 {
-	out := make([]int16, len(u))
-	for i, v := range u {
-		out[i] = int16(v)
-	}
-	return out
-}
-
-func unknownStatement(name string) pgwire.Error {
-	e := pgwire.NewError(pgwire.CodeInvalidSQLStatementName,
-		"tollgate: prepared statement "+strconv.Quote(name)+" is not known to the audit")
-	e.Detail = "Only statements prepared by this session's Parse messages or by a PREPARE the agent saw can be executed through Tollgate."
-	e.Hint = "Prepare the statement again (Parse) before binding it."
-	return e
-}
-
-func unknownPortal(name string) pgwire.Error {
-	e := pgwire.NewError(pgwire.CodeInvalidCursorName,
-		"tollgate: portal "+strconv.Quote(name)+" is not known to the audit")
-	e.Detail = "Only portals bound by this session's Bind messages or cursors declared by SQL the agent saw can be executed through Tollgate."
-	e.Hint = "Bind the portal again before executing it."
-	return e
-}
-
 // pushSync queues a Sync the agent sends itself to end a group left open
 // by a refused batch; pre is written to the client before its
 // ReadyForQuery.
@@ -697,50 +518,6 @@ func (t *tracker) pushRefused(r *nameRefusal) {
 	defer t.mu.Unlock()
 	e := r.e
 	t.pushLocked(item{kind: opRefused, synthErr: &e, genuine: r.genuine})
-}
-
-func malformedMsg(name string, err error) error {
-	if err != nil {
-		return &pgwire.FrameError{Reason: name + ": " + err.Error(), Err: pgwire.ErrMalformed}
-	}
-	return &pgwire.FrameError{Reason: name, Err: pgwire.ErrMalformed}
-}
-
-// bindParams records bound values (Bind parameters, FunctionCall
-// arguments) with their format codes.
-func bindParams(formats []int16, values [][]byte) []schemas.QueryParam {
-	if len(values) == 0 {
-		return nil
-	}
-	ps := make([]schemas.QueryParam, len(values))
-	for i, v := range values {
-		var format int16
-		switch len(formats) {
-		case 0:
-		case 1:
-			format = formats[0]
-		default:
-			if i < len(formats) {
-				format = formats[i]
-			}
-		}
-		switch {
-		case v == nil:
-			ps[i] = schemas.QueryParam{Format: "null"}
-		case format == 1:
-			ps[i] = schemas.QueryParam{Format: "binary", Value: base64.StdEncoding.EncodeToString(v[:min(len(v), bigText)])}
-		default:
-			ps[i].Format = "text"
-			ps[i].Value, ps[i].SHA256 = keptText(v)
-		}
-		if format == 1 && len(v) > bigText {
-			// Kept cut, with the SHA-256 of the whole value as bound.
-			h := sha256.Sum256(v)
-			ps[i].Value = base64.StdEncoding.EncodeToString(v[:keptCut])
-			ps[i].SHA256 = hex.EncodeToString(h[:])
-		}
-	}
-	return ps
 }
 
 // trackerMark is a point in the client's messages: rollback returns to
@@ -783,42 +560,6 @@ func (t *tracker) rollback(m trackerMark) {
 	t.fifo = t.fifo[:from]
 	t.pushed, t.group, t.groupOpen = m.pushed, m.group, m.open
 	t.cond.Broadcast()
-}
-
-// resolveLocked drops an item's pending writes.
-func (t *tracker) resolveLocked(it *item) {
-	for _, k := range it.regs.all() {
-		g := t.pend[k]
-		if len(g) <= 1 {
-			delete(t.pend, k)
-			continue
-		}
-		// Items resolve in queue order, but a rollback resolves the newest.
-		for i := range g {
-			if g[i] == it.group {
-				t.pend[k] = append(g[:i:i], g[i+1:]...)
-				break
-			}
-		}
-	}
-	it.regs = pendKeys{}
-	if it.qreg {
-		it.qreg = false
-		switch {
-		case t.qhead < len(t.qpend) && t.qpend[t.qhead] == it.group:
-			t.qhead++ // in order
-		default: // a rollback resolves the newest
-			for i := len(t.qpend) - 1; i >= t.qhead; i-- {
-				if t.qpend[i] == it.group {
-					t.qpend = append(t.qpend[:i], t.qpend[i+1:]...)
-					break
-				}
-			}
-		}
-		if t.qhead == len(t.qpend) {
-			t.qpend, t.qhead = t.qpend[:0], 0
-		}
-	}
 }
 
 func (t *tracker) headLocked() *item {
