@@ -1,17 +1,21 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/memlog"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -351,4 +355,33 @@ func TestStaleAgentsUnrecorded(t *testing.T) {
 	}
 	require.Equal(t, []string{"a", "b"}, staleAgentsIn(st, schemas.CAHost))
 	require.Empty(t, staleAgentsIn(st, schemas.CAUser))
+}
+
+// TestCAsNameTheCluster: the CAs a cluster starts with carry its name in
+// the subject's O, as rotated ones do, also when the config names no
+// cluster (the name then comes from the host, through the log).
+func TestCAsNameTheCluster(t *testing.T) {
+	t.Parallel()
+	f := &fixture{ctl: memlog.New(eventlog.ControlStream), aud: memlog.New(eventlog.AuditStream), dir: t.TempDir(), logs: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	svc, err := New(Config{Control: f.ctl, Audit: f.aud, DataDir: f.dir, Logger: zerolog.New(f.logs)})
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(ctx))
+	f.svc, f.admin = svc, Caller{Kind: CallerUser, Name: AdminUser}
+	st, err := svc.Status(f.admin)
+	require.NoError(t, err)
+	require.NotEmpty(t, st.Cluster)
+	org := func(typ string) []string {
+		pems, err := svc.Export(f.admin, typ)
+		require.NoError(t, err)
+		c, err := pki.ParseCertPEM([]byte(pems[len(pems)-1]))
+		require.NoError(t, err)
+		return c.Subject.Organization
+	}
+	for _, typ := range CATypes {
+		require.Equal(t, []string{st.Cluster}, org(typ), "first %s CA", typ)
+	}
+	rotate(t, f, schemas.CAUser, wire.RotateStart)
+	require.Equal(t, []string{st.Cluster}, org(schemas.CAUser), "rotated user CA")
 }
