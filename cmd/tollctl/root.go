@@ -34,6 +34,9 @@ type app struct {
 	g      globals
 	stdin  io.Reader
 	stdout io.Writer
+	// stderr takes warnings and progress, so that stdout stays the answer
+	// (JSON or YAML with --format).
+	stderr io.Writer
 }
 
 func newRootCommand(a *app) *cobra.Command {
@@ -65,7 +68,7 @@ Identity: with --data-dir (or TOLLGATE_DATA_DIR) it uses the local admin identit
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -141,6 +144,13 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	}
 	text(a.stdout)
 	return nil
+}
+
+// warn writes warnings to stderr, one a line.
+func (a *app) warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintln(a.stderr, "warning:", w)
+	}
 }
 
 // call opens a client on the caller's identity, runs fn with it and closes
