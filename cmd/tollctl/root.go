@@ -62,7 +62,7 @@ Identity: with --data-dir (or TOLLGATE_DATA_DIR) it uses the local admin identit
 	pf.StringVar(&a.g.dataDir, "data-dir", "", "data dir of the local control (uses its admin identity; default $TOLLGATE_DATA_DIR)")
 	pf.StringVar(&a.g.proxy, "proxy", "", "control's address HOST:PORT (default: the identity's)")
 	pf.StringVar(&a.g.format, "format", formatText, "output format: text, json or yaml")
-	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(),
+	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(), a.agentsCmd(),
 		a.authCmd(), a.dbCmd(), a.eventsCmd(), a.auditCmd(), a.accessCmd(), a.exportCmd())
 	return root
 }

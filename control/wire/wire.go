@@ -198,6 +198,9 @@ type Join struct {
 	PublicAddr   string                `json:"public_addr,omitempty"`
 	Resources    []map[string][]string `json:"resources,omitempty"`
 	PublicKeyPEM string                `json:"public_key_pem"`
+	// Version is the joining agent's Tollgate version (recorded in
+	// agent.joined; tollctl agents ls shows it).
+	Version string `json:"version,omitempty"`
 }
 
 // Joined answers a join.
