@@ -307,6 +307,15 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	require.Equal(t, schemas.PhaseUpdateServers, out.Phase)
 	require.Contains(t, out.Hint, "agents "+a1.Name+", "+a2.Name+" still use host certs from the old key")
 	require.Contains(t, out.Hint, "--force")
+	require.Equal(t, []string{a1.Name, a2.Name}, out.Waiting)
+	waiting := func() []string {
+		t.Helper()
+		r, err := f.svc.Rotation(f.admin, "host")
+		require.NoError(t, err)
+		require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
+		return r.Waiting
+	}
+	require.Equal(t, []string{a1.Name, a2.Name}, waiting(), "the read-only view names them too")
 
 	_, err := f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.Equal(t, CodeConflict, apiCode(t, err))
@@ -317,6 +326,7 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	_, err = f.svc.RenewAgentCert(ctx, a1, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
 	require.Equal(t, next, keyOf(a1), "renewal records the new key")
+	require.Equal(t, []string{a2.Name}, waiting())
 	f.svc.View(func(st *projections.State) {
 		require.Equal(t, "db1:7432", st.Agents[a1.Name].PublicAddr, "renewal keeps the agent's fields")
 	})
@@ -326,8 +336,13 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 
 	_, err = f.svc.RenewAgentCert(ctx, a2, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
+	require.Empty(t, waiting())
 	out = rotate(t, f, schemas.CAHost, wire.RotateNext)
 	require.Equal(t, schemas.PhaseStandby, out.Phase)
+	require.Empty(t, out.Waiting)
+	addLoginUser(t, f, "bob", "access")
+	_, err = f.svc.Rotation(Caller{Kind: CallerUser, Name: "bob"}, "host")
+	require.Equal(t, CodeForbidden, apiCode(t, err), "describing a rotation needs the cert_authority read right")
 
 	// Force: auto completes with every agent on the (now) old key.
 	out, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto, Force: true})
