@@ -124,7 +124,7 @@ func TestSearch(t *testing.T) {
 	res, err := Search(ctx, l.s, Filter{User: "alice", DB: "roach"})
 	require.NoError(t, err)
 	var b bytes.Buffer
-	require.NoError(t, RenderRecords(&b, res.Records))
+	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))
 	golden(t, "search", b.Bytes())
 }
 

@@ -3,13 +3,13 @@ package auditquery
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tollgate-db/tollgate/eventlog"
-	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // maxCell bounds a statement or message shown in a table cell.
@@ -28,89 +28,87 @@ func cell(s string) string {
 	return s
 }
 
-// RenderRecords prints search results: time, type, database, user,
-// session, and a summary of the data.
-func RenderRecords(w io.Writer, recs []eventlog.Record) error {
+// RecordsOptions change how RenderRecords shows events.
+type RecordsOptions struct {
+	// ShortSessions shows each session id by its shortest prefix (at
+	// least ShortSessionLen characters) that no other session of the
+	// table shares: what tollctl audit session accepts.
+	ShortSessions bool
+	// NoHeader leaves out the column names and NoCount the closing count
+	// (tollctl events tail prints one header, then a page at a time).
+	NoHeader, NoCount bool
+}
+
+// ShortSessionLen is the least length of a short session id. Session ids
+// are ULIDs, whose first 10 characters are the millisecond of the
+// connection: 12 leave two random ones.
+const ShortSessionLen = 12
+
+// RenderRecords prints events of either stream as a table: stream
+// sequence, time, type, database, user, session and what happened
+// (Describe).
+func RenderRecords(w io.Writer, recs []eventlog.Record, opt RecordsOptions) error {
+	rows := make([]Described, len(recs))
+	var sessions []string
+	for i, r := range recs {
+		rows[i] = Describe(r.Event)
+		if rows[i].Session != "" {
+			sessions = append(sessions, rows[i].Session)
+		}
+	}
+	short := map[string]string{}
+	if opt.ShortSessions {
+		short = shortPrefixes(sessions, ShortSessionLen)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tTYPE\tDB\tUSER\tSESSION\tDETAIL")
-	for _, r := range recs {
-		db, user, sess := "-", "-", "-"
-		if p := strings.Split(strings.TrimPrefix(r.Event.Subject, eventlog.AuditPrefix+"."), "."); len(p) == 4 {
-			db, user, sess = cell(eventlog.DecodeToken(p[0])), cell(eventlog.DecodeToken(p[1])), cell(eventlog.DecodeToken(p[2]))
+	if !opt.NoHeader {
+		fmt.Fprintln(tw, "SEQ\tTIME\tTYPE\tDB\tUSER\tSESSION\tDETAIL")
+	}
+	for i, r := range recs {
+		d := rows[i]
+		sess := d.Session
+		if s, ok := short[sess]; ok {
+			sess = s
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StreamSeq, r.Event.Time.UTC().Format(timeFmt), r.Event.Type,
-			db, user, sess, cell(summary(&r.Event)))
+			cell(d.DB), cell(d.User), cell(sess), cell(d.Detail))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if opt.NoCount {
+		return nil
 	}
 	_, err := fmt.Fprintf(w, "%d events\n", len(recs))
 	return err
 }
 
-// summary is one line of an event's data, decoded through schemas (so an
-// old version is upcast); an event this binary cannot decode says why.
-func summary(ev *eventlog.Event) string {
-	v, err := schemas.Decode(*ev)
-	if err != nil {
-		return "(cannot decode: " + err.Error() + ")"
-	}
-	switch d := v.(type) {
-	case *schemas.Query:
-		return fmt.Sprintf("#%d %s", d.N, d.Statement)
-	case *schemas.QueryResult:
-		return fmt.Sprintf("#%d %s", d.N, resultText(d))
-	case *schemas.AuthLogin:
-		if d.Success {
-			return d.User + " ok (" + d.Method + ")"
+// shortPrefixes maps each id to its shortest prefix of at least least
+// characters that is no other id's prefix too.
+func shortPrefixes(ids []string, least int) map[string]string {
+	uniq := slices.Compact(slices.Sorted(slices.Values(ids)))
+	out := make(map[string]string, len(uniq))
+	for i, id := range uniq {
+		n := least
+		for _, other := range [2]int{i - 1, i + 1} {
+			if other < 0 || other >= len(uniq) {
+				continue
+			}
+			if c := commonPrefix(id, uniq[other]) + 1; c > n {
+				n = c
+			}
 		}
-		return d.User + " failed: " + d.Reason
-	case *schemas.SessionRejected:
-		return suppressedText(d.Suppressed, "refusals") + d.Code + ": " + d.Reason
-	case *schemas.SessionCancel:
-		return suppressedText(d.Suppressed, "cancel requests") +
-			fmt.Sprintf("from %s matched=%v forwarded=%v %s", d.ClientAddr, d.Matched, d.Forwarded, d.Reason)
-	case *schemas.SessionEnded:
-		return fmt.Sprintf("%s after %s, %d queries", d.Reason, time.Duration(d.DurationMS)*time.Millisecond, d.Queries)
+		out[id] = id[:min(n, len(id))]
 	}
-	up, err := schemas.Upcast(*ev)
-	if err != nil {
-		return "(cannot decode: " + err.Error() + ")"
-	}
-	return string(up.Data)
+	return out
 }
 
-// suppressedText leads the line of a flood summary.
-func suppressedText(n int, what string) string {
-	if n == 0 {
-		return ""
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
 	}
-	return fmt.Sprintf("[%d %s not recorded one by one (rate limit); the last:] ", n, what)
-}
-
-func resultText(r *schemas.QueryResult) string {
-	if r.Status == schemas.ResultError {
-		return fmt.Sprintf("ERROR %s %s (%s)", r.SQLState, r.Error, time.Duration(r.DurationUS)*time.Microsecond)
-	}
-	return fmt.Sprintf("%s %s rows=%d (%s)", r.Status, r.CommandTag, r.Rows, time.Duration(r.DurationUS)*time.Microsecond)
-}
-
-func paramsText(ps []schemas.QueryParam) string {
-	if len(ps) == 0 {
-		return "-"
-	}
-	parts := make([]string, len(ps))
-	for i, p := range ps {
-		switch p.Format {
-		case "null":
-			parts[i] = fmt.Sprintf("$%d=NULL", i+1)
-		case "binary":
-			parts[i] = fmt.Sprintf("$%d=b64:%s", i+1, p.Value)
-		default:
-			parts[i] = fmt.Sprintf("$%d=%q", i+1, p.Value)
-		}
-	}
-	return strings.Join(parts, " ")
+	return n
 }
 
 // RenderTranscript prints a session: how it started, its queries in order
@@ -150,7 +148,7 @@ func RenderTranscript(w io.Writer, t *Transcript) error {
 		if !q.At.IsZero() {
 			at = q.At.UTC().Format(timeFmt)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", q.Query.N, at, cell(stmt), cell(paramsText(q.Query.Params)), cell(res))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", q.Query.N, at, cell(stmt), cell(paramsText(q.Query.Params, q.Query.ParamsOmitted)), cell(res))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -3,8 +3,11 @@ package control
 import (
 	"context"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
@@ -57,7 +60,7 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 		return wire.Joined{}, err
 	}
 	agent := schemas.Agent{ID: id, Hostname: req.Hostname, PublicAddr: req.PublicAddr, Resources: req.Resources,
-		HostCertKeyID: iss.keyID, HostCertPEM: iss.certPEM}
+		HostCertKeyID: iss.keyID, HostCertPEM: iss.certPEM, Version: req.Version}
 	if _, err := s.change(ctx, "agent:"+id, eventlog.KindAgent, id, schemas.TypeAgentJoined, func(*projections.State) (any, error) {
 		return schemas.AgentJoined{Agent: agent, TokenHash: hash, CertSerial: iss.serial}, nil
 	}); err != nil {
@@ -74,4 +77,40 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 		}
 	})
 	return out, nil
+}
+
+// AgentsList lists the joined agents, sorted by id, as the projection has
+// them (wire.Agent says what each field means). It needs the cluster read
+// right (as tollctl status).
+func (s *Service) AgentsList(c Caller) ([]wire.Agent, error) {
+	var (
+		out []wire.Agent
+		err error
+	)
+	s.View(func(st *projections.State) {
+		if err = authorizeIn(st, c, schemas.ResourceCluster, schemas.VerbRead); err != nil {
+			return
+		}
+		stale := map[string]bool{}
+		for _, id := range staleAgentsIn(st, schemas.CAHost) {
+			stale[id] = true
+		}
+		dbs := map[string][]string{}
+		for _, d := range st.Databases {
+			if d.AgentID != "" {
+				dbs[d.AgentID] = append(dbs[d.AgentID], d.Name)
+			}
+		}
+		for _, a := range st.Agents {
+			w := wire.Agent{ID: a.ID, Hostname: a.Hostname, PublicAddr: a.PublicAddr, Version: a.Version, JoinedAt: a.JoinedAt,
+				LastSeen: a.LastSeen, LastEvent: a.LastEvent, OldHostKey: stale[a.ID], Databases: dbs[a.ID]}
+			if cert, perr := pki.ParseCertPEM([]byte(a.HostCertPEM)); perr == nil {
+				w.HostCertNotAfter = cert.NotAfter.UTC()
+			}
+			slices.Sort(w.Databases)
+			out = append(out, w)
+		}
+	})
+	slices.SortFunc(out, func(a, b wire.Agent) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
 }

@@ -3,6 +3,9 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
 
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/wire"
@@ -39,17 +42,44 @@ func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch)
 	return out, nil
 }
 
+// maxPrefixMatches bounds the sessions an ambiguous prefix's error lists.
+const maxPrefixMatches = 10
+
 // AuditSession returns one session's transcript; it needs the audit read
-// right.
+// right. id is a session id or a prefix of one that no other session
+// shares (the demo and tollctl audit search print short ids); an
+// ambiguous prefix is an error listing the sessions it matches.
 func (s *Service) AuditSession(ctx context.Context, c Caller, id string) (auditquery.Transcript, error) {
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
 		return auditquery.Transcript{}, err
 	}
 	t, err := auditquery.Session(ctx, s.cfg.Audit, id)
-	if errors.Is(err, auditquery.ErrNoSession) {
-		return t, notFoundf("session %s: no audit event has it (find sessions with tollctl audit search --type=session.started)", id)
+	if !errors.Is(err, auditquery.ErrNoSession) {
+		return t, err
 	}
-	return t, err
+	matches, n, merr := auditquery.SessionsByPrefix(ctx, s.cfg.Audit, id, maxPrefixMatches)
+	switch {
+	case merr != nil:
+		return t, merr
+	case n == 1:
+		return auditquery.Session(ctx, s.cfg.Audit, matches[0].ID)
+	case n > 1:
+		lines := make([]string, len(matches))
+		for i, m := range matches {
+			what := "started"
+			if m.Rejected {
+				what = "refused"
+			}
+			lines[i] = fmt.Sprintf("  %s  %s by %s on %s at %s", m.ID, what, m.User, m.Database, m.At.UTC().Format(time.RFC3339))
+		}
+		more := ""
+		if n > len(matches) {
+			more = fmt.Sprintf("\n  … and %d more", n-len(matches))
+		}
+		return t, invalidf("session id prefix %s is ambiguous: %d sessions start with it; give more characters:\n%s%s",
+			id, n, strings.Join(lines, "\n"), more)
+	}
+	return t, notFoundf("session %s: no audit event has it and no session id starts with it (find sessions with tollctl audit search --type=session.started)", id)
 }
 
 // AccessAt replays the control stream up to a moment and says what a user

@@ -31,13 +31,13 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		return err
 	}
 	var (
-		haveCluster bool
-		haveCA      = map[string]bool{}
-		haveRole    = map[string]bool{}
-		haveAdmin   bool
+		cluster   string
+		haveCA    = map[string]bool{}
+		haveRole  = map[string]bool{}
+		haveAdmin bool
 	)
 	s.View(func(st *projections.State) {
-		haveCluster = st.Cluster.Name != ""
+		cluster = st.Cluster.Name
 		for t := range st.CAs {
 			haveCA[t] = true
 		}
@@ -46,7 +46,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		}
 		_, haveAdmin = st.Users[AdminUser]
 	})
-	if !haveCluster {
+	if cluster == "" {
 		name := s.cfg.ClusterName
 		if name == "" {
 			name, _ = os.Hostname()
@@ -59,6 +59,8 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		s.log.Info().Str("cluster", name).Msg("created cluster")
+		// Another control may have created it first: the log's name wins.
+		s.View(func(st *projections.State) { cluster = st.Cluster.Name })
 	}
 	for _, t := range CATypes {
 		if haveCA[t] {
@@ -68,7 +70,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		if s.cfg.KeyAlg != nil {
 			alg = s.cfg.KeyAlg(t)
 		}
-		created, err := s.pki.createCA(ctx, t, alg)
+		created, err := s.pki.createCA(ctx, t, alg, cluster)
 		if err != nil {
 			return fmt.Errorf("create %s CA: %w", t, err)
 		}

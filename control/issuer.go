@@ -45,12 +45,15 @@ type issued struct {
 	keyID string
 }
 
-func (a *authority) createCA(ctx context.Context, caType, alg string) (schemas.CACreated, error) {
+// createCA makes a CA of caType for the cluster named cluster (the
+// projection's name: the subject's O, as rotated CAs get it) and stores
+// its key.
+func (a *authority) createCA(ctx context.Context, caType, alg, cluster string) (schemas.CACreated, error) {
 	alg, err := pki.NormalizeAlg(alg)
 	if err != nil {
 		return schemas.CACreated{}, err
 	}
-	certPEM, key, err := pki.NewCA(caType, alg, a.s.cfg.ClusterName, a.s.cfg.Clock.Now(), CATTL)
+	certPEM, key, err := pki.NewCA(caType, alg, cluster, a.s.cfg.Clock.Now(), CATTL)
 	if err != nil {
 		return schemas.CACreated{}, err
 	}

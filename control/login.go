@@ -64,6 +64,25 @@ func (t *throttle) ok(user string) {
 	delete(t.until, user)
 }
 
+// state returns user's failures in a row and, while locked at now, until
+// when.
+func (t *throttle) state(user string, now time.Time) (fails int, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u, ok := t.until[user]; ok && now.Before(u) {
+		until = u
+	}
+	return t.fails[user], until
+}
+
+// clear forgets user's failures and lockout; it returns until when user
+// was locked at now (zero if not).
+func (t *throttle) clear(user string, now time.Time) time.Time {
+	_, until := t.state(user, now)
+	t.ok(user)
+	return until
+}
+
 func (s *Service) loginAudit(ctx context.Context, user, method, remote string, success bool, reason string) {
 	s.audit.emit(ctx, schemas.TypeAuthLogin, "", user, user, schemas.AuthLogin{
 		User: user, Success: success, Method: method, Reason: reason, RemoteAddr: remote})

@@ -49,6 +49,9 @@ func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRe
 		}
 		a := cur.Agent
 		a.HostCertKeyID, a.HostCertPEM = iss.keyID, iss.certPEM
+		if req.Version != "" {
+			a.Version = req.Version
+		}
 		return a, nil
 	}); err != nil {
 		return wire.Cert{}, err

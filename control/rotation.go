@@ -380,7 +380,24 @@ func (s *Service) rotationState(t string) (wire.Rotation, error) {
 		}
 	})
 	out.Hint = phaseHint(t, out.Phase, out.ActivePin)
+	if out.Phase == schemas.PhaseUpdateServers {
+		out.Waiting = s.staleAgents(t)
+	}
 	return out, err
+}
+
+// Rotation describes CA caType's rotation now (phase, keys, the agents a
+// host CA rotation waits for) without changing it; it needs the
+// cert_authority read right.
+func (s *Service) Rotation(c Caller, caType string) (wire.Rotation, error) {
+	t, err := normalizeCAType(caType)
+	if err != nil {
+		return wire.Rotation{}, err
+	}
+	if err := s.Authorize(c, schemas.ResourceCA, schemas.VerbRead); err != nil {
+		return wire.Rotation{}, err
+	}
+	return s.rotationState(t)
 }
 
 // phaseHint says what an operator does in phase before the next step.

@@ -1,17 +1,21 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/memlog"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -303,6 +307,15 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	require.Equal(t, schemas.PhaseUpdateServers, out.Phase)
 	require.Contains(t, out.Hint, "agents "+a1.Name+", "+a2.Name+" still use host certs from the old key")
 	require.Contains(t, out.Hint, "--force")
+	require.Equal(t, []string{a1.Name, a2.Name}, out.Waiting)
+	waiting := func() []string {
+		t.Helper()
+		r, err := f.svc.Rotation(f.admin, "host")
+		require.NoError(t, err)
+		require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
+		return r.Waiting
+	}
+	require.Equal(t, []string{a1.Name, a2.Name}, waiting(), "the read-only view names them too")
 
 	_, err := f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.Equal(t, CodeConflict, apiCode(t, err))
@@ -313,6 +326,7 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	_, err = f.svc.RenewAgentCert(ctx, a1, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
 	require.Equal(t, next, keyOf(a1), "renewal records the new key")
+	require.Equal(t, []string{a2.Name}, waiting())
 	f.svc.View(func(st *projections.State) {
 		require.Equal(t, "db1:7432", st.Agents[a1.Name].PublicAddr, "renewal keeps the agent's fields")
 	})
@@ -322,8 +336,13 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 
 	_, err = f.svc.RenewAgentCert(ctx, a2, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
+	require.Empty(t, waiting())
 	out = rotate(t, f, schemas.CAHost, wire.RotateNext)
 	require.Equal(t, schemas.PhaseStandby, out.Phase)
+	require.Empty(t, out.Waiting)
+	addLoginUser(t, f, "bob", "access")
+	_, err = f.svc.Rotation(Caller{Kind: CallerUser, Name: "bob"}, "host")
+	require.Equal(t, CodeForbidden, apiCode(t, err), "describing a rotation needs the cert_authority read right")
 
 	// Force: auto completes with every agent on the (now) old key.
 	out, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto, Force: true})
@@ -351,4 +370,33 @@ func TestStaleAgentsUnrecorded(t *testing.T) {
 	}
 	require.Equal(t, []string{"a", "b"}, staleAgentsIn(st, schemas.CAHost))
 	require.Empty(t, staleAgentsIn(st, schemas.CAUser))
+}
+
+// TestCAsNameTheCluster: the CAs a cluster starts with carry its name in
+// the subject's O, as rotated ones do, also when the config names no
+// cluster (the name then comes from the host, through the log).
+func TestCAsNameTheCluster(t *testing.T) {
+	t.Parallel()
+	f := &fixture{ctl: memlog.New(eventlog.ControlStream), aud: memlog.New(eventlog.AuditStream), dir: t.TempDir(), logs: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	svc, err := New(Config{Control: f.ctl, Audit: f.aud, DataDir: f.dir, Logger: zerolog.New(f.logs)})
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(ctx))
+	f.svc, f.admin = svc, Caller{Kind: CallerUser, Name: AdminUser}
+	st, err := svc.Status(f.admin)
+	require.NoError(t, err)
+	require.NotEmpty(t, st.Cluster)
+	org := func(typ string) []string {
+		pems, err := svc.Export(f.admin, typ)
+		require.NoError(t, err)
+		c, err := pki.ParseCertPEM([]byte(pems[len(pems)-1]))
+		require.NoError(t, err)
+		return c.Subject.Organization
+	}
+	for _, typ := range CATypes {
+		require.Equal(t, []string{st.Cluster}, org(typ), "first %s CA", typ)
+	}
+	rotate(t, f, schemas.CAUser, wire.RotateStart)
+	require.Equal(t, []string{st.Cluster}, org(schemas.CAUser), "rotated user CA")
 }

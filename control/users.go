@@ -2,14 +2,17 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tollgate-db/tollgate/control/secret"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -19,6 +22,26 @@ const InviteTTL = time.Hour
 func userView(u *projections.User) wire.User {
 	return wire.User{Name: u.Name, Roles: slices.Clone(u.Roles), Traits: u.Traits, PasswordSet: u.PasswordSet,
 		CreatedAt: u.CreatedAt, InviteExpires: u.InviteExpires}
+}
+
+// withLogin adds the login throttle's view of the user (this control's
+// memory).
+func (s *Service) withLogin(u wire.User) wire.User {
+	u.FailedLogins, u.LockedUntil = s.throttle.state(u.Name, s.cfg.Clock.Now())
+	return u
+}
+
+// reachWarnings says when u, as stored in st, can reach no database:
+// its roles grant databases but allow no db user (the access role allows
+// the db users of the db_users trait, and u has none).
+func reachWarnings(st *projections.State, u schemas.User) []string {
+	roles := access.NoDBUser(st, access.Identity{User: u.Name, Roles: u.Roles, Traits: u.Traits})
+	if len(roles) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("user %s can reach no database: role %s allows no db user for it (access allows the db users "+
+		"of the user's db_users trait, and %s has none); give some with `tollctl users update %s --db-users=NAME[,NAME]` (\"*\" for any)",
+		u.Name, strings.Join(roles, ", "), u.Name, u.Name)}
 }
 
 func checkRoles(st *projections.State, roles []string) error {
@@ -55,6 +78,7 @@ func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.
 	}
 	invite, hash := secret.NewInvite()
 	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
+	var warnings []string
 	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserCreated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbCreate); err != nil {
 			return nil, err
@@ -65,12 +89,13 @@ func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.
 		if err := checkRoles(st, u.Roles); err != nil {
 			return nil, err
 		}
+		warnings = reachWarnings(st, u)
 		return schemas.UserCreated{User: u, InviteHash: hash, InviteExpires: expires}, nil
 	})
 	if err != nil {
 		return wire.Invite{}, err
 	}
-	return wire.Invite{User: u.Name, Invite: invite, Expires: expires}, nil
+	return wire.Invite{User: u.Name, Invite: invite, Expires: expires, Warnings: warnings}, nil
 }
 
 // UsersList lists users.
@@ -84,7 +109,7 @@ func (s *Service) UsersList(c Caller) ([]wire.User, error) {
 			return
 		}
 		for _, u := range st.Users {
-			out = append(out, userView(u))
+			out = append(out, s.withLogin(userView(u)))
 		}
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -108,13 +133,14 @@ func (s *Service) UsersGet(c Caller, name string) (wire.User, error) {
 			err = notFoundf("user %s not found (tollctl users ls)", name)
 			return
 		}
-		out = userView(u)
+		out = s.withLogin(userView(u))
 	})
 	return out, err
 }
 
 // UsersUpdate replaces a user's roles and traits.
 func (s *Service) UsersUpdate(ctx context.Context, c Caller, u schemas.User) (wire.User, error) {
+	var warnings []string
 	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserUpdated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
 			return nil, err
@@ -132,12 +158,15 @@ func (s *Service) UsersUpdate(ctx context.Context, c Caller, u schemas.User) (wi
 		if err := checkRoles(st, u.Roles); err != nil {
 			return nil, err
 		}
+		warnings = reachWarnings(st, u)
 		return u, nil
 	})
 	if err != nil {
 		return wire.User{}, err
 	}
-	return s.UsersGet(Caller{Kind: CallerUser, Name: u.Name}, u.Name)
+	out, err := s.UsersGet(Caller{Kind: CallerUser, Name: u.Name}, u.Name)
+	out.Warnings = warnings
+	return out, err
 }
 
 // UsersRm deletes a user and its password.
@@ -160,7 +189,8 @@ func (s *Service) UsersRm(ctx context.Context, c Caller, name string) error {
 	return s.deletePassword(ctx, name)
 }
 
-// UsersReset issues a new invite to set a password.
+// UsersReset issues a new invite to set a password and ends a login
+// lockout of the user (the answer says until when it would have lasted).
 func (s *Service) UsersReset(ctx context.Context, c Caller, name string) (wire.Invite, error) {
 	invite, hash := secret.NewInvite()
 	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
@@ -176,5 +206,9 @@ func (s *Service) UsersReset(ctx context.Context, c Caller, name string) (wire.I
 	if err != nil {
 		return wire.Invite{}, err
 	}
-	return wire.Invite{User: name, Invite: invite, Expires: expires}, nil
+	cleared := s.throttle.clear(name, s.cfg.Clock.Now())
+	if !cleared.IsZero() {
+		s.log.Info().Str("user", name).Str("actor", c.Actor()).Msg("login lockout cleared by users reset")
+	}
+	return wire.Invite{User: name, Invite: invite, Expires: expires, LockoutCleared: cleared}, nil
 }

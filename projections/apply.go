@@ -181,14 +181,14 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 	case *schemas.AgentJoined:
 		// A re-join (e.g. an agent that lost its identity) replaces the
 		// registration.
-		s.Agents[d.ID] = &Agent{Agent: d.Agent, JoinedAt: ev.Time}
+		s.Agents[d.ID] = &Agent{Agent: d.Agent, JoinedAt: ev.Time, LastSeen: ev.Time, LastEvent: ev.Type}
 	case *schemas.Agent:
 		// agent.updated
 		old, ok := s.Agents[d.ID]
 		if !ok {
 			return "agent " + d.ID + " has not joined"
 		}
-		s.Agents[d.ID] = &Agent{Agent: *d, JoinedAt: old.JoinedAt}
+		s.Agents[d.ID] = &Agent{Agent: *d, JoinedAt: old.JoinedAt, LastSeen: ev.Time, LastEvent: ev.Type}
 
 	case *schemas.Database:
 		// database.registered and database.updated share the Go type.
@@ -198,12 +198,14 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 				return "database " + d.Name + " is already registered"
 			}
 			s.Databases[d.Name] = &Database{Database: *d, RegisteredAt: ev.Time}
+			s.agentSeen(d.AgentID, ev)
 			return ""
 		}
 		if !ok {
 			return "database " + d.Name + " is not registered"
 		}
 		s.Databases[d.Name] = &Database{Database: *d, RegisteredAt: old.RegisteredAt}
+		s.agentSeen(d.AgentID, ev)
 	case *schemas.DatabaseDeregistered:
 		if _, ok := s.Databases[d.Name]; !ok {
 			return "database " + d.Name + " is not registered"
@@ -228,6 +230,20 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		return ev.Type + " is not a control event"
 	}
 	return ""
+}
+
+// agentSeen records ev as the latest control event of agent id (a
+// database of its config registered or updated); the agent is replaced,
+// not changed in place, so that earlier views of the state stay as they
+// were.
+func (s *State) agentSeen(id string, ev *eventlog.Event) {
+	a, ok := s.Agents[id]
+	if id == "" || !ok {
+		return
+	}
+	cp := *a
+	cp.LastSeen, cp.LastEvent = ev.Time, ev.Type
+	s.Agents[id] = &cp
 }
 
 // shortHash shortens a token hash for messages (a hash is not a secret, but

@@ -285,3 +285,45 @@ func TestReusableToken(t *testing.T) {
 	require.Empty(t, errs)
 	require.Equal(t, []string{"a1", "a2"}, s.Tokens["h"].ConsumedBy)
 }
+
+// TestAgentLastSeen: an agent's last seen is the time of its latest
+// control event (join, update, a database of its config registered or
+// updated), with that event's type; a dynamic database or another agent's
+// leaves it; the version comes from the event and an earlier view of the
+// state is not changed.
+func TestAgentLastSeen(t *testing.T) {
+	t.Parallel()
+	var l log
+	at := func() time.Time { return t0.Add(time.Duration(len(l.recs)) * time.Minute) }
+	l.add(t, schemas.TypeAgentJoined, eventlog.KindAgent, "a1", schemas.AgentJoined{Agent: schemas.Agent{ID: "a1", Hostname: "h", Version: "1.0"}, TokenHash: "h1"})
+	joined := at()
+	l.add(t, schemas.TypeAgentJoined, eventlog.KindAgent, "a2", schemas.AgentJoined{Agent: schemas.Agent{ID: "a2", Hostname: "h2"}, TokenHash: "h2"})
+	s, errs := applyAll(t, l.recs)
+	require.Empty(t, errs)
+	a := s.Agents["a1"]
+	require.Equal(t, joined, a.LastSeen)
+	require.Equal(t, schemas.TypeAgentJoined, a.LastEvent)
+	require.Equal(t, "1.0", a.Version)
+
+	l.add(t, schemas.TypeDatabaseRegistered, eventlog.KindDatabase, "roach", schemas.Database{Name: "roach", Protocol: "cockroachdb", URI: "r:1", AgentID: "a1"})
+	registered := at()
+	l.add(t, schemas.TypeDatabaseRegistered, eventlog.KindDatabase, "dyn", schemas.Database{Name: "dyn", Protocol: "postgres", URI: "d:1"})
+	l.add(t, schemas.TypeDatabaseRegistered, eventlog.KindDatabase, "pg", schemas.Database{Name: "pg", Protocol: "postgres", URI: "p:1", AgentID: "a2"})
+	for _, r := range l.recs[2:] {
+		require.NoError(t, s.Apply(r))
+	}
+	require.Equal(t, joined, a.LastSeen, "the earlier view is unchanged")
+	require.Equal(t, registered, s.Agents["a1"].LastSeen)
+	require.Equal(t, schemas.TypeDatabaseRegistered, s.Agents["a1"].LastEvent)
+
+	l.add(t, schemas.TypeDatabaseUpdated, eventlog.KindDatabase, "roach", schemas.Database{Name: "roach", Protocol: "cockroachdb", URI: "r:2", AgentID: "a1"})
+	l.add(t, schemas.TypeAgentUpdated, eventlog.KindAgent, "a1", schemas.Agent{ID: "a1", Hostname: "h", Version: "1.1"})
+	updated := at()
+	s, errs = applyAll(t, l.recs)
+	require.Empty(t, errs)
+	require.Equal(t, updated, s.Agents["a1"].LastSeen)
+	require.Equal(t, schemas.TypeAgentUpdated, s.Agents["a1"].LastEvent)
+	require.Equal(t, "1.1", s.Agents["a1"].Version)
+	require.Equal(t, joined, s.Agents["a1"].JoinedAt)
+	require.Equal(t, t0.Add(5*time.Minute), s.Agents["a2"].LastSeen, "a2's database")
+}

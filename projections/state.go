@@ -82,10 +82,15 @@ type Token struct {
 	ConsumedBy []string  `json:"consumed_by,omitempty"`
 }
 
-// Agent is a joined agent.
+// Agent is a joined agent. LastSeen is the time of the latest control
+// event the agent caused (LastEvent: its join, a host cert renewal, a
+// registration or update of a database of its config); it tells when the
+// agent was last heard of in the control stream, not whether it runs now.
 type Agent struct {
 	schemas.Agent
-	JoinedAt time.Time `json:"joined_at"`
+	JoinedAt  time.Time `json:"joined_at"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+	LastEvent string    `json:"last_event,omitempty"`
 }
 
 // Database is a registered database.

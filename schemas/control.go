@@ -192,6 +192,9 @@ type Agent struct {
 	// its audit checkpoints are verified with. Empty for agents joined
 	// before it was recorded (until their next renewal).
 	HostCertPEM string `json:"host_cert_pem,omitempty"`
+	// Version is the Tollgate version the agent ran when it joined or last
+	// renewed its host cert; empty when it did not say (older agents).
+	Version string `json:"version,omitempty"`
 }
 
 // AgentJoined records an agent's join with a token.

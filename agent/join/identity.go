@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -191,7 +192,8 @@ func Ensure(ctx context.Context, dataDir string, cp ControlPlane, req Request) (
 		return nil, err
 	}
 	joined, err := cp.Join(ctx, wire.Join{Token: req.Token, Hostname: req.Hostname, PublicAddr: req.PublicAddr,
-		Resources: req.Resources, PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))})
+		Resources: req.Resources, PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
+		Version: control.Version})
 	if err != nil {
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}

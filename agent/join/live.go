@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -168,7 +169,7 @@ func (l *Live) Renew(ctx context.Context, r Renewer) (wire.Cert, error) {
 		return wire.Cert{}, err
 	}
 	res, err := r.RenewHostCert(ctx, l.id.AgentID, wire.AgentRenew{
-		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))})
+		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})), Version: control.Version})
 	if err != nil {
 		return wire.Cert{}, fmt.Errorf("renew the agent host cert: %w", err)
 	}

@@ -120,8 +120,17 @@ func listOrNone(l []string) string {
 	return strings.Join(l, ", ")
 }
 
+// dbChoice is the db user and db name to log in with; UserChosen and
+// NameChosen mark the ones given with --db-user/--db-name, which the saved
+// login remembers.
+type dbChoice struct {
+	User, Name             string
+	UserChosen, NameChosen bool
+}
+
 // login gets a database route cert for name and saves it.
-func (a *app) login(ctx context.Context, name, dbUser, dbName string) (*dbLogin, error) {
+func (a *app) login(ctx context.Context, name string, ch dbChoice) (*dbLogin, error) {
+	dbUser, dbName := ch.User, ch.Name
 	if err := checkDBName(name); err != nil {
 		return nil, err
 	}
@@ -171,7 +180,7 @@ func (a *app) login(ctx context.Context, name, dbUser, dbName string) (*dbLogin,
 		return nil, err
 	}
 	l := &dbLogin{dir: dbRoot(h) + string(os.PathSeparator) + name, Name: name, Protocol: d.Protocol, PublicAddr: d.PublicAddr,
-		DBUser: dbUser, DBName: dbName, User: p.User, NotAfter: cert.NotAfter}
+		DBUser: dbUser, DBName: dbName, DBUserChosen: ch.UserChosen, DBNameChosen: ch.NameChosen, User: p.User, NotAfter: cert.NotAfter}
 	if l.PublicAddr == "" {
 		return nil, fmt.Errorf("database %s has no agent address yet (its agent has not registered a public_addr)", name)
 	}
@@ -181,17 +190,68 @@ func (a *app) login(ctx context.Context, name, dbUser, dbName string) (*dbLogin,
 	return l, nil
 }
 
-// ensureLogin reuses a saved, valid login matching the flags, else logs in.
-func (a *app) ensureLogin(ctx context.Context, name, dbUser, dbName string) (*dbLogin, error) {
+// ensureLogin reuses a saved, valid login of the current user matching
+// the flags, else logs in. A db user or db name chosen earlier with
+// --db-user/--db-name stands when the flag is left out, also for a new
+// login (it is said on stderr); the saved CA file follows the profile's
+// host CA bundle.
+func (a *app) ensureLogin(ctx context.Context, name string, f dbFlags) (*dbLogin, error) {
 	h, err := home()
 	if err != nil {
 		return nil, err
 	}
-	if l, err := loadDBLogin(h, name); err == nil && !l.expired(time.Now().Add(time.Minute)) &&
-		(dbUser == "" || dbUser == l.DBUser) && (dbName == "" || dbName == l.DBName) {
+	l, p, ch := remembered(h, name, f)
+	if l != nil && !l.expired(time.Now().Add(time.Minute)) && (ch.User == "" || ch.User == l.DBUser) && (ch.Name == "" || ch.Name == l.DBName) {
+		if _, err := l.syncCA(p.HostCAPEM); err != nil {
+			return nil, err
+		}
+		a.noteRemembered(l, f)
 		return l, nil
 	}
-	return a.login(ctx, name, dbUser, dbName)
+	l, err = a.login(ctx, name, ch)
+	if err != nil {
+		return nil, err
+	}
+	a.noteRemembered(l, f)
+	return l, nil
+}
+
+// remembered returns the saved login of name when it is the current
+// user's (with the profile), and the choice of the flags completed by
+// what that login remembers.
+func remembered(h, name string, f dbFlags) (*dbLogin, *profile.Profile, dbChoice) {
+	ch := f.choice()
+	p, err := profile.Load(h)
+	if err != nil {
+		return nil, nil, ch
+	}
+	l, err := loadDBLogin(h, name)
+	if err != nil || l.User != p.User {
+		return nil, p, ch
+	}
+	if ch.User == "" && l.DBUserChosen {
+		ch.User, ch.UserChosen = l.DBUser, true
+	}
+	if ch.Name == "" && l.DBNameChosen {
+		ch.Name, ch.NameChosen = l.DBName, true
+	}
+	return l, p, ch
+}
+
+// noteRemembered says on stderr when l uses a db user or db name chosen
+// earlier that the flags of this command did not give.
+func (a *app) noteRemembered(l *dbLogin, f dbFlags) {
+	var what []string
+	if l.DBUserChosen && f.dbUser == "" {
+		what = append(what, "db user "+l.DBUser)
+	}
+	if l.DBNameChosen && f.dbName == "" {
+		what = append(what, "db name "+l.DBName)
+	}
+	if len(what) > 0 {
+		fmt.Fprintf(a.stderr, "Using %s on %s, given earlier with --db-user/--db-name (toll db logout %s forgets it).\n",
+			strings.Join(what, " and "), l.Name, l.Name)
+	}
 }
 
 // checkReachable dials the agent so an unreachable one is a clear error.
@@ -208,16 +268,34 @@ func checkReachable(ctx context.Context, l *dbLogin) error {
 
 type dbFlags struct{ dbUser, dbName string }
 
-func (f *dbFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dbUser, "db-user", "", "database user to connect as (default: the only one allowed, or your user name)")
-	cmd.Flags().StringVar(&f.dbName, "db-name", "", "database name (default: defaultdb for cockroachdb, else the db user's name)")
+func (f dbFlags) choice() dbChoice {
+	return dbChoice{User: f.dbUser, Name: f.dbName, UserChosen: f.dbUser != "", NameChosen: f.dbName != ""}
 }
+
+func (f *dbFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dbUser, "db-user", "", "database user to connect as (default: the only one allowed, or your user name); "+
+		"remembered for this database until toll db logout NAME (toll status and toll db ls show it)")
+	cmd.Flags().StringVar(&f.dbName, "db-name", "", "database name (default: defaultdb for cockroachdb, else the db user's name); "+
+		"remembered like --db-user")
+}
+
+// rememberedHelp is the part of --help of the commands that log in to a
+// database that says what they remember.
+const rememberedHelp = `A --db-user or --db-name given once is remembered for this database: later commands
+without the flag (connect, env, config, proxy db, also when they log in again) keep using
+it and say so on stderr, until toll db logout NAME. toll status and toll db ls show it.`
 
 func (a *app) dbLsCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "ls [label=value ...]",
 		Short: "List the databases you may reach",
+		Long: `List the databases your roles allow, with the db users you may use on each.
+
+Connects As is the db user toll db connect NAME uses without --db-user: the one remembered
+from an earlier --db-user ("remembered": toll db logout NAME forgets it), else the one of
+the current database login, else the default (the only db user allowed, or your user name
+when any is); "choose with --db-user" when there is no default.`,
 		Example: `  toll db ls
   toll db ls env=dev --format=json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -250,7 +328,11 @@ func (a *app) dbLsCmd() *cobra.Command {
 					out = append(out, d)
 				}
 			}
-			return a.printDBs(out, format)
+			h, err := home()
+			if err != nil {
+				return err
+			}
+			return a.printDBs(out, format, h, p.User)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or yaml")
@@ -265,6 +347,24 @@ type dbRow struct {
 	DBUsers     []string          `json:"db_users,omitempty" yaml:"db_users,omitempty"`
 	DBNames     []string          `json:"db_names,omitempty" yaml:"db_names,omitempty"`
 	PublicAddr  string            `json:"public_addr,omitempty" yaml:"public_addr,omitempty"`
+	// ConnectsAs is the db user toll db connect uses without --db-user;
+	// Remembered says it was given with --db-user earlier.
+	ConnectsAs string `json:"connects_as,omitempty" yaml:"connects_as,omitempty"`
+	Remembered bool   `json:"remembered,omitempty" yaml:"remembered,omitempty"`
+}
+
+// connectsAs is the db user toll db connect d uses without --db-user for
+// user: the saved login's (remembered or not) when it is user's, else the
+// default pick ("" when there is none).
+func connectsAs(home string, d wire.Database, user string) (string, bool) {
+	if l, err := loadDBLogin(home, d.Name); err == nil && l.User == user {
+		return l.DBUser, l.DBUserChosen
+	}
+	u, err := pickDBUser(d, "", user)
+	if err != nil {
+		return "", false
+	}
+	return u, false
 }
 
 func labelString(m map[string]string) string {
@@ -276,11 +376,12 @@ func labelString(m map[string]string) string {
 	return strings.Join(kv, ",")
 }
 
-func (a *app) printDBs(dbs []wire.Database, format string) error {
+func (a *app) printDBs(dbs []wire.Database, format, home, user string) error {
 	rows := make([]dbRow, 0, len(dbs))
 	for _, d := range dbs {
+		as, rem := connectsAs(home, d, user)
 		rows = append(rows, dbRow{Name: d.Name, Description: d.Description, Protocol: d.Protocol, Labels: d.Labels,
-			DBUsers: d.DBUsers, DBNames: d.DBNames, PublicAddr: d.PublicAddr})
+			DBUsers: d.DBUsers, DBNames: d.DBNames, PublicAddr: d.PublicAddr, ConnectsAs: as, Remembered: rem})
 	}
 	switch format {
 	case "json":
@@ -302,10 +403,17 @@ func (a *app) printDBs(dbs []wire.Database, format string) error {
 		return fmt.Errorf("--format %q: use text, json or yaml", format)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tDescription\tProtocol\tLabels\tDB Users")
-	fmt.Fprintln(tw, "----\t-----------\t--------\t------\t--------")
+	fmt.Fprintln(tw, "Name\tDescription\tProtocol\tLabels\tDB Users\tConnects As")
+	fmt.Fprintln(tw, "----\t-----------\t--------\t------\t--------\t-----------")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Description, r.Protocol, labelString(r.Labels), strings.Join(r.DBUsers, ","))
+		as := r.ConnectsAs
+		switch {
+		case as == "":
+			as = "choose with --db-user"
+		case r.Remembered:
+			as += " (remembered)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Description, r.Protocol, labelString(r.Labels), strings.Join(r.DBUsers, ","), as)
 	}
 	return tw.Flush()
 }
@@ -315,13 +423,23 @@ func (a *app) dbLoginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "login NAME",
 		Short:   "Get a certificate for a database (done by connect when needed)",
+		Long:    "Get a certificate for a database (done by connect when needed)" + "\n\n" + rememberedHelp,
 		Example: "  toll db login roach --db-user=alice",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := a.login(cmd.Context(), args[0], f.dbUser, f.dbName)
+			if err := checkDBName(args[0]); err != nil {
+				return err
+			}
+			h, err := home()
 			if err != nil {
 				return err
 			}
+			_, _, ch := remembered(h, args[0], f)
+			l, err := a.login(cmd.Context(), args[0], ch)
+			if err != nil {
+				return err
+			}
+			a.noteRemembered(l, f)
 			fmt.Fprintf(a.stdout, "Logged in to database %s as db user %s (valid until %s).\nConnect with: toll db connect %s\n",
 				l.Name, l.DBUser, l.NotAfter.Local().Format(time.RFC3339), l.Name)
 			return nil
@@ -336,10 +454,11 @@ func (a *app) dbEnvCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "env NAME",
 		Short:   "Print shell export lines for libpq clients",
+		Long:    "Print shell export lines for libpq clients" + "\n\n" + rememberedHelp,
 		Example: `  eval "$(toll db env roach)" && psql`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := a.ensureLogin(cmd.Context(), args[0], f.dbUser, f.dbName)
+			l, err := a.ensureLogin(cmd.Context(), args[0], f)
 			if err != nil {
 				return err
 			}
@@ -365,10 +484,11 @@ func (a *app) dbConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "config NAME",
 		Short:   "Print the connection string and certificate paths",
+		Long:    "Print the connection string and certificate paths" + "\n\n" + rememberedHelp,
 		Example: "  toll db config roach",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := a.ensureLogin(cmd.Context(), args[0], f.dbUser, f.dbName)
+			l, err := a.ensureLogin(cmd.Context(), args[0], f)
 			if err != nil {
 				return err
 			}

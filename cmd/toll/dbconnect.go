@@ -29,6 +29,12 @@ func (a *app) dbConnectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- client args]",
 		Short: "Connect to a database with cockroach sql or psql (logs in to it when needed)",
+		Long: `Connect to a database with cockroach sql when on PATH, else psql: it gets the database
+certificate when needed (as toll db login), checks that the agent is reachable and runs the
+client with sslmode=verify-full, the certificate and the cluster's CA. Arguments after --
+go to the client.
+
+` + rememberedHelp,
 		Example: `  toll db connect roach
   toll db connect roach --db-user=alice --db-name=defaultdb
   toll db connect roach -- -c 'select 1'`,
@@ -38,7 +44,7 @@ func (a *app) dbConnectCmd() *cobra.Command {
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 && dash != 1 {
 				return errors.New("usage: toll db connect NAME [-- client args]")
 			}
-			l, err := a.ensureLogin(cmd.Context(), name, f.dbUser, f.dbName)
+			l, err := a.ensureLogin(cmd.Context(), name, f)
 			if err != nil {
 				return err
 			}

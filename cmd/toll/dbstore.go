@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -29,16 +30,22 @@ const (
 	loginCommand = "toll login --proxy=HOST:PORT --user=NAME"
 )
 
-// dbLogin is a database route cert saved by toll db login.
+// dbLogin is a database route cert saved by toll db login (or by a
+// command that logs in when needed). DBUserChosen and DBNameChosen mark a
+// db user or db name given with --db-user/--db-name: later commands
+// without the flag keep using it (also when they log in again) until
+// toll db logout; toll status and toll db ls show it.
 type dbLogin struct {
-	dir        string
-	Name       string    `json:"name"`
-	Protocol   string    `json:"protocol"`
-	PublicAddr string    `json:"public_addr"`
-	DBUser     string    `json:"db_user"`
-	DBName     string    `json:"db_name"`
-	User       string    `json:"user"`
-	NotAfter   time.Time `json:"not_after"`
+	dir          string
+	Name         string    `json:"name"`
+	Protocol     string    `json:"protocol"`
+	PublicAddr   string    `json:"public_addr"`
+	DBUser       string    `json:"db_user"`
+	DBName       string    `json:"db_name"`
+	DBUserChosen bool      `json:"db_user_chosen,omitempty"`
+	DBNameChosen bool      `json:"db_name_chosen,omitempty"`
+	User         string    `json:"user"`
+	NotAfter     time.Time `json:"not_after"`
 }
 
 func dbRoot(home string) string { return filepath.Join(home, dbDirName) }
@@ -79,6 +86,47 @@ func (l *dbLogin) save(certPEM, keyPEM, caPEM []byte) error {
 }
 
 var errNoDBLogin = errors.New("not logged in to this database")
+
+// syncCA makes the login's CA file (what clients verify the agent with:
+// the host CA bundle) hold caPEM; it reports whether the file changed.
+func (l *dbLogin) syncCA(caPEM []byte) (bool, error) {
+	if len(caPEM) == 0 {
+		return false, nil
+	}
+	old, err := os.ReadFile(l.CAPath())
+	if err == nil && bytes.Equal(old, caPEM) {
+		return false, nil
+	}
+	if err := profile.WriteFile(l.CAPath(), caPEM); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// refreshDBCAs makes the CA file of every database login in home hold
+// caPEM (after a login brought a new host CA bundle, e.g. in a host CA
+// rotation) and returns the names whose file changed.
+func refreshDBCAs(home string, caPEM []byte) ([]string, error) {
+	names, err := dbLogins(home)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	for _, n := range names {
+		l, err := loadDBLogin(home, n)
+		if err != nil {
+			return changed, err
+		}
+		ok, err := l.syncCA(caPEM)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			changed = append(changed, n)
+		}
+	}
+	return changed, nil
+}
 
 // checkDBName refuses names that are not one path element.
 func checkDBName(name string) error {

@@ -30,12 +30,14 @@ func (a *app) proxyDBCmd() *cobra.Command {
 		Short: "Serve a database as plain PostgreSQL on loopback (for GUIs, ORMs, pgbench)",
 		Long: `Listen on 127.0.0.1 (--port, default a free port) for plain PostgreSQL clients and relay
 each connection to the database's agent over TLS with your database certificate. Any
-number of clients may connect at once; Ctrl-C in psql works through it. Stop with Ctrl-C.`,
+number of clients may connect at once; Ctrl-C in psql works through it. Stop with Ctrl-C.
+
+` + rememberedHelp,
 		Example: `  toll proxy db roach --port 26257
   psql "host=127.0.0.1 port=26257 user=alice dbname=defaultdb sslmode=disable"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := a.ensureLogin(cmd.Context(), args[0], f.dbUser, f.dbName)
+			l, err := a.ensureLogin(cmd.Context(), args[0], f)
 			if err != nil {
 				return err
 			}

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,18 +73,32 @@ func (a *app) password(fromStdin bool, prompt string) (string, error) {
 }
 
 // contact returns the host CAs to trust for proxy: the saved profile's
-// when it is for the same proxy, else a first contact checked by pin.
-func contact(ctx context.Context, proxy, pin string, insecure bool) (hostCAs []byte, caPin, cluster string, err error) {
+// when it is for the same proxy (saved is set), else a first contact
+// checked by pin.
+func contact(ctx context.Context, proxy, pin string, insecure bool) (hostCAs []byte, caPin string, saved bool, err error) {
 	if h, err := home(); err == nil {
 		if p, err := profile.Load(h); err == nil && p.Proxy == proxy && len(p.HostCAPEM) > 0 && pin == "" {
-			return p.HostCAPEM, p.CAPin, p.Cluster, nil
+			return p.HostCAPEM, p.CAPin, true, nil
 		}
 	}
 	c, err := client.FirstContact(ctx, proxy, pin, insecure)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", false, err
 	}
-	return c.HostCAPEM, c.Pin, c.Ping.Cluster, nil
+	return c.HostCAPEM, c.Pin, false, nil
+}
+
+// staleHostCA is the error of a login whose saved host CAs no longer
+// verify control: most likely the host CA was rotated while this machine
+// did not log in.
+func staleHostCA(proxy, user, pin string, err error) error {
+	saved := "the host CA this machine saved at your last login"
+	if pin != "" {
+		saved += " (pin " + pin + ")"
+	}
+	return fmt.Errorf("control at %s no longer presents a certificate from %s: the cluster's host CA was probably rotated. "+
+		"Get the current pin from `tollctl status` on the control host (or from your admin) and log in with it: "+
+		"toll login --proxy=%s --user=%s --ca-pin=sha256:…\n(%w)", proxy, saved, proxy, user, err)
 }
 
 func saveIdentity(proxy, caPin string, hostCAs, keyPEM []byte, cert wire.Cert) (*profile.Profile, error) {
@@ -109,7 +125,7 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 		return errors.New("--proxy=HOST:PORT is required")
 	}
 	proxy := client.NormalizeProxy(f.proxy)
-	hostCAs, pin, _, err := contact(ctx, proxy, f.caPin, f.insecure || signup && f.caPin == "")
+	hostCAs, pin, saved, err := contact(ctx, proxy, f.caPin, f.insecure || signup && f.caPin == "")
 	if err != nil {
 		return err
 	}
@@ -137,6 +153,10 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 	} else {
 		cert, err = c.Login(ctx, req)
 	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) && saved {
+		return staleHostCA(proxy, f.user, pin, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,6 +166,15 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 	}
 	fmt.Fprintf(a.stdout, "Logged in as %s to cluster %s (%s)\nRoles: %s\nValid until: %s\nIdentity in %s\n",
 		cert.User, cert.Cluster, proxy, strings.Join(cert.Roles, ","), cert.NotAfter.Local().Format(time.RFC3339), p.Dir)
+	// The agents' certs come from the host CA: every database login
+	// verifies them with the bundle just received.
+	changed, err := refreshDBCAs(p.Dir, p.HostCAPEM)
+	if err != nil {
+		return fmt.Errorf("update the CA files of your database logins: %w", err)
+	}
+	if len(changed) > 0 {
+		fmt.Fprintf(a.stdout, "The cluster's host CAs changed: updated the CA file of your database logins (%s).\n", strings.Join(changed, ", "))
+	}
 	return nil
 }
 
@@ -220,9 +249,51 @@ func (a *app) logoutCmd() *cobra.Command {
 	}
 }
 
+// printDBLogins lists the saved database logins of user: the db user and
+// db name each uses (and whether they were given with --db-user/--db-name,
+// which later commands keep using) and until when.
+func (a *app) printDBLogins(h, user string) error {
+	names, err := dbLogins(h)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, n := range names {
+		l, err := loadDBLogin(h, n)
+		if err != nil || l.User != user {
+			continue
+		}
+		dbUser, dbName := l.DBUser, l.DBName
+		if l.DBUserChosen {
+			dbUser += " (remembered)"
+		}
+		if dbName == "" {
+			dbName = "-"
+		} else if l.DBNameChosen {
+			dbName += " (remembered)"
+		}
+		valid := "until " + l.NotAfter.Local().Format(time.RFC3339)
+		if l.expired(time.Now()) {
+			valid = "expired (renewed at the next connect)"
+		}
+		rows = append(rows, []string{n, dbUser, dbName, valid})
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(a.stdout, "Databases: none logged in (toll db connect NAME logs in)")
+		return nil
+	}
+	fmt.Fprintln(a.stdout, "Databases (toll db connect NAME uses these without flags; \"remembered\" was given with --db-user/--db-name, toll db logout NAME forgets it):")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Name\tDB User\tDB Name\tCertificate")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\n", strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
-		Use: "status", Short: "Show who you are logged in as", Example: "  toll status", Args: cobra.NoArgs,
+		Use: "status", Short: "Show who you are logged in as, and your database logins", Example: "  toll status", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h, err := home()
 			if err != nil {
@@ -249,8 +320,10 @@ func (a *app) statusCmd() *cobra.Command {
 			defer c.Close()
 			if who, err := c.Whoami(cmd.Context()); err == nil {
 				fmt.Fprintf(a.stdout, "Roles: %s\n", strings.Join(who.Roles, ","))
+			} else {
+				fmt.Fprintf(a.stderr, "warning: control did not answer: %v\n", err)
 			}
-			return nil
+			return a.printDBLogins(h, p.User)
 		},
 	}
 }

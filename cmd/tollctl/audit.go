@@ -13,7 +13,6 @@ import (
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
-	"github.com/tollgate-db/tollgate/eventlog"
 )
 
 // parseWhen reads a moment: a duration ago ("1h") or an RFC 3339 time.
@@ -75,16 +74,13 @@ output ends with a line naming the cursor, and the JSON output has "more": true 
 			}); err != nil {
 				return err
 			}
-			recs := make([]eventlog.Record, len(res.Events))
-			for i, e := range res.Events {
-				recs[i] = eventlog.Record{StreamSeq: e.Seq, Event: e.Event}
-			}
+			recs := records(res.Events)
 			return a.print(res, func(w io.Writer) {
 				if len(recs) == 0 {
 					fmt.Fprintln(w, "No audit event matches.")
 					return
 				}
-				_ = auditquery.RenderRecords(w, recs)
+				_ = auditquery.RenderRecords(w, recs, auditquery.RecordsOptions{})
 				if res.More {
 					fmt.Fprintf(w, "More events match: this page stops at stream seq %d; for the next page, run the same search with --after=%d\n",
 						res.Cursor, res.Cursor)
@@ -108,10 +104,17 @@ output ends with a line naming the cursor, and the JSON output has "more": true 
 
 func (a *app) auditSessionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "session SESSION_ID",
-		Short:   "Show one session: how it started, its queries in order with results, cancels, how it ended",
-		Example: `  tollctl audit session 01JABCDEF...`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "session SESSION_ID",
+		Short: "Show one session: how it started, its queries in order with results, cancels, how it ended",
+		Long: `Show one session: how it started, its queries in order with their parameters and results,
+cancel requests, and how it ended.
+
+SESSION_ID is a session id or the start of one that no other session shares, such as the
+short ids tollgate demo prints (letters in either case). A start that several sessions
+share is an error listing them (at most 10): give more characters.`,
+		Example: `  tollctl audit session 01JQ8ZD0A1B2C3D4E5F6G7H8J9
+  tollctl audit session 01JQ8ZD0A1B2`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, _, err := a.client()
 			if err != nil {

@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
 )
 
 // tailPoll is how often events tail asks for new events.
@@ -33,7 +34,7 @@ func (a *app) eventsCmd() *cobra.Command {
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
-		Short: "List events",
+		Short: "List events, one line each as people read them (--format=json for the events themselves)",
 		Example: `  tollctl events ls
   tollctl events ls --stream=audit --type=auth.login --since=1h --format=json`,
 		Args: cobra.NoArgs,
@@ -58,9 +59,11 @@ func (a *app) eventsCmd() *cobra.Command {
 				all = []wire.Event{}
 			}
 			return a.print(all, func(w io.Writer) {
-				for _, e := range all {
-					printEvent(w, e)
+				if len(all) == 0 {
+					fmt.Fprintln(w, "No event matches.")
+					return
 				}
+				_ = auditquery.RenderRecords(w, records(all), auditquery.RecordsOptions{})
 			})
 		},
 	}
@@ -83,11 +86,18 @@ func (a *app) eventsCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			header := true
 			err = pages(cmd.Context(), c, q, true, func(evs []wire.Event) error {
+				if a.g.format == formatText {
+					if len(evs) == 0 {
+						return nil
+					}
+					err := auditquery.RenderRecords(a.stdout, records(evs), auditquery.RecordsOptions{NoHeader: !header, NoCount: true})
+					header = false
+					return err
+				}
 				for _, e := range evs {
-					if a.g.format == formatText {
-						printEvent(a.stdout, e)
-					} else if err := a.print(e, nil); err != nil {
+					if err := a.print(e, nil); err != nil {
 						return err
 					}
 				}
@@ -132,8 +142,11 @@ func pages(ctx context.Context, c *client.Client, q wire.EventsQuery, follow boo
 	}
 }
 
-func printEvent(w io.Writer, e wire.Event) {
-	ev := e.Event
-	data, _ := json.Marshal(ev.Data)
-	fmt.Fprintf(w, "%d %s %-22s actor=%s subject=%s %s\n", e.Seq, ev.Time.Format(time.RFC3339), ev.Type, ev.Actor, ev.Subject, data)
+// records are the events of an answer as the renderers take them.
+func records(evs []wire.Event) []eventlog.Record {
+	recs := make([]eventlog.Record, len(evs))
+	for i, e := range evs {
+		recs[i] = eventlog.Record{StreamSeq: e.Seq, Event: e.Event}
+	}
+	return recs
 }

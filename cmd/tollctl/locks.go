@@ -52,37 +52,35 @@ func (a *app) lockCmd() *cobra.Command {
 }
 
 func (a *app) locksCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "locks", Short: "List locks"}
-	cmd.AddCommand(&cobra.Command{
-		Use: "ls", Short: "List active locks", Example: "  tollctl locks ls", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.call(func(c *client.Client) error {
-				ls, err := c.LocksList(cmd.Context())
-				if err != nil {
-					return err
-				}
-				return a.print(ls, func(w io.Writer) {
-					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tTarget\tMessage\tExpires")
-					for _, l := range ls {
-						t := l.Target
-						target := ""
-						for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
-							if kv[1] != "" {
-								target += kv[0] + "=" + kv[1] + " "
-							}
+	list := func(cmd *cobra.Command, _ []string) error {
+		return a.call(func(c *client.Client) error {
+			ls, err := c.LocksList(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.print(ls, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTarget\tMessage\tExpires")
+				for _, l := range ls {
+					t := l.Target
+					target := ""
+					for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
+						if kv[1] != "" {
+							target += kv[0] + "=" + kv[1] + " "
 						}
-						exp := "never"
-						if !l.Expires.IsZero() {
-							exp = l.Expires.Format(time.RFC3339)
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.ID, target, l.Message, exp)
 					}
-					tw.Flush()
-				})
+					exp := "never"
+					if !l.Expires.IsZero() {
+						exp = l.Expires.Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.ID, target, l.Message, exp)
+				}
+				tw.Flush()
 			})
-		},
-	})
+		})
+	}
+	cmd := &cobra.Command{Use: "locks", Short: "List active locks (same as locks ls)", Example: "  tollctl locks", Args: cobra.NoArgs, RunE: list}
+	cmd.AddCommand(&cobra.Command{Use: "ls", Short: "List active locks", Example: "  tollctl locks ls", Args: cobra.NoArgs, RunE: list})
 	return cmd
 }
 

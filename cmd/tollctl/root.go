@@ -34,6 +34,9 @@ type app struct {
 	g      globals
 	stdin  io.Reader
 	stdout io.Writer
+	// stderr takes warnings and progress, so that stdout stays the answer
+	// (JSON or YAML with --format).
+	stderr io.Writer
 }
 
 func newRootCommand(a *app) *cobra.Command {
@@ -59,13 +62,13 @@ Identity: with --data-dir (or TOLLGATE_DATA_DIR) it uses the local admin identit
 	pf.StringVar(&a.g.dataDir, "data-dir", "", "data dir of the local control (uses its admin identity; default $TOLLGATE_DATA_DIR)")
 	pf.StringVar(&a.g.proxy, "proxy", "", "control's address HOST:PORT (default: the identity's)")
 	pf.StringVar(&a.g.format, "format", formatText, "output format: text, json or yaml")
-	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(),
+	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(), a.agentsCmd(),
 		a.authCmd(), a.dbCmd(), a.eventsCmd(), a.auditCmd(), a.accessCmd(), a.exportCmd())
 	return root
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -141,6 +144,13 @@ func (a *app) print(v any, text func(w io.Writer)) error {
 	}
 	text(a.stdout)
 	return nil
+}
+
+// warn writes warnings to stderr, one a line.
+func (a *app) warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintln(a.stderr, "warning:", w)
+	}
 }
 
 // call opens a client on the caller's identity, runs fn with it and closes

@@ -2,20 +2,34 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// Completing a host CA rotation with --auto waits for the agents'
+// renewals: at most --wait (DefaultRotateWait), asking control every
+// rotatePoll.
+const (
+	DefaultRotateWait = 3 * time.Minute
+	rotatePoll        = time.Second
 )
 
 func (a *app) rotateCmd() *cobra.Command {
 	var (
 		req  wire.RotateRequest
 		auto bool
+		wait time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "rotate",
@@ -34,13 +48,20 @@ trust bundles all follow the event log). Each step prints what to do before the 
 Rotating the host CA also updates this identity's trusted host CA bundle.
 
 Completing a host CA rotation waits for every joined agent to hold a host cert from the
-new key (agents renew within a minute of update_servers, or on restart): --phase=next is
-refused and --auto stops in update_servers (exiting non-zero) until then. --force completes
-anyway; agents still on the old key must then re-join.`,
+new key (agents renew within a minute of update_servers, or on restart). --auto waits for
+them in update_servers, at most --wait (default 3m; progress on stderr), then completes;
+if some have not renewed by then, it stops in update_servers naming them and exits
+non-zero (run --phase=next later). --phase=next is refused until then. --force completes
+anyway; agents still on the old key must then re-join.
+
+After a host CA rotation completes, clients whose profile trusts only the old host CA
+(toll users who did not log in during the rotation) log in again with
+toll login --ca-pin=<the new pin that tollctl status shows>.`,
 		Example: `  tollctl auth rotate --type=user
   tollctl auth rotate --type=user --phase=next
   tollctl auth rotate --type=db-client --phase=rollback
-  tollctl auth rotate --type=host --auto`,
+  tollctl auth rotate --type=host --auto
+  tollctl auth rotate --type=host --auto --wait=10m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if auto {
@@ -48,6 +69,11 @@ anyway; agents still on the old key must then re-join.`,
 					return fmt.Errorf("--auto runs every phase: leave out --phase")
 				}
 				req.Action = wire.RotateAuto
+			} else if cmd.Flags().Changed("wait") {
+				return fmt.Errorf("--wait is for --auto (a single --phase=next never waits)")
+			}
+			if wait < 0 {
+				return fmt.Errorf("--wait must not be negative")
 			}
 			switch req.Action {
 			case wire.RotateStart, wire.RotateNext, wire.RotateRollback, wire.RotateAuto:
@@ -59,13 +85,13 @@ anyway; agents still on the old key must then re-join.`,
 				return err
 			}
 			defer c.Close()
-			out, err := c.RotateCA(cmd.Context(), req)
+			out, err := a.rotateStep(cmd.Context(), c, p.Dir, req)
 			if err != nil {
 				return err
 			}
-			if out.Type == "host" {
-				if err := updateHostCAs(p.Dir, out); err != nil {
-					return fmt.Errorf("the rotation step succeeded, but updating this identity's host CA bundle did not: %w", err)
+			if req.Action == wire.RotateAuto && !req.Force && out.Phase == "update_servers" && len(out.Waiting) > 0 && wait > 0 {
+				if out, err = a.awaitAgents(cmd.Context(), p.Dir, out, wait); err != nil {
+					return err
 				}
 			}
 			if err := a.print(out, func(w io.Writer) { renderRotation(w, out) }); err != nil {
@@ -81,11 +107,114 @@ anyway; agents still on the old key must then re-join.`,
 	f.StringVar(&req.Type, "type", "", "CA: user, host, db or db-client")
 	f.StringVar(&req.Action, "phase", wire.RotateStart, "start, next or rollback")
 	f.BoolVar(&auto, "auto", false, "run every phase in order (start, then next until done)")
+	f.DurationVar(&wait, "wait", DefaultRotateWait, "with --auto: how long to wait in update_servers for agents to renew their host certs from the new key (0: stop at once)")
 	f.StringVar(&req.KeyAlg, "key-alg", "", "algorithm of the new key at start (default: the current one's)")
 	f.BoolVar(&req.Force, "force", false, "complete a host CA rotation even if agents still hold old-key host certs (they must re-join)")
 	_ = cmd.MarkFlagRequired("type")
 	return cmd
 }
+
+// rotateStep asks control for one rotation step and, for the host CA,
+// makes the identity in dir trust the answer's bundle.
+func (a *app) rotateStep(ctx context.Context, c *client.Client, dir string, req wire.RotateRequest) (wire.Rotation, error) {
+	out, err := c.RotateCA(ctx, req)
+	if err != nil {
+		return wire.Rotation{}, err
+	}
+	if out.Type == "host" {
+		if err := updateHostCAs(dir, out); err != nil {
+			return wire.Rotation{}, fmt.Errorf("the rotation step succeeded, but updating this identity's host CA bundle did not: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// awaitAgents waits, at most wait, until no joined agent holds a host
+// cert from the old key, saying on stderr whom it waits for and who
+// renewed, then completes the rotation. When the time is up it returns
+// the rotation as it stands (still in update_servers, the hint naming the
+// agents), which the caller reports as a stop.
+//
+// It calls control on the identity as rotateStep left it (trusting both
+// host CA keys: control now serves a cert from the new one).
+func (a *app) awaitAgents(ctx context.Context, dir string, out wire.Rotation, wait time.Duration) (wire.Rotation, error) {
+	p, err := profile.Load(dir)
+	if err != nil {
+		return wire.Rotation{}, err
+	}
+	c, err := client.FromProfile(p, a.g.proxy)
+	if err != nil {
+		return wire.Rotation{}, err
+	}
+	defer c.Close()
+	phases := out.Phases
+	fmt.Fprintf(a.stderr, "%s CA: %s; waiting up to %s for %d agent(s) to renew their host certs from the new key "+
+		"(agents renew within a minute): %s\n", out.Type, strings.Join(phases, " → "), wait, len(out.Waiting), strings.Join(out.Waiting, ", "))
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(rotatePoll)
+	defer tick.Stop()
+	waiting := out.Waiting
+	for {
+		select {
+		case <-ctx.Done():
+			return wire.Rotation{}, ctx.Err()
+		case <-tick.C:
+		}
+		st, err := c.Rotation(ctx, out.Type)
+		if err != nil {
+			return wire.Rotation{}, fmt.Errorf("read the rotation while waiting for agents: %w", err)
+		}
+		if st.Phase != "update_servers" {
+			return wire.Rotation{}, fmt.Errorf("while waiting for agents, the %s CA's rotation moved to phase %s (another admin?): see tollctl status",
+				out.Type, st.Phase)
+		}
+		if renewed := without(waiting, st.Waiting); len(renewed) > 0 {
+			fmt.Fprintf(a.stderr, "renewed: %s; still waiting for %d: %s\n", strings.Join(renewed, ", "), len(st.Waiting), orNone(st.Waiting))
+		} else if added := without(st.Waiting, waiting); len(added) > 0 {
+			fmt.Fprintf(a.stderr, "joined meanwhile, also waiting for: %s\n", strings.Join(added, ", "))
+		}
+		waiting = st.Waiting
+		if len(waiting) == 0 {
+			done, err := a.rotateStep(ctx, c, dir, wire.RotateRequest{Type: out.Type, Action: wire.RotateNext})
+			var apiErr *client.APIError
+			if errors.As(err, &apiErr) && apiErr.Status == 409 {
+				continue // an agent joined between the read and the step
+			}
+			if err != nil {
+				return wire.Rotation{}, err
+			}
+			done.Phases = append(slices.Clone(phases), done.Phases...)
+			return done, nil
+		}
+		if time.Now().After(deadline) {
+			st.Phases = phases
+			st.Hint = fmt.Sprintf("Stopped in update_servers after waiting %s: agents %s still use host certs from the old key. "+
+				"Check that they run (a stopped agent renews when it starts), then run `tollctl auth rotate --type=%s --phase=next`, "+
+				"or pass --force to complete anyway (those agents must re-join).", wait, strings.Join(waiting, ", "), cliType(out.Type))
+			return st, nil
+		}
+	}
+}
+
+// without is a minus b, in a's order.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+func cliType(t string) string { return strings.ReplaceAll(t, "_", "-") }
 
 // updateHostCAs makes the identity in dir trust the host CA bundle of the
 // answer, which came over a connection verified with the bundle it holds.

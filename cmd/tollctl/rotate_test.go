@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
@@ -168,22 +170,28 @@ func TestCLIRotate(t *testing.T) {
 }
 
 // TestCLIRotateHostWaitsForAgents: with a joined agent still on an
-// old-key host cert, --auto stops in update_servers and exits non-zero
-// naming it, --phase=next is refused, and --force completes.
+// old-key host cert, --auto --wait=0 stops in update_servers at once and
+// exits non-zero naming it, --phase=next is refused, and --force
+// completes. In the next rotation --auto waits in update_servers, saying
+// so on stderr, until the agent renews (as agents do within a minute of
+// update_servers), then completes; in the one after, the agent never
+// renews and --auto stops once its --wait is up, naming it.
 func TestCLIRotateHostWaitsForAgents(t *testing.T) {
 	n := nodetest.Start(t, nil)
 	t.Setenv("TOLLGATE_HOME", t.TempDir())
 	admin := cli{t: t, n: n, args: []string{"--data-dir", n.DataDir}}
+	ctx := context.Background()
 	tok := strings.TrimSpace(admin.ok("tokens", "add", "--type=db", "--format=text"))
 	anon, err := client.Anonymous(n.Addr, []byte(strings.Join(mustExport(t, admin, "host"), "")))
 	require.NoError(t, err)
 	defer anon.Close()
 	_, pub, err := client.NewKey()
 	require.NoError(t, err)
-	joined, err := anon.Join(context.Background(), wire.Join{Token: tok, Hostname: "agent-1", PublicKeyPEM: string(pub)})
+	joined, err := anon.Join(ctx, wire.Join{Token: tok, Hostname: "agent-1", PublicKeyPEM: string(pub)})
 	require.NoError(t, err)
 
-	msg := admin.fail("auth", "rotate", "--type=host", "--auto")
+	require.Contains(t, admin.fail("auth", "rotate", "--type=host", "--phase=next", "--wait=1m"), "--wait is for --auto")
+	msg := admin.fail("auth", "rotate", "--type=host", "--auto", "--wait=0")
 	require.Contains(t, msg, "stopped in phase update_servers")
 	require.Contains(t, msg, "agents "+joined.AgentID+" still use host certs from the old key")
 	require.Contains(t, msg, "--force")
@@ -194,4 +202,35 @@ func TestCLIRotateHostWaitsForAgents(t *testing.T) {
 	out := admin.ok("auth", "rotate", "--type=host", "--phase=next", "--force")
 	require.Contains(t, out, "host CA: now in phase standby")
 	require.Len(t, mustExport(t, admin, "host"), 1)
+
+	// --auto waits for the renewal, then completes.
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--data-dir", n.DataDir, "auth", "rotate", "--type=host", "--auto"}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool {
+		return strings.Contains(stderr.String(), "waiting up to 3m0s for 1 agent(s) to renew their host certs from the new key (agents renew within a minute): "+joined.AgentID)
+	}, 60*time.Second, 10*time.Millisecond, "stderr: %s", stderr.String())
+	require.Contains(t, stderr.String(), "host CA: init → update_clients → update_servers;")
+	_, err = n.Env.Control.RenewAgentCert(ctx, control.Caller{Kind: control.CallerHost, Name: joined.AgentID}, wire.AgentRenew{PublicKeyPEM: string(pub)})
+	require.NoError(t, err)
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("tollctl auth rotate --auto did not finish after the agent renewed; stderr: %s", stderr.String())
+	}
+	require.Contains(t, stderr.String(), "renewed: "+joined.AgentID+"; still waiting for 0: none")
+	require.Contains(t, stdout.String(), "host CA: now in phase standby (steps: init → update_clients → update_servers → standby)")
+	require.Len(t, mustExport(t, admin, "host"), 1)
+	require.Contains(t, admin.ok("status"), "rotation: standby")
+
+	// The agent never renews: --auto stops when its wait is up.
+	msg = admin.fail("auth", "rotate", "--type=host", "--auto", "--wait=1s")
+	require.Contains(t, msg, "waiting up to 1s for 1 agent(s)")
+	require.Contains(t, msg, "the rotation stopped in phase update_servers: Stopped in update_servers after waiting 1s: agents "+
+		joined.AgentID+" still use host certs from the old key")
+	require.Contains(t, msg, "--phase=next")
+	require.Contains(t, admin.ok("status"), "rotation: update_servers")
 }

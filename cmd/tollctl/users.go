@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -51,6 +52,11 @@ func (a *app) usersCmd() *cobra.Command {
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a user and print a one-time signup command (valid 1h)",
+		Long: `Create a user with roles and traits and print the one-time signup command to share.
+
+The access role allows every database as the db users of --db-users and the db names of
+--db-names (the user's db_users and db_names traits): without --db-users such a user can
+reach no database, and users add warns so.`,
 		Example: `  tollctl users add --roles=access --db-users="*" --db-names="*" alice
   tollctl users add --roles=access,auditor --db-users=app bob`,
 		Args: cobra.ExactArgs(1),
@@ -64,6 +70,7 @@ func (a *app) usersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.warn(inv.Warnings)
 			return a.printInvite(inv, a.proxyOf(p.Proxy), "has been created")
 		},
 	}
@@ -91,7 +98,11 @@ func (a *app) usersCmd() *cobra.Command {
 		},
 	}
 	get := &cobra.Command{
-		Use: "get NAME", Short: "Show a user", Example: "  tollctl users get alice --format=yaml", Args: cobra.ExactArgs(1),
+		Use: "get NAME", Short: "Show a user, with a login lockout after failed passwords",
+		Long: `Show a user: roles, traits, whether a password is set, and whether password login is
+locked after too many failed attempts in a row (control keeps that count in memory; it
+ends by itself, and tollctl users reset ends it at once).`,
+		Example: "  tollctl users get alice --format=yaml", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.call(func(c *client.Client) error {
 				u, err := c.UsersGet(cmd.Context(), args[0])
@@ -99,8 +110,8 @@ func (a *app) usersCmd() *cobra.Command {
 					return err
 				}
 				return a.print(u, func(w io.Writer) {
-					fmt.Fprintf(w, "User: %s\nRoles: %s\nDB users: %s\nDB names: %s\nPassword set: %v\n", u.Name, strings.Join(u.Roles, ","),
-						strings.Join(u.Traits["db_users"], ","), strings.Join(u.Traits["db_names"], ","), u.PasswordSet)
+					fmt.Fprintf(w, "User: %s\nRoles: %s\nDB users: %s\nDB names: %s\nPassword set: %v\nLogin lockout: %s\n", u.Name, strings.Join(u.Roles, ","),
+						strings.Join(u.Traits["db_users"], ","), strings.Join(u.Traits["db_names"], ","), u.PasswordSet, lockoutText(u))
 				})
 			})
 		},
@@ -137,6 +148,7 @@ func (a *app) usersCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				a.warn(out.Warnings)
 				return a.print(out, func(w io.Writer) {
 					fmt.Fprintf(w, "User %s updated (roles %s).\n", out.Name, strings.Join(out.Roles, ","))
 				})
@@ -158,7 +170,12 @@ func (a *app) usersCmd() *cobra.Command {
 		},
 	}
 	reset := &cobra.Command{
-		Use: "reset NAME", Short: "Issue a new one-time invite to set the password", Example: "  tollctl users reset alice", Args: cobra.ExactArgs(1),
+		Use:   "reset NAME",
+		Short: "Issue a new one-time invite to set the password, and clear a login lockout",
+		Long: `Issue a new one-time invite (valid 1h) with which the user sets a new password; it
+replaces any earlier invite. It also clears a login lockout after failed passwords at once
+(the current password works again until the user signs up with the invite).`,
+		Example: "  tollctl users reset alice", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, p, err := a.client()
 			if err != nil {
@@ -169,11 +186,31 @@ func (a *app) usersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printInvite(inv, a.proxyOf(p.Proxy), "may set a new password")
+			if err := a.printInvite(inv, a.proxyOf(p.Proxy), "may set a new password"); err != nil || a.g.format != formatText {
+				return err
+			}
+			if !inv.LockoutCleared.IsZero() {
+				fmt.Fprintf(a.stdout, "\nIts login lockout (until %s) is cleared: password login works again now.\n",
+					inv.LockoutCleared.Format(time.RFC3339))
+			}
+			return nil
 		},
 	}
 	cmd.AddCommand(add, ls, get, update, rm, reset)
 	return cmd
+}
+
+// lockoutText says whether password login is locked for u.
+func lockoutText(u wire.User) string {
+	switch {
+	case !u.LockedUntil.IsZero():
+		return fmt.Sprintf("locked until %s after repeated failed passwords (tollctl users reset %s clears it)",
+			u.LockedUntil.Format(time.RFC3339), u.Name)
+	case u.FailedLogins > 0:
+		return fmt.Sprintf("none (%d failed passwords in a row; %d lock password login for %s)", u.FailedLogins,
+			control.MaxFailures, control.LockoutFor)
+	}
+	return "none"
 }
 
 func (a *app) proxyOf(p string) string {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,9 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +26,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/pki"
@@ -471,19 +469,24 @@ func sendCancel(ctx context.Context, addr string, pid uint32, key []byte) error 
 	return nil
 }
 
-// trail waits for the session's end and prints its audit trail.
+// trail waits for the session's end and prints its audit trail (the
+// renderer of tollctl audit search) with short session ids, which
+// tollctl audit session takes.
 func (d *demo) trail(ctx context.Context, sid string) error {
-	var evs []eventlog.Event
+	var recs []eventlog.Record
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		evs = evs[:0]
+		recs = recs[:0]
 		ended := false
 		err := d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
-			evs = append(evs, r.Event)
-			if r.Event.Type == schemas.TypeSessionEnded {
-				if e, err := schemas.DecodeAs[schemas.SessionEnded](r.Event); err == nil && e.SessionID == sid {
-					ended = true
-				}
+			// The session's events and those of no session (logins,
+			// certificates, checkpoints).
+			switch desc := auditquery.Describe(r.Event); desc.Session {
+			case sid:
+				recs = append(recs, r)
+				ended = ended || r.Event.Type == schemas.TypeSessionEnded
+			case "":
+				recs = append(recs, r)
 			}
 			return nil
 		})
@@ -499,90 +502,7 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	fmt.Fprintf(d.out, "\nAudit trail (stream %s):\n", eventlog.AuditStream)
-	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tDB\tSESSION\tSTATEMENT / RESULT")
-	for _, ev := range evs {
-		db, session, detail := describe(ev)
-		if session != "" && session != sid && ev.Type != schemas.TypeCertIssued {
-			continue
-		}
-		if len(session) > 10 {
-			session = session[len(session)-10:]
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.Local().Format("15:04:05.000"), ev.Type, ev.Actor, db, session, detail)
-	}
-	return tw.Flush()
-}
-
-// describe returns the database, session and a one-line detail of an
-// audit event, decoded through schemas (an old version is upcast).
-func describe(ev eventlog.Event) (db, session, detail string) {
-	v, err := schemas.Decode(ev)
-	if err != nil {
-		return "", "", "(cannot decode: " + err.Error() + ")"
-	}
-	switch d := v.(type) {
-	case *schemas.SessionStarted:
-		return d.Database, d.SessionID, fmt.Sprintf("db user %s, db name %s, allowed by role %s", d.DBUser, d.DBName, d.DecidedBy)
-	case *schemas.SessionRejected:
-		return d.Database, d.SessionID, d.Code + ": " + d.Reason
-	case *schemas.Query:
-		detail = d.Statement
-		if len(d.Params) > 0 {
-			var ps []string
-			for _, p := range d.Params {
-				ps = append(ps, paramText(p))
-			}
-			detail += "  [" + strings.Join(ps, ", ") + "]"
-		}
-		return "", d.SessionID, fmt.Sprintf("#%d %s", d.N, detail)
-	case *schemas.QueryResult:
-		if d.Status == schemas.ResultError {
-			return "", d.SessionID, fmt.Sprintf("#%d ERROR %s: %s", d.N, d.SQLState, d.Error)
-		}
-		return "", d.SessionID, fmt.Sprintf("#%d %s (%d rows, %d µs)", d.N, strings.TrimSpace(d.CommandTag+" "+okIfEmpty(d.CommandTag, d.Status)), d.Rows, d.DurationUS)
-	case *schemas.SessionCancel:
-		return "", d.SessionID, fmt.Sprintf("cancel request matched=%t forwarded=%t %s", d.Matched, d.Forwarded, d.Reason)
-	case *schemas.SessionEnded:
-		return "", d.SessionID, fmt.Sprintf("reason %s, %d queries, %d bytes in, %d bytes out", d.Reason, d.Queries, d.BytesIn, d.BytesOut)
-	case *schemas.CertIssued:
-		return d.Database, "", fmt.Sprintf("%s cert for %s (CN %s) until %s", d.Kind, d.For, d.Subject, d.NotAfter.Local().Format("2006-01-02 15:04"))
-	case *schemas.AuthLogin:
-		if d.Success {
-			return "", "", d.User + " logged in (" + d.Method + ")"
-		}
-		return "", "", d.User + " login failed: " + d.Reason
-	}
-	return "", "", ""
-}
-
-// paramText shows a bound parameter; binary ones as integers when they
-// have an integer's size, else as their length.
-func paramText(p schemas.QueryParam) string {
-	if p.Format != "binary" {
-		return p.Value
-	}
-	b, err := base64.StdEncoding.DecodeString(p.Value)
-	if err != nil {
-		return "(binary)"
-	}
-	switch len(b) {
-	case 2, 4, 8:
-		var v int64
-		for _, x := range b {
-			v = v<<8 | int64(x)
-		}
-		shift := 64 - 8*len(b)
-		return strconv.FormatInt(v<<shift>>shift, 10)
-	}
-	return fmt.Sprintf("(%d bytes binary)", len(b))
-}
-
-func okIfEmpty(tag, status string) string {
-	if tag == "" {
-		return status
-	}
-	return ""
+	return auditquery.RenderRecords(d.out, recs, auditquery.RecordsOptions{ShortSessions: true})
 }
 
 // instructions prints the commands to try by hand.
@@ -599,10 +519,10 @@ Try it by hand (in another shell; alice's password is %s):
   toll proxy db roach --port 26257     # then: pgbench / any client at host=127.0.0.1 port=26257 user=alice dbname=defaultdb
   tollctl status
   tollctl audit search --user alice --db roach
-  tollctl audit session %s
+  tollctl audit session %s   # the short id of the trail above; the full id works too
   tollctl audit verify
   tollctl events tail --stream=audit
 
 (go run ./cmd/toll and go run ./cmd/tollctl work the same from the repository.)
-`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid)
+`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid[:min(len(sid), auditquery.ShortSessionLen)])
 }

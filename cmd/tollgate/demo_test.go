@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,16 +35,22 @@ func TestDemo(t *testing.T) {
 	trail := s[i:]
 	for _, want := range []string{
 		"session.started", "db user alice, db name defaultdb, allowed by role access",
-		"CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT, balance INT)", "CREATE TABLE (0 rows",
-		"INSERT INTO accounts VALUES (1, 'alice', 100), (2, 'bob', 50)", "INSERT 0 2 (2 rows",
-		"SELECT count(*) FROM accounts WHERE balance > $1  [20]",
-		"SELECT balance FROM accounts WHERE owner = $1  [alice]",
+		"CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT, balance INT)", "CREATE TABLE, 0 rows (",
+		"INSERT INTO accounts VALUES (1, 'alice', 100), (2, 'bob', 50)", "INSERT 0 2, 2 rows (",
+		"SELECT count(*) FROM accounts WHERE balance > $1 [$1=binary:", "(int 20)]",
+		`SELECT balance FROM accounts WHERE owner = $1 [$1="alice"]`,
 		"SELECT * FROM no_such_table", `ERROR 42P01: relation "no_such_table" does not exist`,
 		"SELECT pg_sleep(60)", "session.cancel", "matched=true forwarded=true", "ERROR 57014: canceling statement due to user request",
-		"session.ended", "reason client",
+		"session.ended", "client after", "db cert for alice (CN alice",
 	} {
 		require.Contains(t, trail, want)
 	}
+	require.NotContains(t, trail, `{"`, "every event in words")
+	// The short session id of the trail is what the by-hand command takes.
+	m := regexp.MustCompile(`tollctl audit session (\S+)`).FindStringSubmatch(s)
+	require.NotNil(t, m, s)
+	require.Len(t, m[1], 12)
+	require.Regexp(t, `(?m)^\d+\s+\S+\s+session\.started\s+roach\s+alice\s+`+m[1]+`\s`, trail)
 	// The by-hand commands.
 	for _, want := range []string{"toll login --proxy=127.0.0.1:", "--user=alice --ca-pin=sha256:", "toll db ls", "toll db connect roach", "export TOLLGATE_HOME="} {
 		require.Contains(t, s, want)

@@ -8,7 +8,7 @@ import (
 )
 
 // rotationRoutes serve CA rotation (tollctl auth rotate); the service
-// checks the cert_authority rotate rule.
+// checks the cert_authority rotate rule (read, to describe a rotation).
 func (s *Server) rotationRoutes() {
 	s.mux.HandleFunc("POST /v1/auth/rotate", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var req wire.RotateRequest
@@ -16,5 +16,8 @@ func (s *Server) rotationRoutes() {
 			return nil, err
 		}
 		return s.svc.RotateCA(r.Context(), c, req)
+	}))
+	s.mux.HandleFunc("GET /v1/auth/rotation/{type}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
+		return s.svc.Rotation(c, r.PathValue("type"))
 	}))
 }

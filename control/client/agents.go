@@ -12,3 +12,9 @@ func (c *Client) RenewAgentCert(ctx context.Context, req wire.AgentRenew) (wire.
 	var out wire.Cert
 	return out, c.do(ctx, "POST", "/v1/agents/renew", req, &out)
 }
+
+// AgentsList lists the joined agents.
+func (c *Client) AgentsList(ctx context.Context) ([]wire.Agent, error) {
+	var out []wire.Agent
+	return out, c.do(ctx, "GET", "/v1/agents", nil, &out)
+}

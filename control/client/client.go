@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tollgate-db/tollgate/control/client/profile"
@@ -105,6 +106,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if te := trustError(strings.TrimPrefix(c.base, "https://"), err); te != err {
+			return te
+		}
 		return fmt.Errorf("reach control at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()

@@ -75,10 +75,15 @@ func validKind(kind string) bool {
 
 // NewCA makes a self-signed CA of kind (schemas.CAUser, CAHost, CADB or
 // CADBClient) for clusterName, valid from now (minus a minute of skew) for
-// ttl. The subject is CN "Tollgate <kind> CA", O clusterName, OU kind.
+// ttl. The subject is CN "Tollgate <kind> CA", O clusterName, OU kind; a
+// CA without a cluster name is refused, so every CA (first or rotated)
+// names its cluster.
 func NewCA(kind, alg, clusterName string, now time.Time, ttl time.Duration) (certPEM []byte, key crypto.Signer, err error) {
 	if !validKind(kind) {
 		return nil, nil, fmt.Errorf("%w: CA kind %q: use user, host, db or db_client", ErrInvalid, kind)
+	}
+	if clusterName == "" {
+		return nil, nil, fmt.Errorf("%w: a CA needs the cluster name (its subject's O)", ErrInvalid)
 	}
 	if ttl <= 0 {
 		return nil, nil, fmt.Errorf("%w: CA ttl must be positive", ErrInvalid)

@@ -64,6 +64,9 @@ func TestNewCA(t *testing.T) {
 	_, _, err = pki.NewCA(schemas.CAUser, "DSA", "c", t0, time.Hour)
 	require.ErrorIs(t, err, pki.ErrInvalid)
 	require.ErrorContains(t, err, "ECDSA-P256")
+	_, _, err = pki.NewCA(schemas.CAUser, "", "", t0, time.Hour)
+	require.ErrorIs(t, err, pki.ErrInvalid)
+	require.ErrorContains(t, err, "cluster name")
 	_, err = pki.Pin([]byte("garbage"))
 	require.Error(t, err)
 }

@@ -42,4 +42,8 @@ type Rotation struct {
 	Trusted []string `json:"trusted"`
 	// Hint says what to do before the next step.
 	Hint string `json:"hint"`
+	// Waiting are the joined agents whose host cert is not from the new
+	// key yet, sorted: completing a host CA rotation in update_servers
+	// waits for them (empty for other CAs and phases).
+	Waiting []string `json:"waiting,omitempty"`
 }

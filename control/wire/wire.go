@@ -70,6 +70,15 @@ type User struct {
 	PasswordSet   bool                `json:"password_set"`
 	CreatedAt     time.Time           `json:"created_at"`
 	InviteExpires time.Time           `json:"invite_expires,omitempty"`
+	// FailedLogins counts the failed password logins in a row since the
+	// last success or lockout; LockedUntil is set while password login is
+	// locked after too many of them. Both live in the answering control's
+	// memory, not in the log.
+	FailedLogins int       `json:"failed_logins,omitempty"`
+	LockedUntil  time.Time `json:"locked_until,omitzero"`
+	// Warnings say what the user cannot do as configured (e.g. reach any
+	// database); set by users update.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Invite answers users add and users reset: the one-time secret.
@@ -77,6 +86,11 @@ type Invite struct {
 	User    string    `json:"user"`
 	Invite  string    `json:"invite"`
 	Expires time.Time `json:"expires"`
+	// LockoutCleared is set by users reset when it ended a login lockout
+	// (until then).
+	LockoutCleared time.Time `json:"lockout_cleared,omitzero"`
+	// Warnings say what the user cannot do as created (users add).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Role is a role's name and spec plus times.
@@ -184,6 +198,9 @@ type Join struct {
 	PublicAddr   string                `json:"public_addr,omitempty"`
 	Resources    []map[string][]string `json:"resources,omitempty"`
 	PublicKeyPEM string                `json:"public_key_pem"`
+	// Version is the joining agent's Tollgate version (recorded in
+	// agent.joined; tollctl agents ls shows it).
+	Version string `json:"version,omitempty"`
 }
 
 // Joined answers a join.

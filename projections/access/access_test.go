@@ -209,6 +209,26 @@ func TestReachable(t *testing.T) {
 	require.Empty(t, access.Reachable(s, access.Identity{User: "x", Roles: []string{"access", "nobody"}, Traits: map[string][]string{"db_users": {"*"}}}, now))
 }
 
+// TestNoDBUser: access without a db_users trait grants databases but no
+// db user; a trait, or another role allowing a db user, fixes that; roles
+// granting no database are not reported.
+func TestNoDBUser(t *testing.T) {
+	t.Parallel()
+	s := fixture()
+	for _, tc := range []struct {
+		id   access.Identity
+		want []string
+	}{
+		{access.Identity{User: "a", Roles: []string{"access"}}, []string{"access"}},
+		{access.Identity{User: "a", Roles: []string{"access"}, Traits: map[string][]string{"db_names": {"*"}}}, []string{"access"}},
+		{access.Identity{User: "a", Roles: []string{"access"}, Traits: map[string][]string{"db_users": {"a"}}}, nil},
+		{access.Identity{User: "a", Roles: []string{"access", "dev"}}, nil},
+		{access.Identity{User: "a", Roles: []string{"editor", "noprod"}}, nil},
+	} {
+		require.Equal(t, tc.want, access.NoDBUser(s, tc.id), "%+v", tc.id)
+	}
+}
+
 func TestTokenUsable(t *testing.T) {
 	t.Parallel()
 	s := projections.New()

@@ -110,3 +110,22 @@ func subtract(allowed, deny []string) []string {
 	}
 	return out
 }
+
+// NoDBUser returns the roles of id that grant databases (allow db_labels)
+// when none of them allows a db user once its templates are expanded with
+// id's traits (the access role allows the user's db_users trait): id can
+// reach no database, whatever is registered. It returns nil when id has
+// no such role or one of them allows a db user.
+func NoDBUser(s *projections.State, id Identity) []string {
+	var granting []string
+	for _, r := range roleSet(s, id.Roles) {
+		if len(r.Spec.Allow.DBLabels) == 0 {
+			continue
+		}
+		if len(expand(r.Spec.Allow.DBUsers, id.Traits)) > 0 {
+			return nil
+		}
+		granting = append(granting, r.Name)
+	}
+	return granting
+}

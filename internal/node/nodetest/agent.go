@@ -47,7 +47,7 @@ func (n *Node) JoinAgent(t testing.TB, hostname string) *Agent {
 	pub, err := x509.MarshalPKIXPublicKey(key.Public())
 	require.NoError(t, err)
 	joined, err := n.Env.Control.Join(ctx, wire.Join{Token: tok.Value, Hostname: hostname,
-		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))}, "nodetest")
+		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})), Version: control.Version}, "nodetest")
 	require.NoError(t, err)
 	block, _ := pem.Decode([]byte(joined.CertPEM))
 	require.NotNil(t, block)
