@@ -38,8 +38,10 @@ type Upstream struct {
 
 // Options tune a Registry.
 type Options struct {
-	// Rate and Burst limit CancelRequests per source (an IPv4 address or
-	// an IPv6 /64; default 1/s, burst 5).
+	// Rate and Burst limit the CancelRequests that match no session, per
+	// source (an IPv4 address or an IPv6 /64; default 1/s, burst 5). A
+	// source past its budget is refused every cancel, matching or not,
+	// until the budget refills.
 	Rate  rate.Limit
 	Burst int
 	// MaxSources bounds the tracked source addresses (default 10000).
@@ -148,17 +150,28 @@ var (
 // key (pid and secret, the secret in constant time), forwards the
 // server's key over a new connection from the session's DialFunc, and
 // returns the event to record. err is non-nil when nothing was forwarded.
+//
+// Only a cancel that matches no session spends the source's budget: those
+// are what guessing a secret produces. So a pool whose statements all
+// reach their deadline at once cancels every one of them, through `toll
+// proxy db` too, where every cancel comes from one address; a source that
+// guessed Burst times is refused from then on, its matching cancels as
+// well (else the refusals would tell it when a guess hit).
 func (r *Registry) Cancel(ctx context.Context, k Key, from net.Addr) (schemas.SessionCancel, error) {
 	ev := schemas.SessionCancel{ClientAddr: addrString(from)}
-	if !r.allow(from) {
+	r.mu.Lock()
+	l := r.limiterLocked(from)
+	if l == nil || l.Tokens() < 1 {
+		r.mu.Unlock()
 		ev.Reason = ErrRateLimited.Error()
 		return ev, ErrRateLimited
 	}
-	r.mu.Lock()
 	var up Upstream
 	i := r.lookupLocked(k)
 	if i >= 0 {
 		up = r.sessions[k.ProcessID][i].up
+	} else {
+		l.Allow()
 	}
 	r.mu.Unlock()
 	if i < 0 {
@@ -205,12 +218,12 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-func (r *Registry) allow(from net.Addr) bool {
+// limiterLocked returns the limiter of from's source, or nil when the
+// table of sources is full of ones still limited.
+func (r *Registry) limiterLocked(from net.Addr) *rate.Limiter {
 	// Per IPv4 address or IPv6 /64: one host holds a whole /64, and must
 	// not get a fresh budget for guessing secrets from each address.
 	host := recordlimit.Source(addrString(from))
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	l, ok := r.limiters[host]
 	if !ok {
 		if len(r.limiters) >= r.opt.MaxSources {
@@ -222,11 +235,11 @@ func (r *Registry) allow(from net.Addr) bool {
 				}
 			}
 			if len(r.limiters) >= r.opt.MaxSources {
-				return false
+				return nil
 			}
 		}
 		l = rate.NewLimiter(r.opt.Rate, r.opt.Burst)
 		r.limiters[host] = l
 	}
-	return l.Allow()
+	return l
 }

@@ -49,17 +49,28 @@ func TestCancelForwardsMatchedKey(t *testing.T) {
 	require.Equal(t, uint32(42), s.ProcessID)
 	require.Equal(t, server.Secret, s.SecretKey, "the server's own key is forwarded")
 
-	// The server's own secret does not cancel through the agent.
+	// Matching cancels spend no budget: a pool's worth at once all go
+	// through (burst is 3).
+	for range 5 {
+		_, err = r.Cancel(context.Background(), k, from)
+		require.NoError(t, err)
+		<-got
+	}
+
+	// The server's own secret does not cancel through the agent; misses
+	// spend the budget, and past it every cancel from the source is
+	// refused, a matching one too (no hint that a guess hit).
 	ev, err = r.Cancel(context.Background(), server, from)
 	require.ErrorIs(t, err, ErrNoMatch)
 	require.False(t, ev.Matched)
 	require.Equal(t, "127.0.0.1:5000", ev.ClientAddr)
-
-	_, err = r.Cancel(context.Background(), k, from)
-	require.NoError(t, err)
-	_, err = r.Cancel(context.Background(), k, from)
-	require.ErrorIs(t, err, ErrRateLimited, "burst of 3 used")
-	<-got
+	for range 2 {
+		_, err = r.Cancel(context.Background(), Key{ProcessID: 42, Secret: []byte("nope")}, from)
+		require.ErrorIs(t, err, ErrNoMatch)
+	}
+	ev, err = r.Cancel(context.Background(), k, from)
+	require.ErrorIs(t, err, ErrRateLimited, "burst of 3 misses used")
+	require.False(t, ev.Matched)
 
 	r.Unregister(k)
 	_, err = r.Cancel(context.Background(), k, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)})
