@@ -111,6 +111,10 @@ func (a *fakeAgent) serve(c net.Conn, tc *tls.Config) {
 	for {
 		m, err := be.Receive()
 		if err != nil {
+			// The client is done (pgproto3/v2 reports a clean end as an
+			// unexpected EOF): last words, as a server's FATAL comes while
+			// the client is already going.
+			_ = be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "57P01", Message: "goodbye"})
 			return
 		}
 		switch q := m.(type) {
@@ -251,6 +255,51 @@ func TestProxyForwards32(t *testing.T) {
 	_, err = cc.Write(raw)
 	require.NoError(t, err)
 	require.Equal(t, raw, <-agent.cancels)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// TestProxyForwardsAgentsLastWords: when the client's side ends first,
+// what the agent still sends before it closes (a server's FATAL) reaches
+// the client before the proxy closes its connection.
+func TestProxyForwardsAgentsLastWords(t *testing.T) {
+	t.Parallel()
+	ca := cert(t, "ca", nil, true)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Leaf)
+	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
+	user := cert(t, "alice", &ca, false)
+	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
+		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	fe := pgproto3.NewFrontend(pgproto3.NewChunkReader(c), c)
+	require.NoError(t, fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "alice"}}))
+	<-agent.users
+	<-agent.startups
+	for {
+		m, err := fe.Receive()
+		require.NoError(t, err)
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	m, err := fe.Receive()
+	require.NoError(t, err)
+	e, ok := m.(*pgproto3.ErrorResponse)
+	require.True(t, ok, "%T", m)
+	require.Equal(t, "goodbye", e.Message)
+	_, err = fe.Receive()
+	require.Error(t, err, "then the connection closes")
 	cancel()
 	require.NoError(t, <-done)
 }
