@@ -1,7 +1,9 @@
 // Package cancel maps the agent's own BackendKeyData to the database's, so
 // a CancelRequest (sent by clients on a new, certificate-less connection)
 // can be matched and forwarded to the database over TLS with the right
-// certificate. Matching is constant time and rate-limited per source
+// certificate. The agent's key keeps the server's process id and replaces
+// only the secret (of the server's length: 4 bytes in protocol 3.0, up to
+// 256 in 3.2); cancels are matched by (pid, secret). Matching is constant time and rate-limited per source
 // address, and every attempt yields a schemas.SessionCancel. The caller
 // records a forwarded cancel in full; the others (which anyone can send
 // without a cert) go through agent/recordlimit, so a flood is summarised

@@ -224,7 +224,7 @@ func (h *handshake) protocolError(w io.Writer, what string, err error) *Rejectio
 	}
 	msg := "protocol violation " + what
 	if errors.Is(err, pgwire.ErrUnsupportedProtocol) {
-		msg = "unsupported frontend protocol or request: Tollgate speaks PostgreSQL protocol 3.0 over TLS"
+		msg = "unsupported frontend protocol or request: Tollgate speaks PostgreSQL protocol 3.x over TLS"
 	} else if errors.Is(err, pgwire.ErrFrameTooLarge) {
 		msg = "startup packet too large"
 	}

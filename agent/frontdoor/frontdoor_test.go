@@ -25,15 +25,21 @@ type catalog map[string]Database
 
 func (c catalog) Lookup(name string) (Database, bool) { d, ok := c[name]; return d, ok }
 
-type cancelRec struct {
-	mu  sync.Mutex
-	got [][2]uint32
+// gotCancel is one CancelRequest handed over: pid and key.
+type gotCancel struct {
+	pid uint32
+	key string
 }
 
-func (c *cancelRec) HandleCancel(_ context.Context, _ net.Addr, pid, key uint32) {
+type cancelRec struct {
+	mu  sync.Mutex
+	got []gotCancel
+}
+
+func (c *cancelRec) HandleCancel(_ context.Context, _ net.Addr, pid uint32, key []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.got = append(c.got, [2]uint32{pid, key})
+	c.got = append(c.got, gotCancel{pid, string(key)})
 }
 
 type result struct {
@@ -340,7 +346,7 @@ func TestCancelRequestHandedOver(t *testing.T) {
 	require.ErrorIs(t, fx.next(t).err, ErrCancelRequest)
 	fx.cancels.mu.Lock()
 	defer fx.cancels.mu.Unlock()
-	require.Equal(t, [][2]uint32{{7, 99}}, fx.cancels.got)
+	require.Equal(t, []gotCancel{{7, "\x00\x00\x00\x63"}}, fx.cancels.got)
 }
 
 func TestGarbageEndsCleanly(t *testing.T) {
@@ -426,7 +432,7 @@ func TestCancelRequestInsideTLS(t *testing.T) {
 	}
 	fx.cancels.mu.Lock()
 	defer fx.cancels.mu.Unlock()
-	require.Equal(t, [][2]uint32{{10, 42}, {11, 42}}, fx.cancels.got)
+	require.Equal(t, []gotCancel{{10, "\x00\x00\x00\x2a"}, {11, "\x00\x00\x00\x2a"}}, fx.cancels.got)
 }
 
 // A StartupMessage inside TLS without a client cert is refused.

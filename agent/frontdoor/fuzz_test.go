@@ -33,10 +33,11 @@ func (c *byteConn) SetWriteDeadline(time.Time) error { return nil }
 // end with a Session, a Rejection, ErrCancelRequest or an EOF error — never
 // panic or hang — and free its connection slot.
 func FuzzHandle(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 47})                             // SSLRequest
-	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 48, 0, 0, 0, 8, 4, 210, 22, 47}) // GSSENC then SSL
-	f.Add([]byte{0, 0, 0, 16, 4, 210, 22, 46, 0, 0, 0, 7, 0, 0, 0, 99})   // CancelRequest
-	f.Add([]byte("\x00\x00\x00\x17\x00\x03\x00\x00user\x00app\x00\x00"))  // plaintext StartupMessage
+	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 47})                                           // SSLRequest
+	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 48, 0, 0, 0, 8, 4, 210, 22, 47})               // GSSENC then SSL
+	f.Add([]byte{0, 0, 0, 16, 4, 210, 22, 46, 0, 0, 0, 7, 0, 0, 0, 99})                 // CancelRequest
+	f.Add(append([]byte{0, 0, 0, 44, 4, 210, 22, 46, 0, 0, 0, 7}, make([]byte, 32)...)) // 3.2 CancelRequest
+	f.Add([]byte("\x00\x00\x00\x17\x00\x03\x00\x00user\x00app\x00\x00"))                // plaintext StartupMessage
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	fd, err := New(Config{
 		Credentials: StaticCredentials{},

@@ -111,9 +111,10 @@ func (f AuthorizerFunc) Authorize(ctx context.Context, req Request) (Decision, e
 
 // CancelHandler receives a CancelRequest (which arrives on its own
 // certificate-less connection): agent/cancel matches, rate-limits,
-// records and forwards it.
+// records and forwards it. secretKey is 4 bytes (protocol 3.0) or up to
+// pgwire.MaxCancelKey (3.2); it is valid only during the call.
 type CancelHandler interface {
-	HandleCancel(ctx context.Context, clientAddr net.Addr, processID, secretKey uint32)
+	HandleCancel(ctx context.Context, clientAddr net.Addr, processID uint32, secretKey []byte)
 }
 
 var _ Credentials = StaticCredentials{}

@@ -128,19 +128,21 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	rs := relay.New(relay.Config{
 		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
 		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Budget: g.budget, Logger: g.log,
-		MapBackendKey: func(pid, secret uint32) (uint32, uint32) {
+		// The client keeps the server's pid (pg_stat_activity,
+		// pg_terminate_backend) and gets the agent's secret.
+		MapBackendKey: func(pid uint32, secret []byte) []byte {
 			if keyed {
-				return agentKey.ProcessID, agentKey.SecretKey
+				return agentKey.Secret
 			}
 			t := target
-			k, err := g.cancels.Register(cancel.Upstream{SessionID: sess.ID, Key: cancel.Key{ProcessID: pid, SecretKey: secret},
+			k, err := g.cancels.Register(cancel.Upstream{SessionID: sess.ID, Key: cancel.Key{ProcessID: pid, Secret: secret},
 				Dial: func(ctx context.Context) (net.Conn, error) { return upstream.DialTLS(ctx, t) }})
 			if err != nil {
 				g.log.Warn().Err(err).Str("session", sess.ID).Msg("register cancel key")
-				return pid, secret
+				return secret
 			}
 			agentKey, keyed = k, true
-			return k.ProcessID, k.SecretKey
+			return k.Secret
 		},
 	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
 	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last}
@@ -210,9 +212,9 @@ func (g *Gateway) connectUpstream(ctx context.Context, sess *frontdoor.Session) 
 // cancelHandler matches CancelRequests and records them.
 type cancelHandler struct{ g *Gateway }
 
-func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid, secret uint32) {
+func (h cancelHandler) HandleCancel(ctx context.Context, from net.Addr, pid uint32, secret []byte) {
 	g := h.g
-	ev, err := g.cancels.Cancel(ctx, cancel.Key{ProcessID: pid, SecretKey: secret}, from)
+	ev, err := g.cancels.Cancel(ctx, cancel.Key{ProcessID: pid, Secret: secret}, from)
 	outcome := "forwarded"
 	switch {
 	case errors.Is(err, cancel.ErrRateLimited):

@@ -163,24 +163,36 @@ func (p *Proxy) session(ctx context.Context, c net.Conn, br *bufio.Reader, start
 	if _, err := up.Write(startup); err != nil {
 		return fmt.Errorf("forward startup: %w", err)
 	}
-	errc := make(chan error, 2)
+	upc, downc := make(chan error, 1), make(chan error, 1)
 	go func() {
 		_, err := br.WriteTo(up)
 		_ = up.CloseWrite()
-		errc <- err
+		upc <- err
 	}()
 	go func() {
 		_, err := io.Copy(c, up)
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		}
-		errc <- err
+		downc <- err
 	}()
-	err = <-errc
-	// One side ended: end the other too.
+	select {
+	case err = <-downc:
+		// The agent ended the session, after whatever it had to say (the
+		// server's FATAL, the agent's own): end the client's the same way.
+		_ = c.Close()
+		_ = up.Close()
+		<-upc
+	case err = <-upc:
+		// The client is done (EOF after Terminate), or the agent can no
+		// longer be written to because it ended the session: what the agent
+		// sent before it closed — the FATAL that says why — still goes to
+		// the client before its connection closes, as it would directly.
+		_ = up.SetReadDeadline(time.Now().Add(p.cfg.DialTimeout))
+		<-downc
+	}
 	_ = c.Close()
 	_ = up.Close()
-	<-errc
 	return err
 }
 

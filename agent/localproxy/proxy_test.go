@@ -2,6 +2,7 @@ package localproxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"io"
 	"math/big"
 	"net"
@@ -48,16 +50,17 @@ func cert(t *testing.T, cn string, parent *tls.Certificate, isCA bool) tls.Certi
 // saw, then echoes simple queries as a CommandComplete. Cancel requests
 // arriving in plaintext are reported on cancels.
 type fakeAgent struct {
-	ln      net.Listener
-	cancels chan uint32
-	users   chan string
+	ln       net.Listener
+	cancels  chan []byte
+	users    chan string
+	startups chan []byte
 }
 
 func startFakeAgent(t *testing.T, srv tls.Certificate, ca *x509.CertPool) *fakeAgent {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
-	a := &fakeAgent{ln: ln, cancels: make(chan uint32, 4), users: make(chan string, 4)}
+	a := &fakeAgent{ln: ln, cancels: make(chan []byte, 4), users: make(chan string, 4), startups: make(chan []byte, 4)}
 	tc := &tls.Config{Certificates: []tls.Certificate{srv}, ClientCAs: ca, ClientAuth: tls.RequireAndVerifyClientCert}
 	go func() {
 		for {
@@ -78,7 +81,7 @@ func (a *fakeAgent) serve(c net.Conn, tc *tls.Config) {
 		return
 	}
 	if st.Kind == pgwire.KindCancelRequest {
-		a.cancels <- st.SecretKey
+		a.cancels <- st.Raw
 		return
 	}
 	if st.Kind != pgwire.KindSSLRequest {
@@ -91,12 +94,14 @@ func (a *fakeAgent) serve(c net.Conn, tc *tls.Config) {
 	if s.Handshake() != nil {
 		return
 	}
-	be := pgproto3.NewBackend(pgproto3.NewChunkReader(s), s)
-	sm, err := be.ReceiveStartupMessage()
-	if err != nil {
+	br := bufio.NewReader(s)
+	sm, err := pgwire.ReadStartup(br)
+	if err != nil || sm.Kind != pgwire.KindStartupMessage {
 		return
 	}
-	a.users <- sm.(*pgproto3.StartupMessage).Parameters["user"]
+	a.users <- sm.Params["user"]
+	a.startups <- sm.Raw
+	be := pgproto3.NewBackend(pgproto3.NewChunkReader(br), s)
 	for _, m := range []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}, &pgproto3.BackendKeyData{ProcessID: 1, SecretKey: 42},
 		&pgproto3.ReadyForQuery{TxStatus: 'I'}} {
 		if be.Send(m) != nil {
@@ -106,6 +111,10 @@ func (a *fakeAgent) serve(c net.Conn, tc *tls.Config) {
 	for {
 		m, err := be.Receive()
 		if err != nil {
+			// The client is done (pgproto3/v2 reports a clean end as an
+			// unexpected EOF): last words, as a server's FATAL comes while
+			// the client is already going.
+			_ = be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "57P01", Message: "goodbye"})
 			return
 		}
 		switch q := m.(type) {
@@ -150,6 +159,7 @@ func TestProxyRelaysAndForwardsCancel(t *testing.T) {
 		fe := pgproto3.NewFrontend(pgproto3.NewChunkReader(c), c)
 		require.NoError(t, fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": name}}))
 		require.Equal(t, name, <-agent.users, "client %d", i)
+		<-agent.startups
 		for {
 			m, err := fe.Receive()
 			require.NoError(t, err)
@@ -172,7 +182,7 @@ func TestProxyRelaysAndForwardsCancel(t *testing.T) {
 	require.NoError(t, err)
 	select {
 	case k := <-agent.cancels:
-		require.Equal(t, uint32(42), k)
+		require.Equal(t, raw, k)
 	case <-time.After(20 * time.Second):
 		t.Fatal("cancel request not forwarded")
 	}
@@ -206,4 +216,90 @@ func TestProxyAgentUnreachable(t *testing.T) {
 	e := m.(*pgproto3.ErrorResponse)
 	require.Equal(t, "08006", e.Code)
 	require.Contains(t, e.Message, addr)
+}
+
+// TestProxyForwards32: a protocol 3.2 startup (pgx's and libpq 18's
+// max_protocol_version) and a CancelRequest with 3.2's longest key (256
+// bytes) reach the agent byte for byte.
+func TestProxyForwards32(t *testing.T) {
+	t.Parallel()
+	ca := cert(t, "ca", nil, true)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Leaf)
+	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
+	user := cert(t, "alice", &ca, false)
+	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
+		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	startup := binary.BigEndian.AppendUint32([]byte{0, 0, 0, 0}, pgwire.ProtocolVersion32)
+	startup = append(startup, "user\x00alice\x00_pq_.test\x00on\x00\x00"...)
+	binary.BigEndian.PutUint32(startup, uint32(len(startup)))
+	_, err = c.Write(startup)
+	require.NoError(t, err)
+	require.Equal(t, "alice", <-agent.users)
+	require.Equal(t, startup, <-agent.startups)
+
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer cc.Close()
+	raw := pgwire.AppendCancelRequest(nil, 77, bytes.Repeat([]byte{0x5a}, pgwire.MaxCancelKey))
+	_, err = cc.Write(raw)
+	require.NoError(t, err)
+	require.Equal(t, raw, <-agent.cancels)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// TestProxyForwardsAgentsLastWords: when the client's side ends first,
+// what the agent still sends before it closes (a server's FATAL) reaches
+// the client before the proxy closes its connection.
+func TestProxyForwardsAgentsLastWords(t *testing.T) {
+	t.Parallel()
+	ca := cert(t, "ca", nil, true)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Leaf)
+	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
+	user := cert(t, "alice", &ca, false)
+	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
+		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	fe := pgproto3.NewFrontend(pgproto3.NewChunkReader(c), c)
+	require.NoError(t, fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "alice"}}))
+	<-agent.users
+	<-agent.startups
+	for {
+		m, err := fe.Receive()
+		require.NoError(t, err)
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	m, err := fe.Receive()
+	require.NoError(t, err)
+	e, ok := m.(*pgproto3.ErrorResponse)
+	require.True(t, ok, "%T", m)
+	require.Equal(t, "goodbye", e.Message)
+	_, err = fe.Receive()
+	require.Error(t, err, "then the connection closes")
+	cancel()
+	require.NoError(t, <-done)
 }

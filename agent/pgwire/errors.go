@@ -11,8 +11,8 @@ var (
 	ErrFrameTooLarge = errors.New("pgwire: frame exceeds the maximum message size")
 	// ErrMalformed means the bytes are not a valid frame or message.
 	ErrMalformed = errors.New("pgwire: malformed message")
-	// ErrUnsupportedProtocol means a StartupMessage asked for a protocol
-	// version other than 3.0.
+	// ErrUnsupportedProtocol means a startup packet asked for a protocol
+	// other than 3.x (or carried an unknown request code).
 	ErrUnsupportedProtocol = errors.New("pgwire: unsupported protocol version")
 )
 

@@ -41,4 +41,7 @@ const (
 	MsgNoData               = 'n'
 	MsgParameterDescription = 't'
 	MsgFunctionCallResponse = 'V'
+	// MsgNegotiateProtocolVersion answers a startup asking for a newer
+	// minor version or unknown `_pq_.` options, before Authentication.
+	MsgNegotiateProtocolVersion = 'v'
 )

@@ -4,8 +4,10 @@
 // The boundary: the caller has completed TLS on both sides, read the
 // client's StartupMessage, decided to admit it and forwarded the startup
 // packet unchanged to the server. Session.Run then takes over: it relays
-// the authentication exchange, substitutes the agent's own BackendKeyData
-// for the server's (Config.MapBackendKey), and from then on frames every
+// the authentication exchange, substitutes the agent's own secret for the
+// server's in BackendKeyData, keeping the server's process id
+// (Config.MapBackendKey; 4-byte keys in protocol 3.0, up to 256 bytes in
+// 3.2), and from then on frames every
 // message, forwarding the original bytes unchanged.
 //
 // Client → server, the tracker (tracker.go, tracker_server.go) records

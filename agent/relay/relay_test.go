@@ -153,7 +153,7 @@ func startRelay(t *testing.T, mode Mode, pub *memPub) (*pgproto3.Frontend, net.C
 	s := New(Config{
 		SessionID: "s1", Database: "db", User: "alice", Mode: mode,
 		Builder: eventlog.NewBuilder("agent-1"), Publisher: pub,
-		MapBackendKey: func(pid, secret uint32) (uint32, uint32) { return 7, 77 },
+		MapBackendKey: func(uint32, []byte) []byte { return []byte{0, 0, 0, 77} },
 	}, agentClient, nil, agentServer)
 	done := make(chan Stats, 1)
 	go func() { done <- s.Run(context.Background()) }()
@@ -197,7 +197,7 @@ func TestRelayAuditsSimpleAndExtended(t *testing.T) {
 		pub := &memPub{}
 		fe, conn, done := startRelay(t, mode, pub)
 		start := recvUntilReady(t, fe)
-		require.Contains(t, start, &pgproto3.BackendKeyData{ProcessID: 7, SecretKey: 77}, "agent key substituted")
+		require.Contains(t, start, &pgproto3.BackendKeyData{ProcessID: 42, SecretKey: 77}, "the server's pid, the agent's secret")
 
 		require.NoError(t, fe.Send(&pgproto3.Query{String: "select 1; select 2"}))
 		recvUntilReady(t, fe)

@@ -3,7 +3,6 @@ package relay
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -70,9 +69,12 @@ type Config struct {
 	Mode      Mode
 	Builder   *eventlog.Builder
 	Publisher Publisher
-	// MapBackendKey replaces the server's BackendKeyData with the agent's
-	// own (agent/cancel). Nil forwards the server's unchanged.
-	MapBackendKey func(pid, secret uint32) (uint32, uint32)
+	// MapBackendKey returns the secret key the client gets in place of the
+	// server's (agent/cancel): the BackendKeyData keeps the server's
+	// process id. The secret is 4 bytes in protocol 3.0 and up to
+	// pgwire.MaxCancelKey in 3.2; it aliases the frame, valid only during
+	// the call. Nil forwards the server's key unchanged.
+	MapBackendKey func(pid uint32, secret []byte) []byte
 	// MaxMessage bounds one message body (pgwire.DefaultMaxMessage if 0).
 	MaxMessage int
 	// Budget, when set, bounds the bytes that large client messages hold at
@@ -257,12 +259,7 @@ func (s *Session) serverLoop() error {
 			s.cout = pgwire.AppendError(s.cout, *reply.replace)
 			reply.replace = nil
 		} else if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
-			if pid, secret, ok := backendKey(body); ok {
-				pid, secret = s.cfg.MapBackendKey(pid, secret)
-				s.cout = append(s.cout, pgwire.MsgBackendKeyData, 0, 0, 0, 12)
-				s.cout = binary.BigEndian.AppendUint32(s.cout, pid)
-				s.cout = binary.BigEndian.AppendUint32(s.cout, secret)
-			}
+			s.cout = s.mapBackendKey(s.cout, body)
 		} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
 			// A large message (a wide row) goes to the client with no copy.
 			if err := s.flushClientLocked(); err != nil {
@@ -309,6 +306,19 @@ func (s *Session) serverLoop() error {
 			}
 		}
 	}
+}
+
+// mapBackendKey appends the client's BackendKeyData for the server's
+// body: the server's process id with the agent's secret. A malformed one
+// (no key, or over 256 bytes) is forwarded as it came, so the client sees
+// what the server sent; a cancel with it does not match.
+func (s *Session) mapBackendKey(dst, body []byte) []byte {
+	pid, secret, err := pgwire.ParseBackendKeyData(body)
+	if err != nil {
+		s.cfg.Logger.Warn().Err(err).Str("session", s.cfg.SessionID).Msg("server's BackendKeyData forwarded unchanged: cancel through the agent will not match")
+		return append(dst, s.sr.Raw()...)
+	}
+	return pgwire.AppendBackendKeyData(dst, pid, s.cfg.MapBackendKey(pid, secret))
 }
 
 // appendSynthLocked writes one of the agent's own replies. Inside a

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -324,14 +323,6 @@ func tagRows(tag string) int64 {
 		return 0
 	}
 	return n
-}
-
-// backendKey decodes a BackendKeyData body.
-func backendKey(body []byte) (pid, secret uint32, ok bool) {
-	if len(body) != 8 {
-		return 0, 0, false
-	}
-	return binary.BigEndian.Uint32(body), binary.BigEndian.Uint32(body[4:]), true
 }
 
 // dropPortalsLocked forgets the portals at the end of a transaction

@@ -8,6 +8,9 @@
 // asks for a password instead of accepting the cert is reported as
 // ErrPasswordRequired (the client is told the database must be set up for
 // cert auth), a server ErrorResponse as *ServerError carrying its bytes to
-// forward. On success the returned connection replays that first message,
-// so the relay sees the whole authentication exchange.
+// forward. A NegotiateProtocolVersion before it (the client asked for
+// protocol 3.2 or `_pq_.` options the server lacks) is kept and forwarded
+// too: the client, not the agent, decides whether the server's version
+// will do. On success the returned connection replays those messages, so
+// the relay sees the whole authentication exchange.
 package upstream

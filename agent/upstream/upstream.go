@@ -51,7 +51,8 @@ type Target struct {
 }
 
 // ServerError is an ErrorResponse the database sent in answer to the
-// startup; Raw is the message to forward to the client.
+// startup; Raw is what to forward to the client (the ErrorResponse, after
+// the NegotiateProtocolVersion that came before it, if any).
 type ServerError struct {
 	Raw     []byte
 	Code    string
@@ -162,8 +163,11 @@ func DialTLS(ctx context.Context, t Target) (*tls.Conn, error) {
 }
 
 // Connect opens a session on the database: DialTLS, the client's startup
-// packet forwarded unchanged, and the server's first answer read. On
-// success the returned connection replays that answer first.
+// packet forwarded unchanged (any protocol 3.x version it asks for), and
+// the server's first answer read: AuthenticationOk, or an ErrorResponse,
+// either possibly after a NegotiateProtocolVersion (a server older than
+// the version asked for). On success the returned connection replays
+// those messages first.
 func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 	tc, err := DialTLS(ctx, t)
 	if err != nil {
@@ -187,7 +191,19 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 		tc.Close()
 		return nil, fmt.Errorf("read the database's answer to the startup: %w", err)
 	}
-	first := append([]byte(nil), fr.Raw()...)
+	var first []byte
+	if typ == pgwire.MsgNegotiateProtocolVersion {
+		// The client asked for a newer minor version (3.2 of a server
+		// that speaks 3.0) or `_pq_.` options the server lacks: the
+		// server says what it speaks, then goes on. The client decides
+		// whether that will do.
+		first = append(first, fr.Raw()...)
+		if typ, body, err = fr.Next(); err != nil {
+			tc.Close()
+			return nil, fmt.Errorf("read the database's answer to the startup after NegotiateProtocolVersion: %w", err)
+		}
+	}
+	first = append(first, fr.Raw()...)
 	switch typ {
 	case pgwire.MsgAuthentication:
 		if len(body) < 4 {

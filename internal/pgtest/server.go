@@ -242,12 +242,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (s *Server) start(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+func (s *Server) start(ctx context.Context) error { return s.startOn(ctx, 0) }
+
+// startOn starts postgres on port (a free one when 0, with a new log;
+// else the log goes on) and waits until it accepts connections.
+func (s *Server) startOn(ctx context.Context, port int) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port, flags = p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC
 	}
-	logF, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logF, err := os.OpenFile(s.logPath, flags, 0o644)
 	if err != nil {
 		return fmt.Errorf("create log file: %w", err)
 	}
@@ -349,6 +357,19 @@ func (s *Server) ExecContext(ctx context.Context, sql string) error {
 // Reload makes the server re-read its config files (SIGHUP).
 func (s *Server) Reload(ctx context.Context) error {
 	return s.ExecContext(ctx, "SELECT pg_reload_conf()")
+}
+
+// Restart stops the server with a fast shutdown (every backend ends with
+// FATAL 57P01, as in a real restart) and starts it again on the same port
+// and data dir; the log goes on.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.stopProcess(); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	if err := s.startOn(ctx, s.port); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return nil
 }
 
 // Close stops the server (fast shutdown) and removes its temp dir. It is

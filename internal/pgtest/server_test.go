@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/internal/pgtest"
@@ -175,4 +176,26 @@ func writeLeaf(t *testing.T, certPath, keyPath string, l leaf) {
 	kder, err := x509.MarshalPKCS8PrivateKey(l.key)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600))
+}
+
+// TestRestart: a restart ends every backend with FATAL 57P01 and the
+// server answers again on the same port, with the data kept.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	s := pgtest.Start(t, pgtest.Config{})
+	s.Exec(t, "CREATE TABLE kept (x int)")
+	ctx := context.Background()
+	// Over TCP, as a client elsewhere (over the unix socket the next
+	// write fails first, with EPIPE).
+	c, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable", s.Host(), s.Port(), pgtest.Superuser))
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	port := s.Port()
+	require.NoError(t, s.Restart(ctx))
+	require.Equal(t, port, s.Port())
+	_, err = c.Exec(ctx, "SELECT 1")
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, "57P01", pgErr.Code)
+	require.NoError(t, s.ExecContext(ctx, "SELECT * FROM kept"))
 }
