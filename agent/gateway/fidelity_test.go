@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,11 +198,14 @@ func (h *harness) pgbenchTerminated(t *testing.T, r route, app string) (string, 
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
+	// The client's backend, once it has run the script (pgbench opens a
+	// connection of its own first, which ends by itself).
 	var pid uint32
 	require.Eventually(t, func() bool {
-		bs := h.activity(t, app)
-		if len(bs) == 1 {
-			pid = bs[0].pid
+		for _, b := range h.activity(t, app) {
+			if strings.Contains(b.query, "pg_sleep(0.01)") {
+				pid = b.pid
+			}
 		}
 		return pid != 0
 	}, 60*time.Second, 20*time.Millisecond, "pgbench's backend")
