@@ -188,7 +188,7 @@ func TestFidelityServerEnds(t *testing.T) {
 func (h *harness) pgbenchTerminated(t *testing.T, r route, app string) (string, int) {
 	t.Helper()
 	bin, err := exec.LookPath("pgbench")
-	require.NoError(t, err, "pgbench not found: apt-get install -y postgresql-contrib")
+	require.NoError(t, err, "pgbench not found: apt-get install -y postgresql (pgbench comes with the server package)")
 	script := filepath.Join(t.TempDir(), "sleep.sql")
 	require.NoError(t, os.WriteFile(script, []byte("select pg_sleep(0.01);\n"), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -85,7 +85,7 @@ type row struct {
 
 func bench(ctx context.Context, o options, out io.Writer) error {
 	if _, err := exec.LookPath("pgbench"); err != nil {
-		return errors.New("pgbench not found: apt-get install -y postgresql-contrib (or postgresql-client)")
+		return errors.New("pgbench not found: apt-get install -y postgresql (pgbench comes with the server package)")
 	}
 	dir, err := os.MkdirTemp("", "tollbench-")
 	if err != nil {
