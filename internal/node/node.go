@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/export/subscriber"
 	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/datadir"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -80,6 +81,15 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// One process per data dir: a second one would run its own embedded
+	// NATS on the same store, rewrite the admin identity and race the
+	// first for the streams. The kernel drops the lock when this process
+	// ends, however it ends.
+	lock, err := datadir.Acquire(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	jc := jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: cfg.DataDir,
 		Replicas: cfg.NATS.Replicas, Logger: log}
 	var remote *join.Remote

@@ -1,0 +1,6 @@
+// Package datadir guards a data dir against a second process: Lock takes
+// an exclusive flock(2) on <data_dir>/tollgate.lock and writes the holder's
+// PID into it. The kernel releases the lock when the holder exits, however
+// it exits (a crash or SIGKILL included), so a stale lock file never blocks
+// the next start.
+package datadir
