@@ -25,6 +25,10 @@ const (
 	DefaultConfigPath = "/etc/tollgate.yaml"
 	// DefaultDataDir is the data dir written by `db configure create`.
 	DefaultDataDir = "/var/lib/tollgate"
+	// DefaultTokenPath is where the guide keeps an agent's join token: a
+	// path the systemd unit's sandbox can read (/etc is read-only there,
+	// while PrivateTmp=true hides /tmp).
+	DefaultTokenPath = "/etc/tollgate/token"
 )
 
 // Audit modes.

@@ -152,25 +152,33 @@ func validName(s string) bool {
 
 // Token returns the join token: the contents of the file named by
 // auth_token when it names one (trimmed), else auth_token itself. A value
-// that looks like a path ('/' in it) but names no file is an error.
+// that looks like a path ('/' in it) but names no file is an error that
+// says so, rather than a token value control would not know.
 func (j Join) Token() (string, error) {
 	v := j.AuthToken
 	if v == "" {
 		return "", fmt.Errorf("%w: tollgate.auth_token is empty: pass a join token from `tollctl tokens add --type=db`", ErrInvalid)
 	}
-	if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
+	st, err := os.Stat(v)
+	switch {
+	case err == nil && st.Mode().IsRegular():
 		raw, err := os.ReadFile(v)
 		if err != nil {
 			return "", fmt.Errorf("read tollgate.auth_token file: %w", err)
 		}
 		t := strings.TrimSpace(string(raw))
 		if t == "" {
-			return "", fmt.Errorf("%w: tollgate.auth_token file %s is empty", ErrInvalid, v)
+			return "", fmt.Errorf("%w: tollgate.auth_token: token file %s is empty: write the token from `tollctl tokens add --type=db --format=text` into it", ErrInvalid, v)
 		}
 		return t, nil
+	case err == nil:
+		return "", fmt.Errorf("%w: tollgate.auth_token: %s is not a file: name the file holding the join token", ErrInvalid, v)
+	case !strings.ContainsRune(v, '/'):
+		return v, nil
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("%w: tollgate.auth_token: token file %s not found: write the token from `tollctl tokens add --type=db --format=text` there "+
+			"(under systemd use %s: the unit's PrivateTmp=true hides /tmp)", ErrInvalid, v, DefaultTokenPath)
+	default:
+		return "", fmt.Errorf("read tollgate.auth_token file: %w", err)
 	}
-	if strings.ContainsRune(v, '/') {
-		return "", fmt.Errorf("%w: tollgate.auth_token: token file %s not found", ErrInvalid, v)
-	}
-	return v, nil
 }

@@ -160,12 +160,16 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	}
 	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
 
-	token, err := JoinToken(cfg.Tollgate.AuthToken)
-	if err != nil {
-		return nil, err
+	// The token is read at the first start only: once joined, the file
+	// holding it may be gone.
+	g.id, err = join.Load(cfg.Tollgate.DataDir)
+	if errors.Is(err, os.ErrNotExist) || cfg.Tollgate.DataDir == "" {
+		var token string
+		if token, err = JoinToken(cfg.Tollgate); err == nil {
+			g.id, err = join.Ensure(ctx, cfg.Tollgate.DataDir, deps.Control,
+				join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: Resources(cfg)})
+		}
 	}
-	g.id, err = join.Ensure(ctx, cfg.Tollgate.DataDir, deps.Control,
-		join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: Resources(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -247,27 +251,13 @@ func Resources(cfg config.File) []map[string][]string {
 	return res
 }
 
-// JoinToken reads tollgate.auth_token: the value itself or the path of a
-// file holding it.
-func JoinToken(v string) (string, error) {
-	if v == "" {
+// JoinToken reads tollgate.auth_token for a join: "" when there is none
+// (join.Ensure then says how to get one), else config.Join.Token.
+func JoinToken(j config.Join) (string, error) {
+	if j.AuthToken == "" {
 		return "", nil
 	}
-	if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return "", fmt.Errorf("read join token file: %w", err)
-		}
-		return string(trimSpace(b)), nil
-	}
-	return v, nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
+	return j.Token()
 }
 
 func (g *Gateway) runtime() *runtimeConfig { return g.rc.Load() }

@@ -50,14 +50,23 @@ token and serves one database through its PostgreSQL-wire listener (port 7432).
 The file holds the join token (or the path of the file holding it), so it is
 written with mode 0600, and an existing file is never overwritten without --force.
 Start the agent with 'tollgate start --config FILE' or install it as a service with
-'tollgate install systemd'.`,
-		Example: `  # On the control host: make a join token for a database agent.
-  tollctl tokens add --type=db --format=text > /tmp/token
+'tollgate install systemd'.
 
-  # On the host that runs the agent: write /etc/tollgate.yaml.
+--token takes the token itself or the path of a file holding it (a value with a
+'/' is a path, and must exist). The agent reads it at its first start only, to
+join. Under systemd keep it in ` + agentconfig.DefaultTokenPath + `: the unit 'tollgate install systemd'
+writes hides /tmp (PrivateTmp=true) and /home (ProtectHome=true) from the service.`,
+		Example: `  # On the control host: make a join token for a database agent.
+  tollctl tokens add --type=db --format=text
+
+  # On the host that runs the agent: save it where the service can read it.
+  sudo install -d -m 0700 /etc/tollgate
+  sudo sh -c 'umask 077; cat > /etc/tollgate/token'     # paste the token, then Ctrl-D
+
+  # Write /etc/tollgate.yaml.
   sudo tollgate db configure create \
     -o file \
-    --token=/tmp/token \
+    --token=/etc/tollgate/token \
     --proxy=tollgate.example.com:7080 \
     --ca-pin=sha256:<pin printed by 'tollctl status'> \
     --name=roach \
@@ -66,7 +75,7 @@ Start the agent with 'tollgate start --config FILE' or install it as a service w
     --labels=env=dev
 
   # Print the config instead, to merge it into an existing file by hand.
-  tollgate db configure create -o stdout --token=/tmp/token --proxy=tollgate.example.com:7080 \
+  tollgate db configure create -o stdout --token=/etc/tollgate/token --proxy=tollgate.example.com:7080 \
     --name=roach --protocol=cockroachdb --uri=roach.example.com:26257`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -121,6 +130,17 @@ func runDBConfigureCreate(stdout, stderr io.Writer, o dbConfigureOptions) error 
 	}
 	if _, err := agentconfig.Parse(buf.Bytes()); err != nil {
 		return fmt.Errorf("the flags make an invalid config: %w", err)
+	}
+	if o.token != "" {
+		// A token file must exist now: a missing one would be taken for
+		// the token value at the agent's first start.
+		if _, err := f.Tollgate.Token(); err != nil {
+			return fmt.Errorf("--token: %w", err)
+		}
+		if s := hiddenBySandbox(o.token); s != "" && strings.ContainsRune(o.token, '/') {
+			fmt.Fprintf(stderr, "Note: the service 'tollgate install systemd' writes cannot read %s (%s hides it): "+
+				"move it to %s and pass --token=%s, unless you run 'tollgate start' yourself\n", o.token, s, agentconfig.DefaultTokenPath, agentconfig.DefaultTokenPath)
+		}
 	}
 	path := configOutputPath(o.output)
 	if path == "" {

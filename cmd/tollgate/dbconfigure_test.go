@@ -31,15 +31,17 @@ const pin = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f0
 
 func TestDBConfigureCreateStdoutParsesBack(t *testing.T) {
 	t.Parallel()
+	token := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(token, []byte("0123abcd\n"), 0o600))
 	out, _, err := execCmd(t, "db", "configure", "create", "-o", "stdout",
-		"--token=/tmp/token", "--proxy=control.example.com:7080", "--ca-pin="+pin,
+		"--token="+token, "--proxy=control.example.com:7080", "--ca-pin="+pin,
 		"--name=roach", "--protocol=cockroachdb", "--uri=roach.example.com:26257",
 		"--labels=env=dev,team=data", "--ca-cert-file=/etc/tollgate/ca.crt",
 		"--public-addr=agent.example.com:7432", "--data-dir=/srv/tollgate")
 	require.NoError(t, err)
 	f, err := agentconfig.Parse([]byte(out))
 	require.NoError(t, err, out)
-	require.Equal(t, agentconfig.Join{AuthToken: "/tmp/token", ProxyServer: "control.example.com:7080", CAPin: pin, DataDir: "/srv/tollgate"}, f.Tollgate)
+	require.Equal(t, agentconfig.Join{AuthToken: token, ProxyServer: "control.example.com:7080", CAPin: pin, DataDir: "/srv/tollgate"}, f.Tollgate)
 	require.True(t, f.DBService.IsEnabled())
 	require.Equal(t, "agent.example.com:7432", f.DBService.PublicAddr)
 	require.Len(t, f.DBService.Databases, 1)
@@ -112,7 +114,7 @@ func TestDBConfigureCreateHelpTeaches(t *testing.T) {
 	t.Parallel()
 	out, _, err := execCmd(t, "db", "configure", "create", "--help")
 	require.NoError(t, err)
-	for _, want := range []string{"tollctl tokens add --type=db --format=text", "-o file", "--token=/tmp/token", "--name=roach", "--protocol=cockroachdb", "--labels=env=dev", "0600"} {
+	for _, want := range []string{"tollctl tokens add --type=db --format=text", "-o file", "--token=/etc/tollgate/token", "PrivateTmp=true", "--name=roach", "--protocol=cockroachdb", "--labels=env=dev", "0600"} {
 		require.True(t, strings.Contains(out, want), "help lacks %q", want)
 	}
 }
@@ -123,4 +125,42 @@ func TestConfigOutputPath(t *testing.T) {
 	require.Equal(t, "", configOutputPath("stdout"))
 	require.Equal(t, "/x/y.yaml", configOutputPath("/x/y.yaml"))
 	require.Equal(t, "/x/y.yaml", configOutputPath("file:///x/y.yaml"))
+}
+
+// TestDBConfigureCreateTokenFile: a --token path that does not exist is an
+// error naming the file (not a token value the join would send); a token
+// file the systemd unit's sandbox hides is written but noted, with the
+// path to use instead.
+func TestDBConfigureCreateTokenFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "token")
+	base := []string{"db", "configure", "create", "-o", "stdout", "--proxy=localhost:7080"}
+	_, _, err := execCmd(t, append(base, "--token="+missing)...)
+	require.ErrorContains(t, err, "token file "+missing+" not found")
+
+	require.NoError(t, os.WriteFile(missing, []byte("0123abcd\n"), 0o600))
+	out, msg, err := execCmd(t, append(base, "--token="+missing)...)
+	require.NoError(t, err)
+	require.Contains(t, out, "auth_token: "+missing)
+	if hiddenBySandbox(missing) != "" {
+		require.Contains(t, msg, "cannot read "+missing)
+		require.Contains(t, msg, "--token=/etc/tollgate/token")
+	} else {
+		require.Empty(t, msg)
+	}
+	_, msg, err = execCmd(t, append(base, "--token=0123abcd")...)
+	require.NoError(t, err)
+	require.Empty(t, msg, "a token value is no path")
+}
+
+func TestHiddenBySandbox(t *testing.T) {
+	t.Parallel()
+	for p, want := range map[string]string{
+		"/tmp/token": "PrivateTmp=true", "/var/tmp/x": "PrivateTmp=true", "/tmp": "PrivateTmp=true",
+		"/home/op/token": "ProtectHome=true", "/root/token": "ProtectHome=true",
+		"/etc/tollgate/token": "", "/tmpfoo/token": "", "relative/token": "", "/var/lib/tollgate": "",
+	} {
+		require.Equal(t, want, hiddenBySandbox(p), p)
+	}
 }

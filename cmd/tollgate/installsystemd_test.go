@@ -69,3 +69,31 @@ func TestInstallSystemdRejectsBadPaths(t *testing.T) {
 	_, _, err = execCmd(t, "install", "systemd", "--config", "/etc/my config.yaml")
 	require.ErrorContains(t, err, "without spaces")
 }
+
+// TestInstallSystemdChecksTheConfig: with an existing config the unit's
+// writable dir is the config's data dir, and the config and token files
+// the sandbox hides (here: temp dirs under /tmp, when TMPDIR is there)
+// are reported with what to do; --data-dir that disagrees is reported too.
+func TestInstallSystemdChecksTheConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(token, []byte("0123abcd\n"), 0o600))
+	cfg := filepath.Join(dir, "tollgate.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("tollgate:\n  auth_token: "+token+"\n  proxy_server: c.example.com:7080\n  data_dir: /srv/agent-data\n"+
+		"db_service:\n  listen_addr: 0.0.0.0:7432\n"), 0o600))
+	out, msg, err := execCmd(t, "install", "systemd", "-o", "stdout", "--config", cfg)
+	require.NoError(t, err)
+	require.Contains(t, out, "ReadWritePaths=/srv/agent-data\n", "the config's data dir")
+	if hiddenBySandbox(dir) != "" {
+		require.Contains(t, msg, "the service cannot read "+cfg)
+		require.Contains(t, msg, "the service cannot read the join token file "+token)
+		require.Contains(t, msg, "tollgate.auth_token: /etc/tollgate/token")
+	} else {
+		require.NotContains(t, msg, "cannot read")
+	}
+
+	_, msg, err = execCmd(t, "install", "systemd", "-o", "stdout", "--config", cfg, "--data-dir", "/var/lib/tollgate")
+	require.NoError(t, err)
+	require.Contains(t, msg, "uses data dir /srv/agent-data but the unit lets the service write only /var/lib/tollgate")
+}

@@ -63,7 +63,7 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 			return nil, nil, fmt.Errorf("first contact with control at %s: %w", t.ProxyServer, err)
 		}
 		remote = join.NewRemote(proxy, contact.HostCAPEM)
-		token, err := gateway.JoinToken(t.AuthToken)
+		token, err := gateway.JoinToken(t)
 		if err != nil {
 			return nil, nil, err
 		}
