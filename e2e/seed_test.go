@@ -225,7 +225,7 @@ func controlConfig(t *testing.T, dir, dataDir, controlAddr, natsAddr, exportFile
 	m := map[string]any{
 		"data_dir":     dataDir,
 		"cluster_name": "e2e",
-		"control":      map[string]any{"listen_addr": controlAddr},
+		"control":      map[string]any{"listen_addr": controlAddr, "metrics_addr": "127.0.0.1:0"},
 		"nats":         map[string]any{"listen_addr": natsAddr},
 		"export": map[string]any{"sinks": []any{map[string]any{
 			"name": "siem", "type": "file", "file": map[string]any{"path": exportFile}}}},
@@ -248,7 +248,7 @@ func TestSeedGuide(t *testing.T) {
 	// joined agents' host certs).
 	exportFile := filepath.Join(w.dir, "audit.jsonl")
 	ccfg := controlConfig(t, w.dir, w.dataDir, w.controlAddr, "127.0.0.1:"+strconv.Itoa(nport), exportFile)
-	control := w.start("tollgate", "start", "--config", ccfg, "--log-format", "text")
+	control := w.start("tollgate", "start", "--config", ccfg, "--log-format", "text", "--metrics-addr", "127.0.0.1:0")
 	var status string
 	eventually(t, "tollctl status answers", control, func() bool {
 		out, _, err := w.try("", "tollctl", "status")

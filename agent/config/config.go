@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,10 @@ const (
 
 // Defaults (DESIGN §6).
 const (
-	DefaultListenAddr       = "0.0.0.0:7432"
+	DefaultListenAddr = "0.0.0.0:7432"
+	// DefaultMetricsAddr serves /metrics and /healthz on loopback only:
+	// exposing them is a choice (db_service.metrics_addr).
+	DefaultMetricsAddr      = "127.0.0.1:7090"
 	DefaultMaxMessageSize   = 64 << 20
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxConnections   = 1000
@@ -78,6 +82,10 @@ type DBService struct {
 	// PublicAddr is the HOST:PORT clients dial; registered with each
 	// database. Empty: derived from ListenAddr by the caller.
 	PublicAddr string `yaml:"public_addr,omitempty"`
+	// MetricsAddr serves Prometheus /metrics and /healthz (default
+	// 127.0.0.1:7090; "none" or "-": no listener). `tollgate start
+	// --metrics-addr` overrides it.
+	MetricsAddr string `yaml:"metrics_addr,omitempty"`
 	// AuditMode is strict (default) or async.
 	AuditMode string `yaml:"audit_mode,omitempty"`
 	// MaxMessageSize bounds one PostgreSQL message (default 64 MiB).
@@ -221,6 +229,9 @@ func (f *File) fill() {
 	if s.ListenAddr == "" {
 		s.ListenAddr = DefaultListenAddr
 	}
+	if s.MetricsAddr == "" {
+		s.MetricsAddr = DefaultMetricsAddr
+	}
 	if s.AuditMode == "" {
 		s.AuditMode = AuditStrict
 	}
@@ -273,3 +284,7 @@ func (d DBService) AdvertiseAddr(hostname string, bound net.Addr) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// Off reports whether a listener address means "no listener": "none" or
+// "-".
+func Off(addr string) bool { return addr == "-" || strings.EqualFold(addr, "none") }

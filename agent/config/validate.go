@@ -38,6 +38,9 @@ func (f *File) validate() error {
 	s := &f.DBService
 	p := path{"db_service"}
 	add(checkHostPort(p.key("listen_addr"), s.ListenAddr, true))
+	if !Off(s.MetricsAddr) {
+		add(checkHostPort(p.key("metrics_addr"), s.MetricsAddr, true))
+	}
 	if s.PublicAddr != "" {
 		add(checkHostPort(p.key("public_addr"), s.PublicAddr, false))
 	}

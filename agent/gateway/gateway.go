@@ -56,7 +56,9 @@ type Options struct {
 	Reloader func(ctx context.Context) (config.File, error)
 	// Hostname joins the cluster under this name (default os.Hostname).
 	Hostname string
-	// MetricsAddr serves /metrics and /healthz (default :7090; "-" none).
+	// MetricsAddr serves /metrics and /healthz; it overrides
+	// db_service.metrics_addr (default 127.0.0.1:7090; "none" or "-": no
+	// listener).
 	MetricsAddr string
 	// Grace bounds draining at shutdown (default 10s).
 	Grace time.Duration
@@ -138,6 +140,9 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	}
 	if opt.Grace <= 0 {
 		opt.Grace = DefaultGrace
+	}
+	if opt.MetricsAddr == "" {
+		opt.MetricsAddr = cfg.DBService.MetricsAddr
 	}
 	if opt.MetricsAddr == "" {
 		opt.MetricsAddr = metrics.DefaultAddr
@@ -228,7 +233,7 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	if g.ln, err = net.Listen("tcp", cfg.DBService.ListenAddr); err != nil {
 		return nil, fmt.Errorf("agent listener: %w", err)
 	}
-	if opt.MetricsAddr != "-" {
+	if !config.Off(opt.MetricsAddr) {
 		if g.mln, err = net.Listen("tcp", opt.MetricsAddr); err != nil {
 			g.ln.Close()
 			return nil, fmt.Errorf("agent metrics listener: %w", err)

@@ -11,8 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// DefaultAddr is the metrics and health listener (DESIGN §6).
-const DefaultAddr = ":7090"
+// DefaultAddr is the metrics and health listener (DESIGN §6's port, on
+// loopback).
+const DefaultAddr = "127.0.0.1:7090"
 
 // Metrics are the agent's collectors.
 type Metrics struct {

@@ -36,6 +36,7 @@ type dbConfigureOptions struct {
 	output, token, proxy, caPin, dataDir          string
 	name, description, protocol, uri, labels      string
 	caCertFile, serverName, publicAddr, listenAdr string
+	metricsAddr                                   string
 	force                                         bool
 }
 
@@ -97,6 +98,7 @@ writes hides /tmp (PrivateTmp=true) and /home (ProtectHome=true) from the servic
 	f.StringVar(&o.serverName, "server-name", "", "name to verify in the database's cert (default: the host of --uri)")
 	f.StringVar(&o.publicAddr, "public-addr", "", "HOST:PORT clients use to reach this agent")
 	f.StringVar(&o.listenAdr, "listen-addr", "", "PostgreSQL-wire listener (default "+agentconfig.DefaultListenAddr+")")
+	f.StringVar(&o.metricsAddr, "metrics-addr", agentconfig.DefaultMetricsAddr, "Prometheus /metrics and /healthz listener (none: no listener)")
 	f.BoolVar(&o.force, "force", false, "overwrite an existing file")
 	return cmd
 }
@@ -164,9 +166,10 @@ func buildDBConfig(o dbConfigureOptions) (agentconfig.File, error) {
 			DataDir:     o.dataDir,
 		},
 		DBService: agentconfig.DBService{
-			Enabled:    &enabled,
-			ListenAddr: o.listenAdr,
-			PublicAddr: o.publicAddr,
+			Enabled:     &enabled,
+			ListenAddr:  o.listenAdr,
+			PublicAddr:  o.publicAddr,
+			MetricsAddr: o.metricsAddr,
 		},
 	}
 	if o.token != "" && o.proxy == "" {

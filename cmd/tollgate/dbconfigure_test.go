@@ -44,6 +44,7 @@ func TestDBConfigureCreateStdoutParsesBack(t *testing.T) {
 	require.Equal(t, agentconfig.Join{AuthToken: token, ProxyServer: "control.example.com:7080", CAPin: pin, DataDir: "/srv/tollgate"}, f.Tollgate)
 	require.True(t, f.DBService.IsEnabled())
 	require.Equal(t, "agent.example.com:7432", f.DBService.PublicAddr)
+	require.Contains(t, out, "metrics_addr: 127.0.0.1:7090", "the file says where metrics and health are: loopback")
 	require.Len(t, f.DBService.Databases, 1)
 	d := f.DBService.Databases[0]
 	require.Equal(t, "roach", d.Name)

@@ -64,6 +64,11 @@ config and certificates.`,
 			if o.listen != "" {
 				cfg.Control.ListenAddr = o.listen
 			}
+			if o.metricsAddr != "" {
+				// One override for the process: control's and the agent's.
+				cfg.Control.MetricsAddr = o.metricsAddr
+				cfg.Agent.DBService.MetricsAddr = o.metricsAddr
+			}
 			if o.logLevel != "" {
 				cfg.Log.Level = o.logLevel
 			}
@@ -75,7 +80,7 @@ config and certificates.`,
 				return err
 			}
 			return node.Run(cmd.Context(), cfg, log, node.Options{
-				Agent: node.AgentOptions{ConfigPath: o.configFile, ReloadOnSIGHUP: true, MetricsAddr: o.metricsAddr}})
+				Agent: node.AgentOptions{ConfigPath: o.configFile, ReloadOnSIGHUP: true}})
 		},
 	}
 	f := cmd.Flags()
@@ -85,7 +90,7 @@ config and certificates.`,
 	f.StringVar(&o.natsURL, "nats-url", "", "external NATS server URL (default: embedded JetStream)")
 	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
 	f.StringVar(&o.listen, "listen", "", "control API listen address (default 127.0.0.1:7080)")
-	f.StringVar(&o.metricsAddr, "metrics-addr", "", "agent metrics and health listener (default :7090; - for none)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "metrics and health listener of control and the agent: overrides control.metrics_addr and db_service.metrics_addr (default 127.0.0.1:7090; none for no listener)")
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "", "auto, text or json")
 	return cmd

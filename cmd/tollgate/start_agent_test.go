@@ -126,7 +126,7 @@ func TestStartSingleNodeAgent(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfg1, []byte(base), 0o600))
 
 	// First start: the cluster; the database's certs and a user.
-	d := startDaemon(t, "--config", cfg1)
+	d := startDaemon(t, "--config", cfg1, "--metrics-addr", "none")
 	admin := adminClient(t, d, data)
 	signed, err := admin.Sign(ctx, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"127.0.0.1", "localhost"}, TTL: 24 * time.Hour})
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // startOnce runs `tollgate start` in-process until the API answers with
-// the local admin identity, then cancels it and requires a clean exit.
+// the local admin identity and control's /healthz answers on the metrics
+// address, then cancels it and requires a clean exit.
 func startOnce(t *testing.T, dir string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,9 +45,10 @@ func startOnce(t *testing.T, dir string) string {
 	var stdout bytes.Buffer
 	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
+	metricsAddr := freeAddr(t)
 	go func() {
-		done <- run(ctx, []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test"},
-			strings.NewReader(""), &stdout, stderr)
+		done <- run(ctx, []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test",
+			"--metrics-addr", metricsAddr}, strings.NewReader(""), &stdout, stderr)
 	}()
 	var cluster string
 	require.Eventually(t, func() bool {
@@ -70,6 +73,11 @@ func startOnce(t *testing.T, dir string) string {
 		cluster = st.Cluster
 		return true
 	}, 60*time.Second, 50*time.Millisecond)
+	// Control alone (no agent) serves metrics and health too.
+	resp, err := http.Get("http://" + metricsAddr + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 	cancel()
 	select {
 	case code := <-done:

@@ -88,6 +88,11 @@ type Control struct {
 	CAKeyAlg map[string]string `yaml:"ca_key_alg"`
 	// SealKeyFile optionally seals the keystore with a key file.
 	SealKeyFile string `yaml:"seal_key_file"`
+	// MetricsAddr serves the process's Prometheus /metrics (export lag
+	// among them) and control's /healthz (default 127.0.0.1:7090; "none"
+	// or "-": no listener). When the agent runs in the same process on
+	// the same address, one listener serves both.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Log configures logging.
@@ -110,7 +115,7 @@ func (c *Config) ControlEnabled() bool {
 func Default() Config {
 	return Config{
 		DataDir: DefaultDataDir,
-		Control: Control{ListenAddr: DefaultControlListen},
+		Control: Control{ListenAddr: DefaultControlListen, MetricsAddr: agentconfig.DefaultMetricsAddr},
 		Agent:   agentconfig.Default(),
 	}
 }
@@ -190,6 +195,9 @@ func (c *Config) fill() {
 	if c.Control.ListenAddr == "" {
 		c.Control.ListenAddr = DefaultControlListen
 	}
+	if c.Control.MetricsAddr == "" {
+		c.Control.MetricsAddr = agentconfig.DefaultMetricsAddr
+	}
 }
 
 // Validate checks values that cannot work.
@@ -201,6 +209,11 @@ func (c *Config) Validate() error {
 	if c.Control.PublicAddr != "" {
 		if _, _, err := net.SplitHostPort(c.Control.PublicAddr); err != nil {
 			return fmt.Errorf("%w: control.public_addr %q: use HOST:PORT", ErrInvalid, c.Control.PublicAddr)
+		}
+	}
+	if m := c.Control.MetricsAddr; !agentconfig.Off(m) {
+		if _, _, err := net.SplitHostPort(m); err != nil {
+			return fmt.Errorf("%w: control.metrics_addr %q: use HOST:PORT, e.g. 127.0.0.1:7090, or none", ErrInvalid, m)
 		}
 	}
 	if c.NATS.ListenAddr != "" {

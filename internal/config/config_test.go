@@ -19,7 +19,15 @@ func TestParse(t *testing.T) {
 			require.Equal(t, DefaultControlListen, c.Control.ListenAddr)
 			require.True(t, c.ControlEnabled())
 			require.Equal(t, KeyAlgECDSA, c.KeyAlg("user"))
+			require.Equal(t, "127.0.0.1:7090", c.Control.MetricsAddr, "metrics on loopback unless chosen")
+			require.Equal(t, "127.0.0.1:7090", c.Agent.DBService.MetricsAddr)
 		}},
+		{name: "metrics addrs", yaml: "control:\n  metrics_addr: 0.0.0.0:9100\ndb_service:\n  metrics_addr: none\n", check: func(t *testing.T, c Config) {
+			require.Equal(t, "0.0.0.0:9100", c.Control.MetricsAddr)
+			require.Equal(t, "none", c.Agent.DBService.MetricsAddr)
+		}},
+		{name: "bad control metrics addr", yaml: "control:\n  metrics_addr: nope\n", wantErr: "control.metrics_addr"},
+		{name: "bad agent metrics addr", yaml: "db_service:\n  metrics_addr: nope\n", wantErr: "db_service.metrics_addr (line 2)"},
 		{name: "rsa for db", yaml: "control:\n  ca_key_alg:\n    db: rsa-2048\n", check: func(t *testing.T, c Config) {
 			require.Equal(t, KeyAlgRSA, c.KeyAlg("db"))
 			require.Equal(t, KeyAlgECDSA, c.KeyAlg("host"))

@@ -56,7 +56,7 @@ func TestRemoteAgentOverNATSListener(t *testing.T) {
 	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.ClusterName = t.TempDir(), "test-cluster"
-	cfg.Control.ListenAddr, cfg.NATS.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Control.ListenAddr, cfg.NATS.ListenAddr, cfg.Control.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "none"
 	ctl := runNode(t, cfg, node.Options{})
 	ctx := context.Background()
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}

@@ -37,12 +37,15 @@ type Env struct {
 	// ControlAddr is control's API address as clients reach it.
 	ControlAddr string
 	Logger      zerolog.Logger
-	// Registry collects the agent's and export's metrics (served by the
-	// agent's metrics listener).
+	// Registry collects the agent's and export's metrics (served by
+	// control's and the agent's metrics listeners).
 	Registry *prometheus.Registry
 	// Agent is the running gateway when the config has a db_service
 	// section (nil otherwise).
 	Agent *gateway.Gateway
+	// MetricsAddr is control's metrics and health listener (nil when
+	// there is none, or when the agent's listener serves that address).
+	MetricsAddr net.Addr
 
 	ctx    context.Context
 	remote *join.Remote                       // a separate agent's connection to control
@@ -145,7 +148,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 		}
 		comps = append(comps, c)
 	}
-	builtin := []Factory{agentFactory(opts.Agent), exportFactory}
+	builtin := []Factory{agentFactory(opts.Agent), exportFactory, metricsFactory(opts.Agent)}
 	for _, f := range append(builtin, opts.Components...) {
 		c, err := f(env)
 		if err != nil {

@@ -46,6 +46,7 @@ func StartIn(t testing.TB, dir string, logOut io.Writer, mod func(*config.Config
 	cfg.DataDir = dir
 	cfg.ClusterName = "test-cluster"
 	cfg.Control.ListenAddr = "127.0.0.1:0"
+	cfg.Control.MetricsAddr = "127.0.0.1:0" // free ports only in tests
 	if mod != nil {
 		mod(&cfg)
 	}
