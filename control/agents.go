@@ -68,6 +68,9 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 	}
 	s.log.Info().Str("agent", id).Str("remote", remote).Msg("agent joined")
 	out := wire.Joined{AgentID: id, CertPEM: iss.certPEM, NATSURL: s.cfg.NATSURL}
+	if s.cfg.NATSURLFor != nil && req.ControlHost != "" {
+		out.NATSURL = s.cfg.NATSURLFor(req.ControlHost)
+	}
 	s.View(func(st *projections.State) {
 		out.Cluster = st.Cluster.Name
 		for t, dst := range map[string]*[]string{schemas.CAHost: &out.HostCAPEM, schemas.CAUser: &out.UserCAPEM, schemas.CADB: &out.DBCAPEM} {

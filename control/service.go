@@ -41,8 +41,12 @@ type Config struct {
 	SealKeyFile string
 	// NATSURL is handed to joining agents.
 	NATSURL string
-	Clock   eventlog.Clock
-	Logger  zerolog.Logger
+	// NATSURLFor, when set, is the NATS URL for an agent that reached
+	// control's API by host (wire.Join.ControlHost): the embedded
+	// listener at the name the agent already verified control's cert by.
+	NATSURLFor func(host string) string
+	Clock      eventlog.Clock
+	Logger     zerolog.Logger
 	// FailureDelay is the delay per failed login in a row (default
 	// control.FailureDelay); tests may shorten it.
 	FailureDelay time.Duration

@@ -135,6 +135,7 @@ func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error
 	cfg.ClusterName = "demo"
 	cfg.Control.ListenAddr = "127.0.0.1:0"
 	cfg.Control.MetricsAddr = "none" // the demo's agent serves its own
+	cfg.NATS.ListenAddr = "none"     // its agent is in process
 	ready := make(chan *node.Env, 1)
 	nodeDone := make(chan error, 1)
 	go func() {

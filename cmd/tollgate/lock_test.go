@@ -29,7 +29,7 @@ func buildTollgate(t *testing.T) string {
 // startArgs run a single node on dir with free ports only.
 func startArgs(dir string) []string {
 	return []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "lock-test",
-		"--metrics-addr", "none", "--log-format", "json"}
+		"--metrics-addr", "none", "--nats-listen", "127.0.0.1:0", "--log-format", "json"}
 }
 
 // proc is a `tollgate start` process.

@@ -121,7 +121,8 @@ func TestStartSingleNodeAgent(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	controlAddr, agentAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	base := fmt.Sprintf("data_dir: %s\ncluster_name: single\ncontrol:\n  listen_addr: %s\n", data, controlAddr)
+	// A single node needs no NATS listener: its agent is in process.
+	base := fmt.Sprintf("data_dir: %s\ncluster_name: single\ncontrol:\n  listen_addr: %s\nnats:\n  listen_addr: none\n", data, controlAddr)
 	cfg1 := filepath.Join(dir, "control.yaml")
 	require.NoError(t, os.WriteFile(cfg1, []byte(base), 0o600))
 

@@ -48,7 +48,7 @@ func startOnce(t *testing.T, dir string) string {
 	metricsAddr := freeAddr(t)
 	go func() {
 		done <- run(ctx, []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test",
-			"--metrics-addr", metricsAddr}, strings.NewReader(""), &stdout, stderr)
+			"--metrics-addr", metricsAddr, "--nats-listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, stderr)
 	}()
 	var cluster string
 	require.Eventually(t, func() bool {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,6 +37,10 @@ func (s *Server) routes() {
 		var req wire.Join
 		if err := decode(r, &req); err != nil {
 			return nil, err
+		}
+		req.ControlHost = r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			req.ControlHost = h
 		}
 		return svc.Join(r.Context(), req, r.RemoteAddr)
 	}))

@@ -201,6 +201,9 @@ type Join struct {
 	// Version is the joining agent's Tollgate version (recorded in
 	// agent.joined; tollctl agents ls shows it).
 	Version string `json:"version,omitempty"`
+	// ControlHost is the host the agent dialed control's API by, set by
+	// the API from the request (never sent).
+	ControlHost string `json:"-"`
 }
 
 // Joined answers a join.

@@ -20,8 +20,11 @@ import (
 const (
 	DefaultDataDir       = "tollgate-data"
 	DefaultControlListen = "127.0.0.1:7080"
-	KeyAlgECDSA          = "ECDSA-P256"
-	KeyAlgRSA            = "RSA-2048"
+	// DefaultNATSPort is the embedded NATS listener's port for agents on
+	// other hosts; its host is control's listen host.
+	DefaultNATSPort = "7422"
+	KeyAlgECDSA     = "ECDSA-P256"
+	KeyAlgRSA       = "RSA-2048"
 	// EnvDataDir overrides the default data dir for every binary.
 	EnvDataDir = "TOLLGATE_DATA_DIR"
 )
@@ -63,10 +66,12 @@ type NATS struct {
 	Creds string `yaml:"creds"`
 	// Replicas of each stream; 1 on a single node, 3 on a cluster.
 	Replicas int `yaml:"replicas"`
-	// ListenAddr opens a network listener on the embedded server for
-	// agents on other hosts (HOST:PORT, e.g. ":7422"; empty: none). It
-	// serves TLS with control's host cert and requires a joined agent's
-	// host cert.
+	// ListenAddr is the embedded server's listener for agents on other
+	// hosts (HOST:PORT). It serves TLS with control's host cert and
+	// requires a joined agent's host cert. Empty: the default, control's
+	// listen host on port 7422 (so opening the API to the network opens
+	// this with it); "none": no listener, agents in this process only.
+	// See Config.NATSListen.
 	ListenAddr string `yaml:"listen_addr"`
 	// Advertise is the NATS URL handed to joining agents (e.g.
 	// "tls://control.example.com:7422"); default derived from ListenAddr.
@@ -99,6 +104,25 @@ type Control struct {
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// NATSListen is the address of the embedded server's listener for agents
+// on other hosts, or "" when there is none: nats.listen_addr, else
+// control's listen host with port 7422; none when it says none, when the
+// log is an external cluster (nats.url) or when control does not run here.
+func (c *Config) NATSListen() string {
+	l := c.NATS.ListenAddr
+	if agentconfig.Off(l) || c.NATS.URL != "" || !c.ControlEnabled() {
+		return ""
+	}
+	if l != "" {
+		return l
+	}
+	host, _, err := net.SplitHostPort(c.Control.ListenAddr)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, DefaultNATSPort)
 }
 
 // ControlEnabled reports whether control runs in this process: control.
@@ -216,9 +240,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: control.metrics_addr %q: use HOST:PORT, e.g. 127.0.0.1:7090, or none", ErrInvalid, m)
 		}
 	}
-	if c.NATS.ListenAddr != "" {
-		if _, _, err := net.SplitHostPort(c.NATS.ListenAddr); err != nil {
-			return fmt.Errorf("%w: nats.listen_addr %q: use HOST:PORT, e.g. \":7422\"", ErrInvalid, c.NATS.ListenAddr)
+	if l := c.NATS.ListenAddr; l != "" && !agentconfig.Off(l) {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return fmt.Errorf("%w: nats.listen_addr %q: use HOST:PORT, e.g. \"0.0.0.0:7422\", or none", ErrInvalid, l)
 		}
 		if c.NATS.URL != "" {
 			return fmt.Errorf("%w: nats.listen_addr is for the embedded server: remove it or nats.url", ErrInvalid)

@@ -85,6 +85,28 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestNATSListen: with no config the embedded NATS listens for agents on
+// control's listen host, port 7422; nats.listen_addr moves it, none
+// removes it, and there is none with an external NATS or without control.
+func TestNATSListen(t *testing.T) {
+	t.Parallel()
+	for yaml, want := range map[string]string{
+		"": "127.0.0.1:7422",
+		"control:\n  listen_addr: 0.0.0.0:7080\n": "0.0.0.0:7422",
+		"control:\n  listen_addr: \":7080\"\n":    ":7422",
+		"nats:\n  listen_addr: 10.0.0.1:4443\n":   "10.0.0.1:4443",
+		"nats:\n  listen_addr: none\n":            "",
+		"nats:\n  url: nats://n1:4222\n":          "",
+		agentHost:                                 "",
+	} {
+		c, err := Parse([]byte(yaml))
+		require.NoError(t, err, yaml)
+		require.Equal(t, want, c.NATSListen(), yaml)
+	}
+	c := Default()
+	require.Equal(t, "127.0.0.1:7422", c.NATSListen(), "the defaults without a file")
+}
+
 func TestResolveDataDir(t *testing.T) {
 	t.Setenv(EnvDataDir, "")
 	require.Equal(t, DefaultDataDir, ResolveDataDir(""))

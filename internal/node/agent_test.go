@@ -22,10 +22,11 @@ import (
 // (tollgate.proxy_server) runs no control: it joins over HTTPS with the
 // token, checked against the CA pin, stores its identity, and then needs
 // the NATS URL the join answered. A control without a NATS listener for
-// other hosts answers "in-process", which is refused with a clear error.
+// other hosts (nats.listen_addr: none) answers "in-process", which is
+// refused with a clear error.
 func TestRemoteAgentJoins(t *testing.T) {
 	t.Parallel()
-	n := nodetest.Start(t, nil)
+	n := nodetest.StartConfig(t, nil, func(c *config.Config) { c.NATS.ListenAddr = "none" })
 	ctx := context.Background()
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
 	st, err := n.Env.Control.Status(admin)

@@ -30,14 +30,16 @@ type natsListener struct {
 	audit   string
 }
 
-// newNATSListener returns nil when cfg has no nats.listen_addr.
+// newNATSListener returns nil when cfg has no listener for agents
+// (config.NATSListen).
 func newNATSListener(cfg config.Config, jc *jetstream.Config) *natsListener {
-	if cfg.NATS.ListenAddr == "" || cfg.NATS.URL != "" || !cfg.ControlEnabled() {
+	listen := cfg.NATSListen()
+	if listen == "" {
 		return nil
 	}
 	d := jc.WithDefaults()
 	n := &natsListener{control: d.ControlName, audit: d.AuditName}
-	jc.Embedded.Listen = cfg.NATS.ListenAddr
+	jc.Embedded.Listen = listen
 	jc.Embedded.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: n.configForClient}
 	jc.Embedded.Authorize = n.authorize
 	return n
@@ -76,7 +78,7 @@ func natsHosts(cfg config.Config) []string {
 	if u, err := url.Parse(cfg.NATS.Advertise); err == nil && u.Hostname() != "" {
 		hosts = append(hosts, u.Hostname())
 	}
-	if h, _, err := net.SplitHostPort(cfg.NATS.ListenAddr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+	if h, _, err := net.SplitHostPort(cfg.NATSListen()); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		hosts = append(hosts, h)
 	}
 	return hosts
@@ -94,4 +96,22 @@ func natsAdvertise(cfg config.Config, srv *embedded.Server, controlAddr string) 
 		return srv.ClientURL()
 	}
 	return "tls://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// natsAdvertiseFor is the URL for an agent that dialed control's API by
+// host, when neither nats.advertise nor control.public_addr names the
+// host agents use (nil otherwise): that host, which the agent verified
+// control's cert by (the NATS listener serves the same cert), with the
+// listener's port. So `tollgate start --listen 0.0.0.0:7080` serves agents
+// that reach it by any name in its cert.
+func natsAdvertiseFor(cfg config.Config, srv *embedded.Server) func(host string) string {
+	if cfg.NATS.Advertise != "" || cfg.Control.PublicAddr != "" {
+		return nil
+	}
+	addr, ok := srv.NATS().Addr().(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	port := strconv.Itoa(addr.Port)
+	return func(host string) string { return "tls://" + net.JoinHostPort(host, port) }
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,6 +210,13 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	if hn, err := os.Hostname(); err == nil {
 		hosts = append(hosts, hn)
 	}
+	// Listening on loopback (or every interface), control is reachable as
+	// localhost too.
+	if h, _, err := net.SplitHostPort(cfg.Control.ListenAddr); err == nil && !slices.Contains(hosts, "localhost") {
+		if ip := net.ParseIP(h); h == "" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+			hosts = append(hosts, "localhost")
+		}
+	}
 	natsURL := cfg.NATS.URL
 	if natsURL == "" && lg.Server != nil {
 		natsURL = lg.Server.ClientURL()
@@ -216,13 +224,15 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 			natsURL = control.NATSInProcess
 		}
 	}
+	var natsFor func(string) string
 	if env.nats != nil && lg.Server != nil {
 		hosts = append(hosts, natsHosts(cfg)...)
 		natsURL = natsAdvertise(cfg, lg.Server, addr)
+		natsFor = natsAdvertiseFor(cfg, lg.Server)
 	}
 	clog := log.With().Str("component", "control").Logger()
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
-		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, Logger: clog,
+		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, NATSURLFor: natsFor, Logger: clog,
 		SealKeyFile: cfg.Control.SealKeyFile})
 	if err != nil {
 		ln.Close()
@@ -243,7 +253,7 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 	}
 	if env.nats != nil {
 		env.nats.setControl(ctx, svc, cert)
-		log.Info().Str("listen", cfg.NATS.ListenAddr).Str("advertise", natsURL).Msg("NATS listening for agents (TLS, host certs of joined agents)")
+		log.Info().Str("listen", lg.Server.NATS().Addr().String()).Str("advertise", natsURL).Msg("NATS listening for agents (TLS, host certs of joined agents)")
 	}
 	env.Control, env.ControlAddr = svc, addr
 	srv := api.New(svc, clog)

@@ -46,7 +46,8 @@ func StartIn(t testing.TB, dir string, logOut io.Writer, mod func(*config.Config
 	cfg.DataDir = dir
 	cfg.ClusterName = "test-cluster"
 	cfg.Control.ListenAddr = "127.0.0.1:0"
-	cfg.Control.MetricsAddr = "127.0.0.1:0" // free ports only in tests
+	// Free ports only in tests.
+	cfg.Control.MetricsAddr, cfg.NATS.ListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -1,0 +1,29 @@
+package control
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// TestJoinNATSURLForTheDialedHost: with NATSURLFor, an agent is told the
+// NATS listener at the host it dialed control by; without a host (in
+// process), the configured URL.
+func TestJoinNATSURLForTheDialedHost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.cfg.NATSURL = "tls://127.0.0.1:4443"
+	f.svc.cfg.NATSURLFor = func(host string) string { return "tls://" + net.JoinHostPort(host, "4443") }
+	ctx := context.Background()
+	for host, want := range map[string]string{"ctl.example.com": "tls://ctl.example.com:4443", "::1": "tls://[::1]:4443", "": "tls://127.0.0.1:4443"} {
+		tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+		require.NoError(t, err)
+		joined, err := f.svc.Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t), ControlHost: host}, "test")
+		require.NoError(t, err)
+		require.Equal(t, want, joined.NATSURL, host)
+	}
+}
