@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -22,11 +23,32 @@ const NATSInProcess = "in-process"
 // HostCertTTL is the lifetime of an agent's host cert.
 const HostCertTTL = 30 * 24 * time.Hour
 
-// Join consumes a join token and issues the agent a host cert plus what it
-// needs to reach the event log. The token is consumed with an expectation
-// on its subject, so a single-use token joins exactly one agent even when
-// two race.
+// Join joins an agent that reaches control over the network (remote is
+// its address, for the log): it consumes a join token and issues the agent
+// a host cert plus what it needs to reach the event log. The token is
+// consumed with an expectation on its subject, so a single-use token joins
+// exactly one agent even when two race. When control cannot serve an
+// agent on another host (its embedded NATS has no listener for agents),
+// the join is refused before the token is looked at: nothing is spent and
+// the agent stores no identity it could not use.
 func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
+	if s.cfg.NATSURL == NATSInProcess {
+		s.log.Warn().Str("hostname", req.Hostname).Str("remote", remote).Msg("agent join refused: no NATS listener for agents on other hosts")
+		return wire.Joined{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "this control cannot serve an agent on another host: its embedded NATS has no listener for agents (nats.listen_addr: none). " +
+				"Remove that setting (the default listens on control's listen host, port 7422) or use an external NATS (nats.url), " +
+				"restart control, then start the agent again; its join token was not used"}
+	}
+	return s.join(ctx, req, remote)
+}
+
+// JoinLocal joins an agent running in control's own process: it reaches
+// the event log in process, so any NATS setup serves it.
+func (s *Service) JoinLocal(ctx context.Context, req wire.Join) (wire.Joined, error) {
+	return s.join(ctx, req, "local")
+}
+
+func (s *Service) join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
 	if req.Hostname == "" {
 		return wire.Joined{}, invalidf("hostname is required")
 	}

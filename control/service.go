@@ -39,7 +39,8 @@ type Config struct {
 	// SealKeyFile, when set, seals the keystore with AES-256-GCM under the
 	// 32-byte key in this file (created 0600 at first start).
 	SealKeyFile string
-	// NATSURL is handed to joining agents.
+	// NATSURL is handed to joining agents. NATSInProcess means control
+	// cannot serve an agent on another host: such joins are refused.
 	NATSURL string
 	// NATSURLFor, when set, is the NATS URL for an agent that reached
 	// control's API by host (wire.Join.ControlHost): the embedded

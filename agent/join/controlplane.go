@@ -28,8 +28,6 @@ type ControlPlane interface {
 // Local is ControlPlane over a control.Service in this process.
 type Local struct {
 	Service *control.Service
-	// Remote is recorded as the join's remote address (default "local").
-	Remote string
 }
 
 var (
@@ -41,13 +39,10 @@ func (l *Local) caller(agentID string) control.Caller {
 	return control.Caller{Kind: control.CallerHost, Name: agentID}
 }
 
-// Join calls Service.Join.
+// Join calls Service.JoinLocal: the agent reaches the event log in
+// process.
 func (l *Local) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
-	remote := l.Remote
-	if remote == "" {
-		remote = "local"
-	}
-	return l.Service.Join(ctx, req, remote)
+	return l.Service.JoinLocal(ctx, req)
 }
 
 // DBClientCert calls Service.DBClientCert as the agent.

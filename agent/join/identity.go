@@ -39,6 +39,12 @@ type Identity struct {
 	AgentID string `json:"agent_id"`
 	Cluster string `json:"cluster"`
 	NATSURL string `json:"nats_url,omitempty"`
+	// Proxy and CAPin are the control address and host CA pin the agent
+	// joined with (a separate agent's tollgate.proxy_server and ca_pin;
+	// empty in process and for identities stored before they were kept):
+	// a config naming others is checked against control (stale.go).
+	Proxy string `json:"proxy,omitempty"`
+	CAPin string `json:"ca_pin,omitempty"`
 	// CertPEM and KeyPEM are the host cert and its key.
 	CertPEM string `json:"-"`
 	KeyPEM  string `json:"-"`
@@ -65,6 +71,8 @@ type Request struct {
 	Hostname   string
 	PublicAddr string
 	Resources  []map[string][]string
+	// Proxy and CAPin are recorded in the identity (see Identity).
+	Proxy, CAPin string
 }
 
 // Dir returns the identity directory under dataDir.
@@ -138,6 +146,17 @@ func Save(dataDir string, id *Identity) error {
 	return nil
 }
 
+// SaveRecord rewrites only id's record (agent.json: id, cluster, NATS
+// URL, proxy, pin), e.g. after the agent found its control at a new
+// address.
+func SaveRecord(dataDir string, id *Identity) error {
+	meta, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(Dir(dataDir), stateFile), append(meta, '\n'), 0o644)
+}
+
 func writeFile(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
@@ -197,7 +216,8 @@ func Ensure(ctx context.Context, dataDir string, cp ControlPlane, req Request) (
 	if err != nil {
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
-	id = &Identity{AgentID: joined.AgentID, Cluster: joined.Cluster, NATSURL: joined.NATSURL, CertPEM: joined.CertPEM,
+	id = &Identity{AgentID: joined.AgentID, Cluster: joined.Cluster, NATSURL: joined.NATSURL, Proxy: req.Proxy, CAPin: req.CAPin,
+		CertPEM:   joined.CertPEM,
 		KeyPEM:    string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
 		HostCAPEM: joined.HostCAPEM, UserCAPEM: joined.UserCAPEM, DBCAPEM: joined.DBCAPEM}
 	if _, err := id.TLSCertificate(); err != nil {

@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/export/subscriber"
 	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // localTokenTTL bounds the join token a node creates for its own agent.
@@ -75,16 +78,74 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 		// issues: public_addr, else listen_addr (as the gateway registers).
 		pub := cfg.Agent.DBService.AdvertiseAddr(host, nil)
 		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
-			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent)}); err != nil {
+			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent), Proxy: proxy, CAPin: normalizePin(t.CAPin)}); err != nil {
 			return nil, nil, err
 		}
 	} else {
+		if err := checkStoredIdentity(ctx, cfg, id, proxy); err != nil {
+			return nil, nil, err
+		}
 		remote = join.NewRemote(proxy, []byte(joinPEM(id.HostCAPEM)))
 	}
 	if err := remote.SetIdentity(id); err != nil {
 		return nil, nil, err
 	}
 	return remote, id, nil
+}
+
+func normalizePin(pin string) string { return strings.ToLower(strings.TrimSpace(pin)) }
+
+// checkStoredIdentity: when the config names another control or another
+// host CA than the stored identity joined with (join.Identity.Mismatch),
+// it asks control at proxy for its host CAs — verified against
+// tollgate.ca_pin, or without a pin against the host CA the agent trusts —
+// and goes on only when one of them issued the agent's host cert: the same
+// cluster at a new address (or a pin updated after a rotation), which it
+// records. Otherwise the identity is of another cluster, and the error
+// (join.StaleIdentityError) says what to do; nothing is spent or changed.
+func checkStoredIdentity(ctx context.Context, cfg *config.Config, id *join.Identity, proxy string) error {
+	t := cfg.Agent.Tollgate
+	why := id.Mismatch(proxy, t.CAPin)
+	if why == "" {
+		return nil
+	}
+	stale := &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Why: why, Control: "control at " + t.ProxyServer}
+	var cas []string
+	if t.CAPin != "" {
+		contact, err := client.FirstContact(ctx, proxy, t.CAPin, false)
+		if err != nil {
+			return fmt.Errorf("check the agent identity in %s against control at %s (%s): %w", cfg.DataDir, t.ProxyServer, why, err)
+		}
+		cas = []string{string(contact.HostCAPEM)}
+	} else {
+		pool, err := client.PoolOf([]byte(joinPEM(id.HostCAPEM)))
+		if err != nil {
+			return fmt.Errorf("agent identity in %s: %w", cfg.DataDir, err)
+		}
+		c := client.New(proxy, &tls.Config{RootCAs: pool})
+		defer c.Close()
+		p, err := c.Ping(ctx)
+		var verr *tls.CertificateVerificationError
+		if errors.As(err, &verr) {
+			return stale
+		}
+		if err != nil {
+			return fmt.Errorf("check the agent identity in %s against control at %s (%s): %w", cfg.DataDir, t.ProxyServer, why, err)
+		}
+		cas = p.HostCAPEM
+	}
+	if !id.IssuedBy(cas) {
+		return stale
+	}
+	// The same cluster: remember where it is now.
+	id.Proxy = proxy
+	if t.CAPin != "" {
+		id.CAPin = normalizePin(t.CAPin)
+	}
+	if err := join.SaveRecord(cfg.DataDir, id); err != nil {
+		return err
+	}
+	return nil
 }
 
 func joinPEM(pems []string) string {
@@ -107,8 +168,9 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 		url = id.NATSURL
 	}
 	if url == "" || url == control.NATSInProcess {
-		return jetstream.Config{}, fmt.Errorf("control at %s does not expose NATS to other hosts (it answered %q): run control with a NATS listener for agents, or set nats.url",
-			cfg.Agent.Tollgate.ProxyServer, id.NATSURL)
+		return jetstream.Config{}, fmt.Errorf("the agent identity in %s was stored by a join to a control that could not serve agents on other hosts (NATS %q): "+
+			"move %s aside, give control a NATS listener for agents (nats.listen_addr; on by default) or set nats.url, and start this agent again with a new join token",
+			cfg.DataDir, id.NATSURL, join.Dir(cfg.DataDir))
 	}
 	dir := join.Dir(cfg.DataDir)
 	// Control provisions the streams; an agent may only bind to them.
@@ -137,7 +199,15 @@ func agentFactory(opts AgentOptions) Factory {
 		switch {
 		case env.Control != nil:
 			cp = &join.Local{Service: env.Control}
-			if _, err := join.Load(cfg.DataDir); errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
+			id, err := join.Load(cfg.DataDir)
+			if err == nil {
+				// An identity the host CA of this very control did not
+				// issue is from another cluster (a data dir reused).
+				if cas, _ := env.Control.TrustedCAs(schemas.CAHost); !id.IssuedBy(cas) {
+					return nil, &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
+				}
+			}
+			if errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
 				tok, err := env.Control.TokensAdd(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
 					wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
 				if err != nil {
