@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // certMargin: a cached db_client cert is reused only while it has more
@@ -24,18 +26,104 @@ type certEntry struct {
 	notAfter time.Time
 }
 
-// clientCerts caches db_client certs per db user and database.
+// certKey is a cache slot: the db user, the database and the db_client CA
+// key that signed the cert. A rotation that moves client certs to another
+// key (update_clients; rollback) makes every cached cert of the old key a
+// miss, so once the databases drop the old CA no session presents one.
+type certKey struct {
+	dbUser, db, caKey string
+}
+
+// clientCerts caches db_client certs per db user, database and CA key.
 type clientCerts struct {
 	g  *Gateway
 	mu sync.Mutex
-	m  map[[2]string]certEntry
+	m  map[certKey]certEntry
+	// cas are the parsed db_client CA certs by key id (to tell which key
+	// signed a cert control issued).
+	cas map[string]*x509.Certificate
+}
+
+// signer is the db_client CA key that signs client certs now, from the
+// agent's projection, and the CA keys it knows (current and next).
+func (c *clientCerts) signer() (string, []projections.CAKey) {
+	var (
+		id   string
+		keys []projections.CAKey
+	)
+	c.g.state.view(func(st *projections.State) {
+		ca, ok := st.CAs[schemas.CADBClient]
+		if !ok {
+			return
+		}
+		id = ca.SigningKey().KeyID
+		keys = append(keys, ca.Active)
+		if ca.Next != nil {
+			keys = append(keys, *ca.Next)
+		}
+	})
+	return id, keys
+}
+
+// issuer is the id of the key among keys that signed leaf ("" if none).
+func (c *clientCerts) issuer(leaf *x509.Certificate, keys []projections.CAKey) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range keys {
+		ca, ok := c.cas[k.KeyID]
+		if !ok {
+			block, _ := pem.Decode([]byte(k.CertPEM))
+			if block == nil {
+				continue
+			}
+			var err error
+			if ca, err = x509.ParseCertificate(block.Bytes); err != nil {
+				continue
+			}
+			if c.cas == nil {
+				c.cas = map[string]*x509.Certificate{}
+			}
+			c.cas[k.KeyID] = ca
+		}
+		if leaf.CheckSignatureFrom(ca) == nil {
+			return k.KeyID
+		}
+	}
+	return ""
+}
+
+// retain drops every cached cert not signed by key (the key that signs
+// now), after a db_client CA rotation event.
+func (c *clientCerts) retain(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if k.caKey != key {
+			delete(c.m, k)
+		}
+	}
+	for id := range c.cas {
+		if id != key {
+			delete(c.cas, id)
+		}
+	}
+}
+
+// rotated flushes the certs of keys that no longer sign (stateFollower
+// calls it after each CA event).
+func (c *clientCerts) rotated() {
+	if key, _ := c.signer(); key != "" {
+		c.retain(key)
+	}
 }
 
 // get returns a db_client cert for dbUser on database db valid no later
-// than notAfter (the user's cert expiry).
+// than notAfter (the user's cert expiry), signed by the key the db_client
+// CA signs with now.
 func (c *clientCerts) get(ctx context.Context, dbUser, db, forUser string, notAfter time.Time) (*tls.Certificate, error) {
 	now := time.Now()
-	k := [2]string{dbUser, db}
+	signing, keys := c.signer()
+	k := certKey{dbUser: dbUser, db: db, caKey: signing}
 	c.mu.Lock()
 	e, ok := c.m[k]
 	c.mu.Unlock()
@@ -64,9 +152,15 @@ func (c *clientCerts) get(ctx context.Context, dbUser, db, forUser string, notAf
 		return nil, fmt.Errorf("db_client cert from control: %w", err)
 	}
 	cert := &tls.Certificate{Certificate: [][]byte{block.Bytes}, PrivateKey: key, Leaf: leaf}
+	// Cached under the key that really signed it: when control is ahead of
+	// this agent's projection (it signs with a key the agent does not see
+	// signing yet), the cert serves this session and is not cached.
+	if k.caKey = c.issuer(leaf, keys); k.caKey == "" || k.caKey != signing {
+		return cert, nil
+	}
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[[2]string]certEntry{}
+		c.m = map[certKey]certEntry{}
 	}
 	if old, ok := c.m[k]; !ok || leaf.NotAfter.After(old.notAfter) || old.notAfter.Sub(now) <= certMargin {
 		c.m[k] = certEntry{cert: cert, notAfter: leaf.NotAfter}

@@ -83,6 +83,11 @@ func (f *stateFollower) apply(rec eventlog.Record) {
 		f.g.poke()
 	case schemas.TypeCACreated, schemas.TypeCARotationStarted, schemas.TypeCARotationPhase,
 		schemas.TypeCARotationCompleted, schemas.TypeCARotationRolledBack:
+		// db_client certs cached from a key that no longer signs are
+		// dropped at once (the next session gets one from the new key).
+		if f.g.certs != nil {
+			f.g.certs.rotated()
+		}
 		f.g.pokeIdentity()
 	}
 }

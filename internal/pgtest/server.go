@@ -56,6 +56,7 @@ type Server struct {
 	logPath string
 	port    int
 	cred    *syscall.Credential
+	caFile  string // root.crt in the data dir, when Config.CAFile was set
 
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -162,6 +163,7 @@ func (s *Server) setup(ctx context.Context, cfg Config) error {
 		files := [][3]string{{cfg.CertFile, "server.crt", "0644"}, {cfg.KeyFile, "server.key", "0600"}}
 		if cfg.CAFile != "" {
 			files = append(files, [3]string{cfg.CAFile, "root.crt", "0644"})
+			s.caFile = "root.crt"
 		}
 		for _, f := range files {
 			mode := os.FileMode(0o644)
