@@ -57,10 +57,12 @@ type harness struct {
 	stopGW   context.CancelFunc
 	gwDone   chan error
 	// mod changes the agent config; run replaces gw.Run (e.g.
-	// RunWithSignals); opt tunes the gateway.
+	// RunWithSignals); opt tunes the gateway; cp wraps the agent's
+	// control plane (join.Local over svc).
 	mod func(*config.File)
 	run func(*gateway.Gateway, context.Context) error
 	opt func(*gateway.Options)
+	cp  func(*join.Local) join.ControlPlane
 }
 
 func newHarness(t *testing.T) *harness {
@@ -175,7 +177,11 @@ func (h *harness) startAgent() {
 	if h.opt != nil {
 		h.opt(&opt)
 	}
-	gw, err := gateway.New(h.ctx, h.agentConfig(), gateway.Deps{Control: &join.Local{Service: h.svc}, ControlStream: h.control,
+	var cp join.ControlPlane = &join.Local{Service: h.svc}
+	if h.cp != nil {
+		cp = h.cp(&join.Local{Service: h.svc})
+	}
+	gw, err := gateway.New(h.ctx, h.agentConfig(), gateway.Deps{Control: cp, ControlStream: h.control,
 		AuditStream: h.audit, Logger: zerolog.Nop()}, opt)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(h.ctx)

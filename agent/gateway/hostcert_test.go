@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -146,14 +147,36 @@ func TestAgentRenewsByLifetime(t *testing.T) {
 	require.NoError(t, err, string(out))
 }
 
+// gatedRenewer holds the agent's host cert renewals until open is closed.
+type gatedRenewer struct {
+	*join.Local
+	open chan struct{}
+}
+
+func (g *gatedRenewer) RenewHostCert(ctx context.Context, agentID string, req wire.AgentRenew) (wire.Cert, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return wire.Cert{}, ctx.Err()
+	}
+	return g.Local.RenewHostCert(ctx, agentID, req)
+}
+
 // TestAgentAfterAutoHostCARotation: `auth rotate --type=host` in one go
 // (auto) while the agent serves stops in update_servers until the agent
-// holds a host cert from the new key; over an in-process control it
-// renews within its identity check, next completes, and clients trusting
+// holds a host cert from the new key; once it renews (over an in-process
+// control, at the phase change), next completes, and clients trusting
 // only the new CA reach PostgreSQL through it.
+//
+// The agent's renewal is held until auto has answered: otherwise it races
+// auto's check of the agents (the phase change wakes the agent at once),
+// and auto completes the rotation when the agent wins — correct, but not
+// the stop this test is about.
 func TestAgentAfterAutoHostCARotation(t *testing.T) {
+	gate := &gatedRenewer{open: make(chan struct{})}
 	h := newHarnessWith(t, func(h *harness) {
 		h.opt = func(o *gateway.Options) { o.IdentityCheck = 50 * time.Millisecond }
+		h.cp = func(l *join.Local) join.ControlPlane { gate.Local = l; return gate }
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
@@ -161,6 +184,9 @@ func TestAgentAfterAutoHostCARotation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
 	require.Contains(t, r.Hint, h.gw.AgentID()+" still use host certs from the old key")
+	_, err = h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	require.ErrorContains(t, err, h.gw.AgentID(), "completing is refused while the agent holds an old-key cert")
+	close(gate.open)
 	newPEM := r.Trusted[1]
 	newCA := parseCert(t, newPEM)
 	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
