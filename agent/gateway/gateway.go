@@ -236,7 +236,8 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	if !config.Off(opt.MetricsAddr) {
 		if g.mln, err = net.Listen("tcp", opt.MetricsAddr); err != nil {
 			g.ln.Close()
-			return nil, fmt.Errorf("agent metrics listener: %w", err)
+			return nil, fmt.Errorf("agent metrics listener on %s (another tollgate on this host? give each process its own "+
+				"db_service.metrics_addr or control.metrics_addr, or none): %w", opt.MetricsAddr, err)
 		}
 	}
 	ok = true

@@ -34,7 +34,8 @@ func metricsFactory(opts AgentOptions) Factory {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, fmt.Errorf("metrics listener on %s (control.metrics_addr; none to turn it off): %w", addr, err)
+			return nil, fmt.Errorf("control metrics listener on %s (another tollgate on this host? give each process its own "+
+				"control.metrics_addr or db_service.metrics_addr, or none): %w", addr, err)
 		}
 		env.MetricsAddr = ln.Addr()
 		return &metricsComponent{env: env, ln: ln}, nil
