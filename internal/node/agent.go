@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -146,6 +147,25 @@ func checkStoredIdentity(ctx context.Context, cfg *config.Config, id *join.Ident
 		return err
 	}
 	return nil
+}
+
+// remoteLogError explains a separate agent's failure to reach NATS when
+// NATS's certificate is not from the host CA the agent stored: control
+// was created anew at the same address (or its host CA rotated to
+// completion while the agent was away), so the identity is of a cluster
+// that is gone.
+func remoteLogError(cfg config.Config, jc jetstream.Config, err error) error {
+	// Only an unknown authority says so (a name mismatch, an expired
+	// cert are other troubles); the NATS client flattens the error.
+	var unknown x509.UnknownAuthorityError
+	if jc.CAFile == "" || !(errors.As(err, &unknown) || strings.Contains(err.Error(), "x509: certificate signed by unknown authority")) {
+		return err
+	}
+	return fmt.Errorf("%w: NATS at %s presents a certificate the host CA this agent stored (%s) did not issue: "+
+		"control was created anew, or its host CA rotation completed while this agent was away, so the identity in %s is stale. "+
+		"Stop the agent, move %s and %s aside (the spool holds audit events of the old cluster), set tollgate.auth_token to a new join token "+
+		"and tollgate.ca_pin to the pin `tollctl status` prints now, and start it again", err, jc.URL, jc.CAFile, join.Dir(cfg.DataDir),
+		join.Dir(cfg.DataDir), filepath.Join(cfg.DataDir, "spool"))
 }
 
 func joinPEM(pems []string) string {

@@ -181,3 +181,35 @@ func TestRemoteAgentIdentityChecks(t *testing.T) {
 	require.ErrorContains(t, err, "the control in this process does not know it")
 	require.ErrorContains(t, err, "the node joins its own agent anew")
 }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRemoteAgentControlRecreated: control is created anew at the same
+// addresses (a new cluster: new host CA) while the agent's config stays as
+// it was. Nothing in the config differs, so the agent connects to NATS;
+// the certificate there is not from the host CA it stored, and the error
+// says the identity is stale and what to do instead of a bare x509 error.
+func TestRemoteAgentControlRecreated(t *testing.T) {
+	t.Parallel()
+	controlAddr, natsAddr := freeAddr(t), freeAddr(t)
+	at := func(c *config.Config) { c.Control.ListenAddr, c.NATS.ListenAddr = controlAddr, natsAddr }
+	a := newCluster(t, at)
+	dir := t.TempDir()
+	cfg := agentConfig(t, a.token, controlAddr, a.pin, dir)
+	_, stop := startNode(t, cfg, node.Options{Agent: node.AgentOptions{Hostname: "remote1"}})
+	stop()
+	a.n.Stop()
+
+	newCluster(t, at)
+	err := runAgentOnce(t, cfg)
+	require.ErrorContains(t, err, "x509")
+	require.ErrorContains(t, err, "presents a certificate the host CA this agent stored ("+filepath.Join(join.Dir(dir), "host-ca.pem")+") did not issue")
+	require.ErrorContains(t, err, "is stale")
+	require.ErrorContains(t, err, "move "+join.Dir(dir)+" and "+filepath.Join(dir, "spool")+" aside")
+}

@@ -112,6 +112,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	nl := newNATSListener(cfg, &jc)
 	lg, err := jetstream.Open(ctx, jc)
 	if err != nil {
+		if remote != nil {
+			return remoteLogError(cfg, jc, err)
+		}
 		return err
 	}
 	defer func() {
