@@ -21,17 +21,19 @@ func newStartCommand() *cobra.Command {
 		Long: `Run the daemon until SIGTERM or SIGINT.
 
 With no --config, a single node runs in ./tollgate-data (or --data-dir / TOLLGATE_DATA_DIR):
-embedded NATS JetStream, the control plane and its HTTPS API on 127.0.0.1:7080. The first
+embedded NATS JetStream, the control plane and its HTTPS API on 0.0.0.0:7080. The first
 start creates the cluster (its four CAs, built-in roles and the local admin identity used by
 tollctl on this host); later starts change nothing. One process per data dir: a second start
 on a dir in use fails at once, naming the PID that holds it.
 
-Agents on other hosts join with no config file: the embedded NATS listens for them (TLS with
-control's host cert; only joined agents' host certs get in, with an agent's rights) on
-control's listen host, port 7422, and the join tells them where. So to serve agents on other
-hosts, open the API to the network and give the name they dial:
+Agents on other hosts join with no config file: the API listens on every interface (like a
+Teleport proxy; --listen 127.0.0.1:7080 keeps it on this host), and the embedded NATS listens
+for agents (TLS with control's host cert; only joined agents' host certs get in, with an
+agent's rights) on control's listen host, port 7422; the join tells each agent where. Control's
+cert names this host's hostname and addresses; give the name agents and clients dial with
+--public-addr when it is another:
 
-  tollgate start --listen 0.0.0.0:7080 --public-addr tollgate.example.com:7080
+  tollgate start --public-addr tollgate.example.com:7080
 
 (--nats-listen HOST:PORT moves the NATS listener, --nats-listen none removes it: agents in
 this process only.) Metrics and health are on 127.0.0.1:7090 (--metrics-addr).
@@ -44,11 +46,12 @@ by 'tollgate db configure create'), control does not run here: the agent joins c
 tollgate.auth_token, checked against tollgate.ca_pin, and reaches NATS at the address the join
 answers. tollgate.data_dir and data_dir name the same directory. SIGHUP reloads the agent's
 config and certificates.`,
-		Example: `  # single node in ./tollgate-data (API and NATS for agents on loopback)
+		Example: `  # a single node in ./tollgate-data, which agents on other hosts can join
   tollgate start
 
-  # a control host that agents on other hosts join
-  tollgate start --data-dir /var/lib/tollgate --listen 0.0.0.0:7080 --public-addr tollgate.example.com:7080
+  # the same, dialled by a DNS name of its own; or kept on this host only
+  tollgate start --data-dir /var/lib/tollgate --public-addr tollgate.example.com:7080
+  tollgate start --listen 127.0.0.1:7080
 
   # with a config file written by 'tollgate db configure create'
   tollgate start --config /etc/tollgate.yaml
@@ -110,7 +113,7 @@ config and certificates.`,
 	f.StringVar(&o.clusterName, "cluster-name", "", "cluster name, used at first start (default the hostname)")
 	f.StringVar(&o.natsURL, "nats-url", "", "external NATS server URL (default: embedded JetStream)")
 	f.StringVar(&o.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
-	f.StringVar(&o.listen, "listen", "", "control API listen address (default 127.0.0.1:7080)")
+	f.StringVar(&o.listen, "listen", "", "control API listen address (default 0.0.0.0:7080: every interface; 127.0.0.1:7080 keeps it on this host)")
 	f.StringVar(&o.publicAddr, "public-addr", "", "address clients and agents dial control by (a name in its cert; default the listen address)")
 	f.StringVar(&o.natsListen, "nats-listen", "", "embedded NATS listener for agents on other hosts (default: the --listen host, port 7422; none: no listener)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "metrics and health listener of control and the agent: overrides control.metrics_addr and db_service.metrics_addr (default 127.0.0.1:7090; none for no listener)")

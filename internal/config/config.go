@@ -19,7 +19,7 @@ import (
 // Defaults (DESIGN §6).
 const (
 	DefaultDataDir       = "tollgate-data"
-	DefaultControlListen = "127.0.0.1:7080"
+	DefaultControlListen = "0.0.0.0:7080"
 	// DefaultNATSPort is the embedded NATS listener's port for agents on
 	// other hosts; its host is control's listen host.
 	DefaultNATSPort = "7422"

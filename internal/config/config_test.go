@@ -91,20 +91,21 @@ func TestParse(t *testing.T) {
 func TestNATSListen(t *testing.T) {
 	t.Parallel()
 	for yaml, want := range map[string]string{
-		"": "127.0.0.1:7422",
-		"control:\n  listen_addr: 0.0.0.0:7080\n": "0.0.0.0:7422",
-		"control:\n  listen_addr: \":7080\"\n":    ":7422",
-		"nats:\n  listen_addr: 10.0.0.1:4443\n":   "10.0.0.1:4443",
-		"nats:\n  listen_addr: none\n":            "",
-		"nats:\n  url: nats://n1:4222\n":          "",
-		agentHost:                                 "",
+		"": "0.0.0.0:7422",
+		"control:\n  listen_addr: 127.0.0.1:7080\n": "127.0.0.1:7422",
+		"control:\n  listen_addr: 0.0.0.0:7080\n":   "0.0.0.0:7422",
+		"control:\n  listen_addr: \":7080\"\n":      ":7422",
+		"nats:\n  listen_addr: 10.0.0.1:4443\n":     "10.0.0.1:4443",
+		"nats:\n  listen_addr: none\n":              "",
+		"nats:\n  url: nats://n1:4222\n":            "",
+		agentHost:                                   "",
 	} {
 		c, err := Parse([]byte(yaml))
 		require.NoError(t, err, yaml)
 		require.Equal(t, want, c.NATSListen(), yaml)
 	}
 	c := Default()
-	require.Equal(t, "127.0.0.1:7422", c.NATSListen(), "the defaults without a file")
+	require.Equal(t, "0.0.0.0:7422", c.NATSListen(), "the defaults without a file")
 }
 
 func TestResolveDataDir(t *testing.T) {

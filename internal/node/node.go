@@ -214,10 +214,14 @@ func newControl(ctx context.Context, env *Env, lg *jetstream.Log, log zerolog.Lo
 		hosts = append(hosts, hn)
 	}
 	// Listening on loopback (or every interface), control is reachable as
-	// localhost too.
+	// localhost too; on every interface, by this host's addresses.
 	if h, _, err := net.SplitHostPort(cfg.Control.ListenAddr); err == nil && !slices.Contains(hosts, "localhost") {
-		if ip := net.ParseIP(h); h == "" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		ip := net.ParseIP(h)
+		if h == "" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
 			hosts = append(hosts, "localhost")
+		}
+		if h == "" || (ip != nil && ip.IsUnspecified()) {
+			hosts = append(hosts, interfaceIPs()...)
 		}
 	}
 	natsURL := cfg.NATS.URL
@@ -298,4 +302,22 @@ func (c *controlComponent) Run(ctx context.Context) error {
 		c.log.Warn().Err(cerr).Msg("audit checkpoint at shutdown")
 	}
 	return err
+}
+
+// interfaceIPs are this host's unicast addresses, but link-local ones: the
+// names a control listening on every interface is dialled by.
+func interfaceIPs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLinkLocalUnicast() || n.IP.IsMulticast() || n.IP.IsUnspecified() {
+			continue
+		}
+		out = append(out, n.IP.String())
+	}
+	return out
 }
