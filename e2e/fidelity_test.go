@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,7 @@ func TestProxyDBFidelity(t *testing.T) {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	psql := exec.CommandContext(pctx, w.psqlPath, "-X", conn+" application_name=ctrl-c", "-c", "select pg_sleep(30)")
-	var pout lockedBuffer
+	var pout testio.Buffer
 	psql.Stdout, psql.Stderr = &pout, &pout
 	require.NoError(t, psql.Start())
 	eventually(t, "psql's pg_sleep runs", px, func() bool {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"net"
 	"os"
 	"os/exec"
@@ -43,25 +44,8 @@ type world struct {
 type daemon struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testio.Buffer
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func repoRoot(t *testing.T) string {
@@ -137,7 +121,7 @@ func (w *world) start(name string, args ...string) *daemon {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = w.env()
-	d := &daemon{name: name + " " + strings.Join(args, " "), cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	d := &daemon{name: name + " " + strings.Join(args, " "), cmd: cmd, out: &testio.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.out, d.out
 	require.NoError(w.t, cmd.Start())
 	go func() { _ = cmd.Wait(); close(d.done) }()

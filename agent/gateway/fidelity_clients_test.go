@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"io"
 	"os"
 	"os/exec"
@@ -11,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +32,7 @@ type nodeClient struct {
 	cmd   *exec.Cmd
 	in    io.WriteCloser
 	lines chan map[string]any
-	errb  *syncBuffer
+	errb  *testio.Buffer
 	done  chan error
 }
 
@@ -54,7 +54,7 @@ func startNode(t *testing.T, scenario string, cfg map[string]any) *nodeClient {
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	n := &nodeClient{t: t, cmd: cmd, in: in, lines: make(chan map[string]any, 16), errb: &syncBuffer{}, done: make(chan error, 1)}
+	n := &nodeClient{t: t, cmd: cmd, in: in, lines: make(chan map[string]any, 16), errb: &testio.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = n.errb
 	require.NoError(t, cmd.Start())
 	go func() {
@@ -108,24 +108,6 @@ func num(t *testing.T, m map[string]any, key string) uint32 {
 	return uint32(f)
 }
 
-// syncBuffer is a strings.Builder safe for a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // interactivePsql is psql on a terminal (script(1) gives it one), so it
 // prompts, with the backend PID libpq has from BackendKeyData in its
 // prompt (%p), and resets a lost connection as a person's psql does.
@@ -133,7 +115,7 @@ type interactivePsql struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	in   io.WriteCloser
-	out  *syncBuffer
+	out  *testio.Buffer
 	done chan error
 }
 
@@ -150,7 +132,7 @@ func startInteractivePsql(t *testing.T, conn string) *interactivePsql {
 	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=20", "TERM=dumb")
 	in, err := cmd.StdinPipe()
 	require.NoError(t, err)
-	p := &interactivePsql{t: t, cmd: cmd, in: in, out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &interactivePsql{t: t, cmd: cmd, in: in, out: &testio.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	require.NoError(t, cmd.Start())
 	go func() { p.done <- cmd.Wait() }()
@@ -201,7 +183,7 @@ func (h *harness) psqlCancel(t *testing.T, conn, app string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "psql", "-X", conn+" application_name="+app, "-c", "select pg_sleep(30)")
 	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=20")
-	out := &syncBuffer{}
+	out := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	h.waitActive(t, app, "select pg_sleep(30)")

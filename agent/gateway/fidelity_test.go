@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,7 +196,7 @@ func (h *harness) pgbenchTerminated(t *testing.T, r route, app string) (string, 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-n", "-c", "1", "-T", "100", "-f", script, r.conn+" application_name="+app)
 	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=20")
-	out := &syncBuffer{}
+	out := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	// The client's backend, once it has run the script (pgbench opens a

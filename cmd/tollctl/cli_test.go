@@ -6,12 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,24 +23,6 @@ import (
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
 	"github.com/tollgate-db/tollgate/projections"
 )
-
-// syncBuffer collects the node's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type cli struct {
 	t    *testing.T
@@ -111,7 +93,7 @@ spec:
 // JetStream, HTTPS API), then replays the control stream and scans every
 // event and log line for secrets.
 func TestCLI(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	n := nodetest.Start(t, logs)
 	t.Setenv("TOLLGATE_HOME", t.TempDir())
 	admin := cli{t: t, n: n, args: []string{"--data-dir", n.DataDir}}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"regexp"
 	"strings"
 	"testing"
@@ -204,7 +205,7 @@ func TestCLIRotateHostWaitsForAgents(t *testing.T) {
 	require.Len(t, mustExport(t, admin, "host"), 1)
 
 	// --auto waits for the renewal, then completes.
-	var stdout, stderr syncBuffer
+	var stdout, stderr testio.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--data-dir", n.DataDir, "auth", "rotate", "--type=host", "--auto"}, strings.NewReader(""), &stdout, &stderr)
