@@ -8,9 +8,22 @@
 //
 //   - agent/config: the `tollgate:` (join) and `db_service:` sections of the
 //     tollgate YAML config.
+//   - agent/join: joining with a token, the host identity on disk and its
+//     renewal, and the ControlPlane the agent asks for db_client certs.
+//   - agent/gateway: the agent runtime: projection follower, accept loop,
+//     sessions, locks and cert expiry ending them, drain, reload.
 //   - agent/frontdoor: the client-facing listener up to the access decision
 //     (startup packet, TLS with a user cert, identity, authorization).
-//   - agent/pgwire: bounded framing and PostgreSQL error responses.
-//   - agent/relay and agent/cancel: the audited relay and the
-//     CancelRequest mapping.
+//   - agent/recordlimit: the bound on what unauthenticated clients make the
+//     agent record.
+//   - agent/upstream: TLS to the database with the db_client cert.
+//   - agent/pgwire: bounded framing, startup packets, the message budget and
+//     PostgreSQL error responses.
+//   - agent/relay: the audited relay and its statement tracker
+//     (agent/relay/difftest: its differential test kit).
+//   - agent/cancel: the agent's cancel secrets and CancelRequest routing.
+//   - agent/auditpub and agent/spool: the audit publisher (chain,
+//     checkpoints, group commit) and its on-disk queue.
+//   - agent/metrics: Prometheus collectors and /healthz.
+//   - agent/localproxy: the engine of `toll proxy db` on a user's machine.
 package agent
