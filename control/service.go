@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/version"
 	"path/filepath"
 	"sync"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // Version is the Tollgate version recorded at bootstrap and shown by status.
-const Version = "0.1.0-dev"
+const Version = version.Version
 
 // Source is the event source of control.
 const Source = "control"

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/agent/gateway"
-	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/eventlog"
 
 	"github.com/tollgate-db/tollgate/schemas"
@@ -185,7 +185,7 @@ func TestGateway(t *testing.T) {
 		}, 20*time.Second, 50*time.Millisecond)
 		f := h.agentConfig()
 		f.Tollgate.AuthToken = ""
-		gw, err := gateway.New(h.ctx, f, gateway.Deps{Control: &join.Local{Service: h.svc}, ControlStream: h.control,
+		gw, err := gateway.New(h.ctx, f, gateway.Deps{Control: &inprocess.Control{Service: h.svc}, ControlStream: h.control,
 			AuditStream: h.audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0"})
 		require.NoError(t, err)
 		require.Equal(t, id, gw.AgentID())

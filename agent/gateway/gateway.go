@@ -36,7 +36,7 @@ const (
 
 // Deps are the gateway's connections to the cluster.
 type Deps struct {
-	// Control is how the agent reaches control (join.Local or join.Remote).
+	// Control is how the agent reaches control (inprocess.Control or join.Remote).
 	Control join.ControlPlane
 	// ControlStream is followed into the agent's projection; AuditStream
 	// takes its audit events.

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"net"
 	"os"
 	"os/exec"
@@ -58,11 +59,11 @@ type harness struct {
 	gwDone   chan error
 	// mod changes the agent config; run replaces gw.Run (e.g.
 	// RunWithSignals); opt tunes the gateway; cp wraps the agent's
-	// control plane (join.Local over svc).
+	// control plane (inprocess.Control over svc).
 	mod func(*config.File)
 	run func(*gateway.Gateway, context.Context) error
 	opt func(*gateway.Options)
-	cp  func(*join.Local) join.ControlPlane
+	cp  func(*inprocess.Control) join.ControlPlane
 }
 
 func newHarness(t *testing.T) *harness {
@@ -177,9 +178,9 @@ func (h *harness) startAgent() {
 	if h.opt != nil {
 		h.opt(&opt)
 	}
-	var cp join.ControlPlane = &join.Local{Service: h.svc}
+	var cp join.ControlPlane = &inprocess.Control{Service: h.svc}
 	if h.cp != nil {
-		cp = h.cp(&join.Local{Service: h.svc})
+		cp = h.cp(&inprocess.Control{Service: h.svc})
 	}
 	gw, err := gateway.New(h.ctx, h.agentConfig(), gateway.Deps{Control: cp, ControlStream: h.control,
 		AuditStream: h.audit, Logger: zerolog.Nop()}, opt)

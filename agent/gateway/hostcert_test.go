@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +150,7 @@ func TestAgentRenewsByLifetime(t *testing.T) {
 
 // gatedRenewer holds the agent's host cert renewals until open is closed.
 type gatedRenewer struct {
-	*join.Local
+	*inprocess.Control
 	open chan struct{}
 }
 
@@ -159,7 +160,7 @@ func (g *gatedRenewer) RenewHostCert(ctx context.Context, agentID string, req wi
 	case <-ctx.Done():
 		return wire.Cert{}, ctx.Err()
 	}
-	return g.Local.RenewHostCert(ctx, agentID, req)
+	return g.Control.RenewHostCert(ctx, agentID, req)
 }
 
 // TestAgentAfterAutoHostCARotation: `auth rotate --type=host` in one go
@@ -176,7 +177,7 @@ func TestAgentAfterAutoHostCARotation(t *testing.T) {
 	gate := &gatedRenewer{open: make(chan struct{})}
 	h := newHarnessWith(t, func(h *harness) {
 		h.opt = func(o *gateway.Options) { o.IdentityCheck = 50 * time.Millisecond }
-		h.cp = func(l *join.Local) join.ControlPlane { gate.Local = l; return gate }
+		h.cp = func(l *inprocess.Control) join.ControlPlane { gate.Control = l; return gate }
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -25,41 +24,7 @@ type ControlPlane interface {
 	RegisterDatabase(ctx context.Context, agentID string, d schemas.Database) error
 }
 
-// Local is ControlPlane over a control.Service in this process.
-type Local struct {
-	Service *control.Service
-}
-
-var (
-	_ ControlPlane = (*Local)(nil)
-	_ Renewer      = (*Local)(nil)
-)
-
-func (l *Local) caller(agentID string) control.Caller {
-	return control.Caller{Kind: control.CallerHost, Name: agentID}
-}
-
-// Join calls Service.JoinLocal: the agent reaches the event log in
-// process.
-func (l *Local) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
-	return l.Service.JoinLocal(ctx, req)
-}
-
-// DBClientCert calls Service.DBClientCert as the agent.
-func (l *Local) DBClientCert(ctx context.Context, agentID string, req wire.DBClientCertRequest) (wire.Cert, error) {
-	return l.Service.DBClientCert(ctx, l.caller(agentID), req)
-}
-
-// RegisterDatabase calls Service.DBRegister as the agent.
-func (l *Local) RegisterDatabase(ctx context.Context, agentID string, d schemas.Database) error {
-	_, err := l.Service.DBRegister(ctx, l.caller(agentID), d)
-	return err
-}
-
-// RenewHostCert calls Service.RenewAgentCert as the agent.
-func (l *Local) RenewHostCert(ctx context.Context, agentID string, req wire.AgentRenew) (wire.Cert, error) {
-	return l.Service.RenewAgentCert(ctx, l.caller(agentID), req)
-}
+var _ ControlPlane = (*Remote)(nil)
 
 // Remote is ControlPlane over control's HTTPS API. Before the join it
 // speaks anonymously, trusting HostCAPEM (checked against the CA pin by
@@ -71,10 +36,7 @@ type Remote struct {
 	cli *client.Client
 }
 
-var (
-	_ ControlPlane = (*Remote)(nil)
-	_ Renewer      = (*Remote)(nil)
-)
+var _ Renewer = (*Remote)(nil)
 
 // NewRemote returns a Remote for control at proxy, trusting hostCAPEM.
 func NewRemote(proxy string, hostCAPEM []byte) *Remote {

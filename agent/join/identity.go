@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/version"
 )
 
 // ErrNoToken means the agent has no identity yet and no join token to get
@@ -212,7 +212,7 @@ func Ensure(ctx context.Context, dataDir string, cp ControlPlane, req Request) (
 	}
 	joined, err := cp.Join(ctx, wire.Join{Token: req.Token, Hostname: req.Hostname, PublicAddr: req.PublicAddr,
 		Resources: req.Resources, PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
-		Version: control.Version})
+		Version: version.Version})
 	if err != nil {
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}

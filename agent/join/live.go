@@ -16,8 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/version"
 )
 
 // Renewer renews an agent's host cert (POST /v1/agents/renew).
@@ -169,7 +169,7 @@ func (l *Live) Renew(ctx context.Context, r Renewer) (wire.Cert, error) {
 		return wire.Cert{}, err
 	}
 	res, err := r.RenewHostCert(ctx, l.id.AgentID, wire.AgentRenew{
-		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})), Version: control.Version})
+		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})), Version: version.Version})
 	if err != nil {
 		return wire.Cert{}, fmt.Errorf("renew the agent host cert: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
-	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
@@ -145,7 +145,7 @@ func (c *cluster) startAgent(ctx context.Context, mode string) error {
 	f.DBService.AuditMode = mode
 	f.DBService.Databases = []config.Database{{Name: "pg-" + mode, Protocol: "postgres", URI: c.pg.Addr(),
 		Labels: map[string]string{"env": "bench"}, TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}}}
-	gw, err := gateway.New(ctx, f, gateway.Deps{Control: &join.Local{Service: c.svc}, ControlStream: c.log.Control,
+	gw, err := gateway.New(ctx, f, gateway.Deps{Control: &inprocess.Control{Service: c.svc}, ControlStream: c.log.Control,
 		AuditStream: c.log.Audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent-" + mode, MetricsAddr: "-", Grace: 5 * time.Second})
 	if err != nil {
 		return err
@@ -194,7 +194,7 @@ func (c *cluster) userFiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := (&join.Local{Service: c.svc}).DBClientCert(ctx, anyAgent.gw.AgentID(), wire.DBClientCertRequest{
+	res, err := (&inprocess.Control{Service: c.svc}).DBClientCert(ctx, anyAgent.gw.AgentID(), wire.DBClientCertRequest{
 		DBUser: benchUser, Database: "direct", ForUser: benchUser, NotAfter: time.Now().Add(2 * time.Hour), PublicKeyPEM: pub})
 	if err != nil {
 		return fmt.Errorf("db_client cert for the direct rows: %w", err)

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"io"
 	"math/big"
 	"net"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
-	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
@@ -279,7 +279,7 @@ func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, err
 	f.DBService.Databases = []config.Database{{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
 		URI: d.dbAddr, Labels: map[string]string{"env": "dev"},
 		TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull, CACertFile: d.o.dbCAFile}}}
-	d.gw, err = gateway.New(ctx, f, gateway.Deps{Control: &join.Local{Service: svc}, ControlStream: d.env.Log.Control,
+	d.gw, err = gateway.New(ctx, f, gateway.Deps{Control: &inprocess.Control{Service: svc}, ControlStream: d.env.Log.Control,
 		AuditStream: d.env.Log.Audit, Logger: log}, gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0"})
 	if err != nil {
 		return nil, fmt.Errorf("start the agent: %w", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -204,7 +205,7 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 }
 
 // agentFactory builds the gateway: in a single node over control in this
-// process (join.Local; the node creates a one-time join token for its own
+// process (inprocess.Control; the node creates a one-time join token for its own
 // agent at first start, so the join is recorded like any other:
 // token.created, token.consumed, agent.joined), else over env.remote.
 func agentFactory(opts AgentOptions) Factory {
@@ -218,7 +219,7 @@ func agentFactory(opts AgentOptions) Factory {
 		var cp join.ControlPlane
 		switch {
 		case env.Control != nil:
-			cp = &join.Local{Service: env.Control}
+			cp = &inprocess.Control{Service: env.Control}
 			id, err := join.Load(cfg.DataDir)
 			if err == nil {
 				// An identity the host CA of this very control did not
