@@ -2,7 +2,8 @@ package relay
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/tollgate-db/tollgate/eventlog"
 )
 
 // nameMax is PostgreSQL's NAMEDATALEN-1: the bytes of a statement, portal
@@ -359,16 +360,7 @@ func (l *lexer) word() string {
 
 // clipName truncates a SQL identifier as the server does: to 63 bytes,
 // at a character boundary.
-func clipName(s string) string {
-	if len(s) <= nameMax {
-		return s
-	}
-	n := nameMax
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func clipName(s string) string { return eventlog.CutUTF8(s, nameMax) }
 
 func isIdentStart(c byte) bool {
 	return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
