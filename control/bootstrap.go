@@ -66,7 +66,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 		if haveCA[t] {
 			continue
 		}
-		alg := "ECDSA-P256"
+		alg := schemas.KeyAlgECDSAP256
 		if s.cfg.KeyAlg != nil {
 			alg = s.cfg.KeyAlg(t)
 		}

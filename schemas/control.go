@@ -13,7 +13,7 @@ type ClusterCreated struct {
 type CACreated struct {
 	CAType  string `json:"ca_type"`
 	KeyID   string `json:"key_id"`
-	KeyAlg  string `json:"key_alg"` // "ECDSA-P256" or "RSA-2048"
+	KeyAlg  string `json:"key_alg"` // KeyAlgECDSAP256 or KeyAlgRSA2048
 	CertPEM string `json:"cert_pem"`
 }
 
@@ -104,6 +104,12 @@ const (
 	VerbDelete = "delete"
 	VerbSign   = "sign"
 	VerbRotate = "rotate"
+)
+
+// Key algorithms of the CAs (CA.KeyAlg, control.ca_key_alg).
+const (
+	KeyAlgECDSAP256 = "ECDSA-P256"
+	KeyAlgRSA2048   = "RSA-2048"
 )
 
 // RoleCreated, RoleUpdated carry the whole role.

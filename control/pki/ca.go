@@ -21,10 +21,10 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// Key algorithms.
+// Key algorithms (schemas' names).
 const (
-	AlgECDSAP256 = "ECDSA-P256"
-	AlgRSA2048   = "RSA-2048"
+	AlgECDSAP256 = schemas.KeyAlgECDSAP256
+	AlgRSA2048   = schemas.KeyAlgRSA2048
 )
 
 // ErrInvalid is wrapped by errors about bad arguments.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tollgate-db/tollgate/schemas"
 	"io"
 	"net"
 	"net/url"
@@ -23,8 +24,8 @@ const (
 	// DefaultNATSPort is the embedded NATS listener's port for agents on
 	// other hosts; its host is control's listen host.
 	DefaultNATSPort = "7422"
-	KeyAlgECDSA     = "ECDSA-P256"
-	KeyAlgRSA       = "RSA-2048"
+	KeyAlgECDSA     = schemas.KeyAlgECDSAP256
+	KeyAlgRSA       = schemas.KeyAlgRSA2048
 	// EnvDataDir overrides the default data dir for every binary.
 	EnvDataDir = "TOLLGATE_DATA_DIR"
 )
