@@ -31,6 +31,8 @@ import (
 // diffServer is a PostgreSQL for the differential test.
 type diffServer struct {
 	pg *pgtest.Server
+	// errs are the errors the client got in the last run (code: message).
+	errs []string
 }
 
 func startDiffServer(t testing.TB) *diffServer {
@@ -66,6 +68,7 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 	if err != nil {
 		return nil, nil, err
 	}
+	d.errs = nil
 	if _, err := clientSide.Write(difftest.Encode(msgs)); err != nil {
 		return nil, nil, err
 	}
@@ -76,6 +79,9 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 		}
 		if d, ok := m.(*pgproto3.DataRow); ok && len(d.Values) == 1 && string(d.Values[0]) == difftest.EndValue {
 			marker = true
+		}
+		if e, ok := m.(*pgproto3.ErrorResponse); ok {
+			d.errs = append(d.errs, e.Code+": "+e.Message)
 		}
 		if _, ok := m.(*pgproto3.ReadyForQuery); ok && marker {
 			break
@@ -255,5 +261,44 @@ func TestBigTextsKeptCutWithTheirHash(t *testing.T) {
 			require.True(t, strings.HasPrefix(text, q.Statement))
 			require.LessOrEqual(t, len(q.Statement), keptCut)
 		}
+	}
+}
+
+// A statement the server made on its own (inside a DO block: no tag, no
+// text the agent saw) is refused at Bind: the poison Bind fails in its
+// place, the client is told why, and nothing of it runs.
+func TestHiddenStatementIsRefused(t *testing.T) {
+	d := startDiffServer(t)
+	hidden := "DO $$ BEGIN EXECUTE 'PREPARE hid AS SELECT ''HIDDEN''::text'; END $$"
+	for _, mode := range []Mode{Strict, Async} {
+		msgs := []pgproto3.FrontendMessage{
+			&pgproto3.Query{String: hidden},
+			&pgproto3.Bind{PreparedStatement: "hid"}, &pgproto3.Execute{}, &pgproto3.Sync{},
+			&pgproto3.Query{String: "DEALLOCATE hid"},
+		}
+		logged, evs, err := d.run(t, mode, msgs)
+		require.NoError(t, err)
+		require.Empty(t, difftest.Compare(logged, evs), "sequence:\n%s", difftest.Describe(msgs))
+		// Run, it would be logged as "execute hid: <its text>".
+		require.NotContains(t, logged, "PREPARE hid AS SELECT 'HIDDEN'::text", "the hidden statement never ran")
+		require.Len(t, logged, 2, "the DO block and the DEALLOCATE: %q", logged)
+		var refused int
+		for _, ev := range evs {
+			if ev.Type == schemas.TypeQuery {
+				v, err := schemas.Decode(ev)
+				require.NoError(t, err)
+				require.NotEqual(t, "hid", v.(*schemas.Query).StatementName, "no Execute of it is recorded as run")
+			}
+			if ev.Type == schemas.TypeQueryResult {
+				v, err := schemas.Decode(ev)
+				require.NoError(t, err)
+				if v.(*schemas.QueryResult).Status == schemas.ResultError {
+					refused++
+				}
+			}
+		}
+		require.Zero(t, refused, "the refused Bind records no query: nothing ran")
+		require.Equal(t, []string{`26000: tollgate: prepared statement "hid" is not known to the audit`}, d.errs,
+			"the client is told why (the server's own error for the poison is replaced)")
 	}
 }
