@@ -129,21 +129,32 @@ func (a *fakeAgent) serve(c net.Conn, tc *tls.Config) {
 	}
 }
 
-func TestProxyRelaysAndForwardsCancel(t *testing.T) {
-	t.Parallel()
+// startProxy starts a fake agent and a proxy in front of it with alice's
+// cert; stop stops the proxy and checks it returned cleanly.
+func startProxy(t *testing.T) (agent *fakeAgent, ln net.Listener, stop func()) {
+	t.Helper()
 	ca := cert(t, "ca", nil, true)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Leaf)
-	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
+	agent = startFakeAgent(t, cert(t, "agent", &ca, false), pool)
 	user := cert(t, "alice", &ca, false)
 	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
 		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()
+	return agent, ln, func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
+}
+
+func TestProxyRelaysAndForwardsCancel(t *testing.T) {
+	t.Parallel()
+	agent, ln, stop := startProxy(t)
 
 	// Two clients at once, each asking for SSL first (answered 'N').
 	for i, name := range []string{"alice", "bob"} {
@@ -188,8 +199,7 @@ func TestProxyRelaysAndForwardsCancel(t *testing.T) {
 	}
 	c.Close()
 
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 }
 
 func TestProxyAgentUnreachable(t *testing.T) {
@@ -223,19 +233,7 @@ func TestProxyAgentUnreachable(t *testing.T) {
 // bytes) reach the agent byte for byte.
 func TestProxyForwards32(t *testing.T) {
 	t.Parallel()
-	ca := cert(t, "ca", nil, true)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Leaf)
-	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
-	user := cert(t, "alice", &ca, false)
-	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
-		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
+	agent, ln, stop := startProxy(t)
 
 	c, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
@@ -255,8 +253,7 @@ func TestProxyForwards32(t *testing.T) {
 	_, err = cc.Write(raw)
 	require.NoError(t, err)
 	require.Equal(t, raw, <-agent.cancels)
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 }
 
 // TestProxyForwardsAgentsLastWords: when the client's side ends first,
@@ -264,19 +261,7 @@ func TestProxyForwards32(t *testing.T) {
 // the client before the proxy closes its connection.
 func TestProxyForwardsAgentsLastWords(t *testing.T) {
 	t.Parallel()
-	ca := cert(t, "ca", nil, true)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Leaf)
-	agent := startFakeAgent(t, cert(t, "agent", &ca, false), pool)
-	user := cert(t, "alice", &ca, false)
-	p, err := New(Config{Agent: agent.ln.Addr().String(), Logger: zerolog.Nop(),
-		TLS: &tls.Config{Certificates: []tls.Certificate{user}, RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}})
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
+	agent, ln, stop := startProxy(t)
 
 	c, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
@@ -300,6 +285,5 @@ func TestProxyForwardsAgentsLastWords(t *testing.T) {
 	require.Equal(t, "goodbye", e.Message)
 	_, err = fe.Receive()
 	require.Error(t, err, "then the connection closes")
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 }
