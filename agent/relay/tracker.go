@@ -28,6 +28,9 @@ type stmtEntry struct {
 	// sum, when set, is the SHA-256 of the full text: text was cut (see
 	// keptText).
 	sum string
+	// eff: the text may create or drop names (mayHaveEffects, read once
+	// at Parse, not at every Execute).
+	eff bool
 	// sqlN is the query number of the SQL PREPARE that made it (0: a Parse).
 	sqlN uint64
 }
@@ -37,6 +40,7 @@ type portalEntry struct {
 	stmtName string
 	text     string
 	sum      string // as stmtEntry.sum
+	eff      bool   // as stmtEntry.eff
 	params   []schemas.QueryParam
 	sqlN     uint64 // the PREPARE or DECLARE behind it
 	hold     bool   // a WITH HOLD cursor outlives its transaction
@@ -250,9 +254,9 @@ func (t *tracker) inGroupLocked(n ns, name string) (st *stmtEntry, p *portalEntr
 				}
 				switch e.kind {
 				case effPrepare:
-					return &stmtEntry{text: it.text, sum: it.sum, sqlN: it.n}, nil, true, false
+					return &stmtEntry{text: it.text, sum: it.sum, sqlN: it.n, eff: true}, nil, true, false
 				case effDeclare:
-					return nil, &portalEntry{text: it.text, sum: it.sum, sqlN: it.n, hold: e.hold}, true, false
+					return nil, &portalEntry{text: it.text, sum: it.sum, sqlN: it.n, hold: e.hold, eff: true}, true, false
 				case effUnknown:
 					return nil, nil, true, true
 				}
@@ -332,7 +336,7 @@ func (t *tracker) clientParseLocked(body []byte) error {
 	}
 	text, sum := keptText(rest[:i])
 	key := protocolName(name)
-	t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum},
+	t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum, eff: mayHaveEffects(text)},
 		regs: keys(pendKey{ns: nsStmt, name: key})})
 	return nil
 }
@@ -397,7 +401,7 @@ func (t *tracker) clientBindLocked(body []byte) error {
 	if st == nil || unknown {
 		return &nameRefusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
 	}
-	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
+	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, eff: st.eff, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
 	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
 		regs: keys(pendKey{ns: nsPortal, name: portalKey})})
 	return nil
@@ -421,7 +425,7 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 	}
 	t.n++
 	it := item{kind: opExecute, n: t.n}
-	if mayHaveEffects(p.text) {
+	if p.eff {
 		// A Parse holds one statement: its head, and so its effect, does
 		// not depend on how strings are read (nor on a cut tail).
 		it.text, it.sum, it.effects, it.lexed = p.text, p.sum, sqlEffects(p.text, t.scs), true

@@ -159,7 +159,7 @@ func (t *tracker) applyTagLocked(h *item, tag string) {
 	}
 	switch e.kind {
 	case effPrepare:
-		t.stmts[e.name] = &stmtEntry{text: h.text, sum: h.sum, sqlN: h.n}
+		t.stmts[e.name] = &stmtEntry{text: h.text, sum: h.sum, sqlN: h.n, eff: true}
 	case effDeallocate:
 		delete(t.stmts, e.name)
 	case effDeallocAll:
@@ -168,7 +168,7 @@ func (t *tracker) applyTagLocked(h *item, tag string) {
 		clear(t.stmts)
 		clear(t.portals)
 	case effDeclare:
-		t.portals[e.name] = &portalEntry{text: h.text, sum: h.sum, sqlN: h.n, hold: e.hold}
+		t.portals[e.name] = &portalEntry{text: h.text, sum: h.sum, sqlN: h.n, hold: e.hold, eff: true}
 	case effClose:
 		delete(t.portals, e.name)
 	case effCloseAll:
