@@ -84,7 +84,7 @@ type entry struct {
 
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
-	stream eventlog.Stream
+	stream eventlog.EncodedAppender
 	chain  Chainer
 	opt    Options
 
@@ -108,7 +108,7 @@ type Publisher struct {
 // New starts a Publisher appending to stream (the audit stream), linking
 // events into chain (nil: no chain). With opt.Spool, use Open instead,
 // which resumes the chain from the spool.
-func New(stream eventlog.Stream, chain Chainer, opt Options) *Publisher {
+func New(stream eventlog.EncodedAppender, chain Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
@@ -145,7 +145,7 @@ func New(stream eventlog.Stream, chain Chainer, opt Options) *Publisher {
 // Open starts a Publisher over sp: the hash chain resumes from the last
 // spooled event (stored or not), and events spooled but not acknowledged
 // before a restart are sent first.
-func Open(stream eventlog.Stream, sp *spool.Spool, opt Options) (*Publisher, error) {
+func Open(stream eventlog.EncodedAppender, sp *spool.Spool, opt Options) (*Publisher, error) {
 	ch, err := ResumeChain(sp)
 	if err != nil {
 		return nil, err
