@@ -440,10 +440,38 @@ func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, raws []
 	return batch, raws, nil
 }
 
+// run drains the queue to the stream until the publisher stops: the next
+// batch (from memory, else from the spool, else it waits for events),
+// stored with retries, then acknowledged.
 func (p *Publisher) run() {
 	defer close(p.done)
+	d := p.newDrainer()
+	defer d.close()
+	for {
+		if !d.fill() || !d.store() {
+			return
+		}
+		d.acknowledge()
+	}
+}
+
+// drainer is run's state: the next sequence to store, the batch and what
+// it reuses from one batch to the next.
+type drainer struct {
+	p       *Publisher
+	base    context.Context // cancelled when the publisher stops
+	cancel  context.CancelFunc
+	rd      *spool.Reader
+	nextSeq uint64
+	backoff time.Duration
+	lingerT *time.Timer
+	tctx    timeoutCtx
+	batch   []eventlog.Event
+	raws    [][]byte // each event's stored JSON
+}
+
+func (p *Publisher) newDrainer() *drainer {
 	base, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		select {
 		case <-p.stop:
@@ -451,88 +479,120 @@ func (p *Publisher) run() {
 		case <-base.Done():
 		}
 	}()
-	var rd *spool.Reader
-	defer func() {
-		if rd != nil {
-			rd.Close()
-		}
-	}()
 	p.mu.Lock()
-	nextSeq := p.acked + 1
+	next := p.acked + 1
 	p.mu.Unlock()
-	backoff := time.Duration(0)
-	var lingerT *time.Timer
-	var tctx timeoutCtx
-	defer tctx.disarm()
-	var batch []eventlog.Event
-	var raws [][]byte
+	return &drainer{p: p, base: base, cancel: cancel, nextSeq: next}
+}
+
+func (d *drainer) close() {
+	d.tctx.disarm()
+	if d.rd != nil {
+		d.rd.Close()
+	}
+	d.cancel()
+}
+
+// fill gets the next batch: from the memory cache, else from the spool,
+// else it waits for events. It returns false when the publisher stops.
+func (d *drainer) fill() bool {
 	for {
-		batch, raws = p.take(batch[:0], raws[:0], nextSeq)
-		if len(batch) == 0 {
+		d.batch, d.raws = d.p.take(d.batch[:0], d.raws[:0], d.nextSeq)
+		if len(d.batch) == 0 {
 			var err error
-			batch, raws, err = p.readSpool(&rd, batch, raws, nextSeq)
+			d.batch, d.raws, err = d.p.readSpool(&d.rd, d.batch, d.raws, d.nextSeq)
 			if err != nil {
-				p.opt.Logger.Error().Err(err).Msg("read audit spool")
-				if !p.sleep(time.Second) {
-					return
+				d.p.opt.Logger.Error().Err(err).Msg("read audit spool")
+				if !d.p.sleep(time.Second) {
+					return false
 				}
 				continue
 			}
 		}
-		if len(batch) == 0 {
-			select {
-			case <-p.wake:
-				if p.linger(&lingerT) {
-					continue
-				}
-				return
-			case <-p.stop:
-				return
-			}
+		if len(d.batch) > 0 {
+			return true
 		}
-		for {
-			ctx := tctx.arm(base, p.opt.AppendTimeout)
-			err := p.stream.AppendEncoded(ctx, batch, raws)
-			if tctx.disarm() && err != nil {
-				err = fmt.Errorf("%w (%w after %s)", err, eventlog.ErrUnavailable, p.opt.AppendTimeout)
-			}
-			if err == nil {
-				break
-			}
-			p.failWaiters(fmt.Errorf("append audit events: %w", err))
-			p.opt.Logger.Warn().Err(err).Int("events", len(batch)).Msg("audit append failed; retrying")
-			backoff = min(max(backoff*2, p.opt.RetryMin), p.opt.RetryMax)
-			if !p.sleep(backoff) {
-				return
-			}
-		}
-		backoff = 0
-		last := nextSeq + uint64(len(batch)) - 1
-		clear(batch)
-		clear(raws)
-		nextSeq = last + 1
-		p.mu.Lock()
-		p.acked = last
-		n := 0
-		for _, w := range p.waiters {
-			if w.last <= last {
-				w.done <- nil
-				continue
-			}
-			p.waiters[n] = w
-			n++
-		}
-		clear(p.waiters[n:])
-		p.waiters = p.waiters[:n]
-		p.mu.Unlock()
-		// The spool's ack is bookkeeping (the events are stored): written
-		// after the waiters are woken, off their path.
-		if sp := p.opt.Spool; sp != nil {
-			if err := sp.Ack(last); err != nil {
-				p.opt.Logger.Error().Err(err).Msg("ack audit spool")
-			}
+		if !d.waitForEvents() {
+			return false
 		}
 	}
+}
+
+// waitForEvents waits for enqueue's signal, then lingers for more (see
+// linger). It returns false when the publisher stops.
+func (d *drainer) waitForEvents() bool {
+	select {
+	case <-d.p.wake:
+		return d.p.linger(&d.lingerT)
+	case <-d.p.stop:
+		return false
+	}
+}
+
+// store appends the batch, retrying with backoff until it is stored; each
+// failure fails the waiting PublishSyncs (their events stay pending). It
+// returns false when the publisher stops first.
+func (d *drainer) store() bool {
+	for {
+		err := d.appendOnce()
+		if err == nil {
+			d.backoff = 0
+			return true
+		}
+		d.p.failWaiters(fmt.Errorf("append audit events: %w", err))
+		d.p.opt.Logger.Warn().Err(err).Int("events", len(d.batch)).Msg("audit append failed; retrying")
+		d.backoff = min(max(d.backoff*2, d.p.opt.RetryMin), d.p.opt.RetryMax)
+		if !d.p.sleep(d.backoff) {
+			return false
+		}
+	}
+}
+
+// appendOnce appends the batch within AppendTimeout (a timeout reads as
+// eventlog.ErrUnavailable).
+func (d *drainer) appendOnce() error {
+	ctx := d.tctx.arm(d.base, d.p.opt.AppendTimeout)
+	err := d.p.stream.AppendEncoded(ctx, d.batch, d.raws)
+	if d.tctx.disarm() && err != nil {
+		err = fmt.Errorf("%w (%w after %s)", err, eventlog.ErrUnavailable, d.p.opt.AppendTimeout)
+	}
+	return err
+}
+
+// acknowledge records the stored batch: the sequence moves, the
+// PublishSyncs it completes return, and the spool is told.
+func (d *drainer) acknowledge() {
+	last := d.nextSeq + uint64(len(d.batch)) - 1
+	clear(d.batch)
+	clear(d.raws)
+	d.nextSeq = last + 1
+	d.p.stored(last)
+	// The spool's ack is bookkeeping (the events are stored): written
+	// after the waiters are woken, off their path.
+	if sp := d.p.opt.Spool; sp != nil {
+		if err := sp.Ack(last); err != nil {
+			d.p.opt.Logger.Error().Err(err).Msg("ack audit spool")
+		}
+	}
+}
+
+// stored marks every event up to last stored and wakes the PublishSyncs
+// waiting for no later event.
+func (p *Publisher) stored(last uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.acked = last
+	n := 0
+	for _, w := range p.waiters {
+		if w.last <= last {
+			w.done <- nil
+			continue
+		}
+		p.waiters[n] = w
+		n++
+	}
+	clear(p.waiters[n:])
+	p.waiters = p.waiters[:n]
 }
 
 // linger waits up to Linger for more events unless a PublishSync is
