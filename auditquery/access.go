@@ -30,7 +30,7 @@ type AccessResult struct {
 
 // AccessAt replays the control stream up to t into a fresh state and lists
 // what user could reach then (only database db when db is not empty).
-func AccessAt(ctx context.Context, control eventlog.Stream, t time.Time, user, db string) (AccessResult, error) {
+func AccessAt(ctx context.Context, control eventlog.Reader, t time.Time, user, db string) (AccessResult, error) {
 	if t.IsZero() {
 		return AccessResult{}, errors.New("access at: a time is required")
 	}

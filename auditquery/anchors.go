@@ -59,7 +59,7 @@ var anchorSubjects = []string{
 // control stream through the projection's rules (a record the projection
 // refuses, such as a second cluster.created or a CA rotation out of turn,
 // anchors nothing).
-func LoadAnchors(ctx context.Context, control eventlog.Stream) (Anchors, error) {
+func LoadAnchors(ctx context.Context, control eventlog.Reader) (Anchors, error) {
 	a := Anchors{Sources: map[string]*SourceAnchor{}}
 	st := projections.New()
 	seenCA := map[string]bool{}

@@ -68,7 +68,7 @@ func (f Filter) Subjects() []string {
 
 // Search returns the first f.Limit audit records of s matching f after
 // f.After, in stream order, and whether more match.
-func Search(ctx context.Context, s eventlog.Stream, f Filter) (Result, error) {
+func Search(ctx context.Context, s eventlog.Reader, f Filter) (Result, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
 		return Result{}, fmt.Errorf("search: the end %s is before the start %s", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
 	}

@@ -48,7 +48,7 @@ type CancelEntry struct {
 
 // Session reads the events of one session (a server-side subject filter on
 // the session token) and assembles its transcript.
-func Session(ctx context.Context, s eventlog.Stream, sessionID string) (Transcript, error) {
+func Session(ctx context.Context, s eventlog.Reader, sessionID string) (Transcript, error) {
 	if sessionID == "" {
 		return Transcript{}, fmt.Errorf("session: a session id is required")
 	}

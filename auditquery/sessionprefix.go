@@ -34,7 +34,7 @@ const prefixSkew = time.Hour
 // prefix reads as the start of a ULID, only those stored from the time it
 // gives (less prefixSkew). It returns at most limit matches in stream
 // order and how many there are in all.
-func SessionsByPrefix(ctx context.Context, s eventlog.Stream, prefix string, limit int) ([]SessionMatch, int, error) {
+func SessionsByPrefix(ctx context.Context, s eventlog.Reader, prefix string, limit int) ([]SessionMatch, int, error) {
 	if prefix == "" {
 		return nil, 0, fmt.Errorf("session: a session id or its prefix is required")
 	}

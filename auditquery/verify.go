@@ -401,12 +401,20 @@ func (v *Verifier) uncovered(rep *VerifyReport, s *srcState) {
 	}
 }
 
+// VerifiedStream is what Verify reads: the stream's records, what it says
+// of itself (for the retention rule) and its name (for the report).
+type VerifiedStream interface {
+	Name() string
+	eventlog.Reader
+	eventlog.Informer
+}
+
 // Verify checks the audit records of s (those stored since opt.Since)
-// against opt.Anchors; opt.Info is read from s when it can describe
-// itself. Tampering is in the report; the error is a read error.
-func Verify(ctx context.Context, s eventlog.Stream, opt VerifyOptions) (VerifyReport, error) {
-	if in, ok := s.(eventlog.Informer); ok && opt.Info == nil {
-		info, err := in.Info(ctx)
+// against opt.Anchors; opt.Info, when nil, is read from s. Tampering is in
+// the report; the error is a read error.
+func Verify(ctx context.Context, s VerifiedStream, opt VerifyOptions) (VerifyReport, error) {
+	if opt.Info == nil {
+		info, err := s.Info(ctx)
 		if err != nil {
 			return VerifyReport{}, fmt.Errorf("verify %s: %w", s.Name(), err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/follow"
 )
 
 // Version is the Tollgate version recorded at bootstrap and shown by status.
@@ -76,10 +77,9 @@ type Service struct {
 	hostCertMu       sync.Mutex // recording control's host cert (checkpoint.go)
 	hostCertRecorded string     // serial last known to be on the control stream
 
-	mu      sync.RWMutex
-	applied *sync.Cond
-	state   *projections.State
-	failed  error
+	// proj follows the control stream; it stops for good on a Follow
+	// error, so that an API call waiting for its write fails at once.
+	proj *follow.Follower
 }
 
 // New returns a Service; call Start to follow the log and bootstrap.
@@ -95,8 +95,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
-	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, state: projections.New()}
-	s.applied = sync.NewCond(s.mu.RLocker())
+	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
 	var opts []keystore.Option
 	if cfg.SealKeyFile != "" {
 		opts = append(opts, keystore.WithSealKey(cfg.SealKeyFile, true))
@@ -118,70 +117,19 @@ func New(cfg Config) (*Service, error) {
 // Start follows the control stream in the background until ctx ends, then
 // bootstraps the cluster if it is new. It returns once bootstrap is done.
 func (s *Service) Start(ctx context.Context) error {
-	go s.follow(ctx)
+	go s.proj.Run(ctx)
 	if err := s.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) follow(ctx context.Context) {
-	err := s.cfg.Control.Follow(ctx, eventlog.Query{}, func(rec eventlog.Record) error {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err := s.state.Apply(rec); err != nil {
-			// A bad event is logged and skipped; the sequence still moves
-			// so waiters are not stuck.
-			s.log.Error().Err(err).Uint64("seq", rec.StreamSeq).Str("type", rec.Event.Type).Msg("apply control event")
-			s.state.LastSeq = rec.StreamSeq
-		}
-		s.applied.Broadcast()
-		return nil
-	})
-	s.mu.Lock()
-	if err == nil || ctx.Err() != nil {
-		err = eventlog.ErrClosed
-	}
-	s.failed = err
-	s.applied.Broadcast()
-	s.mu.Unlock()
-}
-
 // View calls fn with the current state under a read lock. fn must not keep
 // or change it.
-func (s *Service) View(fn func(st *projections.State)) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	fn(s.state)
-}
+func (s *Service) View(fn func(st *projections.State)) { s.proj.View(fn) }
 
 // WaitSeq blocks until the projection has applied seq.
-func (s *Service) WaitSeq(ctx context.Context, seq uint64) error {
-	stop := context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.applied.Broadcast()
-		s.mu.Unlock()
-	})
-	defer stop()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for s.state.LastSeq < seq {
-		if s.failed != nil {
-			return fmt.Errorf("follow control stream: %w", s.failed)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		s.applied.Wait()
-	}
-	return nil
-}
+func (s *Service) WaitSeq(ctx context.Context, seq uint64) error { return s.proj.WaitSeq(ctx, seq) }
 
 // Sync waits until the projection has applied everything in the stream now.
-func (s *Service) Sync(ctx context.Context) error {
-	last, err := s.cfg.Control.LastSeq(ctx)
-	if err != nil {
-		return fmt.Errorf("read control stream: %w", err)
-	}
-	return s.WaitSeq(ctx, last)
-}
+func (s *Service) Sync(ctx context.Context) error { return s.proj.Sync(ctx) }

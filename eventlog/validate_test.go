@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/logtest"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
 )
 
@@ -70,4 +71,18 @@ func TestWithValidator(t *testing.T) {
 	last, err = inner.LastSeq(ctx)
 	require.NoError(t, err)
 	require.Equal(t, uint64(3), last)
+}
+
+// acceptAll is a validator that refuses nothing.
+type acceptAll struct{}
+
+func (acceptAll) Validate(*eventlog.Event) error { return nil }
+
+// TestWithValidatorConformance: the wrapper is a whole Stream, every role
+// of it passed through.
+func TestWithValidatorConformance(t *testing.T) {
+	t.Parallel()
+	logtest.Run(t, func(t *testing.T, name string) eventlog.Stream {
+		return eventlog.WithValidator(memlog.New(name), acceptAll{})
+	})
 }

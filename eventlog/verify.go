@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 )
 
 // Problem kinds found by Verify.
@@ -164,27 +163,4 @@ func stillMissing(missing map[uint64]int, i int) bool {
 		}
 	}
 	return false
-}
-
-// StreamInfo is what a stream says about its own state and limits, for
-// verification: whether a chain's missing start can be explained by
-// retention, and whether deletes are refused.
-type StreamInfo struct {
-	// FirstSeq is the sequence of the first record still stored (1, or
-	// more once records aged out); 0 when empty.
-	FirstSeq uint64
-	// FirstTime is when that record was stored.
-	FirstTime time.Time
-	LastSeq   uint64
-	// MaxAge is how long records are kept (0: forever).
-	MaxAge time.Duration
-	// DenyDelete and DenyPurge say whether the stream refuses deleting
-	// and purging records.
-	DenyDelete, DenyPurge bool
-}
-
-// Informer is a Stream that describes itself (eventlog/jetstream and
-// eventlog/memlog are).
-type Informer interface {
-	Info(ctx context.Context) (StreamInfo, error)
 }

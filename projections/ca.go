@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -48,7 +49,7 @@ func (c *CA) Rotating() bool { return c.Phase != schemas.PhaseStandby }
 //	                                          trusted: old only
 //
 // Anything else is ErrInvalidTransition.
-func (s *State) caCreated(d *schemas.CACreated) string {
+func (s *State) caCreated(_ *eventlog.Event, d *schemas.CACreated) string {
 	if _, ok := s.CAs[d.CAType]; ok {
 		return "CA " + d.CAType + " already exists"
 	}
@@ -57,7 +58,7 @@ func (s *State) caCreated(d *schemas.CACreated) string {
 	return ""
 }
 
-func (s *State) caRotationStarted(d *schemas.CARotationStarted) string {
+func (s *State) caRotationStarted(_ *eventlog.Event, d *schemas.CARotationStarted) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -71,7 +72,7 @@ func (s *State) caRotationStarted(d *schemas.CARotationStarted) string {
 	return ""
 }
 
-func (s *State) caPhaseChanged(d *schemas.CARotationPhaseChanged) string {
+func (s *State) caPhaseChanged(_ *eventlog.Event, d *schemas.CARotationPhaseChanged) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -86,7 +87,7 @@ func (s *State) caPhaseChanged(d *schemas.CARotationPhaseChanged) string {
 	return ""
 }
 
-func (s *State) caCompleted(d *schemas.CARotationCompleted) string {
+func (s *State) caCompleted(_ *eventlog.Event, d *schemas.CARotationCompleted) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -98,7 +99,7 @@ func (s *State) caCompleted(d *schemas.CARotationCompleted) string {
 	return ""
 }
 
-func (s *State) caRolledBack(d *schemas.CARotationRolledBack) string {
+func (s *State) caRolledBack(_ *eventlog.Event, d *schemas.CARotationRolledBack) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"

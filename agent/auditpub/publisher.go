@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -84,7 +83,7 @@ type entry struct {
 
 // Publisher is the agent's audit publisher. It is safe for concurrent use.
 type Publisher struct {
-	stream eventlog.Stream
+	stream eventlog.EncodedAppender
 	chain  Chainer
 	opt    Options
 
@@ -108,7 +107,7 @@ type Publisher struct {
 // New starts a Publisher appending to stream (the audit stream), linking
 // events into chain (nil: no chain). With opt.Spool, use Open instead,
 // which resumes the chain from the spool.
-func New(stream eventlog.Stream, chain Chainer, opt Options) *Publisher {
+func New(stream eventlog.EncodedAppender, chain Chainer, opt Options) *Publisher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
@@ -145,7 +144,7 @@ func New(stream eventlog.Stream, chain Chainer, opt Options) *Publisher {
 // Open starts a Publisher over sp: the hash chain resumes from the last
 // spooled event (stored or not), and events spooled but not acknowledged
 // before a restart are sent first.
-func Open(stream eventlog.Stream, sp *spool.Spool, opt Options) (*Publisher, error) {
+func Open(stream eventlog.EncodedAppender, sp *spool.Spool, opt Options) (*Publisher, error) {
 	ch, err := ResumeChain(sp)
 	if err != nil {
 		return nil, err
@@ -379,257 +378,4 @@ func (p *Publisher) Close(ctx context.Context) error {
 	close(p.stop)
 	<-p.done
 	return err
-}
-
-// take returns the next batch from nextSeq out of the memory cache, with
-// each event's stored JSON in raws.
-func (p *Publisher) take(batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.chead < len(p.cache) && p.cache[p.chead].seq < nextSeq {
-		p.cache[p.chead] = entry{}
-		p.chead++
-	}
-	for p.chead < len(p.cache) && len(batch) < p.opt.MaxBatch && p.cache[p.chead].seq == nextSeq+uint64(len(batch)) {
-		batch = append(batch, p.cache[p.chead].ev)
-		raws = append(raws, p.cache[p.chead].raw)
-		p.cache[p.chead] = entry{}
-		p.chead++
-	}
-	if p.chead == len(p.cache) {
-		p.cache, p.chead = p.cache[:0], 0
-	} else if p.chead > 4096 && p.chead*2 > len(p.cache) {
-		n := copy(p.cache, p.cache[p.chead:])
-		clear(p.cache[n:])
-		p.cache, p.chead = p.cache[:n], 0
-	}
-	return batch, raws
-}
-
-// readSpool reads a batch from disk (after a restart, or when the memory
-// cache overflowed).
-func (p *Publisher) readSpool(rd **spool.Reader, batch []eventlog.Event, raws [][]byte, nextSeq uint64) ([]eventlog.Event, [][]byte, error) {
-	sp := p.opt.Spool
-	if sp == nil || sp.Next() <= nextSeq {
-		return batch, raws, nil
-	}
-	if *rd == nil || (*rd).Seq() != nextSeq {
-		if *rd != nil {
-			(*rd).Close()
-		}
-		*rd = sp.NewReader(nextSeq)
-	}
-	for len(batch) < p.opt.MaxBatch {
-		_, rec, err := (*rd).Next()
-		if err != nil {
-			if len(batch) > 0 {
-				break
-			}
-			if errors.Is(err, io.EOF) {
-				return batch, raws, nil
-			}
-			return batch, raws, err
-		}
-		var ev eventlog.Event
-		if err := eventlog.DecodeEvent(rec, &ev); err != nil {
-			return batch, raws, fmt.Errorf("spooled audit event: %w", err)
-		}
-		batch = append(batch, ev)
-		raws = append(raws, rec) // the record is the stored JSON
-	}
-	return batch, raws, nil
-}
-
-func (p *Publisher) run() {
-	defer close(p.done)
-	base, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-			cancel()
-		case <-base.Done():
-		}
-	}()
-	var rd *spool.Reader
-	defer func() {
-		if rd != nil {
-			rd.Close()
-		}
-	}()
-	p.mu.Lock()
-	nextSeq := p.acked + 1
-	p.mu.Unlock()
-	backoff := time.Duration(0)
-	var lingerT *time.Timer
-	var tctx timeoutCtx
-	defer tctx.disarm()
-	var batch []eventlog.Event
-	var raws [][]byte
-	for {
-		batch, raws = p.take(batch[:0], raws[:0], nextSeq)
-		if len(batch) == 0 {
-			var err error
-			batch, raws, err = p.readSpool(&rd, batch, raws, nextSeq)
-			if err != nil {
-				p.opt.Logger.Error().Err(err).Msg("read audit spool")
-				if !p.sleep(time.Second) {
-					return
-				}
-				continue
-			}
-		}
-		if len(batch) == 0 {
-			select {
-			case <-p.wake:
-				if p.linger(&lingerT) {
-					continue
-				}
-				return
-			case <-p.stop:
-				return
-			}
-		}
-		for {
-			ctx := tctx.arm(base, p.opt.AppendTimeout)
-			err := p.stream.AppendEncoded(ctx, batch, raws)
-			if tctx.disarm() && err != nil {
-				err = fmt.Errorf("%w (%w after %s)", err, eventlog.ErrUnavailable, p.opt.AppendTimeout)
-			}
-			if err == nil {
-				break
-			}
-			p.failWaiters(fmt.Errorf("append audit events: %w", err))
-			p.opt.Logger.Warn().Err(err).Int("events", len(batch)).Msg("audit append failed; retrying")
-			backoff = min(max(backoff*2, p.opt.RetryMin), p.opt.RetryMax)
-			if !p.sleep(backoff) {
-				return
-			}
-		}
-		backoff = 0
-		last := nextSeq + uint64(len(batch)) - 1
-		clear(batch)
-		clear(raws)
-		nextSeq = last + 1
-		p.mu.Lock()
-		p.acked = last
-		n := 0
-		for _, w := range p.waiters {
-			if w.last <= last {
-				w.done <- nil
-				continue
-			}
-			p.waiters[n] = w
-			n++
-		}
-		clear(p.waiters[n:])
-		p.waiters = p.waiters[:n]
-		p.mu.Unlock()
-		// The spool's ack is bookkeeping (the events are stored): written
-		// after the waiters are woken, off their path.
-		if sp := p.opt.Spool; sp != nil {
-			if err := sp.Ack(last); err != nil {
-				p.opt.Logger.Error().Err(err).Msg("ack audit spool")
-			}
-		}
-	}
-}
-
-// linger waits up to Linger for more events unless a PublishSync is
-// waiting, the queue already holds a full batch, or the publisher is
-// closing. It returns false when stopped.
-func (p *Publisher) linger(t **time.Timer) bool {
-	if p.opt.Linger < 0 {
-		return true
-	}
-	p.mu.Lock()
-	select { // a stale signal (enqueue sends it under mu): drop it
-	case <-p.syncNow:
-	default:
-	}
-	skip := len(p.waiters) > 0 || p.closed || len(p.cache)-p.chead >= p.opt.MaxBatch
-	p.mu.Unlock()
-	if skip {
-		return true
-	}
-	if *t == nil {
-		*t = time.NewTimer(p.opt.Linger)
-	} else {
-		(*t).Reset(p.opt.Linger)
-	}
-	select {
-	case <-(*t).C:
-	case <-p.syncNow:
-		(*t).Stop()
-	case <-p.stop:
-		return false
-	}
-	return true
-}
-
-func (p *Publisher) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.stop:
-		return false
-	}
-}
-
-// failWaiters fails every waiting PublishSync (their events stay pending).
-func (p *Publisher) failWaiters(err error) {
-	p.mu.Lock()
-	for _, w := range p.waiters {
-		w.done <- err
-	}
-	clear(p.waiters)
-	p.waiters = p.waiters[:0]
-	p.mu.Unlock()
-}
-
-// timeoutCtx bounds each append like context.WithTimeout, reusing one
-// context and timer across appends until a timeout actually fires (a new
-// context per batch costs a timer and two contexts).
-type timeoutCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	timer  *time.Timer
-	fired  chan struct{}
-	armed  bool
-}
-
-// arm returns a context that is cancelled d from now.
-func (t *timeoutCtx) arm(base context.Context, d time.Duration) context.Context {
-	t.armed = true
-	if t.ctx == nil {
-		t.ctx, t.cancel = context.WithCancel(base)
-		t.fired = make(chan struct{}, 1)
-		cancel, fired := t.cancel, t.fired
-		t.timer = time.AfterFunc(d, func() {
-			fired <- struct{}{}
-			cancel()
-		})
-		return t.ctx
-	}
-	t.timer.Reset(d)
-	return t.ctx
-}
-
-// disarm stops the timer and reports whether it fired (the context is
-// then dropped and the next arm makes a new one).
-func (t *timeoutCtx) disarm() bool {
-	if !t.armed {
-		return false
-	}
-	t.armed = false
-	if t.timer.Stop() {
-		return false
-	}
-	// The timer fired (or is firing): wait for its cancel, start afresh.
-	<-t.fired
-	t.cancel()
-	t.ctx, t.cancel, t.timer, t.fired = nil, nil, nil, nil
-	return true
 }

@@ -152,7 +152,7 @@ func TestInfo(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	l := openLog(t, jetstream.Config{AuditRetention: 48 * time.Hour})
-	st := l.Audit.(eventlog.Informer)
+	st := l.Audit
 	info, err := st.Info(ctx)
 	require.NoError(t, err)
 	require.Equal(t, eventlog.StreamInfo{MaxAge: 48 * time.Hour, DenyDelete: true, DenyPurge: true}, info)

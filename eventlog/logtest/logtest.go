@@ -45,6 +45,7 @@ func Run(t *testing.T, newStream Factory) {
 		{"TooLarge", s.testTooLarge},
 		{"AppendBatch", s.testAppendBatch},
 		{"AppendEncoded", s.testAppendEncoded},
+		{"Info", s.testInfo},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -622,4 +623,25 @@ func (s *suite) testAppendEncoded(t *testing.T) {
 	big.Data = json.RawMessage(`{"s":"` + strings.Repeat("x", eventlog.DefaultMaxEventSize) + `"}`)
 	err := st.AppendEncoded(ctx, []eventlog.Event{big}, [][]byte{eventlog.AppendJSON(nil, &big, true)})
 	require.ErrorIs(t, err, eventlog.ErrTooLarge)
+}
+
+// testInfo: Info's sequences follow what is stored, and the stream refuses
+// deletes and purges (both of Tollgate's streams are made so).
+func (s *suite) testInfo(t *testing.T) {
+	st := s.stream(t)
+	ctx := ctxT(t)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	require.Zero(t, info.FirstSeq, "empty")
+	require.Zero(t, info.LastSeq, "empty")
+	require.True(t, info.FirstTime.IsZero(), "empty")
+	require.True(t, info.DenyDelete, "deletes refused")
+	require.True(t, info.DenyPurge, "purges refused")
+	_, err = st.AppendBatch(ctx, []eventlog.Event{s.event(eventlog.KindRole, "a", 1), s.event(eventlog.KindRole, "b", 2)})
+	require.NoError(t, err)
+	info, err = st.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.FirstSeq)
+	require.Equal(t, uint64(2), info.LastSeq)
+	require.False(t, info.FirstTime.IsZero(), "the first record's stored time")
 }
