@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -24,12 +25,16 @@ type pgbouncer struct {
 	caFile string
 }
 
-// startPgbouncer runs pgbouncer when it is installed (nil, nil when not).
-// As root it runs as the postgres (or nobody) user, like the database.
+// errNoPgbouncer is returned when pgbouncer is not installed: its row is
+// the peer every run is compared with, so it is not optional.
+var errNoPgbouncer = errors.New("pgbouncer not found: apt-get install -y pgbouncer")
+
+// startPgbouncer runs pgbouncer. As root it runs as the postgres (or
+// nobody) user, like the database.
 func startPgbouncer(ctx context.Context, c *cluster, cr *copyRelay) (*pgbouncer, error) {
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
-		return nil, nil
+		return nil, errNoPgbouncer
 	}
 	dir, err := os.MkdirTemp("", "tollbench-pgbouncer-")
 	if err != nil {

@@ -87,6 +87,9 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		return errors.New("pgbench not found: apt-get install -y postgresql (pgbench comes with the server package)")
 	}
+	if _, err := exec.LookPath("pgbouncer"); err != nil {
+		return errNoPgbouncer
+	}
 	dir, err := os.MkdirTemp("", "tollbench-")
 	if err != nil {
 		return err
@@ -118,12 +121,8 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer pb.stop()
-	if pb != nil {
-		targets = append(targets, target{name: "pgbouncer", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(pb.port),
-			"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + pb.caFile}})
-	} else {
-		fmt.Fprintln(out, "pgbouncer not installed (apt-get install -y pgbouncer): no peer row")
-	}
+	targets = append(targets, target{name: "pgbouncer", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(pb.port),
+		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + pb.caFile}})
 	for _, m := range o.modes {
 		cert, key, err := c.routeCert(ctx, "pg-"+m)
 		if err != nil {
