@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func find(rows []row, target string, clients int) (row, bool) {
+	for _, r := range rows {
+		if r.target == target && r.clients == clients {
+			return r, true
+		}
+	}
+	return row{}, false
+}
+
+func cpuName() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if _, v, ok := strings.Cut(line, ":"); ok {
+					return strings.TrimSpace(v)
+				}
+			}
+		}
+	}
+	return runtime.GOARCH
+}
+
+// render is the results as a Markdown table with the ratios to direct.
+func render(rows []row, conn map[string]float64, targets []target, o options) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s — %d cores (%s), %s per row, shared by pgbench, PostgreSQL, agents and NATS\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuName(), o.duration)
+	b.WriteString("| target | tps c1 | p50 c1 (µs) | added p50 (µs) | tps c8 (-j 2) | avg lat c8 (ms) | c8 vs direct | new session p50 (ms) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	d1, _ := find(rows, "direct", 1)
+	d8, _ := find(rows, "direct", 8)
+	for _, t := range targets {
+		r1, _ := find(rows, t.name, 1)
+		r8, _ := find(rows, t.name, 8)
+		added, ratio := "—", "1.00×"
+		if t.name != "direct" {
+			added = fmt.Sprintf("%+.0f", r1.latP50-d1.latP50)
+			ratio = fmt.Sprintf("%.2f×", r8.tps/d8.tps)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %.0f | %.3f | %s | %.1f |\n",
+			t.name, r1.tps, r1.latP50, added, r8.tps, r8.latAvg, ratio, conn[t.name])
+	}
+	b.WriteString("\nTargets (DESIGN §9): c8 ≥ 0.8× direct in async, ≥ 0.7× in strict; added p50 at c1 < 60 µs; new session p50 ≤ 10 ms.\n")
+	return b.String()
+}
+
+const sectionTitle = "## Gateway vs direct (pgbench)"
+
+// writeTable appends table under the pgbench section of path (the section
+// is added at the end when missing).
+func writeTable(path, table string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i := strings.Index(s, sectionTitle)
+	if i < 0 {
+		s = strings.TrimRight(s, "\n") + "\n\n" + sectionTitle + "\n\n" +
+			"`go run ./cmd/tollbench --write BENCHMARKS.md` (`just bench`): PostgreSQL 15 with TLS and cert auth, one\n" +
+			"process running embedded NATS JetStream, control and two agents (strict, async); `pgbench -S -n` (scale 10)\n" +
+			"directly over TLS (`sslmode=verify-full`, a db_client cert) and through each agent (a user route cert).\n" +
+			"p50 at 1 client is from pgbench's per-transaction log; new session p50 is pgx connects one after another.\n\n" +
+			table
+		return os.WriteFile(path, []byte(s), 0o644)
+	}
+	// Insert before the next section.
+	rest := s[i+len(sectionTitle):]
+	end := len(s)
+	if j := strings.Index(rest, "\n## "); j >= 0 {
+		end = i + len(sectionTitle) + j + 1
+	}
+	s = strings.TrimRight(s[:end], "\n") + "\n\n" + table + "\n" + s[end:]
+	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
+}
