@@ -16,9 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgbench runs `pgbench -S` against t. At 1 client it also logs each
-// transaction to take the median latency.
-func pgbench(ctx context.Context, dir string, t target, clients int, d time.Duration) (row, error) {
+// pgbench runs `pgbench -S` against t, reading the CPU time of t's
+// processes before and after. At 1 client it also logs each transaction
+// to take the median latency.
+func pgbench(ctx context.Context, dir string, t target, clients int, d time.Duration, pr procReader) (row, error) {
 	args := []string{"-S", "-n", "-T", strconv.Itoa(int(d.Seconds())), "-c", strconv.Itoa(clients)}
 	if clients > 1 {
 		args = append(args, "-j", "2")
@@ -29,29 +30,54 @@ func pgbench(ctx context.Context, dir string, t target, clients int, d time.Dura
 	}
 	cmd := exec.CommandContext(ctx, "pgbench", args...)
 	cmd.Env = append(os.Environ(), t.env...)
-	b, err := cmd.CombinedOutput()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	s, err := pr.start(t.probes)
 	if err != nil {
-		return row{}, fmt.Errorf("%w: %s", err, b)
+		return row{}, err
 	}
-	r := row{target: t.name, clients: clients}
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "tps = "):
-			r.tps, _ = strconv.ParseFloat(strings.Fields(line)[2], 64)
-		case strings.HasPrefix(line, "latency average = "):
-			r.latAvg, _ = strconv.ParseFloat(strings.Fields(line)[3], 64)
-		}
+	if err := cmd.Run(); err != nil {
+		return row{}, fmt.Errorf("%w: %s", err, out.Bytes())
 	}
-	if r.tps == 0 {
-		return row{}, fmt.Errorf("no tps in pgbench output: %s", b)
+	used, machine, err := s.stop()
+	if err != nil {
+		return row{}, err
 	}
+	used[rolePgbench] = exitedUsage(cmd.ProcessState)
+	r, err := parsePgbench(out.Bytes())
+	if err != nil {
+		return row{}, err
+	}
+	r.target, r.clients, r.usage, r.machine = t.name, clients, used, machine
 	if clients == 1 {
 		files, _ := filepath.Glob(prefix + ".*")
 		r.latP50 = logP50(files)
 		for _, f := range files {
 			_ = os.Remove(f)
 		}
+	}
+	return r, nil
+}
+
+// parsePgbench reads tps, the average latency and the transactions from
+// pgbench's report.
+func parsePgbench(b []byte) (row, error) {
+	var r row
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "tps = ") && len(f) > 2:
+			r.tps, _ = strconv.ParseFloat(f[2], 64)
+		case strings.HasPrefix(line, "latency average = ") && len(f) > 3:
+			r.latAvg, _ = strconv.ParseFloat(f[3], 64)
+		case strings.HasPrefix(line, "number of transactions actually processed: ") && len(f) > 5:
+			done, _, _ := strings.Cut(f[5], "/")
+			r.txns, _ = strconv.ParseInt(done, 10, 64)
+		}
+	}
+	if r.tps == 0 || r.txns == 0 {
+		return row{}, fmt.Errorf("no tps or transactions in pgbench output: %s", b)
 	}
 	return r, nil
 }

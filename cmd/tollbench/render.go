@@ -31,27 +31,35 @@ func cpuName() string {
 	return runtime.GOARCH
 }
 
-// render is the results as a Markdown table with the ratios to direct.
+// render is the results: the throughput and latency table with the
+// ratios to direct, then CPU and context switches per query per process.
 func render(rows []row, conn map[string]float64, targets []target, o options) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s — %d cores (%s), %s per row, shared by pgbench, PostgreSQL, agents and NATS\n\n",
+	fmt.Fprintf(&b, "### %s — %d cores (%s), %s per row, shared by pgbench, PostgreSQL, agents, control and NATS\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuName(), o.duration)
 	b.WriteString("| target | tps c1 | p50 c1 (µs) | added p50 (µs) | tps c8 (-j 2) | avg lat c8 (ms) | c8 vs direct | new session p50 (ms) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
-	d1, _ := find(rows, "direct", 1)
-	d8, _ := find(rows, "direct", 8)
+	d1, ok1 := find(rows, "direct", 1)
+	d8, ok8 := find(rows, "direct", 8)
 	for _, t := range targets {
-		r1, _ := find(rows, t.name, 1)
-		r8, _ := find(rows, t.name, 8)
-		added, ratio := "—", "1.00×"
-		if t.name != "direct" {
+		r1, has1 := find(rows, t.name, 1)
+		r8, has8 := find(rows, t.name, 8)
+		added, ratio := "—", "—"
+		if t.name == "direct" && has8 {
+			ratio = "1.00×"
+		}
+		if t.name != "direct" && has1 && ok1 {
 			added = fmt.Sprintf("%+.0f", r1.latP50-d1.latP50)
+		}
+		if t.name != "direct" && has8 && ok8 {
 			ratio = fmt.Sprintf("%.2f×", r8.tps/d8.tps)
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %.0f | %.3f | %s | %.1f |\n",
 			t.name, r1.tps, r1.latP50, added, r8.tps, r8.latAvg, ratio, conn[t.name])
 	}
 	b.WriteString("\nTargets (DESIGN §9): c8 ≥ 0.8× direct in async, ≥ 0.7× in strict; added p50 at c1 < 60 µs; new session p50 ≤ 10 ms.\n")
+	renderCPU(&b, rows)
+	renderSwitches(&b, rows)
 	return b.String()
 }
 

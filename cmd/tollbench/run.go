@@ -59,8 +59,9 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 
 // target is one way of reaching PostgreSQL.
 type target struct {
-	name string
-	env  []string // PG* variables
+	name   string
+	env    []string // PG* variables
+	probes []probe  // the processes on its path besides pgbench
 }
 
 // row is one pgbench run.
@@ -70,6 +71,20 @@ type row struct {
 	tps     float64
 	latAvg  float64 // ms, pgbench's average
 	latP50  float64 // µs, from the per-transaction log (1 client only)
+	txns    int64   // transactions pgbench reports
+	// usage is what each process on the path spent during the run (by
+	// role); machine is all CPUs' busy time over the same span.
+	usage   map[string]usage
+	machine time.Duration
+}
+
+// cpuPerQuery is the CPU µs per query of every process measured.
+func (r row) cpuPerQuery() string {
+	var sum time.Duration
+	for _, u := range r.usage {
+		sum += u.cpu
+	}
+	return perQuery(float64(sum.Microseconds()), r.txns)
 }
 
 func bench(ctx context.Context, o options, out io.Writer) error {
@@ -110,24 +125,25 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 // measure warms every target up, runs pgbench per client count and
 // target, then times new sessions.
 func measure(ctx context.Context, dir string, topo *topology, targets []target, o options, out io.Writer) ([]row, map[string]float64, error) {
+	pr := newProcReader(ctx)
 	// Warm up (PostgreSQL's caches, the agents' db_client certs) after a
 	// checkpoint, so the first row does not pay for pgbench -i.
 	if err := topo.pg.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		return nil, nil, err
 	}
 	for _, t := range targets {
-		if _, err := pgbench(ctx, dir, t, 2, 2*time.Second); err != nil {
+		if _, err := pgbench(ctx, dir, t, 2, 2*time.Second, pr); err != nil {
 			return nil, nil, fmt.Errorf("warm-up %s: %w", t.name, err)
 		}
 	}
 	var rows []row
 	for _, clients := range o.clients {
 		for _, t := range targets {
-			r, err := pgbench(ctx, dir, t, clients, o.duration)
+			r, err := pgbench(ctx, dir, t, clients, o.duration, pr)
 			if err != nil {
 				return nil, nil, fmt.Errorf("pgbench %s -c %d: %w", t.name, clients, err)
 			}
-			fmt.Fprintf(out, "  %-14s c%d  %8.0f tps  avg %.3f ms\n", t.name, clients, r.tps, r.latAvg)
+			fmt.Fprintf(out, "  %-14s c%d  %8.0f tps  avg %.3f ms  CPU %s µs/query\n", t.name, clients, r.tps, r.latAvg, r.cpuPerQuery())
 			rows = append(rows, r)
 		}
 	}

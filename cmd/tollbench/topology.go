@@ -124,17 +124,21 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 		}
 		return env
 	}
+	pg := probe{role: rolePostgres, pid: t.pgPID, tree: true}
 	ts := []target{
-		{name: "direct", env: tls(strconv.Itoa(t.pg.Port()), t.dbCA(), t.client)},
-		{name: "Go copy relay", env: tls(t.relay.port(), t.local.caFile, pemPair{})},
-		{name: "pgbouncer", env: tls(strconv.Itoa(t.pgb.port), t.local.caFile, pemPair{})},
+		{name: "direct", env: tls(strconv.Itoa(t.pg.Port()), t.dbCA(), t.client), probes: []probe{pg}},
+		{name: "Go copy relay", env: tls(t.relay.port(), t.local.caFile, pemPair{}),
+			probes: []probe{pg, {role: roleRelay, pid: os.Getpid()}}},
+		{name: "pgbouncer", env: tls(strconv.Itoa(t.pgb.port), t.local.caFile, pemPair{}),
+			probes: []probe{pg, {role: rolePgbouncer, pid: t.pgb.pid()}}},
 	}
 	for _, a := range t.agents {
 		env, err := t.split.dbEnv(ctx, a.route)
 		if err != nil {
 			return nil, err
 		}
-		ts = append(ts, target{name: a.name, env: env})
+		ts = append(ts, target{name: a.name, env: env,
+			probes: []probe{pg, {role: roleAgent, pid: a.d.pid()}, {role: roleControl, pid: t.split.d.pid()}}})
 	}
 	for i := range ts {
 		ts[i].env = append(ts[i].env, "PGUSER="+benchUser, "PGDATABASE=postgres", "PGCONNECT_TIMEOUT=20")
