@@ -19,6 +19,7 @@ type options struct {
 	write    string
 	connects int
 	modes    []string
+	external []string // agent modes on an external nats-server
 	clients  []int
 }
 
@@ -31,6 +32,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	fs.StringVar(&o.write, "write", "", "append the dated results table to this file (e.g. BENCHMARKS.md)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
 	fs.StringVar(&modes, "modes", "async,strict", "agent audit modes to measure")
+	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
 	clients := fs.String("clients", "1,8", "pgbench client counts to run")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -44,9 +46,12 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		}
 		o.clients = append(o.clients, n)
 	}
-	for _, m := range o.modes {
+	if *external != "none" && *external != "" {
+		o.external = strings.Split(*external, ",")
+	}
+	for _, m := range append(o.modes, o.external...) {
 		if m != config.AuditAsync && m != config.AuditStrict {
-			fmt.Fprintf(stderr, "tollbench: --modes: %q is neither async nor strict\n", m)
+			fmt.Fprintf(stderr, "tollbench: --modes, --external: %q is neither async nor strict\n", m)
 			return 2
 		}
 	}
@@ -99,8 +104,12 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(out, "building tollgate, tollctl, toll; starting control (embedded NATS), agents (%s), PostgreSQL, pgbouncer…\n",
+	fmt.Fprintf(out, "building tollgate, tollctl, toll; starting control (embedded NATS) and agents (%s), PostgreSQL, pgbouncer",
 		strings.Join(o.modes, ", "))
+	if len(o.external) > 0 {
+		fmt.Fprintf(out, "; nats-server, a control and agents (%s) on it", strings.Join(o.external, ", "))
+	}
+	fmt.Fprintln(out, "…")
 	topo, err := startTopology(ctx, dir, o)
 	defer topo.close()
 	if err != nil {
@@ -143,7 +152,7 @@ func measure(ctx context.Context, dir string, topo *topology, targets []target, 
 			if err != nil {
 				return nil, nil, fmt.Errorf("pgbench %s -c %d: %w", t.name, clients, err)
 			}
-			fmt.Fprintf(out, "  %-14s c%d  %8.0f tps  avg %.3f ms  CPU %s µs/query\n", t.name, clients, r.tps, r.latAvg, r.cpuPerQuery())
+			fmt.Fprintf(out, "  %-26s c%d  %8.0f tps  avg %.3f ms  CPU %s µs/query\n", t.name, clients, r.tps, r.latAvg, r.cpuPerQuery())
 			rows = append(rows, r)
 		}
 	}

@@ -20,15 +20,20 @@ type topology struct {
 	dir    string
 	b      bins
 	split  *controlNode
-	agents []*agentProc
-	pg     *pgtest.Server
-	pgPID  int
-	certs  string // auth sign's output: ca.crt is the db CA
-	local  *localCA
-	client pemPair // the bench role's client cert (direct, copy relay, pgbouncer)
-	server pemPair // the copy relay's and pgbouncer's server cert
-	relay  *copyRelay
-	pgb    *pgbouncer
+	agents []*agentProc // the split rows' agents (control's NATS)
+	// The rows on an external nats-server: its own control and agents.
+	nats      *daemon
+	ext       *controlNode
+	natsURL   string
+	extAgents []*agentProc
+	pg        *pgtest.Server
+	pgPID     int
+	certs     string // auth sign's output: ca.crt is the db CA
+	local     *localCA
+	client    pemPair // the bench role's client cert (direct, copy relay, pgbouncer)
+	server    pemPair // the copy relay's and pgbouncer's server cert
+	relay     *copyRelay
+	pgb       *pgbouncer
 }
 
 func (t *topology) dbCA() string { return filepath.Join(t.certs, "ca.crt") }
@@ -37,7 +42,7 @@ func (t *topology) dbCA() string { return filepath.Join(t.certs, "ca.crt") }
 func startTopology(ctx context.Context, dir string, o options) (*topology, error) {
 	t := &topology{dir: dir, certs: filepath.Join(dir, "certs")}
 	var err error
-	if t.b, err = buildBinaries(ctx, dir, false); err != nil {
+	if t.b, err = buildBinaries(ctx, dir, len(o.external) > 0); err != nil {
 		return t, err
 	}
 	if err := t.localCerts(); err != nil {
@@ -45,6 +50,9 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 	}
 	if t.split, err = startControl(ctx, t.b, dir, "split", ""); err != nil {
 		return t, fmt.Errorf("control: %w", err)
+	}
+	if err := t.startExternal(ctx, o); err != nil {
+		return t, err
 	}
 	if err := t.startPostgres(ctx); err != nil {
 		return t, err
@@ -59,6 +67,9 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 		}
 	}
 	if err := t.split.addBenchUser(ctx); err != nil {
+		return t, err
+	}
+	if err := t.startExternalAgents(ctx, o); err != nil {
 		return t, err
 	}
 	upTLS, err := clientTLS(t.client, t.dbCA())
@@ -88,8 +99,8 @@ func (t *topology) localCerts() error {
 }
 
 // startPostgres signs the database's certs with control's db CA and
-// starts it trusting the db_client CA (for the agents) and the local CA
-// (for the other rows).
+// starts it trusting the db_client CAs (for the agents of both controls)
+// and the local CA (for the other rows).
 func (t *topology) startPostgres(ctx context.Context) error {
 	if err := t.split.signDB(ctx, t.certs); err != nil {
 		return err
@@ -101,6 +112,13 @@ func (t *topology) startPostgres(ctx context.Context) error {
 			return err
 		}
 		cas = append(cas, string(b))
+	}
+	if t.ext != nil {
+		ca, err := t.ext.dbClientCA(ctx)
+		if err != nil {
+			return err
+		}
+		cas = append(cas, ca)
 	}
 	clientCAs := filepath.Join(t.dir, "client-cas.crt")
 	if err := appendFiles(clientCAs, cas...); err != nil {
@@ -140,6 +158,14 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 		ts = append(ts, target{name: a.name, env: env,
 			probes: []probe{pg, {role: roleAgent, pid: a.d.pid()}, {role: roleControl, pid: t.split.d.pid()}}})
 	}
+	for _, a := range t.extAgents {
+		env, err := t.ext.dbEnv(ctx, a.route)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, target{name: a.name, env: env, probes: []probe{pg, {role: roleAgent, pid: a.d.pid()},
+			{role: roleControl, pid: t.ext.d.pid()}, {role: roleNATS, pid: t.nats.pid()}}})
+	}
 	for i := range ts {
 		ts[i].env = append(ts[i].env, "PGUSER="+benchUser, "PGDATABASE=postgres", "PGCONNECT_TIMEOUT=20")
 	}
@@ -149,10 +175,12 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 // close stops everything, agents before control.
 func (t *topology) close() {
 	t.pgb.stop()
-	for _, a := range t.agents {
+	for _, a := range append(t.agents, t.extAgents...) {
 		a.d.stop()
 	}
 	t.split.stop()
+	t.ext.stop()
+	t.nats.stop()
 	if t.pg != nil {
 		_ = t.pg.Close()
 	}
