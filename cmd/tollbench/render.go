@@ -60,6 +60,7 @@ func render(rows []row, conn map[string]float64, targets []target, o options) st
 	b.WriteString("\nTargets (DESIGN §9): c8 ≥ 0.8× direct in async, ≥ 0.7× in strict; added p50 at c1 < 60 µs; new session p50 ≤ 10 ms.\n")
 	renderCPU(&b, rows)
 	renderSwitches(&b, rows)
+	renderSyscalls(&b, rows)
 	return b.String()
 }
 

@@ -9,7 +9,7 @@ import (
 // renderCPU writes CPU µs per query of each process on each row's path,
 // their sum, and the machine's busy time per query.
 func renderCPU(b *strings.Builder, rows []row) {
-	cols := columns(rows, func(usage) bool { return true })
+	cols := columns(rows, func(r row, role string) bool { _, ok := r.usage[role]; return ok })
 	b.WriteString("\nCPU per query (µs): utime+stime from /proc/PID/stat over each pgbench run ÷ the transactions it reports.\n\n")
 	header(b, append(append([]string{"target", "clients"}, cols...), "sum", "machine"))
 	for _, r := range rows {
@@ -40,7 +40,7 @@ const roleNotes = "agent: `tollgate start --config` (an agent of its own, joined
 // involuntary, summed over each process's threads) of the processes
 // that have them measured.
 func renderSwitches(b *strings.Builder, rows []row) {
-	cols := columns(rows, func(u usage) bool { return u.switches })
+	cols := columns(rows, func(r row, role string) bool { return r.usage[role].switches })
 	if len(cols) == 0 {
 		return
 	}
@@ -60,13 +60,39 @@ func renderSwitches(b *strings.Builder, rows []row) {
 	}
 }
 
-// columns are the roles, in table order, that some row measured with
-// keep true.
-func columns(rows []row, keep func(usage) bool) []string {
+// renderSyscalls writes system calls per query of each daemon perf
+// counted (--profile).
+func renderSyscalls(b *strings.Builder, rows []row) {
+	cols := columns(rows, func(r row, role string) bool { _, ok := r.syscalls[role]; return ok })
+	if len(cols) == 0 {
+		return
+	}
+	b.WriteString("\nSystem calls per query (perf stat -e raw_syscalls:sys_enter, from just before to just after each run; perf was attached, so the other tables of this run read higher than without --profile).\n\n")
+	header(b, append([]string{"target", "clients"}, cols...))
+	for _, r := range rows {
+		if len(r.syscalls) == 0 {
+			continue // a row with no daemon (direct)
+		}
+		cells := []string{r.target, fmt.Sprint(r.clients)}
+		for _, c := range cols {
+			n, ok := r.syscalls[c]
+			if !ok {
+				cells = append(cells, "—")
+				continue
+			}
+			cells = append(cells, perQuery(float64(n), r.txns))
+		}
+		line(b, cells)
+	}
+}
+
+// columns are the roles, in table order, that has holds for in some
+// row.
+func columns(rows []row, has func(r row, role string) bool) []string {
 	var cols []string
 	for _, role := range roles {
 		for _, r := range rows {
-			if u, ok := r.usage[role]; ok && keep(u) {
+			if has(r, role) {
 				cols = append(cols, role)
 				break
 			}

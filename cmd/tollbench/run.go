@@ -20,6 +20,7 @@ type options struct {
 	connects int
 	modes    []string
 	external []string // agent modes on an external nats-server
+	profile  string   // dir for perf profiles and system call counts
 	clients  []int
 }
 
@@ -30,6 +31,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	var modes string
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "duration of each pgbench row")
 	fs.StringVar(&o.write, "write", "", "append the dated results table to this file (e.g. BENCHMARKS.md)")
+	fs.StringVar(&o.profile, "profile", "", "write perf CPU profiles of the agent, control and nats-server during the agent rows to this dir, "+
+		"and count every daemon's system calls per query (needs perf)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
 	fs.StringVar(&modes, "modes", "async,strict", "agent audit modes to measure")
 	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
@@ -81,6 +84,8 @@ type row struct {
 	// role); machine is all CPUs' busy time over the same span.
 	usage   map[string]usage
 	machine time.Duration
+	// syscalls per role, counted by perf stat (--profile only).
+	syscalls map[string]uint64
 }
 
 // cpuPerQuery is the CPU µs per query of every process measured.
@@ -145,13 +150,26 @@ func measure(ctx context.Context, dir string, topo *topology, targets []target, 
 			return nil, nil, fmt.Errorf("warm-up %s: %w", t.name, err)
 		}
 	}
+	prof, err := newProfiler(o.profile, out)
+	if err != nil {
+		return nil, nil, err
+	}
 	var rows []row
 	for _, clients := range o.clients {
 		for _, t := range targets {
+			run, err := prof.start(ctx, t, clients)
+			if err != nil {
+				return nil, nil, err
+			}
 			r, err := pgbench(ctx, dir, t, clients, o.duration, pr)
+			calls, perr := run.stop(ctx)
 			if err != nil {
 				return nil, nil, fmt.Errorf("pgbench %s -c %d: %w", t.name, clients, err)
 			}
+			if perr != nil {
+				return nil, nil, perr
+			}
+			r.syscalls = calls
 			fmt.Fprintf(out, "  %-26s c%d  %8.0f tps  avg %.3f ms  CPU %s µs/query\n", t.name, clients, r.tps, r.latAvg, r.cpuPerQuery())
 			rows = append(rows, r)
 		}

@@ -42,7 +42,12 @@ func (t *topology) dbCA() string { return filepath.Join(t.certs, "ca.crt") }
 func startTopology(ctx context.Context, dir string, o options) (*topology, error) {
 	t := &topology{dir: dir, certs: filepath.Join(dir, "certs")}
 	var err error
-	if t.b, err = buildBinaries(ctx, dir, len(o.external) > 0); err != nil {
+	// Profiles name the binaries: keep them next to the profiles.
+	binDir := dir
+	if o.profile != "" {
+		binDir = o.profile
+	}
+	if t.b, err = buildBinaries(ctx, binDir, len(o.external) > 0); err != nil {
 		return t, err
 	}
 	if err := t.localCerts(); err != nil {
