@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 type bins string
 
 func (b bins) path(name string) string { return filepath.Join(string(b), name) }
+
+var errNoModule = errors.New("tollbench builds the daemons from this module's source: run it inside the repository (go run ./cmd/tollbench)")
 
 // natsServerPkg is the main package of the nats-server module (go.mod
 // requires the module for the embedded server).

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -145,5 +144,3 @@ func listening(addr string) bool {
 	c.Close()
 	return true
 }
-
-var errNoModule = errors.New("tollbench builds the daemons from this module's source: run it inside the repository (go run ./cmd/tollbench)")

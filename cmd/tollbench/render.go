@@ -77,10 +77,10 @@ func writeTable(path, table string) error {
 	i := strings.Index(s, sectionTitle)
 	if i < 0 {
 		s = strings.TrimRight(s, "\n") + "\n\n" + sectionTitle + "\n\n" +
-			"`go run ./cmd/tollbench --write BENCHMARKS.md` (`just bench`): PostgreSQL 15 with TLS and cert auth, one\n" +
-			"process running embedded NATS JetStream, control and two agents (strict, async); `pgbench -S -n` (scale 10)\n" +
-			"directly over TLS (`sslmode=verify-full`, a db_client cert) and through each agent (a user route cert).\n" +
-			"p50 at 1 client is from pgbench's per-transaction log; new session p50 is pgx connects one after another.\n\n" +
+			"`go run ./cmd/tollbench --write FILE`: control (embedded NATS JetStream) and each agent as their own\n" +
+			"processes, PostgreSQL 15 with TLS and cert auth, `pgbench -S -n` (scale 10) directly, through a Go copy\n" +
+			"relay, pgbouncer and each agent; CPU µs and context switches per query of each process from /proc.\n" +
+			"See cmd/tollbench and the repository's BENCHMARKS.md for what each number counts.\n\n" +
 			table
 		return os.WriteFile(path, []byte(s), 0o644)
 	}

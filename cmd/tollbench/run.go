@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	fs.StringVar(&o.profile, "profile", "", "write perf CPU profiles of the agent, control and nats-server during the agent rows to this dir, "+
 		"and count every daemon's system calls per query (needs perf)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
-	fs.StringVar(&modes, "modes", "async,strict", "agent audit modes to measure")
+	fs.StringVar(&modes, "modes", "async,strict", "audit modes of the agents on control's embedded NATS (the split rows)")
 	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
 	clients := fs.String("clients", "1,8", "pgbench client counts to run")
 	if err := fs.Parse(args); err != nil {
