@@ -2,58 +2,35 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 )
 
 // copyRelay is the reference a gateway is measured against besides the
 // direct connection: a bare Go TLS-terminating relay (SSLRequest on both
 // sides, then io.Copy each way, no framing, no audit) — DESIGN §9's
-// "naive Go relay … bare copy".
+// "naive Go relay … bare copy". It runs in tollbench's own process.
 type copyRelay struct {
 	ln       net.Listener
-	caFile   string
 	upstream string
 	upTLS    *tls.Config
-	// The relay's self-signed cert and key (pgbouncer reuses them).
-	certPEM []byte
-	key     *ecdsa.PrivateKey
 }
 
 var sslRequest = []byte{0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f}
 
-func startCopyRelay(ctx context.Context, dir, upstream string, upTLS *tls.Config) (*copyRelay, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// startCopyRelay serves srv (a server cert for 127.0.0.1) and dials
+// upstream with upTLS.
+func startCopyRelay(ctx context.Context, upstream string, srv pemPair, upTLS *tls.Config) (*copyRelay, error) {
+	cert, err := srv.tls()
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tollbench copy relay"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	r := &copyRelay{caFile: filepath.Join(dir, "copy-relay.crt"), upstream: upstream, upTLS: upTLS,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
-	if err := os.WriteFile(r.caFile, r.certPEM, 0o600); err != nil {
-		return nil, err
-	}
-	srvTLS := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srvTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
+	r := &copyRelay{upstream: upstream, upTLS: upTLS}
 	if r.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -123,22 +100,4 @@ func (r *copyRelay) dialUpstream() (net.Conn, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-// directTLS is the client TLS config of the direct rows (the db_client
-// cert, the db CA).
-func directTLS(c *cluster) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.directCert, c.dirKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := os.ReadFile(c.dbCA)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("no CA cert in %s", c.dbCA)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "127.0.0.1"}, nil
 }

@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,20 +15,27 @@ import (
 )
 
 // pgbouncer is the peer row of DESIGN §9: pgbouncer with TLS on both
-// sides (clients verify it; it verifies PostgreSQL and presents a
-// db_client cert), session pooling, no audit.
+// sides (clients verify it; it verifies PostgreSQL and presents the bench
+// role's client cert from the local CA), session pooling, no audit.
 type pgbouncer struct {
-	cmd    *exec.Cmd
-	port   int
-	caFile string
+	cmd  *exec.Cmd
+	port int
 }
 
-// startPgbouncer runs pgbouncer when it is installed (nil, nil when not).
-// As root it runs as the postgres (or nobody) user, like the database.
-func startPgbouncer(ctx context.Context, c *cluster, cr *copyRelay) (*pgbouncer, error) {
+func (p *pgbouncer) pid() int { return p.cmd.Process.Pid }
+
+// errNoPgbouncer is returned when pgbouncer is not installed: its row is
+// the peer every run is compared with, so it is not optional.
+var errNoPgbouncer = errors.New("pgbouncer not found: apt-get install -y pgbouncer")
+
+// startPgbouncer runs pgbouncer in front of the database at pgPort
+// (verified with dbCA), serving srv and presenting client (the bench
+// role's cert) to the database. As root it runs as the postgres (or
+// nobody) user, like the database.
+func startPgbouncer(ctx context.Context, pgPort int, dbCA string, srv, client pemPair) (*pgbouncer, error) {
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
-		return nil, nil
+		return nil, errNoPgbouncer
 	}
 	dir, err := os.MkdirTemp("", "tollbench-pgbouncer-")
 	if err != nil {
@@ -46,27 +52,18 @@ func startPgbouncer(ctx context.Context, c *cluster, cr *copyRelay) (*pgbouncer,
 			}
 		}
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cr.key)
+	ca, err := os.ReadFile(dbCA)
 	if err != nil {
 		return nil, err
 	}
 	files := map[string][]byte{
-		"server.crt": cr.certPEM, "server.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-		"users.txt": []byte(`"` + benchUser + `" ""` + "\n"),
+		"server.crt": srv.certPEM, "server.key": srv.keyPEM, "client.crt": client.certPEM, "client.key": client.keyPEM,
+		"db-ca.crt": ca, "users.txt": []byte(`"` + benchUser + `" ""` + "\n"),
 	}
-	for _, src := range []struct{ name, path string }{{"db-ca.crt", c.dbCA}, {"client.crt", c.directCert}, {"client.key", c.dirKey}} {
-		b, err := os.ReadFile(src.path)
-		if err != nil {
-			return nil, err
-		}
-		files[src.name] = b
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	files["pgbouncer.ini"] = []byte(fmt.Sprintf(`[databases]
 postgres = host=127.0.0.1 port=%d dbname=postgres user=%s
 [pgbouncer]
@@ -87,7 +84,7 @@ server_tls_sslmode = verify-full
 server_tls_ca_file = %[4]s/db-ca.crt
 server_tls_cert_file = %[4]s/client.crt
 server_tls_key_file = %[4]s/client.key
-`, c.pg.Port(), benchUser, port, dir))
+`, pgPort, benchUser, port, dir))
 	for name, b := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -109,7 +106,7 @@ server_tls_key_file = %[4]s/client.key
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start pgbouncer: %w", err)
 	}
-	pb := &pgbouncer{cmd: cmd, port: port, caFile: cr.caFile}
+	pb := &pgbouncer{cmd: cmd, port: port}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)

@@ -1,35 +1,27 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
-	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-db/tollgate/agent/config"
 )
 
 type options struct {
-	duration   time.Duration
-	write      string
-	cpuProfile string
-	connects   int
-	modes      []string
-	clients    []int
+	duration time.Duration
+	write    string
+	connects int
+	modes    []string
+	external []string // agent modes on an external nats-server
+	profile  string   // dir for perf profiles and system call counts
+	clients  []int
 }
 
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -39,9 +31,11 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	var modes string
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "duration of each pgbench row")
 	fs.StringVar(&o.write, "write", "", "append the dated results table to this file (e.g. BENCHMARKS.md)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (agents, control, NATS) during the agent rows")
+	fs.StringVar(&o.profile, "profile", "", "write perf CPU profiles of the agent, control and nats-server during the agent rows to this dir, "+
+		"and count every daemon's system calls per query (needs perf)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
-	fs.StringVar(&modes, "modes", "async,strict", "agent audit modes to measure")
+	fs.StringVar(&modes, "modes", "async,strict", "audit modes of the agents on control's embedded NATS (the split rows)")
+	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
 	clients := fs.String("clients", "1,8", "pgbench client counts to run")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -55,9 +49,12 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		}
 		o.clients = append(o.clients, n)
 	}
-	for _, m := range o.modes {
+	if *external != "none" && *external != "" {
+		o.external = strings.Split(*external, ",")
+	}
+	for _, m := range append(o.modes, o.external...) {
 		if m != config.AuditAsync && m != config.AuditStrict {
-			fmt.Fprintf(stderr, "tollbench: --modes: %q is neither async nor strict\n", m)
+			fmt.Fprintf(stderr, "tollbench: --modes, --external: %q is neither async nor strict\n", m)
 			return 2
 		}
 	}
@@ -70,8 +67,9 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 
 // target is one way of reaching PostgreSQL.
 type target struct {
-	name string
-	env  []string // PG* variables
+	name   string
+	env    []string // PG* variables
+	probes []probe  // the processes on its path besides pgbench
 }
 
 // row is one pgbench run.
@@ -81,99 +79,54 @@ type row struct {
 	tps     float64
 	latAvg  float64 // ms, pgbench's average
 	latP50  float64 // µs, from the per-transaction log (1 client only)
+	txns    int64   // transactions pgbench reports
+	// usage is what each process on the path spent during the run (by
+	// role); machine is all CPUs' busy time over the same span.
+	usage   map[string]usage
+	machine time.Duration
+	// syscalls per role, counted by perf stat (--profile only).
+	syscalls map[string]uint64
+}
+
+// cpuPerQuery is the CPU µs per query of every process measured.
+func (r row) cpuPerQuery() string {
+	var sum time.Duration
+	for _, u := range r.usage {
+		sum += u.cpu
+	}
+	return perQuery(float64(sum.Microseconds()), r.txns)
 }
 
 func bench(ctx context.Context, o options, out io.Writer) error {
 	if _, err := exec.LookPath("pgbench"); err != nil {
-		return errors.New("pgbench not found: apt-get install -y postgresql (pgbench comes with the server package)")
+		return errNoPgbench
+	}
+	if _, err := exec.LookPath("pgbouncer"); err != nil {
+		return errNoPgbouncer
 	}
 	dir, err := os.MkdirTemp("", "tollbench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(out, "starting PostgreSQL, embedded JetStream, control and agents (%s)…\n", strings.Join(o.modes, ", "))
-	c, err := startCluster(ctx, dir, o.modes)
-	defer c.close()
+	fmt.Fprintf(out, "building tollgate, tollctl, toll; starting control (embedded NATS) and agents (%s), PostgreSQL, pgbouncer",
+		strings.Join(o.modes, ", "))
+	if len(o.external) > 0 {
+		fmt.Fprintf(out, "; nats-server, a control and agents (%s) on it", strings.Join(o.external, ", "))
+	}
+	fmt.Fprintln(out, "…")
+	topo, err := startTopology(ctx, dir, o)
+	defer topo.close()
 	if err != nil {
 		return err
 	}
-	if err := pgbenchInit(ctx, c); err != nil {
-		return err
-	}
-	targets := []target{{name: "direct", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(c.pg.Port()),
-		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + c.dbCA, "PGSSLCERT=" + c.directCert, "PGSSLKEY=" + c.dirKey}}}
-	upTLS, err := directTLS(c)
+	targets, err := topo.targets(ctx, o)
 	if err != nil {
 		return err
 	}
-	cr, err := startCopyRelay(ctx, dir, c.pg.Addr(), upTLS)
+	rows, conn, err := measure(ctx, dir, topo, targets, o, out)
 	if err != nil {
 		return err
-	}
-	targets = append(targets, target{name: "Go copy relay", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + cr.port(),
-		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + cr.caFile}})
-	pb, err := startPgbouncer(ctx, c, cr)
-	if err != nil {
-		return err
-	}
-	defer pb.stop()
-	if pb != nil {
-		targets = append(targets, target{name: "pgbouncer", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(pb.port),
-			"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + pb.caFile}})
-	} else {
-		fmt.Fprintln(out, "pgbouncer not installed (apt-get install -y pgbouncer): no peer row")
-	}
-	for _, m := range o.modes {
-		cert, key, err := c.routeCert(ctx, "pg-"+m)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, target{name: "agent " + m, env: []string{"PGHOST=127.0.0.1", "PGPORT=" + c.agents[m].port(),
-			"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + c.hostCA, "PGSSLCERT=" + cert, "PGSSLKEY=" + key}})
-	}
-	for i := range targets {
-		targets[i].env = append(targets[i].env, "PGUSER="+benchUser, "PGDATABASE=postgres", "PGCONNECT_TIMEOUT=20")
-	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	// Warm up (PostgreSQL's caches, the agents' db_client certs) after a
-	// checkpoint, so the first row does not pay for pgbench -i.
-	if err := c.pg.ExecContext(ctx, "CHECKPOINT"); err != nil {
-		return err
-	}
-	for _, t := range targets {
-		if _, err := pgbench(ctx, dir, t, 2, 2*time.Second); err != nil {
-			return fmt.Errorf("warm-up %s: %w", t.name, err)
-		}
-	}
-	var rows []row
-	for _, clients := range o.clients {
-		for _, t := range targets {
-			r, err := pgbench(ctx, dir, t, clients, o.duration)
-			if err != nil {
-				return fmt.Errorf("pgbench %s -c %d: %w", t.name, clients, err)
-			}
-			fmt.Fprintf(out, "  %-14s c%d  %8.0f tps  avg %.3f ms\n", t.name, clients, r.tps, r.latAvg)
-			rows = append(rows, r)
-		}
-	}
-	conn := map[string]float64{}
-	for _, t := range targets {
-		p50, err := connectP50(ctx, t, o.connects)
-		if err != nil {
-			return fmt.Errorf("new sessions %s: %w", t.name, err)
-		}
-		conn[t.name] = p50
 	}
 	table := render(rows, conn, targets, o)
 	fmt.Fprint(out, "\n"+table)
@@ -183,190 +136,51 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
-func pgbenchInit(ctx context.Context, c *cluster) error {
-	cmd := exec.CommandContext(ctx, "pgbench", "-i", "-s", "10", "-q", "-h", c.pg.SocketDir(), "-p", strconv.Itoa(c.pg.Port()),
-		"-U", "postgres", "postgres")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgbench -i: %w: %s", err, b)
+// measure warms every target up, runs pgbench per client count and
+// target, then times new sessions.
+func measure(ctx context.Context, dir string, topo *topology, targets []target, o options, out io.Writer) ([]row, map[string]float64, error) {
+	pr := newProcReader(ctx)
+	// Warm up (PostgreSQL's caches, the agents' db_client certs) after a
+	// checkpoint, so the first row does not pay for pgbench -i.
+	if err := topo.pg.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return nil, nil, err
 	}
-	return c.pg.ExecContext(ctx, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+benchUser)
-}
-
-// pgbench runs `pgbench -S` against t. At 1 client it also logs each
-// transaction to take the median latency.
-func pgbench(ctx context.Context, dir string, t target, clients int, d time.Duration) (row, error) {
-	args := []string{"-S", "-n", "-T", strconv.Itoa(int(d.Seconds())), "-c", strconv.Itoa(clients)}
-	if clients > 1 {
-		args = append(args, "-j", "2")
-	}
-	prefix := filepath.Join(dir, "txlog-"+strings.ReplaceAll(t.name, " ", "-"))
-	if clients == 1 {
-		args = append(args, "-l", "--log-prefix", prefix)
-	}
-	cmd := exec.CommandContext(ctx, "pgbench", args...)
-	cmd.Env = append(os.Environ(), t.env...)
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		return row{}, fmt.Errorf("%w: %s", err, b)
-	}
-	r := row{target: t.name, clients: clients}
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "tps = "):
-			r.tps, _ = strconv.ParseFloat(strings.Fields(line)[2], 64)
-		case strings.HasPrefix(line, "latency average = "):
-			r.latAvg, _ = strconv.ParseFloat(strings.Fields(line)[3], 64)
-		}
-	}
-	if r.tps == 0 {
-		return row{}, fmt.Errorf("no tps in pgbench output: %s", b)
-	}
-	if clients == 1 {
-		files, _ := filepath.Glob(prefix + ".*")
-		r.latP50 = logP50(files)
-		for _, f := range files {
-			_ = os.Remove(f)
-		}
-	}
-	return r, nil
-}
-
-// logP50 reads pgbench transaction logs (latency in µs, third field).
-func logP50(files []string) float64 {
-	var lat []float64
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fs := bytes.Fields(sc.Bytes())
-			if len(fs) < 3 {
-				continue
-			}
-			if v, err := strconv.ParseFloat(string(fs[2]), 64); err == nil {
-				lat = append(lat, v)
-			}
-		}
-		f.Close()
-	}
-	return median(lat)
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
-}
-
-// connectP50 opens n sessions one after another (TLS, startup, auth, and
-// through an agent its RBAC and db_client cert) and returns the median
-// time to a ready session, in ms.
-func connectP50(ctx context.Context, t target, n int) (float64, error) {
-	env := map[string]string{}
-	for _, kv := range t.env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s",
-		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLROOTCERT"])
-	if env["PGSSLCERT"] != "" {
-		dsn += " sslcert=" + env["PGSSLCERT"] + " sslkey=" + env["PGSSLKEY"]
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return 0, err
-	}
-	var ds []float64
-	for range n {
-		start := time.Now()
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, float64(time.Since(start).Microseconds())/1000)
-		_ = conn.Close(ctx)
-	}
-	return median(ds), nil
-}
-
-func find(rows []row, target string, clients int) (row, bool) {
-	for _, r := range rows {
-		if r.target == target && r.clients == clients {
-			return r, true
-		}
-	}
-	return row{}, false
-}
-
-func cpuName() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "model name") {
-				if _, v, ok := strings.Cut(line, ":"); ok {
-					return strings.TrimSpace(v)
-				}
-			}
-		}
-	}
-	return runtime.GOARCH
-}
-
-// render is the results as a Markdown table with the ratios to direct.
-func render(rows []row, conn map[string]float64, targets []target, o options) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### %s — %d cores (%s), %s per row, shared by pgbench, PostgreSQL, agents and NATS\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuName(), o.duration)
-	b.WriteString("| target | tps c1 | p50 c1 (µs) | added p50 (µs) | tps c8 (-j 2) | avg lat c8 (ms) | c8 vs direct | new session p50 (ms) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
-	d1, _ := find(rows, "direct", 1)
-	d8, _ := find(rows, "direct", 8)
 	for _, t := range targets {
-		r1, _ := find(rows, t.name, 1)
-		r8, _ := find(rows, t.name, 8)
-		added, ratio := "—", "1.00×"
-		if t.name != "direct" {
-			added = fmt.Sprintf("%+.0f", r1.latP50-d1.latP50)
-			ratio = fmt.Sprintf("%.2f×", r8.tps/d8.tps)
+		if _, err := pgbench(ctx, dir, t, 2, 2*time.Second, pr); err != nil {
+			return nil, nil, fmt.Errorf("warm-up %s: %w", t.name, err)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %.0f | %.3f | %s | %.1f |\n",
-			t.name, r1.tps, r1.latP50, added, r8.tps, r8.latAvg, ratio, conn[t.name])
 	}
-	b.WriteString("\nTargets (DESIGN §9): c8 ≥ 0.8× direct in async, ≥ 0.7× in strict; added p50 at c1 < 60 µs; new session p50 ≤ 10 ms.\n")
-	return b.String()
-}
-
-const sectionTitle = "## Gateway vs direct (pgbench)"
-
-// writeTable appends table under the pgbench section of path (the section
-// is added at the end when missing).
-func writeTable(path, table string) error {
-	b, err := os.ReadFile(path)
+	prof, err := newProfiler(o.profile, out)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	s := string(b)
-	i := strings.Index(s, sectionTitle)
-	if i < 0 {
-		s = strings.TrimRight(s, "\n") + "\n\n" + sectionTitle + "\n\n" +
-			"`go run ./cmd/tollbench --write BENCHMARKS.md` (`just bench`): PostgreSQL 15 with TLS and cert auth, one\n" +
-			"process running embedded NATS JetStream, control and two agents (strict, async); `pgbench -S -n` (scale 10)\n" +
-			"directly over TLS (`sslmode=verify-full`, a db_client cert) and through each agent (a user route cert).\n" +
-			"p50 at 1 client is from pgbench's per-transaction log; new session p50 is pgx connects one after another.\n\n" +
-			table
-		return os.WriteFile(path, []byte(s), 0o644)
+	var rows []row
+	for _, clients := range o.clients {
+		for _, t := range targets {
+			run, err := prof.start(ctx, t, clients)
+			if err != nil {
+				return nil, nil, err
+			}
+			r, err := pgbench(ctx, dir, t, clients, o.duration, pr)
+			calls, perr := run.stop(ctx)
+			if err != nil {
+				return nil, nil, fmt.Errorf("pgbench %s -c %d: %w", t.name, clients, err)
+			}
+			if perr != nil {
+				return nil, nil, perr
+			}
+			r.syscalls = calls
+			fmt.Fprintf(out, "  %-26s c%d  %8.0f tps  avg %.3f ms  CPU %s µs/query\n", t.name, clients, r.tps, r.latAvg, r.cpuPerQuery())
+			rows = append(rows, r)
+		}
 	}
-	// Insert before the next section.
-	rest := s[i+len(sectionTitle):]
-	end := len(s)
-	if j := strings.Index(rest, "\n## "); j >= 0 {
-		end = i + len(sectionTitle) + j + 1
+	conn := map[string]float64{}
+	for _, t := range targets {
+		p50, err := connectP50(ctx, t, o.connects)
+		if err != nil {
+			return nil, nil, fmt.Errorf("new sessions %s: %w", t.name, err)
+		}
+		conn[t.name] = p50
 	}
-	s = strings.TrimRight(s[:end], "\n") + "\n\n" + table + "\n" + s[end:]
-	return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n"), 0o644)
+	return rows, conn, nil
 }

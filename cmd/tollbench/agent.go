@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// agentProc is an agent as its own process (`tollgate start --config`),
+// joined to a control node with a token, serving one database.
+type agentProc struct {
+	d     *daemon
+	name  string // the row's name
+	route string // the database name it registered
+}
+
+// agentSpec says what an agent serves and how it audits.
+type agentSpec struct {
+	name   string // the row's name
+	route  string // database name
+	mode   string // audit_mode: strict or async
+	pgAddr string // the database, HOST:PORT
+	dbCA   string // PEM bundle the agent verifies the database with
+	// natsURL, when set, is the agent's nats.url (an external NATS
+	// server); empty: the NATS URL its join answered (control's listener).
+	natsURL string
+}
+
+// startAgent writes the agent's config (what `tollgate db configure
+// create` writes, plus audit_mode), starts it and waits until its
+// database is registered and its listener accepts connections.
+func (c *controlNode) startAgent(ctx context.Context, s agentSpec) (*agentProc, error) {
+	token, err := c.tollctl(ctx, "tokens", "add", "--type=db", "--format=text")
+	if err != nil {
+		return nil, err
+	}
+	listen, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(c.dir, "agent-"+s.route)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{
+		"data_dir": filepath.Join(dir, "data"),
+		"tollgate": map[string]any{"auth_token": strings.TrimSpace(token), "proxy_server": c.addr, "ca_pin": c.pin},
+		"db_service": map[string]any{"listen_addr": listen, "metrics_addr": "none", "audit_mode": s.mode,
+			"databases": []any{map[string]any{"name": s.route, "protocol": "postgres", "uri": s.pgAddr,
+				"labels": map[string]string{"env": "bench"}, "tls": map[string]any{"mode": "verify-full", "ca_cert_file": s.dbCA}}}},
+	}
+	if s.natsURL != "" {
+		cfg["nats"] = map[string]any{"url": s.natsURL}
+	}
+	raw, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "tollgate.yaml")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return nil, err
+	}
+	d, err := startDaemon("agent "+s.route, filepath.Join(dir, "agent.log"), os.Environ(), c.b.path("tollgate"),
+		"start", "--config", path, "--log-format", "text")
+	if err != nil {
+		return nil, err
+	}
+	a := &agentProc{d: d, name: s.name, route: s.route}
+	registered := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(s.route) + `\s`)
+	err = d.waitFor(ctx, fmt.Sprintf("agent %s registers its database", s.route), func() bool {
+		out, err := c.tollctl(ctx, "db", "ls")
+		return err == nil && registered.MatchString(out) && listening(listen)
+	})
+	return a, err
+}
