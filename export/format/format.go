@@ -118,3 +118,24 @@ func endpoint(addr string) map[string]any {
 	}
 	return m
 }
+
+// change is what a control (or cert.issued) event does to its entity, as
+// its type's name says.
+type change int
+
+const (
+	changeUpdate change = iota
+	changeCreate
+	changeDelete
+)
+
+func changeOf(typ string) change {
+	switch {
+	case strings.HasSuffix(typ, ".created"), strings.HasSuffix(typ, ".registered"),
+		strings.HasSuffix(typ, ".joined"), typ == schemas.TypeCertIssued:
+		return changeCreate
+	case strings.HasSuffix(typ, ".deleted"), strings.HasSuffix(typ, ".deregistered"):
+		return changeDelete
+	}
+	return changeUpdate
+}
