@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/auditquery/audittest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -60,10 +61,10 @@ func TestShortSessions(t *testing.T) {
 	}, got)
 	require.Equal(t, map[string]string{"s1": "s1"}, shortPrefixes([]string{"s1"}, ShortSessionLen))
 
-	l := newLog(t, eventlog.AuditStream)
-	l.audit(0, "roach", "alice", ids[2], schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: ids[2], User: "alice", Database: "roach"})
+	l := audittest.NewLog(t, eventlog.AuditStream)
+	l.Audit(0, "roach", "alice", ids[2], schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: ids[2], User: "alice", Database: "roach"})
 	var b bytes.Buffer
-	res, err := Search(t.Context(), l.s, Filter{})
+	res, err := Search(t.Context(), l.S, Filter{})
 	require.NoError(t, err)
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{ShortSessions: true}))
 	require.Contains(t, b.String(), "  01JQ8ZD00000  ")
