@@ -1,11 +1,7 @@
 package auditquery
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,19 +12,14 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 var t0 = audittest.T0
 
-func golden(t *testing.T, name string, got []byte) {
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
+func types(recs []eventlog.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Event.Type
 	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./auditquery -update")
-	require.Equal(t, string(want), string(got))
+	return out
 }
 
 func ids(recs []eventlog.Record) []string {
@@ -71,9 +62,8 @@ func TestSearch(t *testing.T) {
 	require.ErrorContains(t, err, "before the start")
 	res, err := Search(ctx, l.S, Filter{User: "alice", DB: "roach"})
 	require.NoError(t, err)
-	var b bytes.Buffer
-	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))
-	golden(t, "search", b.Bytes())
+	require.Equal(t, []string{"session.started", "query", "query.result", "query", "session.cancel", "query.result", "session.ended"},
+		types(res.Records), "alice's events on roach, in order (rendered: internal/auditview TestRenderSearch)")
 }
 
 // TestSearchPages: a search larger than its limit says so and pages on
@@ -125,9 +115,6 @@ func TestSession(t *testing.T) {
 	require.Equal(t, "57014", tr.Queries[1].Result.SQLState)
 	require.Len(t, tr.Cancels, 1)
 	require.Equal(t, schemas.EndClient, tr.Ended.Reason)
-	var b bytes.Buffer
-	require.NoError(t, RenderTranscript(&b, &tr))
-	golden(t, "session", b.Bytes())
 
 	_, err = Session(context.Background(), l.S, "nope")
 	require.ErrorIs(t, err, ErrNoSession)
@@ -143,9 +130,6 @@ func TestAccessAt(t *testing.T) {
 	require.True(t, r.Exists)
 	require.Len(t, r.Databases, 2)
 	require.Equal(t, []string{"prod"}, r.Databases[0].Roles) // ledger
-	var b bytes.Buffer
-	require.NoError(t, RenderAccess(&b, &r))
-	golden(t, "access_before", b.Bytes())
 
 	r, err = AccessAt(ctx, l.S, t0.Add(11*time.Minute), "alice", "")
 	require.NoError(t, err)

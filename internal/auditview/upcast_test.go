@@ -1,4 +1,4 @@
-package auditquery
+package auditview
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/auditquery/audittest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -34,14 +35,14 @@ func TestOldVersionsAreUpcast(t *testing.T) {
 	l.Audit(time.Minute, "roach", "alice", "s1", schemas.TypeSessionEnded,
 		map[string]any{"session_id": "s1", "reason": "client", "duration_s": 93.512, "queries": 17}) // written as v1
 
-	tr, err := Session(context.Background(), l.S, "s1")
+	tr, err := auditquery.Session(context.Background(), l.S, "s1")
 	require.NoError(t, err)
 	require.Equal(t, int64(93512), tr.Ended.DurationMS)
 	var b bytes.Buffer
 	require.NoError(t, RenderTranscript(&b, &tr))
 	require.Contains(t, b.String(), "reason=client after 1m33.512s, 17 queries")
 
-	res, err := Search(context.Background(), l.S, Filter{Types: []string{schemas.TypeSessionEnded}})
+	res, err := auditquery.Search(context.Background(), l.S, auditquery.Filter{Types: []string{schemas.TypeSessionEnded}})
 	require.NoError(t, err)
 	b.Reset()
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))
@@ -58,7 +59,7 @@ func TestFloodSummariesRendered(t *testing.T) {
 	l.Audit(time.Second, "", "", "", schemas.TypeSessionCancel, schemas.SessionCancel{ClientAddr: "198.51.100.7:4001",
 		Reason: "no session matches the cancel key", Suppressed: 28817})
 	l.Add(2*time.Second, "session.renamed", "tollgate.audit.~.~.~.session_renamed", map[string]any{"x": 1})
-	res, err := Search(context.Background(), l.S, Filter{})
+	res, err := auditquery.Search(context.Background(), l.S, auditquery.Filter{})
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))
