@@ -46,6 +46,8 @@ var rules = []rule{
 	{"schemas", "schemas are the contract, below everything that reads them", under(module+"control", module+"agent", module+"projections", module+"export", module+"auditquery")},
 	{"control", "control does not link an agent", under(module + "agent")},
 	{"export", "export reads the log; it links no control plane or agent", under(module+"control", module+"agent")},
+	{"auditquery", "auditquery returns data: the text people read of it is internal/auditview's (tollctl, the demo)",
+		under("text/tabwriter", module+"internal/auditview")},
 }
 
 // TestImportsPointOneWay parses every non-test Go file of the module and
