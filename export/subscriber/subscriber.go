@@ -53,11 +53,10 @@ type Subscriber struct {
 // New prepares a subscriber for a validated cfg writing to sink. Run starts
 // it.
 func New(js jetstream.JetStream, cfg export.SinkConfig, sink export.Sink, opts Options) (*Subscriber, error) {
-	one := export.Config{Sinks: []export.SinkConfig{cfg}}
-	if err := one.Validate(); err != nil {
+	cfg, err := validated(cfg)
+	if err != nil {
 		return nil, err
 	}
-	cfg = one.Sinks[0]
 	f, err := format.New(cfg.Format)
 	if err != nil {
 		return nil, err
