@@ -312,17 +312,3 @@ func TestSQLCrashBetweenInsertAndAck(t *testing.T) {
 		require.NoError(t, c.QueryRow(ctx, `SELECT id FROM tollgate_events WHERE id = $1`, id).Scan(&got))
 	}
 }
-
-func TestStatusRender(t *testing.T) {
-	t.Parallel()
-	var b stringsBuilder
-	require.NoError(t, RenderStatus(&b, []Status{{Sink: "f", Type: "file", Format: "native",
-		Streams: []StreamStatus{{Stream: "TOLLGATE_AUDIT", Lag: 3, Exported: 10}}}}))
-	require.Contains(t, b.String(), "TOLLGATE_AUDIT")
-	require.Contains(t, b.String(), "LAG")
-}
-
-type stringsBuilder struct{ b []byte }
-
-func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
-func (s *stringsBuilder) String() string              { return string(s.b) }
