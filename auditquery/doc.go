@@ -6,6 +6,6 @@
 // copy of it, checked against the control stream: hash chains, signed
 // checkpoints, where each chain starts; see LoadAnchors). Every question is
 // asked with server-side subject filters and time bounds (DESIGN §3), never
-// by reading the whole stream. Render* functions print the answers as
-// tables for people.
+// by reading the whole stream. It returns data; the text tollctl and the
+// demo print of it (and of any event: Describe) is internal/auditview's.
 package auditquery

@@ -2,7 +2,6 @@ package auditquery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,9 +10,6 @@ import (
 
 // DefaultLimit bounds a Search without a Limit.
 const DefaultLimit = 1000
-
-// ErrNoSession means no event of the session exists.
-var ErrNoSession = errors.New("no such session")
 
 // Filter selects audit events. Empty fields match anything. From and To
 // bound the stored time, inclusive.

@@ -2,6 +2,7 @@ package auditquery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -9,6 +10,9 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
+
+// ErrNoSession means no event of the session exists.
+var ErrNoSession = errors.New("no such session")
 
 // Transcript is one session as the audit log tells it.
 type Transcript struct {

@@ -104,7 +104,8 @@ type SourceReport struct {
 
 // VerifyReport is the result of Verify and VerifyFile.
 type VerifyReport struct {
-	// Origin is what was verified: the stream name or the file.
+	// Origin is what was verified: "stream TOLLGATE_AUDIT", or "file " and
+	// the files' names.
 	Origin    string          `json:"origin"`
 	Sources   []SourceReport  `json:"sources"`
 	Problems  []VerifyProblem `json:"problems"`
@@ -154,7 +155,8 @@ type Verifier struct {
 	origin string
 }
 
-// NewVerifier returns a verifier of the chains anchored by opt.
+// NewVerifier returns a verifier of the chains anchored by opt; origin
+// names what its records come from (VerifyReport.Origin).
 func NewVerifier(origin string, opt VerifyOptions) *Verifier {
 	v := &Verifier{opt: opt, roots: x509.NewCertPool(), chain: eventlog.NewChainVerifier(), srcs: map[string]*srcState{}, origin: origin}
 	for _, p := range opt.Anchors.HostCAs {

@@ -1,7 +1,6 @@
 package auditquery
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/auditquery/audittest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
 	"github.com/tollgate-db/tollgate/internal/tamper"
@@ -282,14 +282,6 @@ func TestVerifyTampering(t *testing.T) {
 			}
 			require.Equal(t, tt.wants, got, "%+v", rep.Problems)
 			require.Equal(t, len(tt.wants) == 0, rep.OK())
-			var b bytes.Buffer
-			require.NoError(t, RenderVerify(&b, &rep, "STREAM SEQ"))
-			if rep.OK() {
-				require.Contains(t, b.String(), "OK: every chain is intact")
-			} else {
-				require.Contains(t, b.String(), fmt.Sprintf("FAILED: %d problem(s)", len(tt.wants)))
-				require.Contains(t, b.String(), tt.wants[0].kind)
-			}
 			if tt.check != nil {
 				tt.check(t, rep)
 			}
@@ -345,21 +337,21 @@ func TestVerifyFile(t *testing.T) {
 // cluster.created (refused by the projection) anchors nothing.
 func TestLoadAnchors(t *testing.T) {
 	t.Parallel()
-	l := newLog(t, eventlog.ControlStream)
+	l := audittest.NewLog(t, eventlog.ControlStream)
 	cs := func(kind, name string) string { return eventlog.ControlSubject(kind, name) }
-	l.add(0, schemas.TypeClusterCreated, cs(eventlog.KindCluster, "main"), schemas.ClusterCreated{Name: "main", Version: "test"})
-	l.add(time.Second, schemas.TypeCACreated, cs(eventlog.KindCA, schemas.CAHost),
+	l.Add(0, schemas.TypeClusterCreated, cs(eventlog.KindCluster, "main"), schemas.ClusterCreated{Name: "main", Version: "test"})
+	l.Add(time.Second, schemas.TypeCACreated, cs(eventlog.KindCA, schemas.CAHost),
 		schemas.CACreated{CAType: schemas.CAHost, KeyID: "k1", KeyAlg: "ECDSA-P256", CertPEM: "CA1"})
-	l.add(2*time.Second, schemas.TypeControlHostCertIssued, cs(eventlog.KindHost, "control"),
+	l.Add(2*time.Second, schemas.TypeControlHostCertIssued, cs(eventlog.KindHost, "control"),
 		schemas.ControlHostCertIssued{Serial: "c1", CertPEM: "CTL1", NotBefore: t0, NotAfter: t0.Add(time.Hour)})
-	l.add(time.Minute, schemas.TypeAgentJoined, cs(eventlog.KindAgent, "a1"),
+	l.Add(time.Minute, schemas.TypeAgentJoined, cs(eventlog.KindAgent, "a1"),
 		schemas.AgentJoined{Agent: schemas.Agent{ID: "a1", Hostname: "h", HostCertPEM: "A1"}, TokenHash: strings.Repeat("0", 64), CertSerial: "1"})
-	l.add(2*time.Minute, schemas.TypeCARotationStarted, cs(eventlog.KindCA, schemas.CAHost),
+	l.Add(2*time.Minute, schemas.TypeCARotationStarted, cs(eventlog.KindCA, schemas.CAHost),
 		schemas.CARotationStarted{CAType: schemas.CAHost, KeyID: "k2", KeyAlg: "ECDSA-P256", CertPEM: "CA2"})
-	l.add(3*time.Minute, schemas.TypeAgentUpdated, cs(eventlog.KindAgent, "a1"), schemas.Agent{ID: "a1", Hostname: "h", HostCertPEM: "A2"})
-	l.add(3*time.Minute, schemas.TypeAgentUpdated, cs(eventlog.KindAgent, "a1"), schemas.Agent{ID: "a1", Hostname: "h", HostCertPEM: "A2"})
-	l.add(4*time.Minute, schemas.TypeClusterCreated, cs(eventlog.KindCluster, "other"), schemas.ClusterCreated{Name: "other", Version: "test"})
-	a, err := LoadAnchors(context.Background(), l.s)
+	l.Add(3*time.Minute, schemas.TypeAgentUpdated, cs(eventlog.KindAgent, "a1"), schemas.Agent{ID: "a1", Hostname: "h", HostCertPEM: "A2"})
+	l.Add(3*time.Minute, schemas.TypeAgentUpdated, cs(eventlog.KindAgent, "a1"), schemas.Agent{ID: "a1", Hostname: "h", HostCertPEM: "A2"})
+	l.Add(4*time.Minute, schemas.TypeClusterCreated, cs(eventlog.KindCluster, "other"), schemas.ClusterCreated{Name: "other", Version: "test"})
+	a, err := LoadAnchors(context.Background(), l.S)
 	require.NoError(t, err)
 	require.Equal(t, Anchors{HostCAs: []string{"CA1", "CA2"}, Sources: map[string]*SourceAnchor{
 		"control": {Kind: SourceControl, Start: t0, Certs: []string{"CTL1"}},

@@ -8,58 +8,100 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func TestConfigDefaults(t *testing.T) {
-	t.Parallel()
-	var c Config
-	require.NoError(t, yaml.Unmarshal([]byte(`
-sinks:
-  - name: es
-    type: elasticsearch
-    http: {url: "http://es:9200"}
-  - name: f
-    type: file
-    batch: {max_events: 100, max_wait: 250ms}
-    file: {path: /tmp/x.jsonl}
-`), &c))
-	require.NoError(t, c.Validate())
-	require.Equal(t, FormatECS, c.Sinks[0].Format)
-	require.Equal(t, []string{StreamAudit}, c.Sinks[0].Streams)
-	require.Equal(t, "logs-tollgate.audit-default", c.Sinks[0].HTTP.DataStream)
-	require.Equal(t, 250*time.Millisecond, c.Sinks[1].Batch.MaxWait)
-	require.Equal(t, FsyncBatch, c.Sinks[1].File.Fsync)
-	require.Equal(t, DefaultRetryMax, c.Sinks[1].Retry.Max)
+// fakeSettings are a test sink type's section: a required addr and a
+// size that must not be negative.
+type fakeSettings struct {
+	Addr string `yaml:"addr"`
+	Size int    `yaml:"size"`
 }
 
-func TestConfigErrorsNameTheField(t *testing.T) {
+func (f *fakeSettings) Validate(p string, sc *SinkConfig) error {
+	if f.Addr == "" {
+		return Invalid(p+".fake.addr", "required for type %s", sc.Type)
+	}
+	if f.Size < 0 {
+		return Invalid(p+".fake.size", "%d: must be positive", f.Size)
+	}
+	return nil
+}
+
+func (f *fakeSettings) Open(*SinkConfig) (Sink, error) { return nil, nil }
+
+type otherSettings struct {
+	fakeSettings `yaml:",inline"`
+	Port         int
+}
+
+var fakeTypes = SinkTypes{
+	{Name: "fake", Section: "fake", New: func() Settings { return &fakeSettings{} }},
+	{Name: "fake_ocsf", Section: "fake", Format: FormatOCSF, New: func() Settings { return &fakeSettings{} }},
+	{Name: "other", Section: "other", New: func() Settings { return &otherSettings{} }},
+}
+
+func validate(t *testing.T, doc string) (Config, error) {
+	t.Helper()
+	var c Config
+	require.NoError(t, yaml.Unmarshal([]byte(doc), &c))
+	return c, c.Validate(fakeTypes)
+}
+
+// TestCommonDefaults: the fields every sink has get their defaults, the
+// format the type's, and the type's section is decoded into its settings.
+func TestCommonDefaults(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ yaml, field string }{
-		{`sinks: [{name: a, type: ftp}]`, "export.sinks[0].type"},
-		{`sinks: [{name: "a b", type: file, file: {path: x}}]`, "export.sinks[0].name"},
-		{`sinks: [{name: a, type: file}]`, "export.sinks[0].file.path"},
-		{`sinks: [{name: a, type: file, file: {path: x, fsync: sometimes}}]`, "export.sinks[0].file.fsync"},
-		{`sinks: [{name: a, type: file, format: xml, file: {path: x}}]`, "export.sinks[0].format"},
-		{`sinks: [{name: a, type: file, streams: [both], file: {path: x}}]`, "export.sinks[0].streams[0]"},
-		{`sinks: [{name: a, type: syslog, syslog: {addr: nohost}}]`, "export.sinks[0].syslog.addr"},
-		{`sinks: [{name: a, type: splunk_hec, http: {url: "http://h"}}]`, "export.sinks[0].http.token"},
-		{`sinks: [{name: a, type: webhook, http: {url: "ftp://h"}}]`, "export.sinks[0].http.url"},
-		{`sinks: [{name: a, type: elasticsearch, format: native, http: {url: "http://h"}}]`, "export.sinks[0].format"},
-		{`sinks: [{name: a, type: sql}]`, "export.sinks[0].sql.dsn"},
-		{`sinks: [{name: a, type: file, file: {path: x}}, {name: a, type: file, file: {path: y}}]`, "export.sinks[1].name"},
-		{`sinks: [{name: a, type: file, batch: {max_events: -1}, file: {path: x}}]`, "export.sinks[0].batch.max_events"},
+	c, err := validate(t, "sinks:\n- {name: a, type: fake, fake: {addr: x}}\n- {name: b, type: fake_ocsf, fake: {addr: y, size: 3}}\n")
+	require.NoError(t, err)
+	a := c.Sinks[0]
+	require.Equal(t, FormatNative, a.Format)
+	require.Equal(t, []string{StreamAudit}, a.Streams)
+	require.Equal(t, Batch{MaxEvents: DefaultBatchMaxEvents, MaxWait: DefaultBatchMaxWait}, a.Batch)
+	require.Equal(t, Retry{Initial: DefaultRetryInitial, Max: DefaultRetryMax}, a.Retry)
+	require.Equal(t, &fakeSettings{Addr: "x"}, a.Settings)
+	require.Equal(t, FormatOCSF, c.Sinks[1].Format)
+	require.Equal(t, &fakeSettings{Addr: "y", Size: 3}, c.Sinks[1].Settings)
+
+	set := Config{Sinks: []SinkConfig{{Name: "c", Type: "fake", Settings: &fakeSettings{Addr: "z"}}}}
+	require.NoError(t, set.Validate(fakeTypes), "settings set in code need no section")
+	require.Equal(t, &fakeSettings{Addr: "z"}, set.Sinks[0].Settings)
+}
+
+// TestNonsenseIsAnError: negative or out-of-range numbers, unknown keys
+// and settings of another type are errors naming the field, not defaults.
+func TestNonsenseIsAnError(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ doc, field, msg string }{
+		{`{name: a, type: fake, fake: {addr: x}, batch: {max_events: -1}}`, "export.sinks[0].batch.max_events", "-1: use 1 to 100000"},
+		{`{name: a, type: fake, fake: {addr: x}, batch: {max_events: 100001}}`, "export.sinks[0].batch.max_events", "100001: use 1 to 100000"},
+		{`{name: a, type: fake, fake: {addr: x}, batch: {max_wait: -1s}}`, "export.sinks[0].batch.max_wait", "-1s: must be positive"},
+		{`{name: a, type: fake, fake: {addr: x}, retry: {initial: -1s}}`, "export.sinks[0].retry", "need 0 < initial <= max"},
+		{`{name: a, type: fake, fake: {addr: x}, retry: {initial: 2s, max: 1s}}`, "export.sinks[0].retry", "need 0 < initial <= max"},
+		{`{name: a, type: fake, fake: {addr: x}, filter: {subjects: ["other.x"]}}`, "export.sinks[0].filter.subjects[0]", "under tollgate.audit."},
+		{`{name: a, type: fake, fake: {addr: x, size: -5}}`, "export.sinks[0].fake.size", "-5: must be positive"},
+		{`{name: a, type: fake}`, "export.sinks[0].fake.addr", "required for type fake"},
+		{`{name: a, type: fake, fake: {adr: x}}`, "export.sinks[0].fake.adr", "unknown field (line 2): known fields here: addr, size"},
+		{`{name: a, type: fake, fake: {addr: x, size: big}}`, "export.sinks[0].fake", "cannot unmarshal"},
+		{`{name: a, type: fake, fake: {addr: x}, other: {sise: 1}}`, "export.sinks[0].other.sise", "unknown field (line 2): known fields here: addr, port, size"},
+		{`{name: a, type: fake, fake: {addr: x}, fak: {addr: y}}`, "export.sinks[0].fak", "unknown field (line 2): use name, type, format, streams, filter, batch, retry or a sink type's section (fake, other)"},
+		{`{name: a}`, "export.sinks[0].type", "required: fake, fake_ocsf or other"},
+		{`{name: a, type: ftp}`, "export.sinks[0].type", `"ftp": use fake, fake_ocsf or other`},
 	}
 	for _, c := range cases {
-		var cfg Config
-		require.NoError(t, yaml.Unmarshal([]byte(c.yaml), &cfg))
-		err := cfg.Validate()
-		require.ErrorIs(t, err, ErrInvalid, c.yaml)
-		require.Contains(t, err.Error(), c.field+":", c.yaml)
+		_, err := validate(t, "sinks:\n- "+c.doc+"\n")
+		require.ErrorIs(t, err, ErrInvalid, c.doc)
+		require.ErrorContains(t, err, c.field+": ", c.doc)
+		require.ErrorContains(t, err, c.msg, c.doc)
 	}
+	wrong := Config{Sinks: []SinkConfig{{Name: "a", Type: "fake", Settings: &otherSettings{}}}}
+	require.ErrorContains(t, wrong.Validate(fakeTypes), "export.sinks[0].fake: type fake takes *export.fakeSettings settings, not *export.otherSettings")
 }
 
-func TestConfigSecretsStayOutOfErrors(t *testing.T) {
+// TestZeroMeansDefault: a zero batch or retry value takes the default
+// (only a negative one is refused).
+func TestZeroMeansDefault(t *testing.T) {
 	t.Parallel()
-	c := Config{Sinks: []SinkConfig{{Name: "h", Type: TypeSplunkHEC, HTTP: &HTTPConfig{URL: "nope", Token: "s3cr3t"}}}}
-	err := c.Validate()
-	require.Error(t, err)
-	require.NotContains(t, err.Error(), "s3cr3t")
+	c, err := validate(t, "sinks:\n- {name: a, type: fake, fake: {addr: x}, batch: {max_events: 0, max_wait: 0s}, retry: {initial: 0s, max: 0s}}\n")
+	require.NoError(t, err)
+	require.Equal(t, DefaultBatchMaxEvents, c.Sinks[0].Batch.MaxEvents)
+	require.Equal(t, DefaultRetryInitial, c.Sinks[0].Retry.Initial)
+	require.Equal(t, 30*time.Second, c.Sinks[0].Retry.Max)
 }

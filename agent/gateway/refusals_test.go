@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/auditview"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -70,7 +71,7 @@ func TestStrictRefusalWhileAuditDownIsRejected(t *testing.T) {
 	require.NotNil(t, tr.Rejected)
 	require.Nil(t, tr.Ended)
 	var text bytes.Buffer
-	require.NoError(t, auditquery.RenderTranscript(&text, &tr))
+	require.NoError(t, auditview.RenderTranscript(&text, &tr))
 	require.Contains(t, text.String(), "audit_unavailable")
 	require.NotContains(t, text.String(), "abruptly")
 	require.NotContains(t, text.String(), "Ended")

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/auditview"
 )
 
 // parseWhen reads a moment: a duration ago ("1h") or an RFC 3339 time.
@@ -80,7 +81,7 @@ output ends with a line naming the cursor, and the JSON output has "more": true 
 					fmt.Fprintln(w, "No audit event matches.")
 					return
 				}
-				_ = auditquery.RenderRecords(w, recs, auditquery.RecordsOptions{})
+				_ = auditview.RenderRecords(w, recs, auditview.RecordsOptions{})
 				if res.More {
 					fmt.Fprintf(w, "More events match: this page stops at stream seq %d; for the next page, run the same search with --after=%d\n",
 						res.Cursor, res.Cursor)
@@ -125,7 +126,7 @@ share is an error listing them (at most 10): give more characters.`,
 			if err != nil {
 				return err
 			}
-			return a.print(t, func(w io.Writer) { _ = auditquery.RenderTranscript(w, &t) })
+			return a.print(t, func(w io.Writer) { _ = auditview.RenderTranscript(w, &t) })
 		},
 	}
 }
@@ -175,7 +176,7 @@ Give rotated files oldest first.`,
 			}); err != nil {
 				return err
 			}
-			if err := a.print(rep, func(w io.Writer) { _ = auditquery.RenderVerify(w, &rep, pos) }); err != nil {
+			if err := a.print(rep, func(w io.Writer) { _ = auditview.RenderVerify(w, &rep, pos) }); err != nil {
 				return err
 			}
 			if rep.OK() {
@@ -231,7 +232,7 @@ func (a *app) accessCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(res, func(w io.Writer) { _ = auditquery.RenderAccess(w, &res) })
+			return a.print(res, func(w io.Writer) { _ = auditview.RenderAccess(w, &res) })
 		},
 	}
 	at.Flags().StringVar(&q.User, "user", "", "the Tollgate user (required)")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink/file"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
 	"github.com/tollgate-db/tollgate/internal/tamper"
@@ -93,7 +94,7 @@ func TestAuditVerifyTampering(t *testing.T) {
 	t.Setenv("TOLLGATE_HOME", t.TempDir())
 	exported := filepath.Join(t.TempDir(), "audit.jsonl")
 	n := nodetest.StartConfig(t, nil, func(c *config.Config) {
-		c.Export = &export.Config{Sinks: []export.SinkConfig{{Name: "siem", Type: "file", File: &export.FileConfig{Path: exported}}}}
+		c.Export = &export.Config{Sinks: []export.SinkConfig{{Name: "siem", Type: file.Type, Settings: &file.Config{Path: exported}}}}
 	})
 	agent := n.JoinAgent(t, "db1")
 	agent.Session("s1", "alice", "roach", "SELECT balance FROM accounts WHERE id < 10 AND owner <> 'x&y'")

@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/auditview"
 )
 
 // tailPoll is how often events tail asks for new events.
@@ -63,7 +63,7 @@ func (a *app) eventsCmd() *cobra.Command {
 					fmt.Fprintln(w, "No event matches.")
 					return
 				}
-				_ = auditquery.RenderRecords(w, records(all), auditquery.RecordsOptions{})
+				_ = auditview.RenderRecords(w, records(all), auditview.RecordsOptions{})
 			})
 		},
 	}
@@ -92,7 +92,7 @@ func (a *app) eventsCmd() *cobra.Command {
 					if len(evs) == 0 {
 						return nil
 					}
-					err := auditquery.RenderRecords(a.stdout, records(evs), auditquery.RecordsOptions{NoHeader: !header, NoCount: true})
+					err := auditview.RenderRecords(a.stdout, records(evs), auditview.RecordsOptions{NoHeader: !header, NoCount: true})
 					header = false
 					return err
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink/file"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
 )
@@ -34,7 +35,7 @@ func TestExportStatus(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	n := nodetest.StartConfig(t, nil, func(c *config.Config) {
-		c.Export = &export.Config{Sinks: []export.SinkConfig{{Name: "siem", Type: "file", File: &export.FileConfig{Path: path}}}}
+		c.Export = &export.Config{Sinks: []export.SinkConfig{{Name: "siem", Type: file.Type, Settings: &file.Config{Path: path}}}}
 	})
 	admin = cli{t: t, n: n, args: []string{"--data-dir", n.DataDir}}
 	appendSession(t, n)

@@ -26,12 +26,12 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
-	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/auditview"
 	ncfg "github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
@@ -483,7 +483,7 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 		err := d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
 			// The session's events and those of no session (logins,
 			// certificates, checkpoints).
-			switch desc := auditquery.Describe(r.Event); desc.Session {
+			switch desc := auditview.Describe(r.Event); desc.Session {
 			case sid:
 				recs = append(recs, r)
 				ended = ended || r.Event.Type == schemas.TypeSessionEnded
@@ -504,7 +504,7 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	fmt.Fprintf(d.out, "\nAudit trail (stream %s):\n", eventlog.AuditStream)
-	return auditquery.RenderRecords(d.out, recs, auditquery.RecordsOptions{ShortSessions: true})
+	return auditview.RenderRecords(d.out, recs, auditview.RecordsOptions{ShortSessions: true})
 }
 
 // instructions prints the commands to try by hand.
@@ -526,5 +526,5 @@ Try it by hand (in another shell; alice's password is %s):
   tollctl events tail --stream=audit
 
 (go run ./cmd/toll and go run ./cmd/tollctl work the same from the repository.)
-`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid[:min(len(sid), auditquery.ShortSessionLen)])
+`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid[:min(len(sid), auditview.ShortSessionLen)])
 }

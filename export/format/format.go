@@ -20,7 +20,8 @@ type Formatter interface {
 	Format(ev *eventlog.Event) ([]byte, error)
 }
 
-// New returns the formatter named name: native, ocsf or ecs.
+// New returns the formatter named name: native (also for ""), ocsf or
+// ecs.
 func New(name string) (Formatter, error) {
 	switch name {
 	case "native", "":
@@ -70,7 +71,8 @@ func auditParts(subject string) (db, user, session string) {
 	return eventlog.DecodeToken(p[0]), eventlog.DecodeToken(p[1]), eventlog.DecodeToken(p[2])
 }
 
-// streamOf says which stream an event type belongs to by its subject.
+// streamOf names the stream an event is from (the log_name, dataset), by
+// its subject's prefix.
 func streamOf(ev *eventlog.Event) string {
 	if strings.HasPrefix(ev.Subject, eventlog.ControlPrefix) {
 		return "control"
@@ -99,7 +101,8 @@ func currentData(ev *eventlog.Event) (json.RawMessage, error) {
 	return up.Data, nil
 }
 
-// hostOf splits "ip:port" into its parts, keeping a bare address as is.
+// endpoint is an OCSF endpoint of "ip:port" (or "[ip6]:port"): its ip,
+// and its port when there is one; nil for no address.
 func endpoint(addr string) map[string]any {
 	if addr == "" {
 		return nil
@@ -117,4 +120,25 @@ func endpoint(addr string) map[string]any {
 		}
 	}
 	return m
+}
+
+// change is what a control (or cert.issued) event does to its entity, as
+// its type's name says.
+type change int
+
+const (
+	changeUpdate change = iota
+	changeCreate
+	changeDelete
+)
+
+func changeOf(typ string) change {
+	switch {
+	case strings.HasSuffix(typ, ".created"), strings.HasSuffix(typ, ".registered"),
+		strings.HasSuffix(typ, ".joined"), typ == schemas.TypeCertIssued:
+		return changeCreate
+	case strings.HasSuffix(typ, ".deleted"), strings.HasSuffix(typ, ".deregistered"):
+		return changeDelete
+	}
+	return changeUpdate
 }

@@ -3,7 +3,6 @@ package format
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -12,7 +11,7 @@ import (
 // OCSFVersion is the OCSF schema version the mapping follows.
 const OCSFVersion = "1.3.0"
 
-// OCSF classes and activities used.
+// OCSF classes and the status ids used.
 const (
 	ocsfAccountChange  = 3001
 	ocsfAuthentication = 3002
@@ -25,12 +24,20 @@ const (
 	statusFailure = 2
 )
 
-var ocsfClass = map[int][3]string{
-	ocsfAccountChange:  {"Account Change", "3", "Identity & Access Management"},
-	ocsfAuthentication: {"Authentication", "3", "Identity & Access Management"},
-	ocsfEntityMgmt:     {"Entity Management", "3", "Identity & Access Management"},
-	ocsfUserAccessMgmt: {"User Access Management", "3", "Identity & Access Management"},
-	ocsfDatastore:      {"Datastore Activity", "6", "Application Activity"},
+// ocsfClassInfo is what a document says of its class: its name and its
+// category.
+type ocsfClassInfo struct {
+	name         string
+	category     int
+	categoryName string
+}
+
+var ocsfClass = map[int]ocsfClassInfo{
+	ocsfAccountChange:  {"Account Change", 3, "Identity & Access Management"},
+	ocsfAuthentication: {"Authentication", 3, "Identity & Access Management"},
+	ocsfEntityMgmt:     {"Entity Management", 3, "Identity & Access Management"},
+	ocsfUserAccessMgmt: {"User Access Management", 3, "Identity & Access Management"},
+	ocsfDatastore:      {"Datastore Activity", 6, "Application Activity"},
 }
 
 // OCSF maps events to OCSF 1.3.0 classes (see the package doc).
@@ -110,15 +117,13 @@ type ocsfDatabase struct {
 	TypeID int    `json:"type_id"`
 }
 
+// set names the document's class, activity and status.
 func (d *ocsfDoc) set(class, activity int, activityName string, status int) {
 	c := ocsfClass[class]
-	d.ClassUID, d.ClassName = class, c[0]
-	d.CategoryUID, d.CategoryName = 3, c[2]
-	if c[1] == "6" {
-		d.CategoryUID = 6
-	}
+	d.ClassUID, d.ClassName = class, c.name
+	d.CategoryUID, d.CategoryName = c.category, c.categoryName
 	d.ActivityID, d.ActivityName = activity, activityName
-	d.TypeUID, d.TypeName = class*100+activity, c[0]+": "+activityName
+	d.TypeUID, d.TypeName = class*100+activity, c.name+": "+activityName
 	d.StatusID = status
 	switch status {
 	case statusSuccess:
@@ -132,6 +137,32 @@ func (d *ocsfDoc) set(class, activity int, activityName string, status int) {
 
 // Format maps one event.
 func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
+	m := newOCSFEvent(ev)
+	if err := m.body(); err != nil {
+		return nil, err
+	}
+	m.d.Unmapped = m.un
+	b, err := json.Marshal(m.d)
+	if err != nil {
+		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
+	}
+	return b, nil
+}
+
+// ocsfEvent is one event being mapped: its document, the fields OCSF has
+// no place for (unmapped), and the database and user its audit subject
+// names.
+type ocsfEvent struct {
+	ev       *eventlog.Event
+	d        *ocsfDoc
+	un       map[string]any
+	db, user string
+}
+
+// newOCSFEvent fills what every document has: time, severity, metadata,
+// the envelope's unmapped fields, the actor and the session of the
+// subject. The family builders (ocsffamilies.go) fill the rest.
+func newOCSFEvent(ev *eventlog.Event) *ocsfEvent {
 	d := &ocsfDoc{
 		Time:       ev.Time.UnixMilli(),
 		SeverityID: 1,
@@ -139,9 +170,9 @@ func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
 		Metadata: ocsfMetadata{Version: OCSFVersion, UID: ev.ID, EventCode: ev.Type, LogName: streamOf(ev),
 			Product: ocsfProduct{Name: "Tollgate", VendorName: "Tollgate", UID: ev.Source}},
 	}
-	unmapped := map[string]any{"subject": ev.Subject, "source": ev.Source, "schema_version": ev.V}
+	un := map[string]any{"subject": ev.Subject, "source": ev.Source, "schema_version": ev.V}
 	if ev.Seq != 0 {
-		unmapped["chain"] = map[string]any{"seq": ev.Seq, "prev": ev.Prev, "hash": ev.Hash}
+		un["chain"] = map[string]any{"seq": ev.Seq, "prev": ev.Prev, "hash": ev.Hash}
 	}
 	if ev.Actor != "" {
 		d.Actor = &ocsfActor{User: ocsfUser{Name: ev.Actor}}
@@ -150,251 +181,38 @@ func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
 	if session != "" {
 		d.Session = map[string]any{"uid": session}
 	}
-	dbObj := func() *ocsfDatabase {
-		return &ocsfDatabase{Name: db, Type: "Relational", TypeID: 1}
-	}
-	if err := ocsfBody(ev, d, unmapped, db, user, dbObj); err != nil {
-		return nil, err
-	}
-	d.Unmapped = unmapped
-	b, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
-	}
-	return b, nil
+	return &ocsfEvent{ev: ev, d: d, un: un, db: db, user: user}
 }
 
-func ocsfBody(ev *eventlog.Event, d *ocsfDoc, un map[string]any, db, user string, dbObj func() *ocsfDatabase) error {
-	userObj := func(name string) map[string]any { return map[string]any{"name": name} }
-	switch ev.Type {
+// body maps the event's data with the builder of its family: datastore
+// activity (queries, cancels), authentication (logins, sessions), account
+// change and user access (users), entity management (the rest).
+func (m *ocsfEvent) body() error {
+	switch m.ev.Type {
 	case schemas.TypeQuery:
-		q, err := decode[schemas.Query](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfDatastore, 4, "Query", statusUnknown)
-		d.TypeID, d.Type = 1, "Database"
-		d.Database = dbObj()
-		d.DstEndpoint = map[string]any{"name": db}
-		if user != "" {
-			d.Actor = &ocsfActor{User: ocsfUser{Name: user}}
-		}
-		d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", q.SessionID, q.N), QueryString: q.Statement, Name: q.StatementName}
-		un["kind"] = q.Kind
-		if len(q.Params) > 0 {
-			un["params"] = q.Params
-		}
-		if q.Portal != "" {
-			un["portal"] = q.Portal
-		}
-		if q.Truncated {
-			un["truncated"] = true
-			un["sha256"] = q.SHA256
-		}
+		return m.query()
 	case schemas.TypeQueryResult:
-		r, err := decode[schemas.QueryResult](ev)
-		if err != nil {
-			return err
-		}
-		st := statusSuccess
-		if r.Status == schemas.ResultError {
-			st = statusFailure
-		}
-		d.set(ocsfDatastore, 4, "Query", st)
-		d.TypeID, d.Type = 1, "Database"
-		d.Database = dbObj()
-		d.DstEndpoint = map[string]any{"name": db}
-		if user != "" {
-			d.Actor = &ocsfActor{User: ocsfUser{Name: user}}
-		}
-		d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", r.SessionID, r.N)}
-		ms := r.DurationUS / 1000
-		d.Duration = &ms
-		if r.SQLState != "" {
-			d.StatusCode = r.SQLState
-		}
-		if r.Error != "" {
-			d.StatusDetail = r.Error
-		}
-		un["rows"] = r.Rows
-		un["command_tag"] = r.CommandTag
-		un["result_status"] = r.Status
-		un["duration_us"] = r.DurationUS
+		return m.queryResult()
 	case schemas.TypeSessionCancel:
-		c, err := decode[schemas.SessionCancel](ev)
-		if err != nil {
-			return err
-		}
-		st := statusFailure
-		if c.Matched && c.Forwarded {
-			st = statusSuccess
-		}
-		d.set(ocsfDatastore, 99, "Cancel", st)
-		d.TypeID, d.Type = 1, "Database"
-		d.Database = dbObj()
-		if ep := endpoint(c.ClientAddr); ep != nil {
-			d.SrcEndpoint = ep
-		}
-		if c.Reason != "" {
-			d.StatusDetail = c.Reason
-		}
-		un["matched"], un["forwarded"] = c.Matched, c.Forwarded
+		return m.cancel()
 	case schemas.TypeAuthLogin:
-		a, err := decode[schemas.AuthLogin](ev)
-		if err != nil {
-			return err
-		}
-		st := statusFailure
-		if a.Success {
-			st = statusSuccess
-		}
-		d.set(ocsfAuthentication, 1, "Logon", st)
-		d.User = userObj(a.User)
-		d.AuthProtocolID, d.AuthProtocol = 99, a.Method
-		d.Service = map[string]any{"name": "tollgate-control"}
-		if ep := endpoint(a.RemoteAddr); ep != nil {
-			d.SrcEndpoint = ep
-		}
-		if a.Reason != "" {
-			d.StatusDetail = a.Reason
-		}
+		return m.login()
 	case schemas.TypeSessionStarted:
-		s, err := decode[schemas.SessionStarted](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAuthentication, 1, "Logon", statusSuccess)
-		d.User = userObj(s.User)
-		d.Service = map[string]any{"name": s.Database}
-		d.DstEndpoint = map[string]any{"name": s.Database, "agent_list": []any{map[string]any{"uid": s.AgentID}}}
-		if ep := endpoint(s.ClientAddr); ep != nil {
-			d.SrcEndpoint = ep
-		}
-		d.Session = map[string]any{"uid": s.SessionID}
-		un["db_user"], un["db_name"], un["protocol"] = s.DBUser, s.DBName, s.Protocol
-		un["roles"], un["decided_by"], un["params"], un["cert_serial"] = s.Roles, s.DecidedBy, s.Params, s.CertSerial
+		return m.sessionStarted()
 	case schemas.TypeSessionRejected:
-		s, err := decode[schemas.SessionRejected](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAuthentication, 1, "Logon", statusFailure)
-		d.User = userObj(s.User)
-		d.Service = map[string]any{"name": s.Database}
-		if ep := endpoint(s.ClientAddr); ep != nil {
-			d.SrcEndpoint = ep
-		}
-		d.Session = map[string]any{"uid": s.SessionID}
-		d.StatusCode, d.StatusDetail = s.Code, s.Reason
-		un["db_user"], un["db_name"], un["params"] = s.DBUser, s.DBName, s.Params
+		return m.sessionRejected()
 	case schemas.TypeSessionEnded:
-		s, err := decode[schemas.SessionEnded](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAuthentication, 2, "Logoff", statusSuccess)
-		d.User = userObj(user)
-		d.Service = map[string]any{"name": db}
-		d.Session = map[string]any{"uid": s.SessionID}
-		d.Duration = &s.DurationMS
-		d.StatusDetail = s.Reason
-		un["queries"], un["bytes_in"], un["bytes_out"], un["message"] = s.Queries, s.BytesIn, s.BytesOut, s.Message
+		return m.sessionEnded()
 	case schemas.TypeUserCreated:
-		u, err := decode[schemas.UserCreated](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAccountChange, 1, "Create", statusSuccess)
-		un["roles"] = u.Roles
-		d.User = userObj(u.Name)
+		return m.userCreated()
 	case schemas.TypeUserDeleted:
-		u, err := decode[schemas.UserDeleted](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAccountChange, 6, "Delete", statusSuccess)
-		d.User = userObj(u.Name)
+		return m.userDeleted()
 	case schemas.TypeUserPasswordSet:
-		u, err := decode[schemas.UserPasswordSet](ev)
-		if err != nil {
-			return err
-		}
-		if u.Via == "reset" {
-			d.set(ocsfAccountChange, 4, "Password Reset", statusSuccess)
-		} else {
-			d.set(ocsfAccountChange, 3, "Password Change", statusSuccess)
-		}
-		d.User = userObj(u.Name)
+		return m.passwordSet()
 	case schemas.TypeUserInviteCreated:
-		u, err := decode[schemas.UserInviteCreated](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfAccountChange, 99, "Invite", statusSuccess)
-		d.User = userObj(u.Name)
+		return m.inviteCreated()
 	case schemas.TypeUserUpdated:
-		u, err := decode[schemas.UserUpdated](ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfUserAccessMgmt, 1, "Assign Privileges", statusSuccess)
-		d.User = userObj(u.Name)
-		d.Privileges = nonNil(u.Roles)
-		if len(u.Traits) > 0 {
-			un["traits"] = u.Traits
-		}
-	default:
-		activity, name := 3, "Update"
-		switch {
-		case strings.HasSuffix(ev.Type, ".created"), strings.HasSuffix(ev.Type, ".registered"),
-			strings.HasSuffix(ev.Type, ".joined"), ev.Type == schemas.TypeCertIssued:
-			activity, name = 1, "Create"
-		case strings.HasSuffix(ev.Type, ".deleted"), strings.HasSuffix(ev.Type, ".deregistered"):
-			activity, name = 4, "Delete"
-		}
-		data, err := currentData(ev)
-		if err != nil {
-			return err
-		}
-		d.set(ocsfEntityMgmt, activity, name, statusSuccess)
-		d.Entity = entityOf(ev.Type, data)
-		un["data"] = data
+		return m.userUpdated()
 	}
-	return nil
-}
-
-// entityOf names the managed entity of a control (or cert.issued) event
-// from its data at the current version.
-func entityOf(typ string, data json.RawMessage) map[string]any {
-	var v struct {
-		Name   string `json:"name"`
-		ID     string `json:"id"`
-		Hash   string `json:"hash"`
-		CAType string `json:"ca_type"`
-		Serial string `json:"serial"`
-		Subj   string `json:"subject"`
-	}
-	_ = json.Unmarshal(data, &v)
-	kind, _, _ := strings.Cut(typ, ".")
-	e := map[string]any{"type": kind}
-	switch {
-	case typ == schemas.TypeCertIssued:
-		e["type"], e["uid"], e["name"] = "certificate", v.Serial, v.Subj
-	case v.Name != "":
-		e["name"] = v.Name
-	case v.ID != "":
-		e["uid"] = v.ID
-	case v.Hash != "":
-		e["uid"] = v.Hash
-	case v.CAType != "":
-		e["type"], e["name"] = "certificate_authority", v.CAType
-	}
-	return e
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return m.entity()
 }

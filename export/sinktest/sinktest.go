@@ -98,3 +98,22 @@ func Run(t *testing.T, h Harness) {
 		expect(t, items)
 	})
 }
+
+// Validate checks sc, one sink of one of types, as export.Config.Validate
+// checks export.sinks[0] (named "a" unless sc names it): a sink package's
+// test of its settings' validation.
+func Validate(types export.SinkTypes, sc export.SinkConfig) error {
+	if sc.Name == "" {
+		sc.Name = "a"
+	}
+	c := export.Config{Sinks: []export.SinkConfig{sc}}
+	return c.Validate(types)
+}
+
+// RequireInvalid fails t unless err is an export.ErrInvalid naming field
+// ("export.sinks[0].file.path: …").
+func RequireInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	require.ErrorIs(t, err, export.ErrInvalid, field)
+	require.ErrorContains(t, err, field+":")
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink/httpsink"
 )
 
 // benchExport appends b.N query events to an embedded JetStream, then
@@ -71,12 +72,12 @@ func discardServer(b *testing.B) *httptest.Server {
 
 // BenchmarkExportHTTP: go test ./export/subscriber -run '^$' -bench ExportHTTP -benchtime 200000x
 func BenchmarkExportHTTP(b *testing.B) {
-	for _, typ := range []string{export.TypeWebhook, export.TypeSplunkHEC} {
+	for _, typ := range []string{httpsink.TypeWebhook, httpsink.TypeSplunkHEC} {
 		b.Run(typ, func(b *testing.B) {
 			srv := discardServer(b)
 			cfg := export.SinkConfig{Name: "bench", Type: typ,
-				HTTP:  &export.HTTPConfig{URL: srv.URL, Secret: "k", Token: "t"},
-				Batch: export.Batch{MaxEvents: 1000, MaxWait: 100 * time.Millisecond}}
+				Settings: &httpsink.Config{URL: srv.URL, Secret: "k", Token: "t"},
+				Batch:    export.Batch{MaxEvents: 1000, MaxWait: 100 * time.Millisecond}}
 			benchExport(b, cfg)
 		})
 	}

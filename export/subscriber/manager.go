@@ -7,9 +7,10 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-import "github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink"
+)
 
 // Manager runs every sink of an export.Config.
 type Manager struct {
@@ -22,18 +23,18 @@ type Manager struct {
 // Start validates cfg, builds every sink and starts its subscriber. The
 // subscribers stop when ctx ends; Wait waits for them.
 func Start(ctx context.Context, js jetstream.JetStream, cfg export.Config, opts Options) (*Manager, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(sink.Types()); err != nil {
 		return nil, err
 	}
 	m := &Manager{}
 	for _, sc := range cfg.Sinks {
-		sink, err := NewSink(sc)
+		s, err := NewSink(sc)
 		if err != nil {
 			return nil, err
 		}
-		sub, err := New(js, sc, sink, opts)
+		sub, err := New(js, sc, s, opts)
 		if err != nil {
-			_ = sink.Close()
+			_ = s.Close()
 			return nil, fmt.Errorf("export sink %s: %w", sc.Name, err)
 		}
 		m.subs = append(m.subs, sub)

@@ -4,41 +4,28 @@ import (
 	"fmt"
 
 	"github.com/tollgate-db/tollgate/export"
-	"github.com/tollgate-db/tollgate/export/sink/file"
-	"github.com/tollgate-db/tollgate/export/sink/httpsink"
-	"github.com/tollgate-db/tollgate/export/sink/sqlsink"
-	"github.com/tollgate-db/tollgate/export/sink/syslog"
+	"github.com/tollgate-db/tollgate/export/sink"
 )
 
-// NewSink builds the sink a validated SinkConfig describes.
+// NewSink validates cfg and builds the sink it describes.
 func NewSink(cfg export.SinkConfig) (export.Sink, error) {
-	one := export.Config{Sinks: []export.SinkConfig{cfg}}
-	if err := one.Validate(); err != nil {
+	cfg, err := validated(cfg)
+	if err != nil {
 		return nil, err
 	}
-	cfg = one.Sinks[0]
-	var (
-		s   export.Sink
-		err error
-	)
-	switch cfg.Type {
-	case export.TypeFile:
-		s, err = file.New(*cfg.File)
-	case export.TypeSyslog:
-		s, err = syslog.New(*cfg.Syslog)
-	case export.TypeSplunkHEC:
-		s, err = httpsink.NewHEC(*cfg.HTTP)
-	case export.TypeElasticsearch:
-		s, err = httpsink.NewBulk(*cfg.HTTP)
-	case export.TypeWebhook:
-		s, err = httpsink.NewWebhook(*cfg.HTTP)
-	case export.TypeSQL:
-		s, err = sqlsink.New(*cfg.SQL)
-	default:
-		return nil, fmt.Errorf("%w: sink %s: unknown type %q", export.ErrInvalid, cfg.Name, cfg.Type)
-	}
+	s, err := cfg.Settings.Open(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
 	}
 	return s, nil
+}
+
+// validated returns cfg with its defaults filled and its settings decoded,
+// or the error naming what is wrong.
+func validated(cfg export.SinkConfig) (export.SinkConfig, error) {
+	one := export.Config{Sinks: []export.SinkConfig{cfg}}
+	if err := one.Validate(sink.Types()); err != nil {
+		return export.SinkConfig{}, err
+	}
+	return one.Sinks[0], nil
 }

@@ -2,9 +2,6 @@ package subscriber
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"text/tabwriter"
 	"time"
 )
 
@@ -43,24 +40,4 @@ func (s *Subscriber) Status(ctx context.Context) Status {
 		l.mu.Unlock()
 	}
 	return st
-}
-
-// RenderStatus writes a table of statuses for people.
-func RenderStatus(w io.Writer, sts []Status) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SINK\tTYPE\tFORMAT\tSTREAM\tLAG\tEXPORTED\tSTATE\tLAST ERROR")
-	for _, s := range sts {
-		for _, x := range s.Streams {
-			state := "ok"
-			if x.Retrying {
-				state = "retrying"
-			}
-			errText := "-"
-			if x.LastError != "" {
-				errText = x.LastErrorAt.UTC().Format(time.RFC3339) + " " + x.LastError
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Sink, s.Type, s.Format, x.Stream, x.Lag, x.Exported, state, errText)
-		}
-	}
-	return tw.Flush()
 }

@@ -11,30 +11,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/export"
 	"github.com/tollgate-db/tollgate/export/format"
 )
-
-// DefaultAckWait is how long JetStream waits for an ack before
-// redelivering; the subscriber extends it while it retries.
-const DefaultAckWait = 60 * time.Second
-
-// Options are a subscriber's collaborators.
-type Options struct {
-	Logger zerolog.Logger
-	// Registerer receives the metrics; nil registers none.
-	Registerer prometheus.Registerer
-	// AckWait of the durable consumers (default DefaultAckWait).
-	AckWait time.Duration
-	// StreamNames maps export.StreamAudit / export.StreamControl to
-	// JetStream stream names (default eventlog.AuditStream /
-	// eventlog.ControlStream).
-	StreamNames map[string]string
-}
 
 // Subscriber runs one sink: one durable consumer per configured stream.
 type Subscriber struct {
@@ -50,14 +32,16 @@ type Subscriber struct {
 	loops []*loop
 }
 
-// New prepares a subscriber for a validated cfg writing to sink. Run starts
-// it.
+// New validates cfg and opts and prepares a subscriber writing to sink.
+// Run starts it.
 func New(js jetstream.JetStream, cfg export.SinkConfig, sink export.Sink, opts Options) (*Subscriber, error) {
-	one := export.Config{Sinks: []export.SinkConfig{cfg}}
-	if err := one.Validate(); err != nil {
+	cfg, err := validated(cfg)
+	if err != nil {
 		return nil, err
 	}
-	cfg = one.Sinks[0]
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	f, err := format.New(cfg.Format)
 	if err != nil {
 		return nil, err
@@ -65,9 +49,6 @@ func New(js jetstream.JetStream, cfg export.SinkConfig, sink export.Sink, opts O
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("register export metrics: %w", err)
-	}
-	if opts.AckWait <= 0 {
-		opts.AckWait = DefaultAckWait
 	}
 	s := &Subscriber{cfg: cfg, js: js, sink: sink, fmt: f, m: m, opts: opts,
 		log: opts.Logger.With().Str("sink", cfg.Name).Logger()}

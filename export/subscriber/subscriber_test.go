@@ -26,6 +26,8 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
 	tjs "github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink/file"
+	"github.com/tollgate-db/tollgate/export/sink/httpsink"
 	"github.com/tollgate-db/tollgate/export/sink/sqlsink"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -112,7 +114,7 @@ func lines(t testing.TB, path string) []map[string]any {
 }
 
 func fileSink(name, path string) export.SinkConfig {
-	return export.SinkConfig{Name: name, Type: export.TypeFile, File: &export.FileConfig{Path: path},
+	return export.SinkConfig{Name: name, Type: file.Type, Settings: &file.Config{Path: path},
 		Batch: export.Batch{MaxEvents: 100, MaxWait: 50 * time.Millisecond},
 		Retry: export.Retry{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
 }
@@ -194,7 +196,7 @@ func TestDestinationDown(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	cfg := export.SinkConfig{Name: "hook", Type: export.TypeWebhook, HTTP: &export.HTTPConfig{URL: srv.URL, Secret: "k"},
+	cfg := export.SinkConfig{Name: "hook", Type: httpsink.TypeWebhook, Settings: &httpsink.Config{URL: srv.URL, Secret: "k"},
 		Batch: export.Batch{MaxEvents: 50, MaxWait: 20 * time.Millisecond},
 		Retry: export.Retry{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond}}
 	reg := prometheus.NewRegistry()
@@ -264,7 +266,8 @@ func TestSQLCrashBetweenInsertAndAck(t *testing.T) {
 	pg := pgtest.Start(t, pgtest.Config{})
 	e := startEnv(t)
 	ids := e.appendQueries(t, 500)
-	cfg := export.SinkConfig{Name: "warehouse", Type: export.TypeSQL, SQL: &export.SQLConfig{DSN: pg.SuperuserConnString()},
+	warehouse := &sqlsink.Config{DSN: pg.SuperuserConnString()}
+	cfg := export.SinkConfig{Name: "warehouse", Type: sqlsink.Type, Settings: warehouse,
 		Batch: export.Batch{MaxEvents: 200, MaxWait: 20 * time.Millisecond},
 		Retry: export.Retry{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond}}
 
@@ -282,7 +285,7 @@ func TestSQLCrashBetweenInsertAndAck(t *testing.T) {
 	stop()
 
 	// Restart on a fresh connection: the unacked batch is redelivered.
-	inner2, err := sqlsink.New(*cfg.SQL)
+	inner2, err := sqlsink.New(*warehouse)
 	require.NoError(t, err)
 	sub2, err := New(connect(t, e.srv), cfg, inner2, Options{Logger: zerolog.Nop(), AckWait: time.Second})
 	require.NoError(t, err)
@@ -309,17 +312,3 @@ func TestSQLCrashBetweenInsertAndAck(t *testing.T) {
 		require.NoError(t, c.QueryRow(ctx, `SELECT id FROM tollgate_events WHERE id = $1`, id).Scan(&got))
 	}
 }
-
-func TestStatusRender(t *testing.T) {
-	t.Parallel()
-	var b stringsBuilder
-	require.NoError(t, RenderStatus(&b, []Status{{Sink: "f", Type: "file", Format: "native",
-		Streams: []StreamStatus{{Stream: "TOLLGATE_AUDIT", Lag: 3, Exported: 10}}}}))
-	require.Contains(t, b.String(), "TOLLGATE_AUDIT")
-	require.Contains(t, b.String(), "LAG")
-}
-
-type stringsBuilder struct{ b []byte }
-
-func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
-func (s *stringsBuilder) String() string              { return string(s.b) }

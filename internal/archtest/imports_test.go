@@ -53,6 +53,8 @@ var rules = []rule{
 	{dir: "schemas", why: "schemas are the contract, below everything that reads them", forbidden: under(module+"control", module+"agent", module+"projections", module+"export", module+"auditquery")},
 	{dir: "control", why: "control does not link an agent", forbidden: under(module + "agent")},
 	{dir: "export", why: "export reads the log; it links no control plane or agent", forbidden: under(module+"control", module+"agent")},
+	{dir: "auditquery", why: "auditquery returns data: the text people read of it is internal/auditview's (tollctl, the demo)",
+		forbidden: under("text/tabwriter", module+"internal/auditview")},
 }
 
 // excepts tells whether the directory path is one of r's except dirs.

@@ -15,6 +15,7 @@ import (
 
 	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/sink"
 )
 
 // Defaults (DESIGN §6).
@@ -173,7 +174,7 @@ func Parse(raw []byte) (Config, error) {
 	c.Agent = agent
 	c.AgentEnabled = hasKey(raw, "db_service") && agent.DBService.IsEnabled()
 	if c.Export != nil {
-		if err := c.Export.Validate(); err != nil {
+		if err := c.Export.Validate(sink.Types()); err != nil {
 			return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}

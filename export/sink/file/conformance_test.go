@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t *testing.T) export.Sink {
 			path = filepath.Join(t.TempDir(), "c.jsonl")
-			s, err := New(export.FileConfig{Path: path, MaxBytes: 1 << 30})
+			s, err := New(Config{Path: path, MaxBytes: 1 << 30})
 			require.NoError(t, err)
 			return s
 		},

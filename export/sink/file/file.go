@@ -13,7 +13,7 @@ import (
 
 // Sink appends documents to a file as JSON lines.
 type Sink struct {
-	cfg  export.FileConfig
+	cfg  Config
 	mu   sync.Mutex
 	f    *os.File
 	w    *bufio.Writer
@@ -22,13 +22,16 @@ type Sink struct {
 
 var _ export.Sink = (*Sink)(nil)
 
-// New opens (or creates, 0600) the file at cfg.Path for appending.
-func New(cfg export.FileConfig) (*Sink, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("file sink: path is required")
-	}
+// New opens (or creates, 0600) the file at cfg.Path for appending. A zero
+// MaxBytes never rotates, fsync defaults to batch; a negative size or
+// count, or an fsync policy it does not know, is an error naming the
+// field. (Config.Validate fills the section's defaults first.)
+func New(cfg Config) (*Sink, error) {
 	if cfg.Fsync == "" {
-		cfg.Fsync = export.FsyncBatch
+		cfg.Fsync = FsyncBatch
+	}
+	if err := cfg.check(Type, Type); err != nil {
+		return nil, err
 	}
 	s := &Sink{cfg: cfg}
 	if err := s.open(); err != nil {
@@ -61,7 +64,7 @@ func (s *Sink) rotate() error {
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("flush export file: %w", err)
 	}
-	if s.cfg.Fsync != export.FsyncNever {
+	if s.cfg.Fsync != FsyncNever {
 		if err := s.f.Sync(); err != nil {
 			return fmt.Errorf("sync export file: %w", err)
 		}
@@ -69,10 +72,7 @@ func (s *Sink) rotate() error {
 	if err := s.f.Close(); err != nil {
 		return fmt.Errorf("close export file: %w", err)
 	}
-	n := s.cfg.MaxBackups
-	if n < 1 {
-		n = 1
-	}
+	n := max(s.cfg.MaxBackups, 1)
 	_ = os.Remove(fmt.Sprintf("%s.%d", s.cfg.Path, n))
 	for i := n - 1; i >= 1; i-- {
 		if err := os.Rename(fmt.Sprintf("%s.%d", s.cfg.Path, i), fmt.Sprintf("%s.%d", s.cfg.Path, i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -112,13 +112,13 @@ func (s *Sink) Write(ctx context.Context, batch []export.Item) error {
 		if err := s.w.WriteByte('\n'); err != nil {
 			return s.fail(fmt.Errorf("write export file: %w", err))
 		}
-		if s.cfg.Fsync == export.FsyncAlways {
+		if s.cfg.Fsync == FsyncAlways {
 			if err := s.flush(true); err != nil {
 				return s.fail(err)
 			}
 		}
 	}
-	if err := s.flush(s.cfg.Fsync != export.FsyncNever); err != nil {
+	if err := s.flush(s.cfg.Fsync != FsyncNever); err != nil {
 		return s.fail(err)
 	}
 	return nil
@@ -155,7 +155,7 @@ func (s *Sink) Close() error {
 	if s.f == nil {
 		return nil
 	}
-	err := s.flush(s.cfg.Fsync != export.FsyncNever)
+	err := s.flush(s.cfg.Fsync != FsyncNever)
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}

@@ -43,11 +43,11 @@ func readLines(t *testing.T, paths ...string) []string {
 
 func TestWriteAndRotate(t *testing.T) {
 	t.Parallel()
-	for _, fsync := range []string{export.FsyncAlways, export.FsyncBatch, export.FsyncNever} {
+	for _, fsync := range []string{FsyncAlways, FsyncBatch, FsyncNever} {
 		t.Run(fsync, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "audit.jsonl")
-			s, err := New(export.FileConfig{Path: path, MaxBytes: 4000, MaxBackups: 100, Fsync: fsync})
+			s, err := New(Config{Path: path, MaxBytes: 4000, MaxBackups: 100, Fsync: fsync})
 			require.NoError(t, err)
 			for b := 0; b < 10; b++ {
 				require.NoError(t, s.Write(context.Background(), items(b*10, 10, 50)))
@@ -74,7 +74,7 @@ func TestWriteAndRotate(t *testing.T) {
 func TestBackupsBounded(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a.jsonl")
-	s, err := New(export.FileConfig{Path: path, MaxBytes: 500, MaxBackups: 2})
+	s, err := New(Config{Path: path, MaxBytes: 500, MaxBackups: 2})
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), items(0, 50, 50)))
 	require.NoError(t, s.Close())
@@ -87,7 +87,7 @@ func TestBackupsBounded(t *testing.T) {
 func TestHugeEvent(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a.jsonl")
-	s, err := New(export.FileConfig{Path: path, MaxBytes: 64 << 10, MaxBackups: 3})
+	s, err := New(Config{Path: path, MaxBytes: 64 << 10, MaxBackups: 3})
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), items(0, 1, 1<<20)))
 	require.NoError(t, s.Write(context.Background(), items(1, 1, 10)))

@@ -24,13 +24,13 @@ type Bulk struct {
 var _ export.Sink = (*Bulk)(nil)
 
 // NewBulk returns an Elasticsearch sink; cfg.URL is the cluster's base URL.
-func NewBulk(cfg export.HTTPConfig) (*Bulk, error) {
+func NewBulk(cfg Config) (*Bulk, error) {
 	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.DataStream == "" {
-		cfg.DataStream = "logs-tollgate.audit-default"
+		cfg.DataStream = DefaultDataStream
 	}
 	hdr := map[string]string{}
 	switch {

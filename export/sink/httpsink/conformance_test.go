@@ -54,12 +54,12 @@ func TestConformance(t *testing.T) {
 
 	cases := map[string]sinktest.Harness{
 		"hec": {New: func(t *testing.T) export.Sink {
-			s, err := NewHEC(export.HTTPConfig{URL: hec.URL, Token: "t"})
+			s, err := NewHEC(Config{URL: hec.URL, Token: "t"})
 			require.NoError(t, err)
 			return s
 		}},
 		"webhook": {New: func(t *testing.T) export.Sink {
-			s, err := NewWebhook(export.HTTPConfig{URL: hook.URL, Secret: "k"})
+			s, err := NewWebhook(Config{URL: hook.URL, Secret: "k"})
 			require.NoError(t, err)
 			return s
 		}},
@@ -79,7 +79,7 @@ func TestConformance(t *testing.T) {
 	t.Run("bulk", func(t *testing.T) {
 		sinktest.Run(t, sinktest.Harness{
 			New: func(t *testing.T) export.Sink {
-				s, err := NewBulk(export.HTTPConfig{URL: bulkSrv.URL, DataStream: "logs-tollgate.audit-test"})
+				s, err := NewBulk(Config{URL: bulkSrv.URL, DataStream: "logs-tollgate.audit-test"})
 				require.NoError(t, err)
 				return s
 			},

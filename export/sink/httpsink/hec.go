@@ -21,7 +21,7 @@ type HEC struct {
 var _ export.Sink = (*HEC)(nil)
 
 // NewHEC returns a Splunk HEC sink; cfg.URL is the collector's base URL.
-func NewHEC(cfg export.HTTPConfig) (*HEC, error) {
+func NewHEC(cfg Config) (*HEC, error) {
 	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err

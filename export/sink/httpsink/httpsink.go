@@ -23,15 +23,20 @@ const maxErrorBody = 512
 // client is what the three sinks share.
 type client struct {
 	http *http.Client
-	cfg  export.HTTPConfig
+	cfg  Config
 }
 
-func newClient(cfg export.HTTPConfig) (*client, error) {
+// newClient checks what every HTTP sink needs: a URL, and a timeout that
+// is not negative (zero: DefaultTimeout).
+func newClient(cfg Config) (*client, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("http sink: url is required")
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = export.DefaultHTTPTimeout
+	if err := checkTimeout("http", cfg.Timeout); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4

@@ -23,7 +23,7 @@ type Webhook struct {
 var _ export.Sink = (*Webhook)(nil)
 
 // NewWebhook returns a webhook sink posting to cfg.URL.
-func NewWebhook(cfg export.HTTPConfig) (*Webhook, error) {
+func NewWebhook(cfg Config) (*Webhook, error) {
 	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func NewWebhook(cfg export.HTTPConfig) (*Webhook, error) {
 	}
 	h := cfg.SignatureHeader
 	if h == "" {
-		h = "X-Tollgate-Signature"
+		h = DefaultSignatureHeader
 	}
 	return &Webhook{c: c, secret: []byte(sec), header: h}, nil
 }

@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) export.Sink {
 			_, err := c.Exec(ctx, `DROP TABLE IF EXISTS conformance`)
 			require.NoError(t, err)
-			s, err := New(export.SQLConfig{DSN: pg.SuperuserConnString(), Table: "conformance"})
+			s, err := New(Config{DSN: pg.SuperuserConnString(), Table: "conformance"})
 			require.NoError(t, err)
 			return s
 		},

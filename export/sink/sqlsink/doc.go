@@ -7,5 +7,5 @@
 //
 // The formatted document goes to a JSONB column; since JSONB cannot hold
 // the NUL character, a "\u0000" escape in a document is stored as the text
-// "\\u0000".
+// "\\u0000". Its settings are the sink's sql: section (Config, SinkType).
 package sqlsink

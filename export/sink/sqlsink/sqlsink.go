@@ -29,14 +29,14 @@ type Sink struct {
 
 var _ export.Sink = (*Sink)(nil)
 
-// New parses cfg.DSN (pgx). It connects and creates the table on the first
-// Write, so a database that is down at start only delays export.
-func New(cfg export.SQLConfig) (*Sink, error) {
-	if cfg.DSN == "" {
-		return nil, errors.New("sql sink: dsn is required")
-	}
-	if cfg.Table == "" {
-		cfg.Table = export.DefaultSQLTable
+// New checks cfg (a DSN is required; the table, DefaultTable by default,
+// must be a plain name) and parses cfg.DSN (pgx). It connects and creates
+// the table on the first Write, so a database that is down at start only
+// delays export.
+func New(cfg Config) (*Sink, error) {
+	cfg.fill()
+	if err := cfg.check(Type, Type); err != nil {
+		return nil, err
 	}
 	pc, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {

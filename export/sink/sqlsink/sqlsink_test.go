@@ -29,7 +29,7 @@ func TestInsertIdempotent(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t, pgtest.Config{})
 	ctx := context.Background()
-	s, err := New(export.SQLConfig{DSN: pg.SuperuserConnString(), Table: "audit_events"})
+	s, err := New(Config{DSN: pg.SuperuserConnString(), Table: "audit_events"})
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Write(ctx, items(0, 2500)))
@@ -51,7 +51,7 @@ func TestInsertIdempotent(t *testing.T) {
 
 func TestBadDSNKeepsSecret(t *testing.T) {
 	t.Parallel()
-	_, err := New(export.SQLConfig{DSN: "postgres://u:hunter2@h:notaport/db"})
+	_, err := New(Config{DSN: "postgres://u:hunter2@h:notaport/db"})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "hunter2")
 }

@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 	addr, out, _ := startRsyslog(t, false)
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t *testing.T) export.Sink {
-			s, err := New(export.SyslogConfig{Addr: addr})
+			s, err := New(Config{Addr: addr})
 			require.NoError(t, err)
 			return s
 		},

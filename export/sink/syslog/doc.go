@@ -3,5 +3,6 @@
 // message: MSGID is the event type, the structured data element
 // [tollgate@32473 id="…" stream="…"] carries the event id for
 // de-duplication (32473 is the documentation PEN of RFC 5612), and MSG is
-// the formatted document.
+// the formatted document. Its settings are the sink's syslog: section
+// (Config, SinkType).
 package syslog

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -22,7 +21,7 @@ const severityInfo = 6
 
 // Sink writes RFC 5424 messages to one syslog server.
 type Sink struct {
-	cfg     export.SyslogConfig
+	cfg     Config
 	tlsConf *tls.Config
 	host    string
 	mu      sync.Mutex
@@ -33,16 +32,13 @@ type Sink struct {
 
 var _ export.Sink = (*Sink)(nil)
 
-// New checks cfg and loads its TLS files; it connects on the first Write.
-func New(cfg export.SyslogConfig) (*Sink, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("syslog sink: addr is required")
-	}
-	if cfg.AppName == "" {
-		cfg.AppName = "tollgate"
-	}
-	if cfg.Facility == 0 {
-		cfg.Facility = 13
+// New checks cfg (zero values take the defaults; an address that is not
+// HOST:PORT or a facility out of 0..23 is an error naming the field) and
+// loads its TLS files; it connects on the first Write.
+func New(cfg Config) (*Sink, error) {
+	cfg.fill()
+	if err := cfg.check(Type, Type); err != nil {
+		return nil, err
 	}
 	s := &Sink{cfg: cfg, host: cfg.Hostname}
 	if s.host == "" {

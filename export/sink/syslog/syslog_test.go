@@ -141,7 +141,7 @@ func TestRsyslog(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
 			t.Parallel()
 			addr, out, dir := startRsyslog(t, useTLS)
-			cfg := export.SyslogConfig{Addr: addr, Hostname: "gw-1", TLS: useTLS}
+			cfg := Config{Addr: addr, Hostname: "gw-1", TLS: useTLS}
 			if useTLS {
 				cfg.CAFile = filepath.Join(dir, "ca.pem")
 			}
@@ -171,7 +171,7 @@ func TestRsyslog(t *testing.T) {
 
 func TestDestinationDown(t *testing.T) {
 	t.Parallel()
-	s, err := New(export.SyslogConfig{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
+	s, err := New(Config{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
 	require.NoError(t, err)
 	err = s.Write(context.Background(), testItems(2))
 	require.ErrorContains(t, err, "syslog connect")

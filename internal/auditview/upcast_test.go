@@ -1,4 +1,4 @@
-package auditquery
+package auditview
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/auditquery/audittest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -28,19 +30,19 @@ func TestOldVersionsAreUpcast(t *testing.T) {
 			delete(m, "duration_s")
 			return json.Marshal(m)
 		}})
-	l := newLog(t, "TOLLGATE_AUDIT")
-	l.audit(0, "roach", "alice", "s1", schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: "s1", User: "alice", Database: "roach"})
-	l.audit(time.Minute, "roach", "alice", "s1", schemas.TypeSessionEnded,
+	l := audittest.NewLog(t, "TOLLGATE_AUDIT")
+	l.Audit(0, "roach", "alice", "s1", schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: "s1", User: "alice", Database: "roach"})
+	l.Audit(time.Minute, "roach", "alice", "s1", schemas.TypeSessionEnded,
 		map[string]any{"session_id": "s1", "reason": "client", "duration_s": 93.512, "queries": 17}) // written as v1
 
-	tr, err := Session(context.Background(), l.s, "s1")
+	tr, err := auditquery.Session(context.Background(), l.S, "s1")
 	require.NoError(t, err)
 	require.Equal(t, int64(93512), tr.Ended.DurationMS)
 	var b bytes.Buffer
 	require.NoError(t, RenderTranscript(&b, &tr))
 	require.Contains(t, b.String(), "reason=client after 1m33.512s, 17 queries")
 
-	res, err := Search(context.Background(), l.s, Filter{Types: []string{schemas.TypeSessionEnded}})
+	res, err := auditquery.Search(context.Background(), l.S, auditquery.Filter{Types: []string{schemas.TypeSessionEnded}})
 	require.NoError(t, err)
 	b.Reset()
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))
@@ -51,13 +53,13 @@ func TestOldVersionsAreUpcast(t *testing.T) {
 // recorded one by one; an event this binary cannot decode says why.
 func TestFloodSummariesRendered(t *testing.T) {
 	t.Parallel()
-	l := newLog(t, "TOLLGATE_AUDIT")
-	l.audit(0, "", "", "s9", schemas.TypeSessionRejected, schemas.SessionRejected{SessionID: "s9", ClientAddr: "198.51.100.7:4000",
+	l := audittest.NewLog(t, "TOLLGATE_AUDIT")
+	l.Audit(0, "", "", "s9", schemas.TypeSessionRejected, schemas.SessionRejected{SessionID: "s9", ClientAddr: "198.51.100.7:4000",
 		AgentID: "agent-1", Code: schemas.RejectPlaintext, Reason: "TLS required", Suppressed: 4995})
-	l.audit(time.Second, "", "", "", schemas.TypeSessionCancel, schemas.SessionCancel{ClientAddr: "198.51.100.7:4001",
+	l.Audit(time.Second, "", "", "", schemas.TypeSessionCancel, schemas.SessionCancel{ClientAddr: "198.51.100.7:4001",
 		Reason: "no session matches the cancel key", Suppressed: 28817})
-	l.add(2*time.Second, "session.renamed", "tollgate.audit.~.~.~.session_renamed", map[string]any{"x": 1})
-	res, err := Search(context.Background(), l.s, Filter{})
+	l.Add(2*time.Second, "session.renamed", "tollgate.audit.~.~.~.session_renamed", map[string]any{"x": 1})
+	res, err := auditquery.Search(context.Background(), l.S, auditquery.Filter{})
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{}))

@@ -1,4 +1,4 @@
-package auditquery
+package auditview
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tollgate-db/tollgate/auditquery"
 )
 
 func seqRange(from, to uint64) string {
@@ -23,7 +25,7 @@ func seqRange(from, to uint64) string {
 // yet covered by a checkpoint, notes, and the problems naming source,
 // chain range and where they show. posName is what a problem's position
 // is ("STREAM SEQ", "LINE").
-func RenderVerify(w io.Writer, rep *VerifyReport, posName string) error {
+func RenderVerify(w io.Writer, rep *auditquery.VerifyReport, posName string) error {
 	fmt.Fprintf(w, "Verified %s.\n", rep.Origin)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tKIND\tEVENTS\tCHAIN SEQ\tCHECKPOINTS OK\tSIGNED UP TO\tSTART")

@@ -1,4 +1,4 @@
-package auditquery
+package auditview
 
 import (
 	"encoding/base64"

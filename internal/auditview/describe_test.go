@@ -1,4 +1,4 @@
-package auditquery
+package auditview
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/auditquery/audittest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -23,7 +25,7 @@ func TestDescribeEveryType(t *testing.T) {
 	t.Parallel()
 	var recs []eventlog.Record
 	for i, info := range schemas.All() {
-		raw, err := os.ReadFile(filepath.Join("..", "schemas", "testdata", "samples", info.Type+".json"))
+		raw, err := os.ReadFile(filepath.Join("..", "..", "schemas", "testdata", "samples", info.Type+".json"))
 		require.NoError(t, err, "a sample of %s", info.Type)
 		var ev eventlog.Event
 		require.NoError(t, json.Unmarshal(raw, &ev))
@@ -33,7 +35,7 @@ func TestDescribeEveryType(t *testing.T) {
 		require.NotContains(t, d.Detail, "cannot decode", info.Type)
 		recs = append(recs, eventlog.Record{StreamSeq: uint64(i + 1), Event: ev})
 	}
-	control := eventlog.Event{ID: "e1", Type: schemas.TypeCertIssued, V: 1, Time: t0, Source: "control", Actor: "alice",
+	control := eventlog.Event{ID: "e1", Type: schemas.TypeCertIssued, V: 1, Time: audittest.T0, Source: "control", Actor: "alice",
 		Subject: eventlog.AuditSubject("", "alice", "control", schemas.TypeCertIssued),
 		Data: json.RawMessage(`{"kind":"user","ca_type":"user","serial":"01","subject":"alice","not_before":"2025-03-14T09:00:00Z",` +
 			`"not_after":"2025-03-14T21:00:00Z","for":"alice"}`)}
@@ -60,10 +62,10 @@ func TestShortSessions(t *testing.T) {
 	}, got)
 	require.Equal(t, map[string]string{"s1": "s1"}, shortPrefixes([]string{"s1"}, ShortSessionLen))
 
-	l := newLog(t, eventlog.AuditStream)
-	l.audit(0, "roach", "alice", ids[2], schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: ids[2], User: "alice", Database: "roach"})
+	l := audittest.NewLog(t, eventlog.AuditStream)
+	l.Audit(0, "roach", "alice", ids[2], schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: ids[2], User: "alice", Database: "roach"})
 	var b bytes.Buffer
-	res, err := Search(t.Context(), l.s, Filter{})
+	res, err := auditquery.Search(t.Context(), l.S, auditquery.Filter{})
 	require.NoError(t, err)
 	require.NoError(t, RenderRecords(&b, res.Records, RecordsOptions{ShortSessions: true}))
 	require.Contains(t, b.String(), "  01JQ8ZD00000  ")
