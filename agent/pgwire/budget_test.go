@@ -21,14 +21,14 @@ func frame(typ byte, n int) []byte {
 func TestBudgetBoundsLargeFrames(t *testing.T) {
 	b := NewBudget(100 << 10)
 	in := append(frame('Q', 80<<10), frame('Q', 10)...)
-	r1 := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
+	r1 := NewClientReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
 	r1.SetBudget(b)
 	_, body, err := r1.Next()
 	require.NoError(t, err)
 	require.Len(t, body, 80<<10)
 	require.Equal(t, int64(80<<10+5), b.InUse(), "the large frame holds its size")
 
-	r2 := NewReader(bufio.NewReaderSize(bytes.NewReader(frame('Q', 60<<10)), 4096), 0)
+	r2 := NewClientReader(bufio.NewReaderSize(bytes.NewReader(frame('Q', 60<<10)), 4096), 0)
 	r2.SetBudget(b)
 	got := make(chan int, 1)
 	go func() {

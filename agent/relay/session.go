@@ -100,8 +100,8 @@ type Session struct {
 	cfg    Config
 	client net.Conn
 	server net.Conn
-	cr     *pgwire.Reader
-	sr     *pgwire.Reader
+	cr     *pgwire.Reader[pgwire.ClientMsg]
+	sr     *pgwire.Reader[pgwire.ServerMsg]
 	t      *tracker
 
 	querySubject  string
@@ -142,15 +142,15 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 		client:        client,
 		server:        server,
 		cr:            newBudgetReader(clientBR, cfg.MaxMessage, cfg.Budget),
-		sr:            pgwire.NewReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
+		sr:            pgwire.NewServerReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
 		t:             newTracker(cfg.SessionID),
 		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
 		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
 	}
 }
 
-func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader {
-	r := pgwire.NewReader(br, max)
+func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader[pgwire.ClientMsg] {
+	r := pgwire.NewClientReader(br, max)
 	r.SetBudget(b)
 	return r
 }
@@ -258,7 +258,7 @@ func (s *Session) serverLoop() error {
 		if reply.replace != nil {
 			s.cout = pgwire.AppendError(s.cout, *reply.replace)
 			reply.replace = nil
-		} else if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
+		} else if typ == pgwire.ServerBackendKeyData && s.cfg.MapBackendKey != nil {
 			s.cout = s.mapBackendKey(s.cout, body)
 		} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
 			// A large message (a wide row) goes to the client with no copy.
@@ -370,7 +370,7 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 	return err
 }
 
-var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
+var syncMsg = []byte{byte(pgwire.ClientSync), 0, 0, 0, 4}
 
 // publishNotExecuted records, when the publisher takes it, a query.result
 // "not executed" (58000, with why) for each query event of a refused

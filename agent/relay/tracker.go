@@ -288,35 +288,35 @@ func (e sqlEffect) writes(n ns, name string) bool {
 // if none). A *waitError means: flush, wait, and call again; a *nameRefusal:
 // do not forward (see nameRefusal). A malformed audited message returns an
 // error wrapping pgwire.ErrMalformed.
-func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
+func (t *tracker) client(typ pgwire.ClientMsg, body []byte) (*schemas.Query, error) {
 	switch typ {
-	case pgwire.MsgQuery, pgwire.MsgParse, pgwire.MsgBind, pgwire.MsgExecute,
-		pgwire.MsgClose, pgwire.MsgDescribe, pgwire.MsgSync, pgwire.MsgFunctionCall:
+	case pgwire.ClientQuery, pgwire.ClientParse, pgwire.ClientBind, pgwire.ClientExecute,
+		pgwire.ClientClose, pgwire.ClientDescribe, pgwire.ClientSync, pgwire.ClientFunctionCall:
 	default:
 		return nil, nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead && t.deadGroup == t.group && typ != pgwire.MsgSync {
+	if t.dead && t.deadGroup == t.group && typ != pgwire.ClientSync {
 		return t.clientDeadLocked(typ, body)
 	}
 	// What each message does to the state.
 	switch typ {
-	case pgwire.MsgQuery:
+	case pgwire.ClientQuery:
 		return t.clientQueryLocked(body)
-	case pgwire.MsgParse:
+	case pgwire.ClientParse:
 		return nil, t.clientParseLocked(body)
-	case pgwire.MsgBind:
+	case pgwire.ClientBind:
 		return nil, t.clientBindLocked(body)
-	case pgwire.MsgClose:
+	case pgwire.ClientClose:
 		return nil, t.clientCloseLocked(body)
-	case pgwire.MsgDescribe:
+	case pgwire.ClientDescribe:
 		t.pushLocked(item{kind: opDescribe})
-	case pgwire.MsgExecute:
+	case pgwire.ClientExecute:
 		return t.clientExecuteLocked(body)
-	case pgwire.MsgSync:
+	case pgwire.ClientSync:
 		t.pushLocked(item{kind: opSync})
-	case pgwire.MsgFunctionCall:
+	case pgwire.ClientFunctionCall:
 		return t.clientFunctionLocked(body)
 	}
 	return nil, nil
@@ -439,23 +439,23 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 
 // clientDeadLocked takes a message of a group the server already failed:
 // nothing is queued; an Execute is recorded and answered not executed.
-func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error) {
+func (t *tracker) clientDeadLocked(typ pgwire.ClientMsg, body []byte) (*schemas.Query, error) {
 	var q *schemas.Query
 	switch typ {
-	case pgwire.MsgExecute:
+	case pgwire.ClientExecute:
 		var m pgproto3.Execute
 		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("Execute", err)
 		}
 		q = t.deadExecuteLocked(m.Portal)
-	case pgwire.MsgQuery:
+	case pgwire.ClientQuery:
 		if len(body) == 0 || body[len(body)-1] != 0 {
 			return nil, malformedMsg("Query", nil)
 		}
 		text, sum := keptText(body[:len(body)-1])
 		t.n++
 		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
-	case pgwire.MsgFunctionCall:
+	case pgwire.ClientFunctionCall:
 		var m pgproto3.FunctionCall
 		if err := pgwire.Decode(&m, body); err != nil {
 			return nil, malformedMsg("FunctionCall", err)

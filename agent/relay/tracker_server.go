@@ -24,12 +24,12 @@ type serverReply struct {
 
 // server processes one server message; results and synthetic replies are
 // appended to out.
-func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply) {
+func (t *tracker) server(typ pgwire.ServerMsg, body []byte, now time.Time, out *serverReply) {
 	switch typ {
-	case pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
-		pgwire.MsgRowDescription, pgwire.MsgNoData, pgwire.MsgCommandComplete,
-		pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended, pgwire.MsgErrorResponse,
-		pgwire.MsgReadyForQuery, pgwire.MsgFunctionCallResponse, pgwire.MsgParameterStatus:
+	case pgwire.ServerParseComplete, pgwire.ServerBindComplete, pgwire.ServerCloseComplete,
+		pgwire.ServerRowDescription, pgwire.ServerNoData, pgwire.ServerCommandComplete,
+		pgwire.ServerEmptyQueryResponse, pgwire.ServerPortalSuspended, pgwire.ServerErrorResponse,
+		pgwire.ServerReadyForQuery, pgwire.ServerFunctionCallResponse, pgwire.ServerParameterStatus:
 	default:
 		return
 	}
@@ -37,17 +37,17 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 	defer t.mu.Unlock()
 	h := t.headLocked()
 	switch typ {
-	case pgwire.MsgParseComplete:
+	case pgwire.ServerParseComplete:
 		if h != nil && h.kind == opParse {
 			t.stmts[h.name] = h.stmt
 			t.confirmLocked()
 		}
-	case pgwire.MsgBindComplete:
+	case pgwire.ServerBindComplete:
 		if h != nil && h.kind == opBind {
 			t.portals[h.name] = h.portal
 			t.confirmLocked()
 		}
-	case pgwire.MsgCloseComplete:
+	case pgwire.ServerCloseComplete:
 		if h != nil && h.kind == opClose {
 			if h.ns == nsStmt {
 				delete(t.stmts, h.name)
@@ -56,24 +56,24 @@ func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply)
 			}
 			t.confirmLocked()
 		}
-	case pgwire.MsgRowDescription, pgwire.MsgNoData:
+	case pgwire.ServerRowDescription, pgwire.ServerNoData:
 		if h != nil && h.kind == opDescribe {
 			t.confirmLocked()
 		}
-	case pgwire.MsgCommandComplete, pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended:
+	case pgwire.ServerCommandComplete, pgwire.ServerEmptyQueryResponse, pgwire.ServerPortalSuspended:
 		t.completeLocked(h, typ, body, now, out)
-	case pgwire.MsgFunctionCallResponse:
+	case pgwire.ServerFunctionCallResponse:
 		if h != nil && h.kind == opFunc && h.res.Status == "" {
 			h.res.Status = schemas.ResultOK
 		}
-	case pgwire.MsgErrorResponse:
+	case pgwire.ServerErrorResponse:
 		t.errorLocked(h, body, out)
-	case pgwire.MsgParameterStatus:
+	case pgwire.ServerParameterStatus:
 		var m pgproto3.ParameterStatus
 		if pgwire.Decode(&m, body) == nil && m.Name == "standard_conforming_strings" {
 			t.scs = m.Value == "on"
 		}
-	case pgwire.MsgReadyForQuery:
+	case pgwire.ServerReadyForQuery:
 		if len(body) == 1 {
 			t.txStatus = body[0]
 		}
@@ -92,20 +92,20 @@ func (t *tracker) confirmLocked() {
 
 // completeLocked handles the end of one statement: a simple Query's (one
 // of possibly several) or an Execute's.
-func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, out *serverReply) {
+func (t *tracker) completeLocked(h *item, typ pgwire.ServerMsg, body []byte, now time.Time, out *serverReply) {
 	if h == nil || (h.kind != opExecute && h.kind != opQuery) {
 		return
 	}
 	var tag string
 	status := schemas.ResultOK
 	switch typ {
-	case pgwire.MsgCommandComplete:
+	case pgwire.ServerCommandComplete:
 		var m pgproto3.CommandComplete
 		if pgwire.Decode(&m, body) == nil {
 			tag = string(m.CommandTag)
 		}
 		t.applyTagLocked(h, tag)
-	case pgwire.MsgEmptyQueryResponse:
+	case pgwire.ServerEmptyQueryResponse:
 		status = schemas.ResultEmpty
 	default:
 		status = schemas.ResultSuspended

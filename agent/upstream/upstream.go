@@ -185,14 +185,14 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 		return nil, fmt.Errorf("send startup to database %s: %w", t.Addr, err)
 	}
 	br := bufio.NewReaderSize(tc, 8192)
-	fr := pgwire.NewReader(br, maxFirstMessage)
+	fr := pgwire.NewServerReader(br, maxFirstMessage)
 	typ, body, err := fr.Next()
 	if err != nil {
 		tc.Close()
 		return nil, fmt.Errorf("read the database's answer to the startup: %w", err)
 	}
 	var first []byte
-	if typ == pgwire.MsgNegotiateProtocolVersion {
+	if typ == pgwire.ServerNegotiateProtocolVersion {
 		// The client asked for a newer minor version (3.2 of a server
 		// that speaks 3.0) or `_pq_.` options the server lacks: the
 		// server says what it speaks, then goes on. The client decides
@@ -205,7 +205,7 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 	}
 	first = append(first, fr.Raw()...)
 	switch typ {
-	case pgwire.MsgAuthentication:
+	case pgwire.ServerAuthentication:
 		if len(body) < 4 {
 			tc.Close()
 			return nil, fmt.Errorf("database %s sent a malformed authentication message", t.Addr)
@@ -214,7 +214,7 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 			tc.Close()
 			return nil, ErrPasswordRequired
 		}
-	case pgwire.MsgErrorResponse:
+	case pgwire.ServerErrorResponse:
 		tc.Close()
 		var er pgproto3.ErrorResponse
 		se := &ServerError{Raw: first}
