@@ -1,14 +1,11 @@
 package relay
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"sync"
 	"time"
 	"unsafe"
-
-	"github.com/jackc/pgproto3/v2"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -323,19 +320,14 @@ func (t *tracker) client(typ pgwire.ClientMsg, body []byte) (*schemas.Query, err
 }
 
 // clientParseLocked: a Parse writes its statement name (if it fails, the
-// server skips to Sync). Decoded by hand: the text is kept cut past
-// bigText without copying the whole.
+// server skips to Sync). Its text is kept cut past bigText.
 func (t *tracker) clientParseLocked(body []byte) error {
-	name, rest, ok := cstring(body)
-	if !ok {
-		return malformedMsg("Parse", nil)
+	m, err := decodeParse(body)
+	if err != nil {
+		return err
 	}
-	i := bytes.IndexByte(rest, 0)
-	if i < 0 {
-		return malformedMsg("Parse", nil)
-	}
-	text, sum := keptText(rest[:i])
-	key := protocolName(name)
+	text, sum := keptText(m.query)
+	key := protocolName(m.name)
 	t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum, eff: mayHaveEffects(text)},
 		regs: keys(pendKey{ns: nsStmt, name: key})})
 	return nil
@@ -343,15 +335,11 @@ func (t *tracker) clientParseLocked(body []byte) error {
 
 // clientCloseLocked: a Close drops a statement or portal name.
 func (t *tracker) clientCloseLocked(body []byte) error {
-	var m pgproto3.Close
-	if err := pgwire.Decode(&m, body); err != nil || (m.ObjectType != 'S' && m.ObjectType != 'P') {
-		return malformedMsg("Close", err)
+	n, name, err := decodeClose(body)
+	if err != nil {
+		return err
 	}
-	n := nsStmt
-	if m.ObjectType == 'P' {
-		n = nsPortal
-	}
-	key := protocolName(m.Name)
+	key := protocolName(name)
 	t.pushLocked(item{kind: opClose, ns: n, name: key, regs: keys(pendKey{ns: n, name: key})})
 	return nil
 }
@@ -359,10 +347,10 @@ func (t *tracker) clientCloseLocked(body []byte) error {
 // clientQueryLocked: a simple Query destroys the unnamed statement and
 // portal, and its SQL may create or drop names.
 func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
-	if len(body) == 0 || body[len(body)-1] != 0 || bytes.IndexByte(body, 0) != len(body)-1 {
+	raw, nulInside, err := decodeQuery(body)
+	if err != nil || nulInside {
 		return nil, malformedMsg("Query", nil)
 	}
-	raw := body[:len(body)-1]
 	text, sum := keptText(raw)
 	it := item{kind: opQuery, text: text, sum: sum, qreg: true}
 	// full is the whole text, valid during this call only.
@@ -386,9 +374,9 @@ func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
 }
 
 func (t *tracker) clientBindLocked(body []byte) error {
-	var m pgproto3.Bind
-	if err := pgwire.Decode(&m, body); err != nil {
-		return malformedMsg("Bind", err)
+	m, err := decodeBind(body)
+	if err != nil {
+		return err
 	}
 	stmtKey, portalKey := protocolName(m.PreparedStatement), protocolName(m.DestinationPortal)
 	st, _, found, unknown := t.inGroupLocked(nsStmt, stmtKey)
@@ -408,11 +396,11 @@ func (t *tracker) clientBindLocked(body []byte) error {
 }
 
 func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
-	var m pgproto3.Execute
-	if err := pgwire.Decode(&m, body); err != nil {
-		return nil, malformedMsg("Execute", err)
+	portal, err := decodeExecute(body)
+	if err != nil {
+		return nil, err
 	}
-	key := protocolName(m.Portal)
+	key := protocolName(portal)
 	_, p, found, unknown := t.inGroupLocked(nsPortal, key)
 	if !found {
 		if t.blockedLocked(nsPortal, key) {
@@ -421,7 +409,7 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 		p = t.portals[key]
 	}
 	if p == nil || unknown {
-		return nil, &nameRefusal{e: unknownPortal(m.Portal), poison: poisonBind("")}
+		return nil, &nameRefusal{e: unknownPortal(portal), poison: poisonBind("")}
 	}
 	t.n++
 	it := item{kind: opExecute, n: t.n}
@@ -432,7 +420,7 @@ func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
 		it.regs = regsOf(it.effects)
 	}
 	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: m.Portal,
+	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: portal,
 		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
 		Truncated: p.sum != "", SHA256: p.sum}, nil
 }
@@ -443,22 +431,23 @@ func (t *tracker) clientDeadLocked(typ pgwire.ClientMsg, body []byte) (*schemas.
 	var q *schemas.Query
 	switch typ {
 	case pgwire.ClientExecute:
-		var m pgproto3.Execute
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("Execute", err)
+		portal, err := decodeExecute(body)
+		if err != nil {
+			return nil, err
 		}
-		q = t.deadExecuteLocked(m.Portal)
+		q = t.deadExecuteLocked(portal)
 	case pgwire.ClientQuery:
-		if len(body) == 0 || body[len(body)-1] != 0 {
-			return nil, malformedMsg("Query", nil)
+		raw, _, err := decodeQuery(body) // the server skips it unread
+		if err != nil {
+			return nil, err
 		}
-		text, sum := keptText(body[:len(body)-1])
+		text, sum := keptText(raw)
 		t.n++
 		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
 	case pgwire.ClientFunctionCall:
-		var m pgproto3.FunctionCall
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("FunctionCall", err)
+		m, err := decodeFunctionCall(body)
+		if err != nil {
+			return nil, err
 		}
 		t.n++
 		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindFunctionCall,
@@ -496,9 +485,9 @@ func (t *tracker) takeDead() *schemas.QueryResult {
 }
 
 func (t *tracker) clientFunctionLocked(body []byte) (*schemas.Query, error) {
-	var m pgproto3.FunctionCall
-	if err := pgwire.Decode(&m, body); err != nil {
-		return nil, malformedMsg("FunctionCall", err)
+	m, err := decodeFunctionCall(body)
+	if err != nil {
+		return nil, err
 	}
 	t.n++
 	t.pushLocked(item{kind: opFunc, n: t.n})

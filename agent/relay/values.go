@@ -4,7 +4,6 @@ package relay
 // cut past bigText, the refusal of unknown names and its poison Bind.
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,14 +16,6 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
-
-func cstring(b []byte) (string, []byte, bool) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return "", nil, false
-	}
-	return string(b[:i]), b[i+1:], true
-}
 
 // nameRefusal is returned by client for a message the agent does not forward:
 // it names a statement or portal whose text the agent does not know. The
