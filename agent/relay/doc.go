@@ -10,7 +10,8 @@
 // 3.2), and from then on frames every
 // message, forwarding the original bytes unchanged.
 //
-// Client → server, the tracker (tracker.go, tracker_server.go) records
+// Client → server, the tracker (tracker.go; tracker_client.go and
+// tracker_server.go say, as a table, what each message does) records
 // each simple Query and each extended Execute as exactly one `query`
 // event, with the text the server runs. It follows the server, not a
 // prediction: its statements and portals change only on the server's
