@@ -50,3 +50,17 @@ func TestBudgetBoundsLargeFrames(t *testing.T) {
 	require.Zero(t, b.InUse())
 	require.Nil(t, NewBudget(0), "no bound")
 }
+
+// TestNegativeBoundsPanic: a negative frame limit or budget is a
+// programming error, not a silent default; zero is the default.
+func TestNegativeBoundsPanic(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"client reader": func() { NewClientReader(nil, -1) },
+		"server reader": func() { NewServerReader(nil, -1) },
+		"budget":        func() { NewBudget(-1) },
+	} {
+		require.Panics(t, f, name)
+	}
+	require.Equal(t, DefaultMaxMessage, NewServerReader(nil, 0).max)
+}

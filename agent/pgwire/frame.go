@@ -56,7 +56,9 @@ func (r *Reader[T]) Release() {
 }
 
 // NewClientReader returns a Reader of a client's messages over br,
-// accepting bodies up to max bytes (DefaultMaxMessage when max <= 0).
+// accepting bodies up to max bytes (0: DefaultMaxMessage). A negative max
+// is a programming error, as for time.NewTicker: it panics (the
+// configurations that carry it refuse it with an error first).
 func NewClientReader(br *bufio.Reader, max int) *Reader[ClientMsg] {
 	return newReader[ClientMsg](br, max)
 }
@@ -68,7 +70,10 @@ func NewServerReader(br *bufio.Reader, max int) *Reader[ServerMsg] {
 }
 
 func newReader[T MsgType](br *bufio.Reader, max int) *Reader[T] {
-	if max <= 0 {
+	if max < 0 {
+		panic("pgwire: negative maximum message size")
+	}
+	if max == 0 {
 		max = DefaultMaxMessage
 	}
 	return &Reader[T]{br: br, max: max}

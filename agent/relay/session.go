@@ -75,7 +75,8 @@ type Config struct {
 	// pgwire.MaxCancelKey in 3.2; it aliases the frame, valid only during
 	// the call. Nil forwards the server's key unchanged.
 	MapBackendKey func(pid uint32, secret []byte) []byte
-	// MaxMessage bounds one message body (pgwire.DefaultMaxMessage if 0).
+	// MaxMessage bounds one message body (0: pgwire.DefaultMaxMessage;
+	// negative is refused).
 	MaxMessage int
 	// Budget, when set, bounds the bytes that large client messages hold at
 	// once across the sessions sharing it (the agent's global bound): a
@@ -131,9 +132,17 @@ type Session struct {
 	terminated atomic.Bool
 }
 
-// New returns a Session. clientBR may hold bytes the caller already
-// buffered from client (nil: a new reader).
-func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *Session {
+// New returns a Session, or an error naming a Config value that makes no
+// sense (a Mode neither Strict nor Async, a negative MaxMessage). clientBR
+// may hold bytes the caller already buffered from client (nil: a new
+// reader).
+func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) (*Session, error) {
+	switch {
+	case cfg.Mode != Strict && cfg.Mode != Async:
+		return nil, fmt.Errorf("relay: Mode %d is neither Strict nor Async", cfg.Mode)
+	case cfg.MaxMessage < 0:
+		return nil, fmt.Errorf("relay: MaxMessage %d is negative", cfg.MaxMessage)
+	}
 	if clientBR == nil {
 		clientBR = bufio.NewReaderSize(client, bufSize)
 	}
@@ -146,7 +155,7 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 		t:             newTracker(cfg.SessionID),
 		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
 		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
-	}
+	}, nil
 }
 
 func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader[pgwire.ClientMsg] {
