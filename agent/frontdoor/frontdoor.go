@@ -39,7 +39,8 @@ type Config struct {
 	Authorizer Authorizer
 	// Cancel receives CancelRequests; nil drops them.
 	Cancel CancelHandler
-	// HandshakeTimeout bounds accept → decision (default 10s).
+	// HandshakeTimeout bounds accept → decision (0: 10s; negative is
+	// refused).
 	HandshakeTimeout time.Duration
 	// MaxConnections bounds concurrent connections held by Handle and by
 	// open Sessions; 0 means no bound.
@@ -68,8 +69,10 @@ func New(cfg Config) (*FrontDoor, error) {
 		return nil, errors.New("frontdoor: Authorizer is required")
 	case cfg.MaxConnections < 0:
 		return nil, errors.New("frontdoor: MaxConnections must not be negative")
+	case cfg.HandshakeTimeout < 0:
+		return nil, errors.New("frontdoor: HandshakeTimeout must not be negative")
 	}
-	if cfg.HandshakeTimeout <= 0 {
+	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.Clock == nil {

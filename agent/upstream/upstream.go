@@ -26,6 +26,9 @@ const (
 // maxFirstMessage bounds the server's first answer to the startup.
 const maxFirstMessage = 64 << 10
 
+// DefaultDialTimeout is Target.DialTimeout's default.
+const DefaultDialTimeout = 10 * time.Second
+
 var (
 	// ErrNoTLS means the database refused the SSLRequest.
 	ErrNoTLS = errors.New("the database does not accept TLS connections")
@@ -46,7 +49,8 @@ type Target struct {
 	ServerName string
 	// Cert is the client cert presented (the session's db_client cert).
 	Cert *tls.Certificate
-	// DialTimeout bounds TCP connect plus TLS (default 10s).
+	// DialTimeout bounds TCP connect plus TLS (0: DefaultDialTimeout;
+	// negative is refused).
 	DialTimeout time.Duration
 }
 
@@ -119,13 +123,16 @@ func verifyChain(raw [][]byte, roots *x509.CertPool) error {
 // the handshake. The returned connection carries nothing else yet (a
 // CancelRequest or a StartupMessage comes next).
 func DialTLS(ctx context.Context, t Target) (*tls.Conn, error) {
+	if t.DialTimeout < 0 {
+		return nil, fmt.Errorf("upstream: DialTimeout %v is negative", t.DialTimeout)
+	}
 	cfg, err := t.TLSConfig()
 	if err != nil {
 		return nil, err
 	}
 	timeout := t.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	if timeout == 0 {
+		timeout = DefaultDialTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
