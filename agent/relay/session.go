@@ -239,7 +239,9 @@ func (s *Session) flushClientLocked() error {
 	return err
 }
 
-// serverLoop relays server → client, matching results.
+// serverLoop relays server → client, matching results. Replies are
+// written to the client in batches: outMu is held from a batch's first
+// message to its flush.
 func (s *Session) serverLoop() error {
 	var reply serverReply
 	var evs []eventlog.Event
@@ -260,61 +262,79 @@ func (s *Session) serverLoop() error {
 		}
 		now := time.Now()
 		s.t.server(typ, body, now, &reply)
-		if reply.pre != nil {
-			s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
-			reply.pre = nil
-		}
-		if reply.replace != nil {
-			s.cout = pgwire.AppendError(s.cout, *reply.replace)
-			reply.replace = nil
-		} else if typ == pgwire.ServerBackendKeyData && s.cfg.MapBackendKey != nil {
-			s.cout = s.mapBackendKey(s.cout, body)
-		} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
-			// A large message (a wide row) goes to the client with no copy.
-			if err := s.flushClientLocked(); err != nil {
-				return err
-			}
-			n, err := s.client.Write(raw)
-			s.bytesOut.Add(int64(n))
-			if err != nil {
-				return err
-			}
-		} else {
-			s.cout = append(s.cout, raw...)
-		}
-		for _, sy := range reply.synth {
-			s.appendSynthLocked(&sy)
+		if err := s.writeReplyLocked(typ, body, &reply); err != nil {
+			return err
 		}
 		for i := range reply.results {
 			evs = append(evs, s.resultEvent(&reply.results[i], now))
 		}
 		reply.results, reply.synth = reply.results[:0], reply.synth[:0]
-		if !s.sr.FrameBuffered() || len(s.cout) >= flushLimit {
-			var err error
-			if len(evs) > 0 {
-				s.resultMu.Lock()
-				err = s.flushClientLocked()
-				if perr := s.cfg.Publisher.TryPublishAsync(evs); perr != nil {
-					// The queries ran; their results are lost. The publisher
-					// logs, counts and reports the condition (not per batch).
-					s.cfg.Logger.Debug().Err(perr).Str("session", s.cfg.SessionID).Int("events", len(evs)).Msg("query results not recorded")
-				}
-				s.resultMu.Unlock()
-				clear(evs)
-				evs = evs[:0]
-			} else {
-				err = s.flushClientLocked()
-			}
-			s.outMu.Unlock()
-			locked = false
-			if err != nil {
-				return err
-			}
-			if s.fatal.Load() {
-				return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
-			}
+		if s.sr.FrameBuffered() && len(s.cout) < flushLimit {
+			continue
+		}
+		err = s.flushRepliesLocked(evs)
+		clear(evs)
+		evs = evs[:0]
+		s.outMu.Unlock()
+		locked = false
+		if err != nil {
+			return err
+		}
+		if s.fatal.Load() {
+			return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
 		}
 	}
+}
+
+// writeReplyLocked writes one server message to the client as the tracker
+// said (reply): the agent's error before it or in its place, the agent's
+// secret in a BackendKeyData, a large message from the reader's buffer
+// with no copy; then the agent's own replies that follow it.
+func (s *Session) writeReplyLocked(typ pgwire.ServerMsg, body []byte, reply *serverReply) error {
+	if reply.pre != nil {
+		s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
+		reply.pre = nil
+	}
+	if reply.replace != nil {
+		s.cout = pgwire.AppendError(s.cout, *reply.replace)
+		reply.replace = nil
+	} else if typ == pgwire.ServerBackendKeyData && s.cfg.MapBackendKey != nil {
+		s.cout = s.mapBackendKey(s.cout, body)
+	} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
+		// A large message (a wide row) goes to the client with no copy.
+		if err := s.flushClientLocked(); err != nil {
+			return err
+		}
+		n, err := s.client.Write(raw)
+		s.bytesOut.Add(int64(n))
+		if err != nil {
+			return err
+		}
+	} else {
+		s.cout = append(s.cout, raw...)
+	}
+	for _, sy := range reply.synth {
+		s.appendSynthLocked(&sy)
+	}
+	return nil
+}
+
+// flushRepliesLocked writes the batch to the client and hands its result
+// events to the publisher, holding resultMu from before the write until
+// they are taken (see Session.resultMu).
+func (s *Session) flushRepliesLocked(evs []eventlog.Event) error {
+	if len(evs) == 0 {
+		return s.flushClientLocked()
+	}
+	s.resultMu.Lock()
+	defer s.resultMu.Unlock()
+	err := s.flushClientLocked()
+	if perr := s.cfg.Publisher.TryPublishAsync(evs); perr != nil {
+		// The queries ran; their results are lost. The publisher logs,
+		// counts and reports the condition (not per batch).
+		s.cfg.Logger.Debug().Err(perr).Str("session", s.cfg.SessionID).Int("events", len(evs)).Msg("query results not recorded")
+	}
+	return err
 }
 
 // mapBackendKey appends the client's BackendKeyData for the server's
