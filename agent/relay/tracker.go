@@ -86,9 +86,10 @@ type item struct {
 	// ignores it, like everything else up to Sync. It does not end the
 	// group.
 	inGroup bool
-	// Queries. text and effects are those of a Query, or of an Execute's
-	// statement when it may change names; eff counts the statements of a
-	// Query the server completed.
+	// Queries (Execute, Query, FunctionCall): n is the query number. text
+	// and effects are those of a Query, or of an Execute's statement when
+	// it may change names; lexed: effects were read from the text; eff
+	// counts the statements the server completed.
 	n       uint64
 	text    string
 	sum     string // the SHA-256 of the full text when text was cut
@@ -112,9 +113,12 @@ func (it *item) endsGroup() bool {
 
 // tracker follows prepared statements, portals and the in-flight queue of
 // one session, so that every Execute is recorded with the text the server
-// runs. Its state (stmts, portals) changes only on the server's answers:
-// ParseComplete, BindComplete, CloseComplete, and the command tags of SQL
-// that creates or drops names. A message that reads a name takes it from
+// runs. Its state (stmts, portals) changes only on the server's answers
+// (serverSteps): ParseComplete, BindComplete, CloseComplete, the command
+// tags of SQL that creates or drops names, an ErrorResponse to an unnamed
+// Parse or Bind (the old unnamed one is gone), and ReadyForQuery (a
+// Query's drops the unnamed statement and portal, the end of a
+// transaction its portals). A message that reads a name takes it from
 // the latest write of its own sync group (if that write fails, the server
 // skips to Sync and the reader never runs), else from the state, after
 // waiting for earlier groups that may change it. A name the agent cannot
@@ -154,8 +158,9 @@ type tracker struct {
 	// dead is set when the server failed a message of the group the
 	// client is still sending (deadGroup): the server skips the rest of it
 	// up to Sync, so its messages are not queued (memory stays bounded
-	// whatever follows) and its Executes are answered at once (deadRes,
-	// read by the client goroutine after client returns).
+	// whatever follows) and its queries (Execute, Query, FunctionCall) are
+	// answered "not executed" at once (deadRes, read by the client
+	// goroutine after client returns).
 	dead      bool
 	deadGroup uint64
 	deadRes   *schemas.QueryResult

@@ -202,8 +202,7 @@ func (t *tracker) applyTagLocked(h *item, tag string) {
 			e = h.effects[0]
 		}
 	}
-	switch {
-	case kind != e.kind:
+	if kind != e.kind {
 		t.forgetAllLocked()
 		return
 	}

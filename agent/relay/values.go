@@ -26,8 +26,9 @@ import (
 type nameRefusal struct {
 	e      pgwire.Error
 	poison []byte
-	// stmt is the statement name the poison binds: when the server answers
-	// that it does not exist (26000), its own error is the right answer.
+	// genuine: the poison binds the very statement the client named, so
+	// when the server answers that it does not exist (26000), its own error
+	// is the right answer.
 	genuine bool
 }
 
