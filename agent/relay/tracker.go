@@ -267,6 +267,25 @@ func (t *tracker) inGroupLocked(n ns, name string) (st *stmtEntry, p *portalEntr
 	return nil, nil, false, false
 }
 
+// readLocked resolves the name a Bind (a statement) or an Execute (a
+// portal) reads: from the latest write of its own group, else from the
+// state once no earlier group may change it (a *waitError until then). ok
+// is false when the name is unknown, or so is the write's effect.
+func (t *tracker) readLocked(n ns, key string) (*stmtEntry, *portalEntry, bool, error) {
+	st, p, found, unknown := t.inGroupLocked(n, key)
+	if !found {
+		if t.blockedLocked(n, key) {
+			return nil, nil, false, &waitError{ns: n, name: key}
+		}
+		if n == nsStmt {
+			st = t.stmts[key]
+		} else {
+			p = t.portals[key]
+		}
+	}
+	return st, p, !unknown && (st != nil || p != nil), nil
+}
+
 // writes reports whether e may change (n, name).
 func (e sqlEffect) writes(n ns, name string) bool {
 	switch e.kind {

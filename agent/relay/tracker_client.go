@@ -153,14 +153,11 @@ func (t *tracker) bindLocked(body []byte) (*schemas.Query, error) {
 		return nil, err
 	}
 	stmtKey, portalKey := protocolName(m.PreparedStatement), protocolName(m.DestinationPortal)
-	st, _, found, unknown := t.inGroupLocked(nsStmt, stmtKey)
-	if !found {
-		if t.blockedLocked(nsStmt, stmtKey) {
-			return nil, &waitError{ns: nsStmt, name: stmtKey}
-		}
-		st = t.stmts[stmtKey]
+	st, _, ok, err := t.readLocked(nsStmt, stmtKey)
+	if err != nil {
+		return nil, err
 	}
-	if st == nil || unknown {
+	if !ok {
 		return nil, &nameRefusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
 	}
 	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, eff: st.eff, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
@@ -174,15 +171,11 @@ func (t *tracker) executeLocked(body []byte) (*schemas.Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := protocolName(portal)
-	_, p, found, unknown := t.inGroupLocked(nsPortal, key)
-	if !found {
-		if t.blockedLocked(nsPortal, key) {
-			return nil, &waitError{ns: nsPortal, name: key}
-		}
-		p = t.portals[key]
+	_, p, ok, err := t.readLocked(nsPortal, protocolName(portal))
+	if err != nil {
+		return nil, err
 	}
-	if p == nil || unknown {
+	if !ok {
 		return nil, &nameRefusal{e: unknownPortal(portal), poison: poisonBind("")}
 	}
 	t.n++
