@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -36,7 +37,8 @@ type Upstream struct {
 	Dial      DialFunc
 }
 
-// Options tune a Registry.
+// Options tune a Registry. A zero number takes its default; a negative one
+// is refused.
 type Options struct {
 	// Rate and Burst limit the CancelRequests that match no session, per
 	// source (an IPv4 address or an IPv6 /64; default 1/s, burst 5). A
@@ -65,18 +67,27 @@ type entry struct {
 	up     Upstream
 }
 
-// New returns an empty Registry.
-func New(opt Options) *Registry {
+// New returns an empty Registry, or an error naming a negative (or NaN)
+// option.
+func New(opt Options) (*Registry, error) {
+	switch {
+	case opt.Rate < 0 || math.IsNaN(float64(opt.Rate)):
+		return nil, fmt.Errorf("cancel: Rate %v per second is negative or NaN", float64(opt.Rate))
+	case opt.Burst < 0:
+		return nil, fmt.Errorf("cancel: Burst %d is negative", opt.Burst)
+	case opt.MaxSources < 0:
+		return nil, fmt.Errorf("cancel: MaxSources %d is negative", opt.MaxSources)
+	}
 	if opt.Rate == 0 {
 		opt.Rate = 1
 	}
-	if opt.Burst <= 0 {
+	if opt.Burst == 0 {
 		opt.Burst = 5
 	}
-	if opt.MaxSources <= 0 {
+	if opt.MaxSources == 0 {
 		opt.MaxSources = 10000
 	}
-	return &Registry{opt: opt, sessions: map[uint32][]entry{}, limiters: map[string]*rate.Limiter{}}
+	return &Registry{opt: opt, sessions: map[uint32][]entry{}, limiters: map[string]*rate.Limiter{}}, nil
 }
 
 // SecretLen is the length of the agent's secret for a server secret of n

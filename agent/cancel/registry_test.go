@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"math"
 	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 )
@@ -28,10 +30,40 @@ func pipeDial(got chan<- *pgwire.Startup) DialFunc {
 	}
 }
 
+func newRegistry(t *testing.T, opt Options) *Registry {
+	t.Helper()
+	r, err := New(opt)
+	require.NoError(t, err)
+	return r
+}
+
+// TestNewRefusesBadOptions: a negative (or NaN) option is an error naming
+// it, not a default; zero takes the default.
+func TestNewRefusesBadOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opt   Options
+		field string
+	}{
+		{Options{Rate: -1}, "Rate"},
+		{Options{Rate: rate.Limit(math.NaN())}, "Rate"},
+		{Options{Burst: -1}, "Burst"},
+		{Options{MaxSources: -1}, "MaxSources"},
+		{Options{Rate: 2, Burst: 3, MaxSources: -10}, "MaxSources"},
+	} {
+		_, err := New(tc.opt)
+		require.ErrorContains(t, err, tc.field, "%+v", tc.opt)
+	}
+	r := newRegistry(t, Options{})
+	require.Equal(t, Options{Rate: 1, Burst: 5, MaxSources: 10000}, r.opt)
+	r = newRegistry(t, Options{Rate: rate.Inf})
+	require.Equal(t, rate.Inf, r.opt.Rate, "no limit is a rate")
+}
+
 func TestCancelForwardsMatchedKey(t *testing.T) {
 	t.Parallel()
 	got := make(chan *pgwire.Startup, 1)
-	r := New(Options{Burst: 3})
+	r := newRegistry(t, Options{Burst: 3})
 	server := Key{ProcessID: 42, Secret: []byte{0, 0, 16, 146}}
 	k, err := r.Register(Upstream{SessionID: "s1", Key: server, Dial: pipeDial(got)})
 	require.NoError(t, err)
@@ -95,7 +127,7 @@ func TestCancelForwardsMatchedKey(t *testing.T) {
 func TestCancelSamePID(t *testing.T) {
 	t.Parallel()
 	gotA, gotB := make(chan *pgwire.Startup, 1), make(chan *pgwire.Startup, 1)
-	r := New(Options{Burst: 10})
+	r := newRegistry(t, Options{Burst: 10})
 	ka, err := r.Register(Upstream{SessionID: "a", Key: Key{ProcessID: 7, Secret: []byte("aaaa")}, Dial: pipeDial(gotA)})
 	require.NoError(t, err)
 	kb, err := r.Register(Upstream{SessionID: "b", Key: Key{ProcessID: 7, Secret: []byte("bbbb")}, Dial: pipeDial(gotB)})
@@ -121,7 +153,7 @@ func TestCancelSamePID(t *testing.T) {
 // server's whole key is forwarded.
 func TestCancelLongKeys(t *testing.T) {
 	t.Parallel()
-	r := New(Options{Burst: 10})
+	r := newRegistry(t, Options{Burst: 10})
 	from := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
 	for _, n := range []int{32, pgwire.MaxCancelKey} {
 		got := make(chan *pgwire.Startup, 1)

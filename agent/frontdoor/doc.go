@@ -2,13 +2,15 @@
 // PostgreSQL-wire listener up to an authorized session or a clean refusal
 // (DESIGN §6):
 //
-//	SSLRequest → 'S' → TLS with a client cert (verified against the current
-//	user CA pool, so rotations apply) → StartupMessage → identity from the
-//	cert (user + database route) → database served here? → cert expiry →
-//	Authorizer → Session (or Rejection)
+//	SSLRequest → 'S' → TLS (a client cert requested) → StartupMessage (a db
+//	user required) → the cert unexpired and verified against the current
+//	user CA pool, so rotations apply → identity from the cert (user +
+//	database route) → database served here? → Authorizer → Session (or
+//	Rejection)
 //
 // A GSSENCRequest is declined with 'N' and the client continues; a
-// CancelRequest goes to the CancelHandler; a plaintext StartupMessage gets a
+// CancelRequest, plaintext or inside TLS (with or without a cert), goes to
+// the CancelHandler; a plaintext StartupMessage gets a
 // FATAL 28000 telling the person to use `toll db connect` or
 // sslmode=verify-full with Tollgate certs. An empty `database` startup
 // parameter becomes the db user's name before the decision; a

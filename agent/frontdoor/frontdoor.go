@@ -39,7 +39,8 @@ type Config struct {
 	Authorizer Authorizer
 	// Cancel receives CancelRequests; nil drops them.
 	Cancel CancelHandler
-	// HandshakeTimeout bounds accept → decision (default 10s).
+	// HandshakeTimeout bounds accept → decision (0: 10s; negative is
+	// refused).
 	HandshakeTimeout time.Duration
 	// MaxConnections bounds concurrent connections held by Handle and by
 	// open Sessions; 0 means no bound.
@@ -68,8 +69,10 @@ func New(cfg Config) (*FrontDoor, error) {
 		return nil, errors.New("frontdoor: Authorizer is required")
 	case cfg.MaxConnections < 0:
 		return nil, errors.New("frontdoor: MaxConnections must not be negative")
+	case cfg.HandshakeTimeout < 0:
+		return nil, errors.New("frontdoor: HandshakeTimeout must not be negative")
 	}
-	if cfg.HandshakeTimeout <= 0 {
+	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.Clock == nil {
@@ -231,15 +234,63 @@ func (h *handshake) protocolError(w io.Writer, what string, err error) *Rejectio
 	return h.refuse(w, schemas.RejectProtocol, pgwire.CodeProtocolViolation, msg, err)
 }
 
+// afterSSLRequest takes the connection from its SSLRequest to a Session
+// or a refusal, in named steps: TLS, the startup inside it, the db user
+// and name it asks for, the client cert verified, the identity and route
+// it names, the decision.
 func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
+	tc, err := h.startTLS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := h.f.cfg.Clock.Now()
+	peer := tc.ConnectionState().PeerCertificates
+	st, br, err := h.readStartupInTLS(ctx, tc)
+	if err != nil {
+		return nil, err
+	}
+	if len(peer) == 0 {
+		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
+			"a client certificate from the Tollgate user CA is required: use `toll db connect` or sslcert/sslkey from `toll db config`", nil)
+	}
+	leaf := peer[0]
+	h.rej.User = leaf.Subject.CommonName
+	dbUser, dbName, params, err := h.startupNames(tc, st.Params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.verifyCert(tc, peer, now); err != nil {
+		return nil, err
+	}
+	id, db, err := h.identify(tc, leaf)
+	if err != nil {
+		return nil, err
+	}
+	req := Request{
+		SessionID: h.id, Identity: id, Database: db, DBUser: dbUser, DBName: dbName,
+		Params: params, ClientAddr: h.rej.ClientAddr, Replication: wantsReplication(params["replication"]), Now: now,
+	}
+	dec, err := h.decide(ctx, tc, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		ID: h.id, Identity: id, Database: db, DBUser: dbUser, DBName: dbName,
+		Params: params, ClientAddr: h.rej.ClientAddr, CertExpiry: leaf.NotAfter,
+		Decision: dec, Startup: st, Conn: tc, Reader: br,
+	}, nil
+}
+
+// startTLS answers the SSLRequest with 'S' and completes the handshake.
+func (h *handshake) startTLS(ctx context.Context) (*tls.Conn, error) {
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		// The chain is verified below against the current pool, so that an
-		// expired or foreign cert gets a clear PostgreSQL error instead of
-		// a bare TLS alert. The handshake itself proves key possession.
-		// A client cert is requested, not required, so that a CancelRequest
-		// sent inside TLS without one still reaches the cancel handler; a
-		// StartupMessage without a cert is refused below.
+		// The chain is verified by verifyCert against the current pool, so
+		// that an expired or foreign cert gets a clear PostgreSQL error
+		// instead of a bare TLS alert. The handshake itself proves key
+		// possession. A client cert is requested, not required, so that a
+		// CancelRequest sent inside TLS without one still reaches the cancel
+		// handler; a StartupMessage without a cert is refused.
 		ClientAuth: tls.RequestClientCert,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return h.f.cfg.Credentials.ServerCertificate()
@@ -252,15 +303,19 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, h.refuse(nil, schemas.RejectBadCert, "", "TLS handshake failed (a client certificate from the Tollgate user CA is required)", err)
 	}
-	now := h.f.cfg.Clock.Now()
-	peer := tc.ConnectionState().PeerCertificates
+	return tc, nil
+}
+
+// readStartupInTLS reads the StartupMessage sent inside TLS; a
+// CancelRequest there goes to the cancel handler (ErrCancelRequest).
+func (h *handshake) readStartupInTLS(ctx context.Context, tc *tls.Conn) (*pgwire.Startup, *bufio.Reader, error) {
 	br := bufio.NewReaderSize(tc, 4096)
 	st, err := pgwire.ReadStartup(br)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, h.protocolError(tc, "reading the startup message", err)
+		return nil, nil, h.protocolError(tc, "reading the startup message", err)
 	}
 	if st.Kind == pgwire.KindCancelRequest {
 		// libpq 17+ and pgx send the CancelRequest inside TLS (with or
@@ -268,28 +323,26 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		if h.f.cfg.Cancel != nil {
 			h.f.cfg.Cancel.HandleCancel(ctx, h.conn.RemoteAddr(), st.ProcessID, st.SecretKey)
 		}
-		return nil, ErrCancelRequest
+		return nil, nil, ErrCancelRequest
 	}
 	if st.Kind != pgwire.KindStartupMessage {
-		return nil, h.refuse(tc, schemas.RejectProtocol, pgwire.CodeProtocolViolation, "expected a StartupMessage inside TLS, got "+st.Kind.String(), nil)
+		return nil, nil, h.refuse(tc, schemas.RejectProtocol, pgwire.CodeProtocolViolation, "expected a StartupMessage inside TLS, got "+st.Kind.String(), nil)
 	}
-	if len(peer) == 0 {
-		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
-			"a client certificate from the Tollgate user CA is required: use `toll db connect` or sslcert/sslkey from `toll db config`", nil)
-	}
-	leaf := peer[0]
-	h.rej.User = leaf.Subject.CommonName
-	params := st.Params
+	return st, br, nil
+}
+
+// startupNames reads the db user (required) and db name the startup asks
+// for. An empty db name becomes the db user's, in the parameters too,
+// before the decision: it would otherwise reach the server's default (the
+// user's name) without being checked.
+func (h *handshake) startupNames(tc *tls.Conn, params map[string]string) (string, string, map[string]string, error) {
 	h.rej.Params = params
-	dbUser := params["user"]
-	dbName := params["database"]
+	dbUser, dbName := params["user"], params["database"]
 	h.rej.DBUser = dbUser
 	if dbUser == "" {
-		return nil, h.refuse(tc, schemas.RejectProtocol, pgwire.CodeInvalidAuthorization, "no database user in the startup message", nil)
+		return "", "", nil, h.refuse(tc, schemas.RejectProtocol, pgwire.CodeInvalidAuthorization, "no database user in the startup message", nil)
 	}
 	if dbName == "" {
-		// Before the decision: an empty database would otherwise reach the
-		// server's default (the user's name) without being checked.
 		dbName = dbUser
 		withDB := make(map[string]string, len(params)+1)
 		for k, v := range params {
@@ -299,15 +352,20 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		params = withDB
 	}
 	h.rej.DBName = dbName
+	return dbUser, dbName, params, nil
+}
 
-	// Who: verify the chain against the current user CA pool.
+// verifyCert checks who the client is: its cert unexpired and chaining to
+// the current user CA pool.
+func (h *handshake) verifyCert(tc *tls.Conn, peer []*x509.Certificate, now time.Time) error {
+	leaf := peer[0]
 	if now.After(leaf.NotAfter) {
-		return nil, h.refuse(tc, schemas.RejectCertExpired, pgwire.CodeInvalidAuthorization,
+		return h.refuse(tc, schemas.RejectCertExpired, pgwire.CodeInvalidAuthorization,
 			fmt.Sprintf("your Tollgate certificate expired at %s: run `toll login` and `toll db login`", leaf.NotAfter.UTC().Format(time.RFC3339)), nil)
 	}
 	pool, err := h.f.cfg.Credentials.ClientCAs()
 	if err != nil || pool == nil {
-		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeCannotConnectNow, "the agent has no trusted user CA yet; try again shortly", err)
+		return h.refuse(tc, schemas.RejectBadCert, pgwire.CodeCannotConnectNow, "the agent has no trusted user CA yet; try again shortly", err)
 	}
 	inter := x509.NewCertPool()
 	for _, c := range peer[1:] {
@@ -317,13 +375,19 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 		Roots: pool, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}); err != nil {
-		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
+		return h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
 			"certificate not issued by this Tollgate cluster's user CA: run `toll login` against this cluster", err)
 	}
 	h.verified = true
+	return nil
+}
+
+// identify reads the Tollgate user and database route the verified cert
+// names, and finds the route among the databases this agent serves.
+func (h *handshake) identify(tc *tls.Conn, leaf *x509.Certificate) (Identity, Database, error) {
 	id, err := h.f.cfg.Identify(leaf)
 	if err != nil {
-		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
+		return Identity{}, Database{}, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
 			"certificate carries no Tollgate identity: get a database certificate with `toll db login DATABASE`", err)
 	}
 	id.Serial = strings.ToLower(hex.EncodeToString(leaf.SerialNumber.Bytes()))
@@ -332,21 +396,23 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 	h.rej.User = id.User
 	h.rej.Database = id.Database
 	if id.User == "" || id.Database == "" {
-		return nil, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
+		return Identity{}, Database{}, h.refuse(tc, schemas.RejectBadCert, pgwire.CodeInvalidAuthorization,
 			"certificate names no user or no database route: get one with `toll db login DATABASE`", nil)
 	}
 	db, ok := h.f.cfg.Catalog.Lookup(id.Database)
 	if !ok {
-		return nil, h.refuse(tc, schemas.RejectUnknownDB, pgwire.CodeInvalidCatalogName,
+		return Identity{}, Database{}, h.refuse(tc, schemas.RejectUnknownDB, pgwire.CodeInvalidCatalogName,
 			fmt.Sprintf("database %q is not served by this Tollgate agent: check `toll db ls`", id.Database), nil)
 	}
-	req := Request{
-		SessionID: h.id, Identity: id, Database: db, DBUser: dbUser, DBName: dbName,
-		Params: params, ClientAddr: h.rej.ClientAddr, Replication: wantsReplication(params["replication"]), Now: now,
-	}
+	return id, db, nil
+}
+
+// decide asks the Authorizer; a refusal gets its code, SQLSTATE and
+// reason, defaulted, and a replication request needs its own permission.
+func (h *handshake) decide(ctx context.Context, tc *tls.Conn, req Request) (Decision, error) {
 	dec, err := h.f.cfg.Authorizer.Authorize(ctx, req)
 	if err != nil {
-		return nil, h.refuse(tc, schemas.RejectDenied, pgwire.CodeCannotConnectNow, "the access decision failed; try again", err)
+		return Decision{}, h.refuse(tc, schemas.RejectDenied, pgwire.CodeCannotConnectNow, "the access decision failed; try again", err)
 	}
 	if !dec.Allowed {
 		code, state, reason := dec.Code, dec.SQLState, dec.Reason
@@ -357,19 +423,15 @@ func (h *handshake) afterSSLRequest(ctx context.Context) (*Session, error) {
 			state = pgwire.CodeInvalidAuthorization
 		}
 		if reason == "" {
-			reason = fmt.Sprintf("access to database %q as db user %q, db name %q denied", id.Database, dbUser, dbName)
+			reason = fmt.Sprintf("access to database %q as db user %q, db name %q denied", req.Identity.Database, req.DBUser, req.DBName)
 		}
-		return nil, h.refuse(tc, code, state, reason, nil)
+		return Decision{}, h.refuse(tc, code, state, reason, nil)
 	}
 	if req.Replication && !dec.AllowReplication {
-		return nil, h.refuse(tc, schemas.RejectReplication, pgwire.CodeInsufficientPrivilege,
+		return Decision{}, h.refuse(tc, schemas.RejectReplication, pgwire.CodeInsufficientPrivilege,
 			"replication connections are not allowed through Tollgate for your roles", nil)
 	}
-	return &Session{
-		ID: h.id, Identity: id, Database: db, DBUser: dbUser, DBName: dbName,
-		Params: params, ClientAddr: h.rej.ClientAddr, CertExpiry: leaf.NotAfter,
-		Decision: dec, Startup: st, Conn: tc, Reader: br,
-	}, nil
+	return dec, nil
 }
 
 // wantsReplication reads the `replication` startup parameter: true,

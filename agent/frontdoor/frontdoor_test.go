@@ -399,10 +399,33 @@ func TestTooManyConnections(t *testing.T) {
 	require.Eventually(t, func() bool { return fx.fd.Active() == 0 }, 10*time.Second, 10*time.Millisecond)
 }
 
+// TestNewRequires: a missing part or a negative number is an error naming
+// the field; zero numbers take their defaults.
 func TestNewRequires(t *testing.T) {
 	t.Parallel()
-	_, err := New(Config{})
-	require.ErrorContains(t, err, "Credentials")
+	valid := func(edit func(*Config)) Config {
+		cfg := Config{Credentials: StaticCredentials{}, Identify: testIdentify, Catalog: catalog{},
+			Authorizer: AuthorizerFunc(func(context.Context, Request) (Decision, error) { return Decision{}, nil })}
+		edit(&cfg)
+		return cfg
+	}
+	for _, tc := range []struct {
+		field string
+		cfg   Config
+	}{
+		{"Credentials", Config{}},
+		{"Identify", valid(func(c *Config) { c.Identify = nil })},
+		{"Catalog", valid(func(c *Config) { c.Catalog = nil })},
+		{"Authorizer", valid(func(c *Config) { c.Authorizer = nil })},
+		{"MaxConnections", valid(func(c *Config) { c.MaxConnections = -1 })},
+		{"HandshakeTimeout", valid(func(c *Config) { c.HandshakeTimeout = -time.Second })},
+	} {
+		_, err := New(tc.cfg)
+		require.ErrorContains(t, err, tc.field)
+	}
+	fd, err := New(valid(func(*Config) {}))
+	require.NoError(t, err)
+	require.Equal(t, DefaultHandshakeTimeout, fd.cfg.HandshakeTimeout)
 	require.True(t, wantsReplication("database"))
 	require.True(t, wantsReplication("weird"))
 	require.False(t, wantsReplication("off"))

@@ -217,12 +217,16 @@ func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway
 	g.creds = &credentials{state: g.state}
 	g.creds.cert.Store(g.identity.Certificate())
 	g.certs = &clientCerts{g: g}
-	g.cancels = cancel.New(cancel.Options{})
+	if g.cancels, err = cancel.New(cancel.Options{}); err != nil {
+		return nil, err
+	}
 	g.floodOpt = opt.Floods
 	if g.floodOpt.MaxSources <= 0 {
 		g.floodOpt.MaxSources = recordlimit.DefaultMaxSources
 	}
-	g.floods = recordlimit.New(g.floodOpt)
+	if g.floods, err = recordlimit.New(g.floodOpt); err != nil {
+		return nil, err
+	}
 	g.fd, err = frontdoor.New(frontdoor.Config{
 		AgentID: g.id.AgentID, Credentials: g.creds, Identify: identify, Catalog: catalog{g}, Authorizer: authorizer{g},
 		Cancel: cancelHandler{g}, HandshakeTimeout: cfg.DBService.HandshakeTimeout, MaxConnections: cfg.DBService.MaxConnections,

@@ -125,7 +125,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	}
 	var agentKey cancel.Key
 	var keyed bool
-	rs := relay.New(relay.Config{
+	rs, err := relay.New(relay.Config{
 		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
 		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Budget: g.budget, Logger: g.log,
 		// The client keeps the server's pid (pg_stat_activity,
@@ -145,6 +145,13 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 			return k.Secret
 		},
 	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
+	if err != nil { // the config was validated when loaded
+		server.Close()
+		ended.Reason, ended.Message = schemas.EndError, err.Error()
+		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInternalError, "Tollgate could not relay the session: "+err.Error()))
+		finish()
+		return
+	}
 	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last}
 	g.mu.Lock()
 	g.live[sess.ID] = l

@@ -26,7 +26,7 @@ type Config struct {
 	// TLS presents the route cert and verifies the agent (ServerName and
 	// RootCAs set).
 	TLS *tls.Config
-	// DialTimeout bounds reaching the agent (default 10s).
+	// DialTimeout bounds reaching the agent (0: 10s; negative is refused).
 	DialTimeout time.Duration
 	Logger      zerolog.Logger
 }
@@ -45,7 +45,10 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.TLS == nil || len(cfg.TLS.Certificates) == 0 {
 		return nil, errors.New("localproxy: a TLS config with the route cert is required")
 	}
-	if cfg.DialTimeout <= 0 {
+	if cfg.DialTimeout < 0 {
+		return nil, errors.New("localproxy: DialTimeout must not be negative")
+	}
+	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
 	return &Proxy{cfg: cfg}, nil

@@ -287,3 +287,25 @@ func TestProxyForwardsAgentsLastWords(t *testing.T) {
 	require.Error(t, err, "then the connection closes")
 	stop()
 }
+
+// TestNewRefusesBadConfig: a missing agent or route cert, or a negative
+// timeout, is an error naming it; a zero timeout takes the default.
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	withCert := &tls.Config{Certificates: []tls.Certificate{{}}}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{TLS: withCert}, "agent address"},
+		{Config{Agent: "a:1"}, "route cert"},
+		{Config{Agent: "a:1", TLS: &tls.Config{}}, "route cert"},
+		{Config{Agent: "a:1", TLS: withCert, DialTimeout: -time.Second}, "DialTimeout"},
+	} {
+		_, err := New(tc.cfg)
+		require.ErrorContains(t, err, tc.want)
+	}
+	p, err := New(Config{Agent: "a:1", TLS: withCert})
+	require.NoError(t, err)
+	require.Equal(t, DefaultDialTimeout, p.cfg.DialTimeout)
+}

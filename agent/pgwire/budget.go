@@ -15,9 +15,13 @@ type Budget struct {
 	waiting int // readers waiting for room
 }
 
-// NewBudget returns a Budget of total bytes (total <= 0: no bound, nil).
+// NewBudget returns a Budget of total bytes (0: no bound, nil). A
+// negative total panics, as a negative max does in NewClientReader.
 func NewBudget(total int64) *Budget {
-	if total <= 0 {
+	if total < 0 {
+		panic("pgwire: negative message budget")
+	}
+	if total == 0 {
 		return nil
 	}
 	b := &Budget{total: total}

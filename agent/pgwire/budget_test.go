@@ -21,14 +21,14 @@ func frame(typ byte, n int) []byte {
 func TestBudgetBoundsLargeFrames(t *testing.T) {
 	b := NewBudget(100 << 10)
 	in := append(frame('Q', 80<<10), frame('Q', 10)...)
-	r1 := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
+	r1 := NewClientReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
 	r1.SetBudget(b)
 	_, body, err := r1.Next()
 	require.NoError(t, err)
 	require.Len(t, body, 80<<10)
 	require.Equal(t, int64(80<<10+5), b.InUse(), "the large frame holds its size")
 
-	r2 := NewReader(bufio.NewReaderSize(bytes.NewReader(frame('Q', 60<<10)), 4096), 0)
+	r2 := NewClientReader(bufio.NewReaderSize(bytes.NewReader(frame('Q', 60<<10)), 4096), 0)
 	r2.SetBudget(b)
 	got := make(chan int, 1)
 	go func() {
@@ -49,4 +49,18 @@ func TestBudgetBoundsLargeFrames(t *testing.T) {
 	r2.Release()
 	require.Zero(t, b.InUse())
 	require.Nil(t, NewBudget(0), "no bound")
+}
+
+// TestNegativeBoundsPanic: a negative frame limit or budget is a
+// programming error, not a silent default; zero is the default.
+func TestNegativeBoundsPanic(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"client reader": func() { NewClientReader(nil, -1) },
+		"server reader": func() { NewServerReader(nil, -1) },
+		"budget":        func() { NewBudget(-1) },
+	} {
+		require.Panics(t, f, name)
+	}
+	require.Equal(t, DefaultMaxMessage, NewServerReader(nil, 0).max)
 }

@@ -22,13 +22,16 @@ const (
 // after a large frame instead of keeping it for reuse.
 const spareLimit = 1 << 20
 
-// Reader reads typed messages from a buffered reader with bounded framing:
-// the declared length is checked against Max before anything is allocated.
+// Reader reads typed messages from one side of a connection with bounded
+// framing: the declared length is checked against the limit before
+// anything is allocated. T is the side's message type: a Reader of a
+// client's frames (NewClientReader) returns ClientMsg types, one of a
+// server's (NewServerReader) ServerMsg types.
 //
 // The slices returned by Next and Raw reference either the bufio.Reader's
 // buffer or the Reader's own reusable buffer: they are valid only until the
 // next call to Next. Copy whatever must outlive it.
-type Reader struct {
+type Reader[T MsgType] struct {
 	br    *bufio.Reader
 	max   int
 	spare []byte
@@ -41,31 +44,46 @@ type Reader struct {
 
 // SetBudget makes frames larger than the reader's buffer wait for room in
 // b before they are allocated (nil: no bound beyond the frame limit).
-func (r *Reader) SetBudget(b *Budget) { r.budget = b }
+func (r *Reader[T]) SetBudget(b *Budget) { r.budget = b }
 
 // Release gives back what the last frame holds of the budget; Next does it
 // too. Call it when the frame is done with and the next read may block.
-func (r *Reader) Release() {
+func (r *Reader[T]) Release() {
 	if r.held > 0 {
 		r.budget.release(r.held)
 		r.held = 0
 	}
 }
 
-// NewReader returns a Reader over br accepting bodies up to max bytes
-// (DefaultMaxMessage when max <= 0).
-func NewReader(br *bufio.Reader, max int) *Reader {
-	if max <= 0 {
+// NewClientReader returns a Reader of a client's messages over br,
+// accepting bodies up to max bytes (0: DefaultMaxMessage). A negative max
+// is a programming error, as for time.NewTicker: it panics (the
+// configurations that carry it refuse it with an error first).
+func NewClientReader(br *bufio.Reader, max int) *Reader[ClientMsg] {
+	return newReader[ClientMsg](br, max)
+}
+
+// NewServerReader returns a Reader of a server's messages over br, with
+// max as for NewClientReader.
+func NewServerReader(br *bufio.Reader, max int) *Reader[ServerMsg] {
+	return newReader[ServerMsg](br, max)
+}
+
+func newReader[T MsgType](br *bufio.Reader, max int) *Reader[T] {
+	if max < 0 {
+		panic("pgwire: negative maximum message size")
+	}
+	if max == 0 {
 		max = DefaultMaxMessage
 	}
-	return &Reader{br: br, max: max}
+	return &Reader[T]{br: br, max: max}
 }
 
 // Next reads one typed message and returns its type and body. At a clean end
 // of input it returns io.EOF; a frame cut short returns io.ErrUnexpectedEOF.
 // A declared length below 4 fails with ErrMalformed, one above the limit
 // with ErrFrameTooLarge (both as *FrameError); the stream is then unusable.
-func (r *Reader) Next() (typ byte, body []byte, err error) {
+func (r *Reader[T]) Next() (typ T, body []byte, err error) {
 	r.raw = nil
 	r.Release()
 	hdr, err := r.br.Peek(HeaderLen)
@@ -75,13 +93,13 @@ func (r *Reader) Next() (typ byte, body []byte, err error) {
 		}
 		return 0, nil, err
 	}
-	typ = hdr[0]
+	typ = T(hdr[0])
 	n := int64(binary.BigEndian.Uint32(hdr[1:5]))
 	if n < 4 || n > 0x7fffffff {
-		return typ, nil, &FrameError{Type: typ, typed: true, Length: n, Max: r.max, Reason: "invalid length", Err: ErrMalformed}
+		return typ, nil, &FrameError{Type: hdr[0], typed: true, Length: n, Max: r.max, Reason: "invalid length", Err: ErrMalformed}
 	}
 	if n-4 > int64(r.max) {
-		return typ, nil, &FrameError{Type: typ, typed: true, Length: n, Max: r.max, Err: ErrFrameTooLarge}
+		return typ, nil, &FrameError{Type: hdr[0], typed: true, Length: n, Max: r.max, Err: ErrFrameTooLarge}
 	}
 	total := int(n) + 1
 	if total <= r.br.Size() {
@@ -120,15 +138,15 @@ func (r *Reader) Next() (typ byte, body []byte, err error) {
 
 // Raw returns the whole last frame (type, length and body) as read, or nil
 // after an error. Valid until the next call to Next.
-func (r *Reader) Raw() []byte { return r.raw }
+func (r *Reader[T]) Raw() []byte { return r.raw }
 
 // Buffered reports how many bytes are buffered and readable without a
 // system call.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader[T]) Buffered() int { return r.br.Buffered() }
 
 // FrameBuffered reports whether a complete frame is already buffered, so
 // Next will not block. A relay flushes its output when it is false.
-func (r *Reader) FrameBuffered() bool {
+func (r *Reader[T]) FrameBuffered() bool {
 	b := r.br.Buffered()
 	if b < HeaderLen {
 		return false

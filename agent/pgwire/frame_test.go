@@ -27,11 +27,11 @@ func TestReaderFrames(t *testing.T) {
 	in = append(in, msg('S', "")...)
 	in = append(in, msg('d', big)...)
 	in = append(in, msg('X', "")...)
-	r := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
+	r := NewClientReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), 0)
 	want := []struct {
-		typ  byte
+		typ  ClientMsg
 		body string
-	}{{'Q', "select 1\x00"}, {'S', ""}, {'d', big}, {'X', ""}}
+	}{{ClientQuery, "select 1\x00"}, {ClientSync, ""}, {ClientCopyData, big}, {ClientTerminate, ""}}
 	var raws []byte
 	for _, w := range want {
 		typ, body, err := r.Next()
@@ -64,7 +64,7 @@ func TestReaderErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := NewReader(bufio.NewReaderSize(bytes.NewReader(tc.in), 4096), tc.max)
+			r := NewClientReader(bufio.NewReaderSize(bytes.NewReader(tc.in), 4096), tc.max)
 			_, _, err := r.Next()
 			require.ErrorIs(t, err, tc.want)
 		})
@@ -74,7 +74,7 @@ func TestReaderErrors(t *testing.T) {
 func TestHugeFrameDoesNotAllocate(t *testing.T) {
 	in := []byte{'d', 0x7f, 0xff, 0xff, 0xff, 1, 2, 3}
 	allocs := testing.AllocsPerRun(100, func() {
-		r := Reader{br: bufio.NewReaderSize(bytes.NewReader(in), 16), max: DefaultMaxMessage}
+		r := Reader[ClientMsg]{br: bufio.NewReaderSize(bytes.NewReader(in), 16), max: DefaultMaxMessage}
 		_, _, err := r.Next()
 		if !errors.Is(err, ErrFrameTooLarge) {
 			t.Fatal(err)
@@ -83,7 +83,7 @@ func TestHugeFrameDoesNotAllocate(t *testing.T) {
 	// bufio reader, bytes reader and the error value; never the 2 GiB.
 	require.LessOrEqual(t, allocs, 5.0)
 	var fe *FrameError
-	r := NewReader(bufio.NewReader(bytes.NewReader(in)), 0)
+	r := NewClientReader(bufio.NewReader(bytes.NewReader(in)), 0)
 	_, _, err := r.Next()
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, int64(0x7fffffff), fe.Length)
@@ -94,7 +94,7 @@ func TestFrameBuffered(t *testing.T) {
 	t.Parallel()
 	in := append(msg('Q', "select 1\x00"), msg('S', "")[:3]...)
 	br := bufio.NewReader(bytes.NewReader(in))
-	r := NewReader(br, 0)
+	r := NewClientReader(br, 0)
 	_, err := br.Peek(len(in))
 	require.NoError(t, err)
 	require.True(t, r.FrameBuffered())
@@ -174,10 +174,10 @@ func TestStartupErrors(t *testing.T) {
 func TestAppendError(t *testing.T) {
 	t.Parallel()
 	b := AppendError(nil, Error{Code: CodeAuditUnavailable, Message: "audit log unavailable", Hint: "retry"})
-	r := NewReader(bufio.NewReader(bytes.NewReader(AppendReadyForQuery(b, TxIdle))), 0)
+	r := NewServerReader(bufio.NewReader(bytes.NewReader(AppendReadyForQuery(b, TxIdle))), 0)
 	typ, body, err := r.Next()
 	require.NoError(t, err)
-	require.Equal(t, byte(MsgErrorResponse), typ)
+	require.Equal(t, ServerErrorResponse, typ)
 	var er pgproto3.ErrorResponse
 	require.NoError(t, er.Decode(body))
 	require.Equal(t, "ERROR", er.Severity)
@@ -185,7 +185,7 @@ func TestAppendError(t *testing.T) {
 	require.Equal(t, "retry", er.Hint)
 	typ, body, err = r.Next()
 	require.NoError(t, err)
-	require.Equal(t, byte('Z'), typ)
+	require.Equal(t, ServerReadyForQuery, typ)
 	require.Equal(t, []byte{'I'}, body)
 
 	var buf bytes.Buffer
@@ -206,9 +206,9 @@ func TestFrameErrorTexts(t *testing.T) {
 	require.Contains(t, err.Error(), "startup packet declares")
 
 	after := map[string]error{}
-	_, _, after["bad length"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{'B', 0, 0, 0, 1})), 0).Next()
-	_, _, after["too large"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{'P', 0, 1, 0, 0})), 16).Next()
-	_, _, after["type byte 0"] = NewReader(bufio.NewReader(bytes.NewReader([]byte{0, 0, 0, 0, 2})), 0).Next()
+	_, _, after["bad length"] = NewClientReader(bufio.NewReader(bytes.NewReader([]byte{'B', 0, 0, 0, 1})), 0).Next()
+	_, _, after["too large"] = NewClientReader(bufio.NewReader(bytes.NewReader([]byte{'P', 0, 1, 0, 0})), 16).Next()
+	_, _, after["type byte 0"] = NewClientReader(bufio.NewReader(bytes.NewReader([]byte{0, 0, 0, 0, 2})), 0).Next()
 	after["undecodable body"] = Decode(&pgproto3.Query{}, nil)
 	// As the relay builds it for a message its tracker cannot read.
 	after["relay"] = &FrameError{Reason: "Bind: insufficient data", Err: ErrMalformed}

@@ -11,7 +11,7 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(append(msg('P', "s\x00select $1\x00\x00\x00"), msg('S', "")...))
 	f.Add([]byte{'d', 0x7f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 64), 1024)
+		r := NewClientReader(bufio.NewReaderSize(bytes.NewReader(in), 64), 1024)
 		var out []byte
 		for {
 			_, body, err := r.Next()

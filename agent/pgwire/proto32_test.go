@@ -80,7 +80,7 @@ func TestBackendKeyData(t *testing.T) {
 	for _, n := range []int{4, 32, MaxCancelKey} {
 		key := bytes.Repeat([]byte{7}, n)
 		msg := AppendBackendKeyData(nil, 99, key)
-		require.Equal(t, byte(MsgBackendKeyData), msg[0])
+		require.Equal(t, ServerBackendKeyData, ServerMsg(msg[0]))
 		require.Equal(t, uint32(len(msg)-1), binary.BigEndian.Uint32(msg[1:5]))
 		pid, secret, err := ParseBackendKeyData(msg[HeaderLen:])
 		require.NoError(t, err)

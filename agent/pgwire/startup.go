@@ -174,7 +174,7 @@ func VersionString(v uint32) string { return fmt.Sprintf("%d.%d", v>>16, v&0xfff
 // in 3.2). secret aliases body.
 func ParseBackendKeyData(body []byte) (pid uint32, secret []byte, err error) {
 	if len(body) < 4+1 || len(body) > 4+MaxCancelKey {
-		return 0, nil, &FrameError{Type: MsgBackendKeyData, typed: true, Length: int64(len(body) + 4),
+		return 0, nil, &FrameError{Type: byte(ServerBackendKeyData), typed: true, Length: int64(len(body) + 4),
 			Reason: fmt.Sprintf("BackendKeyData with a key of %d bytes (want 1 to %d)", len(body)-4, MaxCancelKey), Err: ErrMalformed}
 	}
 	return binary.BigEndian.Uint32(body), body[4:len(body):len(body)], nil
@@ -182,7 +182,7 @@ func ParseBackendKeyData(body []byte) (pid uint32, secret []byte, err error) {
 
 // AppendBackendKeyData appends a BackendKeyData message.
 func AppendBackendKeyData(dst []byte, pid uint32, secret []byte) []byte {
-	dst = append(dst, MsgBackendKeyData)
+	dst = append(dst, byte(ServerBackendKeyData))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(4+4+len(secret)))
 	dst = binary.BigEndian.AppendUint32(dst, pid)
 	return append(dst, secret...)

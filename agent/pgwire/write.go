@@ -54,7 +54,7 @@ const (
 
 // AppendReadyForQuery appends a ReadyForQuery with status to dst.
 func AppendReadyForQuery(dst []byte, status byte) []byte {
-	return append(dst, 'Z', 0, 0, 0, 5, status)
+	return append(dst, byte(ServerReadyForQuery), 0, 0, 0, 5, status)
 }
 
 // WriteError writes e as one ErrorResponse.

@@ -1,6 +1,7 @@
 package recordlimit
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -14,7 +15,8 @@ const (
 	DefaultMaxSources = 4096
 )
 
-// Options tune a Limiter.
+// Options tune a Limiter. A zero number takes its default; a negative one
+// is refused.
 type Options struct {
 	// Window is the period of each source's budget (default 10s).
 	Window time.Duration
@@ -57,21 +59,30 @@ type Limiter struct {
 	overflow map[string]*entry
 }
 
-// New returns a Limiter with opt's defaults filled.
-func New(opt Options) *Limiter {
-	if opt.Window <= 0 {
+// New returns a Limiter with opt's defaults filled, or an error naming a
+// negative option.
+func New(opt Options) (*Limiter, error) {
+	switch {
+	case opt.Window < 0:
+		return nil, fmt.Errorf("recordlimit: Window %v is negative", opt.Window)
+	case opt.Burst < 0:
+		return nil, fmt.Errorf("recordlimit: Burst %d is negative", opt.Burst)
+	case opt.MaxSources < 0:
+		return nil, fmt.Errorf("recordlimit: MaxSources %d is negative", opt.MaxSources)
+	}
+	if opt.Window == 0 {
 		opt.Window = DefaultWindow
 	}
-	if opt.Burst <= 0 {
+	if opt.Burst == 0 {
 		opt.Burst = DefaultBurst
 	}
-	if opt.MaxSources <= 0 {
+	if opt.MaxSources == 0 {
 		opt.MaxSources = DefaultMaxSources
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Limiter{opt: opt, entries: map[key]*entry{}, overflow: map[string]*entry{}}
+	return &Limiter{opt: opt, entries: map[key]*entry{}, overflow: map[string]*entry{}}, nil
 }
 
 // Window returns the window in force.

@@ -14,6 +14,35 @@ func newClock() *testclock.Clock {
 	return testclock.New(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 }
 
+func newLimiter(t *testing.T, opt Options) *Limiter {
+	t.Helper()
+	l, err := New(opt)
+	require.NoError(t, err)
+	return l
+}
+
+// TestNewRefusesNegativeOptions: a negative option is an error naming it,
+// not a default; zero takes the default.
+func TestNewRefusesNegativeOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opt   Options
+		field string
+	}{
+		{Options{Window: -time.Second}, "Window"},
+		{Options{Burst: -1}, "Burst"},
+		{Options{MaxSources: -1}, "MaxSources"},
+		{Options{Window: time.Second, Burst: 1, MaxSources: -5}, "MaxSources"},
+	} {
+		_, err := New(tc.opt)
+		require.ErrorContains(t, err, tc.field, "%+v", tc.opt)
+	}
+	l := newLimiter(t, Options{})
+	require.Equal(t, DefaultWindow, l.Window())
+	require.Equal(t, DefaultBurst, l.opt.Burst)
+	require.Equal(t, DefaultMaxSources, l.opt.MaxSources)
+}
+
 func total(sums []Summary) int {
 	n := 0
 	for _, s := range sums {
@@ -28,7 +57,7 @@ func total(sums []Summary) int {
 func TestBurstThenSummary(t *testing.T) {
 	t.Parallel()
 	c := newClock()
-	l := New(Options{Window: 10 * time.Second, Burst: 3, Now: c.Now})
+	l := newLimiter(t, Options{Window: 10 * time.Second, Burst: 3, Now: c.Now})
 	full, suppressed := 0, 0
 	send := func(kind, addr string, i int) {
 		ok, sums := l.Allow(kind, addr, i)
@@ -75,7 +104,7 @@ func TestBurstThenSummary(t *testing.T) {
 func TestMemoryBounded(t *testing.T) {
 	t.Parallel()
 	c := newClock()
-	l := New(Options{Window: time.Minute, Burst: 2, MaxSources: 50, Now: c.Now})
+	l := newLimiter(t, Options{Window: time.Minute, Burst: 2, MaxSources: 50, Now: c.Now})
 	const sources, each = 5000, 4
 	full, suppressed := 0, 0
 	for s := range sources {
@@ -128,7 +157,7 @@ func TestSource(t *testing.T) {
 // TestConcurrent: the counts add up under concurrent use (run with -race).
 func TestConcurrent(t *testing.T) {
 	t.Parallel()
-	l := New(Options{Window: time.Hour, Burst: 5})
+	l := newLimiter(t, Options{Window: time.Hour, Burst: 5})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	full, suppressed := 0, 0

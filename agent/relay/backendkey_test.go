@@ -37,7 +37,7 @@ func TestBackendKeyDataMapped32(t *testing.T) {
 			agentServer, serverSide := tcpPair(t)
 			var mapped []byte
 			var mappedPID uint32
-			s := New(Config{
+			s := mustNew(Config{
 				SessionID: "s1", Database: "db", User: "alice", Mode: Async,
 				Builder: eventlog.NewBuilder("agent-1"), Publisher: &memPub{},
 				MapBackendKey: func(pid uint32, secret []byte) []byte {

@@ -58,7 +58,7 @@ func benchRelay(b *testing.B, mode Mode) {
 	pub := auditpub.New(memlog.New(eventlog.AuditStream), nil, auditpub.Options{})
 	defer func() { _ = pub.Close(context.Background()) }()
 	benchRoundTrips(b, func(c, s net.Conn) {
-		New(Config{SessionID: "s", Database: "d", User: "u", Mode: mode,
+		mustNew(Config{SessionID: "s", Database: "d", User: "u", Mode: mode,
 			Builder: eventlog.NewBuilder("agent"), Publisher: pub}, c, nil, s).Run(context.Background())
 	})
 }

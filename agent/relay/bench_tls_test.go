@@ -168,7 +168,7 @@ func BenchmarkTLS(b *testing.B) {
 						id++
 						sid := fmt.Sprintf("s%d", id)
 						mu.Unlock()
-						New(Config{SessionID: sid, Database: "d", User: "u", Mode: mode,
+						mustNew(Config{SessionID: sid, Database: "d", User: "u", Mode: mode,
 							Builder: builder, Publisher: pub}, c, nil, s).Run(context.Background())
 					})
 				})

@@ -60,7 +60,7 @@ type clientBatch struct {
 
 // take handles one client message. It returns io.EOF when the client
 // ended the session.
-func (b *clientBatch) take(typ byte, body []byte) error {
+func (b *clientBatch) take(typ pgwire.ClientMsg, body []byte) error {
 	s := b.s
 	if skip, err := b.skipping(typ); skip || err != nil {
 		return err
@@ -87,10 +87,10 @@ func (b *clientBatch) take(typ byte, body []byte) error {
 		return err
 	}
 	switch typ {
-	case pgwire.MsgQuery, pgwire.MsgSync, pgwire.MsgFunctionCall:
+	case pgwire.ClientQuery, pgwire.ClientSync, pgwire.ClientFunctionCall:
 		b.groups++
 		b.open = false
-	case pgwire.MsgParse, pgwire.MsgBind, pgwire.MsgExecute, pgwire.MsgDescribe, pgwire.MsgClose:
+	case pgwire.ClientParse, pgwire.ClientBind, pgwire.ClientExecute, pgwire.ClientDescribe, pgwire.ClientClose:
 		b.open = true
 	}
 	if q != nil {
@@ -114,7 +114,7 @@ func (b *clientBatch) take(typ byte, body []byte) error {
 		return nil
 	}
 	b.out = append(b.out, s.cr.Raw()...)
-	if typ == pgwire.MsgTerminate {
+	if typ == pgwire.ClientTerminate {
 		s.terminated.Store(true)
 		_ = b.flush()
 		return io.EOF
@@ -132,7 +132,7 @@ var errSkip = errors.New("relay: message of a refused batch")
 
 // track hands the message to the tracker; when it must wait for earlier
 // groups, the batch is forwarded first.
-func (b *clientBatch) track(typ byte, body []byte) (q *schemas.Query, err error) {
+func (b *clientBatch) track(typ pgwire.ClientMsg, body []byte) (q *schemas.Query, err error) {
 	s := b.s
 	q, err = s.t.client(typ, body)
 	var we *waitError
@@ -154,13 +154,13 @@ func (b *clientBatch) track(typ byte, body []byte) (q *schemas.Query, err error)
 
 // skipping drops the messages of a refused group (skipToSync) or batch
 // (discard) up to their Sync, which it answers as the group requires.
-func (b *clientBatch) skipping(typ byte) (bool, error) {
+func (b *clientBatch) skipping(typ pgwire.ClientMsg) (bool, error) {
 	s := b.s
 	if b.skipToSync {
 		switch typ {
-		case pgwire.MsgSync:
+		case pgwire.ClientSync:
 			b.skipToSync = false // the Sync goes on as usual
-		case pgwire.MsgTerminate:
+		case pgwire.ClientTerminate:
 			s.terminated.Store(true)
 			_ = b.flush()
 			return true, io.EOF
@@ -172,7 +172,7 @@ func (b *clientBatch) skipping(typ byte) (bool, error) {
 		return false, nil
 	}
 	switch typ {
-	case pgwire.MsgSync:
+	case pgwire.ClientSync:
 		b.discard = false
 		if !b.discardCarried {
 			return true, s.respond(nil, true)
@@ -183,7 +183,7 @@ func (b *clientBatch) skipping(typ byte) (bool, error) {
 		n, err := s.server.Write(syncMsg)
 		s.bytesIn.Add(int64(n))
 		return true, err
-	case pgwire.MsgTerminate:
+	case pgwire.ClientTerminate:
 		s.terminated.Store(true)
 		return true, io.EOF
 	}

@@ -58,7 +58,7 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 	}
 	clientSide, agentClient := tcpPair(t)
 	pub := &memPub{}
-	s := New(Config{SessionID: "d", Database: "db", User: "u", Mode: mode,
+	s := mustNew(Config{SessionID: "d", Database: "db", User: "u", Mode: mode,
 		Builder: eventlog.NewBuilder("agent-d"), Publisher: pub}, agentClient, nil, server)
 	done := make(chan Stats, 1)
 	go func() { done <- s.Run(context.Background()) }()

@@ -10,9 +10,10 @@
 // 3.2), and from then on frames every
 // message, forwarding the original bytes unchanged.
 //
-// Client → server, the tracker (tracker.go, tracker_server.go) records
-// each simple Query and each extended Execute as exactly one `query`
-// event, with the text the server runs. It follows the server, not a
+// Client → server, the tracker (tracker.go; tracker_client.go and
+// tracker_server.go say, as a table, what each message does) records
+// each simple Query, each extended Execute and each FunctionCall as
+// exactly one `query` event, with the text the server runs. It follows the server, not a
 // prediction: its statements and portals change only on the server's
 // answers (ParseComplete, BindComplete, CloseComplete, and the command tags
 // of SQL PREPARE, DEALLOCATE [ALL], DISCARD ALL, DECLARE, CLOSE [ALL], whose
@@ -27,9 +28,12 @@
 // fails goes in its place (so the transaction fails as it would have) and
 // the client gets a 26000/34000 error saying why. What the tracker cannot
 // see — names created or dropped by SQL inside functions or DO blocks — is
-// the limit docs/AUDIT.md states. Server → client, CommandComplete,
-// ErrorResponse, EmptyQueryResponse and PortalSuspended are matched back in
-// order and yield one `query.result` each.
+// the limit docs/AUDIT.md states. Server → client, the answers are matched
+// back in order, and each recorded query gets one `query.result`: an
+// Execute's at its CommandComplete, EmptyQueryResponse or PortalSuspended,
+// a Query's and a FunctionCall's at their ReadyForQuery. One the server
+// failed or skipped gets its error at the group's ReadyForQuery, or at
+// once when the group had failed before it was sent.
 //
 // differential_test.go checks all this against a real PostgreSQL's
 // log_statement=all, statement by statement, over random pipelined

@@ -26,7 +26,7 @@ func FuzzTracker(f *testing.F) {
 	f.Add(seed, []byte{0, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, in []byte, replies []byte) {
 		tr := newTracker("s")
-		r := pgwire.NewReader(bufio.NewReader(bytes.NewReader(in)), 1<<16)
+		r := pgwire.NewClientReader(bufio.NewReader(bytes.NewReader(in)), 1<<16)
 		queries := 0
 		for {
 			typ, body, err := r.Next()
@@ -42,20 +42,20 @@ func FuzzTracker(f *testing.F) {
 			}
 		}
 		// Answer: each reply byte picks a server message.
-		kinds := []byte{pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
-			pgwire.MsgNoData, pgwire.MsgCommandComplete, pgwire.MsgErrorResponse, pgwire.MsgReadyForQuery,
-			pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended}
+		kinds := []pgwire.ServerMsg{pgwire.ServerParseComplete, pgwire.ServerBindComplete, pgwire.ServerCloseComplete,
+			pgwire.ServerNoData, pgwire.ServerCommandComplete, pgwire.ServerErrorResponse, pgwire.ServerReadyForQuery,
+			pgwire.ServerEmptyQueryResponse, pgwire.ServerPortalSuspended}
 		var out serverReply
 		results := 0
 		for _, b := range replies {
 			typ := kinds[int(b)%len(kinds)]
 			var body []byte
 			switch typ {
-			case pgwire.MsgCommandComplete:
+			case pgwire.ServerCommandComplete:
 				body = []byte("SELECT 1\x00")
-			case pgwire.MsgErrorResponse:
+			case pgwire.ServerErrorResponse:
 				body = []byte("SERROR\x00C42601\x00Mboom\x00\x00")
-			case pgwire.MsgReadyForQuery:
+			case pgwire.ServerReadyForQuery:
 				body = []byte{'I'}
 			}
 			tr.server(typ, body, time.Now(), &out)

@@ -28,7 +28,7 @@ func TestResultRecordedBeforeNextQuery(t *testing.T) {
 		clientSide, agentClient := tcpPair(t)
 		agentServer, serverSide := tcpPair(t)
 		go fakeServer(t, serverSide)
-		s := New(Config{SessionID: "s1", Database: "db", User: "alice", Mode: mode,
+		s := mustNew(Config{SessionID: "s1", Database: "db", User: "alice", Mode: mode,
 			Builder: eventlog.NewBuilder("agent-1"), Publisher: pub}, agentClient, nil, agentServer)
 		done := make(chan Stats, 1)
 		go func() { done <- s.Run(t.Context()) }()

@@ -20,6 +20,35 @@ import (
 
 // fakeServer is a tiny PostgreSQL backend for unit tests: it prepares,
 // binds and executes by echoing, and fails any statement containing "boom".
+// mustNew is New for the tests' fixed, valid configs (it may run on a
+// goroutine of its own: it panics rather than fail the test).
+func mustNew(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *Session {
+	s, err := New(cfg, client, clientBR, server)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// TestNewRefusesBadConfig: a Mode that is neither Strict nor Async, or a
+// negative MaxMessage, is an error naming it; MaxMessage 0 is the default.
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{Mode: Async + 1}, "Mode"},
+		{Config{Mode: -1}, "Mode"},
+		{Config{MaxMessage: -1}, "MaxMessage"},
+	} {
+		_, err := New(tc.cfg, nil, bufio.NewReader(strings.NewReader("")), nil)
+		require.ErrorContains(t, err, tc.field)
+	}
+	_, err := New(Config{Mode: Async}, nil, bufio.NewReader(strings.NewReader("")), nil)
+	require.NoError(t, err)
+}
+
 func fakeServer(t testing.TB, conn net.Conn) {
 	t.Helper()
 	be := pgproto3.NewBackend(pgproto3.NewChunkReader(conn), conn)
@@ -150,7 +179,7 @@ func startRelay(t *testing.T, mode Mode, pub *memPub) (*pgproto3.Frontend, net.C
 	clientSide, agentClient := tcpPair(t)
 	agentServer, serverSide := tcpPair(t)
 	go fakeServer(t, serverSide)
-	s := New(Config{
+	s := mustNew(Config{
 		SessionID: "s1", Database: "db", User: "alice", Mode: mode,
 		Builder: eventlog.NewBuilder("agent-1"), Publisher: pub,
 		MapBackendKey: func(uint32, []byte) []byte { return []byte{0, 0, 0, 77} },
@@ -383,7 +412,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 // hashed, never dropped.
 func TestOversizeQueryIsFitted(t *testing.T) {
 	t.Parallel()
-	s := New(Config{SessionID: "s", Database: "db", User: "alice", Builder: eventlog.NewBuilder("agent-1")}, nil, bufio.NewReader(strings.NewReader("")), nil)
+	s := mustNew(Config{SessionID: "s", Database: "db", User: "alice", Builder: eventlog.NewBuilder("agent-1")}, nil, bufio.NewReader(strings.NewReader("")), nil)
 	q := schemas.Query{SessionID: "s", N: 1, Kind: "extended", Statement: strings.Repeat("\x01é", 40000),
 		StatementName: strings.Repeat("n", 100<<10), Params: []schemas.QueryParam{{Format: "text", Value: strings.Repeat("v", 100000)}}}
 	ev := s.queryEvent(&q)

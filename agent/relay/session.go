@@ -75,7 +75,8 @@ type Config struct {
 	// pgwire.MaxCancelKey in 3.2; it aliases the frame, valid only during
 	// the call. Nil forwards the server's key unchanged.
 	MapBackendKey func(pid uint32, secret []byte) []byte
-	// MaxMessage bounds one message body (pgwire.DefaultMaxMessage if 0).
+	// MaxMessage bounds one message body (0: pgwire.DefaultMaxMessage;
+	// negative is refused).
 	MaxMessage int
 	// Budget, when set, bounds the bytes that large client messages hold at
 	// once across the sessions sharing it (the agent's global bound): a
@@ -100,8 +101,8 @@ type Session struct {
 	cfg    Config
 	client net.Conn
 	server net.Conn
-	cr     *pgwire.Reader
-	sr     *pgwire.Reader
+	cr     *pgwire.Reader[pgwire.ClientMsg]
+	sr     *pgwire.Reader[pgwire.ServerMsg]
 	t      *tracker
 
 	querySubject  string
@@ -131,9 +132,17 @@ type Session struct {
 	terminated atomic.Bool
 }
 
-// New returns a Session. clientBR may hold bytes the caller already
-// buffered from client (nil: a new reader).
-func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *Session {
+// New returns a Session, or an error naming a Config value that makes no
+// sense (a Mode neither Strict nor Async, a negative MaxMessage). clientBR
+// may hold bytes the caller already buffered from client (nil: a new
+// reader).
+func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) (*Session, error) {
+	switch {
+	case cfg.Mode != Strict && cfg.Mode != Async:
+		return nil, fmt.Errorf("relay: Mode %d is neither Strict nor Async", cfg.Mode)
+	case cfg.MaxMessage < 0:
+		return nil, fmt.Errorf("relay: MaxMessage %d is negative", cfg.MaxMessage)
+	}
 	if clientBR == nil {
 		clientBR = bufio.NewReaderSize(client, bufSize)
 	}
@@ -142,15 +151,15 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) *
 		client:        client,
 		server:        server,
 		cr:            newBudgetReader(clientBR, cfg.MaxMessage, cfg.Budget),
-		sr:            pgwire.NewReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
+		sr:            pgwire.NewServerReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
 		t:             newTracker(cfg.SessionID),
 		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
 		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
-	}
+	}, nil
 }
 
-func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader {
-	r := pgwire.NewReader(br, max)
+func newBudgetReader(br *bufio.Reader, max int, b *pgwire.Budget) *pgwire.Reader[pgwire.ClientMsg] {
+	r := pgwire.NewClientReader(br, max)
 	r.SetBudget(b)
 	return r
 }
@@ -230,7 +239,9 @@ func (s *Session) flushClientLocked() error {
 	return err
 }
 
-// serverLoop relays server → client, matching results.
+// serverLoop relays server → client, matching results. Replies are
+// written to the client in batches: outMu is held from a batch's first
+// message to its flush.
 func (s *Session) serverLoop() error {
 	var reply serverReply
 	var evs []eventlog.Event
@@ -251,61 +262,79 @@ func (s *Session) serverLoop() error {
 		}
 		now := time.Now()
 		s.t.server(typ, body, now, &reply)
-		if reply.pre != nil {
-			s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
-			reply.pre = nil
-		}
-		if reply.replace != nil {
-			s.cout = pgwire.AppendError(s.cout, *reply.replace)
-			reply.replace = nil
-		} else if typ == pgwire.MsgBackendKeyData && s.cfg.MapBackendKey != nil {
-			s.cout = s.mapBackendKey(s.cout, body)
-		} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
-			// A large message (a wide row) goes to the client with no copy.
-			if err := s.flushClientLocked(); err != nil {
-				return err
-			}
-			n, err := s.client.Write(raw)
-			s.bytesOut.Add(int64(n))
-			if err != nil {
-				return err
-			}
-		} else {
-			s.cout = append(s.cout, raw...)
-		}
-		for _, sy := range reply.synth {
-			s.appendSynthLocked(&sy)
+		if err := s.writeReplyLocked(typ, body, &reply); err != nil {
+			return err
 		}
 		for i := range reply.results {
 			evs = append(evs, s.resultEvent(&reply.results[i], now))
 		}
 		reply.results, reply.synth = reply.results[:0], reply.synth[:0]
-		if !s.sr.FrameBuffered() || len(s.cout) >= flushLimit {
-			var err error
-			if len(evs) > 0 {
-				s.resultMu.Lock()
-				err = s.flushClientLocked()
-				if perr := s.cfg.Publisher.TryPublishAsync(evs); perr != nil {
-					// The queries ran; their results are lost. The publisher
-					// logs, counts and reports the condition (not per batch).
-					s.cfg.Logger.Debug().Err(perr).Str("session", s.cfg.SessionID).Int("events", len(evs)).Msg("query results not recorded")
-				}
-				s.resultMu.Unlock()
-				clear(evs)
-				evs = evs[:0]
-			} else {
-				err = s.flushClientLocked()
-			}
-			s.outMu.Unlock()
-			locked = false
-			if err != nil {
-				return err
-			}
-			if s.fatal.Load() {
-				return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
-			}
+		if s.sr.FrameBuffered() && len(s.cout) < flushLimit {
+			continue
+		}
+		err = s.flushRepliesLocked(evs)
+		clear(evs)
+		evs = evs[:0]
+		s.outMu.Unlock()
+		locked = false
+		if err != nil {
+			return err
+		}
+		if s.fatal.Load() {
+			return errors.New("a query inside a transaction was refused: its audit event could not be recorded")
 		}
 	}
+}
+
+// writeReplyLocked writes one server message to the client as the tracker
+// said (reply): the agent's error before it or in its place, the agent's
+// secret in a BackendKeyData, a large message from the reader's buffer
+// with no copy; then the agent's own replies that follow it.
+func (s *Session) writeReplyLocked(typ pgwire.ServerMsg, body []byte, reply *serverReply) error {
+	if reply.pre != nil {
+		s.appendSynthLocked(&item{kind: opSynth, synthErr: reply.pre})
+		reply.pre = nil
+	}
+	if reply.replace != nil {
+		s.cout = pgwire.AppendError(s.cout, *reply.replace)
+		reply.replace = nil
+	} else if typ == pgwire.ServerBackendKeyData && s.cfg.MapBackendKey != nil {
+		s.cout = s.mapBackendKey(s.cout, body)
+	} else if raw := s.sr.Raw(); len(raw) > flushLimit && len(reply.results) == 0 {
+		// A large message (a wide row) goes to the client with no copy.
+		if err := s.flushClientLocked(); err != nil {
+			return err
+		}
+		n, err := s.client.Write(raw)
+		s.bytesOut.Add(int64(n))
+		if err != nil {
+			return err
+		}
+	} else {
+		s.cout = append(s.cout, raw...)
+	}
+	for _, sy := range reply.synth {
+		s.appendSynthLocked(&sy)
+	}
+	return nil
+}
+
+// flushRepliesLocked writes the batch to the client and hands its result
+// events to the publisher, holding resultMu from before the write until
+// they are taken (see Session.resultMu).
+func (s *Session) flushRepliesLocked(evs []eventlog.Event) error {
+	if len(evs) == 0 {
+		return s.flushClientLocked()
+	}
+	s.resultMu.Lock()
+	defer s.resultMu.Unlock()
+	err := s.flushClientLocked()
+	if perr := s.cfg.Publisher.TryPublishAsync(evs); perr != nil {
+		// The queries ran; their results are lost. The publisher logs,
+		// counts and reports the condition (not per batch).
+		s.cfg.Logger.Debug().Err(perr).Str("session", s.cfg.SessionID).Int("events", len(evs)).Msg("query results not recorded")
+	}
+	return err
 }
 
 // mapBackendKey appends the client's BackendKeyData for the server's
@@ -370,7 +399,7 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 	return err
 }
 
-var syncMsg = []byte{pgwire.MsgSync, 0, 0, 0, 4}
+var syncMsg = []byte{byte(pgwire.ClientSync), 0, 0, 0, 4}
 
 // publishNotExecuted records, when the publisher takes it, a query.result
 // "not executed" (58000, with why) for each query event of a refused

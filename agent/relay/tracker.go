@@ -1,14 +1,9 @@
 package relay
 
 import (
-	"bytes"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
-	"unsafe"
-
-	"github.com/jackc/pgproto3/v2"
 
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -91,9 +86,10 @@ type item struct {
 	// ignores it, like everything else up to Sync. It does not end the
 	// group.
 	inGroup bool
-	// Queries. text and effects are those of a Query, or of an Execute's
-	// statement when it may change names; eff counts the statements of a
-	// Query the server completed.
+	// Queries (Execute, Query, FunctionCall): n is the query number. text
+	// and effects are those of a Query, or of an Execute's statement when
+	// it may change names; lexed: effects were read from the text; eff
+	// counts the statements the server completed.
 	n       uint64
 	text    string
 	sum     string // the SHA-256 of the full text when text was cut
@@ -117,9 +113,12 @@ func (it *item) endsGroup() bool {
 
 // tracker follows prepared statements, portals and the in-flight queue of
 // one session, so that every Execute is recorded with the text the server
-// runs. Its state (stmts, portals) changes only on the server's answers:
-// ParseComplete, BindComplete, CloseComplete, and the command tags of SQL
-// that creates or drops names. A message that reads a name takes it from
+// runs. Its state (stmts, portals) changes only on the server's answers
+// (serverSteps): ParseComplete, BindComplete, CloseComplete, the command
+// tags of SQL that creates or drops names, an ErrorResponse to an unnamed
+// Parse or Bind (the old unnamed one is gone), and ReadyForQuery (a
+// Query's drops the unnamed statement and portal, the end of a
+// transaction its portals). A message that reads a name takes it from
 // the latest write of its own sync group (if that write fails, the server
 // skips to Sync and the reader never runs), else from the state, after
 // waiting for earlier groups that may change it. A name the agent cannot
@@ -159,8 +158,9 @@ type tracker struct {
 	// dead is set when the server failed a message of the group the
 	// client is still sending (deadGroup): the server skips the rest of it
 	// up to Sync, so its messages are not queued (memory stays bounded
-	// whatever follows) and its Executes are answered at once (deadRes,
-	// read by the client goroutine after client returns).
+	// whatever follows) and its queries (Execute, Query, FunctionCall) are
+	// answered "not executed" at once (deadRes, read by the client
+	// goroutine after client returns).
 	dead      bool
 	deadGroup uint64
 	deadRes   *schemas.QueryResult
@@ -267,6 +267,25 @@ func (t *tracker) inGroupLocked(n ns, name string) (st *stmtEntry, p *portalEntr
 	return nil, nil, false, false
 }
 
+// readLocked resolves the name a Bind (a statement) or an Execute (a
+// portal) reads: from the latest write of its own group, else from the
+// state once no earlier group may change it (a *waitError until then). ok
+// is false when the name is unknown, or so is the write's effect.
+func (t *tracker) readLocked(n ns, key string) (*stmtEntry, *portalEntry, bool, error) {
+	st, p, found, unknown := t.inGroupLocked(n, key)
+	if !found {
+		if t.blockedLocked(n, key) {
+			return nil, nil, false, &waitError{ns: n, name: key}
+		}
+		if n == nsStmt {
+			st = t.stmts[key]
+		} else {
+			p = t.portals[key]
+		}
+	}
+	return st, p, !unknown && (st != nil || p != nil), nil
+}
+
 // writes reports whether e may change (n, name).
 func (e sqlEffect) writes(n ns, name string) bool {
 	switch e.kind {
@@ -282,246 +301,6 @@ func (e sqlEffect) writes(n ns, name string) bool {
 		return true
 	}
 	return false
-}
-
-// client processes one client message. It returns a query to record (nil
-// if none). A *waitError means: flush, wait, and call again; a *nameRefusal:
-// do not forward (see nameRefusal). A malformed audited message returns an
-// error wrapping pgwire.ErrMalformed.
-func (t *tracker) client(typ byte, body []byte) (*schemas.Query, error) {
-	switch typ {
-	case pgwire.MsgQuery, pgwire.MsgParse, pgwire.MsgBind, pgwire.MsgExecute,
-		pgwire.MsgClose, pgwire.MsgDescribe, pgwire.MsgSync, pgwire.MsgFunctionCall:
-	default:
-		return nil, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.dead && t.deadGroup == t.group && typ != pgwire.MsgSync {
-		return t.clientDeadLocked(typ, body)
-	}
-	// What each message does to the state.
-	switch typ {
-	case pgwire.MsgQuery:
-		return t.clientQueryLocked(body)
-	case pgwire.MsgParse:
-		return nil, t.clientParseLocked(body)
-	case pgwire.MsgBind:
-		return nil, t.clientBindLocked(body)
-	case pgwire.MsgClose:
-		return nil, t.clientCloseLocked(body)
-	case pgwire.MsgDescribe:
-		t.pushLocked(item{kind: opDescribe})
-	case pgwire.MsgExecute:
-		return t.clientExecuteLocked(body)
-	case pgwire.MsgSync:
-		t.pushLocked(item{kind: opSync})
-	case pgwire.MsgFunctionCall:
-		return t.clientFunctionLocked(body)
-	}
-	return nil, nil
-}
-
-// clientParseLocked: a Parse writes its statement name (if it fails, the
-// server skips to Sync). Decoded by hand: the text is kept cut past
-// bigText without copying the whole.
-func (t *tracker) clientParseLocked(body []byte) error {
-	name, rest, ok := cstring(body)
-	if !ok {
-		return malformedMsg("Parse", nil)
-	}
-	i := bytes.IndexByte(rest, 0)
-	if i < 0 {
-		return malformedMsg("Parse", nil)
-	}
-	text, sum := keptText(rest[:i])
-	key := protocolName(name)
-	t.pushLocked(item{kind: opParse, ns: nsStmt, name: key, stmt: &stmtEntry{text: text, sum: sum, eff: mayHaveEffects(text)},
-		regs: keys(pendKey{ns: nsStmt, name: key})})
-	return nil
-}
-
-// clientCloseLocked: a Close drops a statement or portal name.
-func (t *tracker) clientCloseLocked(body []byte) error {
-	var m pgproto3.Close
-	if err := pgwire.Decode(&m, body); err != nil || (m.ObjectType != 'S' && m.ObjectType != 'P') {
-		return malformedMsg("Close", err)
-	}
-	n := nsStmt
-	if m.ObjectType == 'P' {
-		n = nsPortal
-	}
-	key := protocolName(m.Name)
-	t.pushLocked(item{kind: opClose, ns: n, name: key, regs: keys(pendKey{ns: n, name: key})})
-	return nil
-}
-
-// clientQueryLocked: a simple Query destroys the unnamed statement and
-// portal, and its SQL may create or drop names.
-func (t *tracker) clientQueryLocked(body []byte) (*schemas.Query, error) {
-	if len(body) == 0 || body[len(body)-1] != 0 || bytes.IndexByte(body, 0) != len(body)-1 {
-		return nil, malformedMsg("Query", nil)
-	}
-	raw := body[:len(body)-1]
-	text, sum := keptText(raw)
-	it := item{kind: opQuery, text: text, sum: sum, qreg: true}
-	// full is the whole text, valid during this call only.
-	full := unsafe.String(unsafe.SliceData(raw), len(raw))
-	if mayHaveEffects(full) {
-		// Which names depends on how the server splits the string
-		// (standard_conforming_strings may change before it runs): later
-		// groups wait for its answer.
-		it.regs.add(pendKey{ns: nsStmt, all: true})
-		it.regs.add(pendKey{ns: nsPortal, all: true})
-		if sum != "" {
-			// The kept text is cut: read the effects now, from the whole.
-			it.effects, it.lexed = sqlEffects(full, t.scs), true
-		}
-	}
-	t.n++
-	it.n = t.n
-	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text,
-		Truncated: sum != "", SHA256: sum}, nil
-}
-
-func (t *tracker) clientBindLocked(body []byte) error {
-	var m pgproto3.Bind
-	if err := pgwire.Decode(&m, body); err != nil {
-		return malformedMsg("Bind", err)
-	}
-	stmtKey, portalKey := protocolName(m.PreparedStatement), protocolName(m.DestinationPortal)
-	st, _, found, unknown := t.inGroupLocked(nsStmt, stmtKey)
-	if !found {
-		if t.blockedLocked(nsStmt, stmtKey) {
-			return &waitError{ns: nsStmt, name: stmtKey}
-		}
-		st = t.stmts[stmtKey]
-	}
-	if st == nil || unknown {
-		return &nameRefusal{e: unknownStatement(m.PreparedStatement), poison: poisonBind(m.PreparedStatement), genuine: true}
-	}
-	p := &portalEntry{stmtName: m.PreparedStatement, text: st.text, sum: st.sum, sqlN: st.sqlN, eff: st.eff, params: bindParams(m.ParameterFormatCodes, m.Parameters)}
-	t.pushLocked(item{kind: opBind, ns: nsPortal, name: portalKey, portal: p,
-		regs: keys(pendKey{ns: nsPortal, name: portalKey})})
-	return nil
-}
-
-func (t *tracker) clientExecuteLocked(body []byte) (*schemas.Query, error) {
-	var m pgproto3.Execute
-	if err := pgwire.Decode(&m, body); err != nil {
-		return nil, malformedMsg("Execute", err)
-	}
-	key := protocolName(m.Portal)
-	_, p, found, unknown := t.inGroupLocked(nsPortal, key)
-	if !found {
-		if t.blockedLocked(nsPortal, key) {
-			return nil, &waitError{ns: nsPortal, name: key}
-		}
-		p = t.portals[key]
-	}
-	if p == nil || unknown {
-		return nil, &nameRefusal{e: unknownPortal(m.Portal), poison: poisonBind("")}
-	}
-	t.n++
-	it := item{kind: opExecute, n: t.n}
-	if p.eff {
-		// A Parse holds one statement: its head, and so its effect, does
-		// not depend on how strings are read (nor on a cut tail).
-		it.text, it.sum, it.effects, it.lexed = p.text, p.sum, sqlEffects(p.text, t.scs), true
-		it.regs = regsOf(it.effects)
-	}
-	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: m.Portal,
-		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
-		Truncated: p.sum != "", SHA256: p.sum}, nil
-}
-
-// clientDeadLocked takes a message of a group the server already failed:
-// nothing is queued; an Execute is recorded and answered not executed.
-func (t *tracker) clientDeadLocked(typ byte, body []byte) (*schemas.Query, error) {
-	var q *schemas.Query
-	switch typ {
-	case pgwire.MsgExecute:
-		var m pgproto3.Execute
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("Execute", err)
-		}
-		q = t.deadExecuteLocked(m.Portal)
-	case pgwire.MsgQuery:
-		if len(body) == 0 || body[len(body)-1] != 0 {
-			return nil, malformedMsg("Query", nil)
-		}
-		text, sum := keptText(body[:len(body)-1])
-		t.n++
-		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindSimple, Statement: text, Truncated: sum != "", SHA256: sum}
-	case pgwire.MsgFunctionCall:
-		var m pgproto3.FunctionCall
-		if err := pgwire.Decode(&m, body); err != nil {
-			return nil, malformedMsg("FunctionCall", err)
-		}
-		t.n++
-		q = &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindFunctionCall,
-			Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
-			Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}
-	default:
-		return nil, nil
-	}
-	t.deadRes = &schemas.QueryResult{SessionID: t.session, N: t.n, Status: schemas.ResultError, Error: schemas.NotExecuted}
-	return q, nil
-}
-
-// deadExecuteLocked records an Execute of a dead group with the text it
-// would have had.
-func (t *tracker) deadExecuteLocked(portal string) *schemas.Query {
-	m := struct{ Portal string }{portal}
-	t.n++
-	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: m.Portal}
-	if _, p, found, _ := t.inGroupLocked(nsPortal, protocolName(m.Portal)); found && p != nil {
-		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
-		q.Truncated, q.SHA256 = p.sum != "", p.sum
-	} else if p := t.portals[protocolName(m.Portal)]; !found && p != nil {
-		q.Statement, q.StatementName, q.Params, q.PreparedBy = p.text, p.stmtName, p.params, p.sqlN
-		q.Truncated, q.SHA256 = p.sum != "", p.sum
-	}
-	return q
-}
-
-// takeDead returns the result of the Execute client just took in a dead
-// group, if any. Only the client goroutine calls it.
-func (t *tracker) takeDead() *schemas.QueryResult {
-	r := t.deadRes
-	t.deadRes = nil
-	return r
-}
-
-func (t *tracker) clientFunctionLocked(body []byte) (*schemas.Query, error) {
-	var m pgproto3.FunctionCall
-	if err := pgwire.Decode(&m, body); err != nil {
-		return nil, malformedMsg("FunctionCall", err)
-	}
-	t.n++
-	t.pushLocked(item{kind: opFunc, n: t.n})
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindFunctionCall,
-		Statement: "function oid " + strconv.FormatUint(uint64(m.Function), 10),
-		Params:    bindParams(int16s(m.ArgFormatCodes), m.Arguments)}, nil
-}
-
-// pushSync queues a Sync the agent sends itself to end a group left open
-// by a refused batch; pre is written to the client before its
-// ReadyForQuery.
-func (t *tracker) pushSync(pre *pgwire.Error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pushLocked(item{kind: opSync, preErr: pre})
-}
-
-// pushRefused queues the poison sent for a refused message.
-func (t *tracker) pushRefused(r *nameRefusal) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e := r.e
-	t.pushLocked(item{kind: opRefused, synthErr: &e, genuine: r.genuine})
 }
 
 // trackerMark is a point in the client's messages: rollback returns to

@@ -22,65 +22,100 @@ type serverReply struct {
 	synth   []item // replies to write after this message, in order
 }
 
+// serverStep is what one kind of server message does to the tracker's
+// state. h is the oldest message awaiting an answer (nil: none); results
+// and synthetic replies go to out.
+type serverStep func(t *tracker, h *item, body []byte, now time.Time, out *serverReply)
+
+// serverSteps are the server messages the tracker follows; the others
+// (DataRow, NoticeResponse, …) change nothing it knows.
+var serverSteps = [256]serverStep{
+	// The answers that confirm a message's write: the state takes it.
+	pgwire.ServerParseComplete: (*tracker).parseCompleteLocked,
+	pgwire.ServerBindComplete:  (*tracker).bindCompleteLocked,
+	pgwire.ServerCloseComplete: (*tracker).closeCompleteLocked,
+	// A Describe's answer.
+	pgwire.ServerRowDescription: (*tracker).describedLocked,
+	pgwire.ServerNoData:         (*tracker).describedLocked,
+	// The end of a statement: an Execute's result, one statement of a
+	// Query (whose tag may say it created or dropped names).
+	pgwire.ServerCommandComplete:    (*tracker).commandCompleteLocked,
+	pgwire.ServerEmptyQueryResponse: (*tracker).emptyQueryLocked,
+	pgwire.ServerPortalSuspended:    (*tracker).portalSuspendedLocked,
+	// A FunctionCall ran (its result comes with ReadyForQuery).
+	pgwire.ServerFunctionCallResponse: (*tracker).functionResultLocked,
+	// A failure: the server skips the rest of the group up to Sync.
+	pgwire.ServerErrorResponse: (*tracker).errorLocked,
+	// standard_conforming_strings decides how SQL text splits.
+	pgwire.ServerParameterStatus: (*tracker).parameterStatusLocked,
+	// The end of a group: what the server skipped is swept, a Query's or
+	// FunctionCall's result reported, idle portals dropped.
+	pgwire.ServerReadyForQuery: (*tracker).readyLocked,
+}
+
 // server processes one server message; results and synthetic replies are
 // appended to out.
-func (t *tracker) server(typ byte, body []byte, now time.Time, out *serverReply) {
-	switch typ {
-	case pgwire.MsgParseComplete, pgwire.MsgBindComplete, pgwire.MsgCloseComplete,
-		pgwire.MsgRowDescription, pgwire.MsgNoData, pgwire.MsgCommandComplete,
-		pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended, pgwire.MsgErrorResponse,
-		pgwire.MsgReadyForQuery, pgwire.MsgFunctionCallResponse, pgwire.MsgParameterStatus:
-	default:
+func (t *tracker) server(typ pgwire.ServerMsg, body []byte, now time.Time, out *serverReply) {
+	step := serverSteps[typ]
+	if step == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h := t.headLocked()
-	switch typ {
-	case pgwire.MsgParseComplete:
-		if h != nil && h.kind == opParse {
-			t.stmts[h.name] = h.stmt
-			t.confirmLocked()
+	step(t, t.headLocked(), body, now, out)
+}
+
+func (t *tracker) parseCompleteLocked(h *item, _ []byte, _ time.Time, _ *serverReply) {
+	if h != nil && h.kind == opParse {
+		t.stmts[h.name] = h.stmt
+		t.confirmLocked()
+	}
+}
+
+func (t *tracker) bindCompleteLocked(h *item, _ []byte, _ time.Time, _ *serverReply) {
+	if h != nil && h.kind == opBind {
+		t.portals[h.name] = h.portal
+		t.confirmLocked()
+	}
+}
+
+func (t *tracker) closeCompleteLocked(h *item, _ []byte, _ time.Time, _ *serverReply) {
+	if h != nil && h.kind == opClose {
+		if h.ns == nsStmt {
+			delete(t.stmts, h.name)
+		} else {
+			delete(t.portals, h.name)
 		}
-	case pgwire.MsgBindComplete:
-		if h != nil && h.kind == opBind {
-			t.portals[h.name] = h.portal
-			t.confirmLocked()
-		}
-	case pgwire.MsgCloseComplete:
-		if h != nil && h.kind == opClose {
-			if h.ns == nsStmt {
-				delete(t.stmts, h.name)
-			} else {
-				delete(t.portals, h.name)
-			}
-			t.confirmLocked()
-		}
-	case pgwire.MsgRowDescription, pgwire.MsgNoData:
-		if h != nil && h.kind == opDescribe {
-			t.confirmLocked()
-		}
-	case pgwire.MsgCommandComplete, pgwire.MsgEmptyQueryResponse, pgwire.MsgPortalSuspended:
-		t.completeLocked(h, typ, body, now, out)
-	case pgwire.MsgFunctionCallResponse:
-		if h != nil && h.kind == opFunc && h.res.Status == "" {
-			h.res.Status = schemas.ResultOK
-		}
-	case pgwire.MsgErrorResponse:
-		t.errorLocked(h, body, out)
-	case pgwire.MsgParameterStatus:
-		var m pgproto3.ParameterStatus
-		if pgwire.Decode(&m, body) == nil && m.Name == "standard_conforming_strings" {
-			t.scs = m.Value == "on"
-		}
-	case pgwire.MsgReadyForQuery:
-		if len(body) == 1 {
-			t.txStatus = body[0]
-		}
-		t.sweepLocked(now, out)
-		if t.txStatus == pgwire.TxIdle {
-			t.dropPortalsLocked()
-		}
+		t.confirmLocked()
+	}
+}
+
+func (t *tracker) describedLocked(h *item, _ []byte, _ time.Time, _ *serverReply) {
+	if h != nil && h.kind == opDescribe {
+		t.confirmLocked()
+	}
+}
+
+func (t *tracker) functionResultLocked(h *item, _ []byte, _ time.Time, _ *serverReply) {
+	if h != nil && h.kind == opFunc && h.res.Status == "" {
+		h.res.Status = schemas.ResultOK
+	}
+}
+
+func (t *tracker) parameterStatusLocked(_ *item, body []byte, _ time.Time, _ *serverReply) {
+	var m pgproto3.ParameterStatus
+	if pgwire.Decode(&m, body) == nil && m.Name == "standard_conforming_strings" {
+		t.scs = m.Value == "on"
+	}
+}
+
+func (t *tracker) readyLocked(_ *item, body []byte, now time.Time, out *serverReply) {
+	if len(body) == 1 {
+		t.txStatus = body[0]
+	}
+	t.sweepLocked(now, out)
+	if t.txStatus == pgwire.TxIdle {
+		t.dropPortalsLocked()
 	}
 }
 
@@ -90,26 +125,41 @@ func (t *tracker) confirmLocked() {
 	t.cond.Broadcast()
 }
 
-// completeLocked handles the end of one statement: a simple Query's (one
-// of possibly several) or an Execute's.
-func (t *tracker) completeLocked(h *item, typ byte, body []byte, now time.Time, out *serverReply) {
-	if h == nil || (h.kind != opExecute && h.kind != opQuery) {
+// completes reports whether h is a statement a CommandComplete,
+// EmptyQueryResponse or PortalSuspended ends.
+func (h *item) completes() bool {
+	return h != nil && (h.kind == opExecute || h.kind == opQuery)
+}
+
+func (t *tracker) commandCompleteLocked(h *item, body []byte, now time.Time, out *serverReply) {
+	if !h.completes() {
 		return
 	}
 	var tag string
-	status := schemas.ResultOK
-	switch typ {
-	case pgwire.MsgCommandComplete:
-		var m pgproto3.CommandComplete
-		if pgwire.Decode(&m, body) == nil {
-			tag = string(m.CommandTag)
-		}
-		t.applyTagLocked(h, tag)
-	case pgwire.MsgEmptyQueryResponse:
-		status = schemas.ResultEmpty
-	default:
-		status = schemas.ResultSuspended
+	var m pgproto3.CommandComplete
+	if pgwire.Decode(&m, body) == nil {
+		tag = string(m.CommandTag)
 	}
+	t.applyTagLocked(h, tag)
+	t.completeLocked(h, schemas.ResultOK, tag, now, out)
+}
+
+func (t *tracker) emptyQueryLocked(h *item, _ []byte, now time.Time, out *serverReply) {
+	if h.completes() {
+		t.completeLocked(h, schemas.ResultEmpty, "", now, out)
+	}
+}
+
+func (t *tracker) portalSuspendedLocked(h *item, _ []byte, now time.Time, out *serverReply) {
+	if h.completes() {
+		t.completeLocked(h, schemas.ResultSuspended, "", now, out)
+	}
+}
+
+// completeLocked handles the end of one statement: an Execute's, which
+// yields its result, or one of a simple Query's, which adds to the result
+// its ReadyForQuery yields.
+func (t *tracker) completeLocked(h *item, status, tag string, now time.Time, out *serverReply) {
 	if h.kind == opQuery {
 		if h.res.Status != schemas.ResultError && tag != "" {
 			h.res.Status, h.res.CommandTag = schemas.ResultOK, tag
@@ -152,8 +202,7 @@ func (t *tracker) applyTagLocked(h *item, tag string) {
 			e = h.effects[0]
 		}
 	}
-	switch {
-	case kind != e.kind:
+	if kind != e.kind {
 		t.forgetAllLocked()
 		return
 	}
@@ -183,7 +232,7 @@ func (t *tracker) forgetAllLocked() {
 	clear(t.portals)
 }
 
-func (t *tracker) errorLocked(h *item, body []byte, out *serverReply) {
+func (t *tracker) errorLocked(h *item, body []byte, _ time.Time, out *serverReply) {
 	if h == nil {
 		return
 	}

@@ -4,7 +4,6 @@ package relay
 // cut past bigText, the refusal of unknown names and its poison Bind.
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -18,14 +17,6 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-func cstring(b []byte) (string, []byte, bool) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return "", nil, false
-	}
-	return string(b[:i]), b[i+1:], true
-}
-
 // nameRefusal is returned by client for a message the agent does not forward:
 // it names a statement or portal whose text the agent does not know. The
 // caller forwards poison instead — a Bind the server always refuses (two
@@ -35,8 +26,9 @@ func cstring(b []byte) (string, []byte, bool) {
 type nameRefusal struct {
 	e      pgwire.Error
 	poison []byte
-	// stmt is the statement name the poison binds: when the server answers
-	// that it does not exist (26000), its own error is the right answer.
+	// genuine: the poison binds the very statement the client named, so
+	// when the server answers that it does not exist (26000), its own error
+	// is the right answer.
 	genuine bool
 }
 

@@ -26,6 +26,9 @@ const (
 // maxFirstMessage bounds the server's first answer to the startup.
 const maxFirstMessage = 64 << 10
 
+// DefaultDialTimeout is Target.DialTimeout's default.
+const DefaultDialTimeout = 10 * time.Second
+
 var (
 	// ErrNoTLS means the database refused the SSLRequest.
 	ErrNoTLS = errors.New("the database does not accept TLS connections")
@@ -46,7 +49,8 @@ type Target struct {
 	ServerName string
 	// Cert is the client cert presented (the session's db_client cert).
 	Cert *tls.Certificate
-	// DialTimeout bounds TCP connect plus TLS (default 10s).
+	// DialTimeout bounds TCP connect plus TLS (0: DefaultDialTimeout;
+	// negative is refused).
 	DialTimeout time.Duration
 }
 
@@ -119,13 +123,16 @@ func verifyChain(raw [][]byte, roots *x509.CertPool) error {
 // the handshake. The returned connection carries nothing else yet (a
 // CancelRequest or a StartupMessage comes next).
 func DialTLS(ctx context.Context, t Target) (*tls.Conn, error) {
+	if t.DialTimeout < 0 {
+		return nil, fmt.Errorf("upstream: DialTimeout %v is negative", t.DialTimeout)
+	}
 	cfg, err := t.TLSConfig()
 	if err != nil {
 		return nil, err
 	}
 	timeout := t.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	if timeout == 0 {
+		timeout = DefaultDialTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -185,14 +192,14 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 		return nil, fmt.Errorf("send startup to database %s: %w", t.Addr, err)
 	}
 	br := bufio.NewReaderSize(tc, 8192)
-	fr := pgwire.NewReader(br, maxFirstMessage)
+	fr := pgwire.NewServerReader(br, maxFirstMessage)
 	typ, body, err := fr.Next()
 	if err != nil {
 		tc.Close()
 		return nil, fmt.Errorf("read the database's answer to the startup: %w", err)
 	}
 	var first []byte
-	if typ == pgwire.MsgNegotiateProtocolVersion {
+	if typ == pgwire.ServerNegotiateProtocolVersion {
 		// The client asked for a newer minor version (3.2 of a server
 		// that speaks 3.0) or `_pq_.` options the server lacks: the
 		// server says what it speaks, then goes on. The client decides
@@ -205,7 +212,7 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 	}
 	first = append(first, fr.Raw()...)
 	switch typ {
-	case pgwire.MsgAuthentication:
+	case pgwire.ServerAuthentication:
 		if len(body) < 4 {
 			tc.Close()
 			return nil, fmt.Errorf("database %s sent a malformed authentication message", t.Addr)
@@ -214,7 +221,7 @@ func Connect(ctx context.Context, t Target, startup []byte) (net.Conn, error) {
 			tc.Close()
 			return nil, ErrPasswordRequired
 		}
-	case pgwire.MsgErrorResponse:
+	case pgwire.ServerErrorResponse:
 		tc.Close()
 		var er pgproto3.ErrorResponse
 		se := &ServerError{Raw: first}

@@ -1,0 +1,100 @@
+package relay
+
+// The client messages the tracker reads, one decoder each. Bind, Close,
+// Execute and FunctionCall go through pgproto3/v2 (pgwire.Decode turns
+// its panics on hostile input into ErrMalformed). Parse and Query are
+// decoded by hand, on the hot path: pgproto3 copies the whole text (up to
+// the frame limit) where the tracker keeps a cut of it past bigText, and
+// its Query decoder panics on an empty body; FuzzDecodeParse and
+// FuzzDecodeQuery check them against pgproto3's. Describe's body is not
+// read: the tracker only waits for its answer.
+
+import (
+	"bytes"
+
+	"github.com/jackc/pgproto3/v2"
+
+	"github.com/tollgate-db/tollgate/agent/pgwire"
+)
+
+// parseMsg is what the tracker reads of a Parse.
+type parseMsg struct {
+	name string
+	// query aliases the frame: valid until the next read.
+	query []byte
+}
+
+// decodeParse reads a Parse's statement name and text. The parameter
+// types after them are the server's to check.
+func decodeParse(body []byte) (parseMsg, error) {
+	name, rest, ok := cstring(body)
+	if !ok {
+		return parseMsg{}, malformedMsg("Parse", nil)
+	}
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 {
+		return parseMsg{}, malformedMsg("Parse", nil)
+	}
+	return parseMsg{name: name, query: rest[:i]}, nil
+}
+
+// decodeQuery returns a Query's text: the body without its terminating
+// NUL, aliasing the frame. A body with no terminating NUL is malformed. A
+// text holding a NUL is malformed too where the server reads it (it
+// refuses the Query); in a group the server skips it is not read, so
+// nulInside reports it apart.
+func decodeQuery(body []byte) (text []byte, nulInside bool, err error) {
+	if len(body) == 0 || body[len(body)-1] != 0 {
+		return nil, false, malformedMsg("Query", nil)
+	}
+	text = body[:len(body)-1]
+	return text, bytes.IndexByte(text, 0) >= 0, nil
+}
+
+// decodeBind reads a Bind; its parameters alias the frame.
+func decodeBind(body []byte) (*pgproto3.Bind, error) {
+	var m pgproto3.Bind
+	if err := pgwire.Decode(&m, body); err != nil {
+		return nil, malformedMsg("Bind", err)
+	}
+	return &m, nil
+}
+
+// decodeExecute returns the portal an Execute runs.
+func decodeExecute(body []byte) (portal string, err error) {
+	var m pgproto3.Execute
+	if err := pgwire.Decode(&m, body); err != nil {
+		return "", malformedMsg("Execute", err)
+	}
+	return m.Portal, nil
+}
+
+// decodeClose returns what a Close drops: a statement ('S') or a portal
+// ('P'), and its name.
+func decodeClose(body []byte) (n ns, name string, err error) {
+	var m pgproto3.Close
+	if err := pgwire.Decode(&m, body); err != nil || (m.ObjectType != 'S' && m.ObjectType != 'P') {
+		return 0, "", malformedMsg("Close", err)
+	}
+	if m.ObjectType == 'P' {
+		return nsPortal, m.Name, nil
+	}
+	return nsStmt, m.Name, nil
+}
+
+// decodeFunctionCall reads a FunctionCall; its arguments alias the frame.
+func decodeFunctionCall(body []byte) (*pgproto3.FunctionCall, error) {
+	var m pgproto3.FunctionCall
+	if err := pgwire.Decode(&m, body); err != nil {
+		return nil, malformedMsg("FunctionCall", err)
+	}
+	return &m, nil
+}
+
+func cstring(b []byte) (string, []byte, bool) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, false
+	}
+	return string(b[:i]), b[i+1:], true
+}
