@@ -24,6 +24,10 @@ func TestDecoders(t *testing.T) {
 	t.Parallel()
 	bind := body(t, &pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "s", Parameters: [][]byte{[]byte("1"), nil}})
 	call := body(t, &pgproto3.FunctionCall{Function: 42, ArgFormatCodes: []uint16{1}, Arguments: [][]byte{{7}}})
+	// id 42, 0 format codes, 2 arguments: [7] and NULL, text result.
+	callNull := []byte{0, 0, 0, 42, 0, 0, 0, 2, 0, 0, 0, 1, 7, 0xff, 0xff, 0xff, 0xff, 0, 0}
+	callLong := []byte{0, 0, 0, 42, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 7, 0, 0}
+	callFormat2 := []byte{0, 0, 0, 42, 0, 1, 0, 2, 0, 0, 0, 0}
 	tests := []struct {
 		name   string
 		decode func([]byte) (string, error) // what was read, in short
@@ -50,6 +54,10 @@ func TestDecoders(t *testing.T) {
 		{"Close cut", shortClose, []byte("S"), "", "Close"},
 		{"FunctionCall", shortFunction, call, "42|1", ""},
 		{"FunctionCall cut", shortFunction, call[:3], "", "FunctionCall"},
+		{"FunctionCall with a NULL argument", shortFunction, callNull, "42|2|[7]|NULL", ""},
+		{"FunctionCall argument longer than the message", shortFunction, callLong, "", "longer than the message"},
+		{"FunctionCall format code 2", shortFunction, callFormat2, "", "neither text nor binary"},
+		{"FunctionCall with trailing bytes", shortFunction, append(append([]byte{}, call...), 0), "", "after the result format"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,7 +111,46 @@ func shortFunction(b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if len(m.Arguments) == 2 { // the NULL case shows its values
+		show := func(a []byte) string {
+			if a == nil {
+				return "NULL"
+			}
+			return fmt.Sprint(a)
+		}
+		return fmt.Sprintf("%d|%d|%s|%s", m.Function, len(m.Arguments), show(m.Arguments[0]), show(m.Arguments[1])), nil
+	}
 	return fmt.Sprintf("%d|%d", m.Function, len(m.Arguments)), nil
+}
+
+// FuzzDecodeFunctionCall: the hand decoder never panics and, wherever
+// pgproto3's decodes a body without NULL arguments, reads the same
+// message.
+func FuzzDecodeFunctionCall(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 42, 0, 0, 0, 2, 0, 0, 0, 1, 7, 0xff, 0xff, 0xff, 0xff, 0, 0})
+	f.Add([]byte{0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 2, 'h', 'i', 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeFunctionCall(b)
+		if err != nil {
+			require.ErrorIs(t, err, pgwire.ErrMalformed)
+			return
+		}
+		for _, a := range got.Arguments {
+			if a == nil {
+				return // pgproto3/v2 cannot read NULL arguments
+			}
+		}
+		var want pgproto3.FunctionCall
+		if pgwire.Decode(&want, b) != nil {
+			return
+		}
+		require.Equal(t, want.Function, got.Function)
+		require.Equal(t, want.ResultFormatCode, got.ResultFormatCode)
+		require.Equal(t, len(want.Arguments), len(got.Arguments))
+		for i := range want.Arguments {
+			require.Equal(t, want.Arguments[i], got.Arguments[i])
+		}
+	})
 }
 
 // FuzzDecodeParse: the hand decoder never panics, agrees with pgproto3's

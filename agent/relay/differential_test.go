@@ -302,3 +302,42 @@ func TestHiddenStatementIsRefused(t *testing.T) {
 			"the client is told why (the server's own error for the poison is replaced)")
 	}
 }
+
+// TestFunctionCallWithNullArgument: a fast-path call with a NULL argument
+// runs as it does directly, is recorded with the NULL, and the session
+// goes on. (quote_nullable is not strict: a NULL in, the text NULL out.)
+func TestFunctionCallWithNullArgument(t *testing.T) {
+	d := startDiffServer(t)
+	ctx := context.Background()
+	conn, err := d.pg.Connect(ctx)
+	require.NoError(t, err)
+	var oid uint32
+	require.NoError(t, conn.QueryRow(ctx, "SELECT 'quote_nullable(text)'::regprocedure::oid").Scan(&oid))
+	require.NoError(t, conn.Close(ctx))
+	for _, mode := range []Mode{Strict, Async} {
+		msgs := []pgproto3.FrontendMessage{
+			&pgproto3.FunctionCall{Function: oid, Arguments: [][]byte{nil}},
+			&pgproto3.FunctionCall{Function: oid, Arguments: [][]byte{[]byte("four")}},
+			&pgproto3.Query{String: "SELECT 'after'"},
+		}
+		logged, evs, err := d.run(t, mode, msgs)
+		require.NoError(t, err)
+		require.Empty(t, d.errs, "no error: the calls ran")
+		require.Contains(t, logged, "SELECT 'after'", "the session went on after the calls")
+		var params [][]schemas.QueryParam
+		for _, ev := range evs {
+			if ev.Type != schemas.TypeQuery {
+				continue
+			}
+			v, err := schemas.Decode(ev)
+			require.NoError(t, err)
+			if q := v.(*schemas.Query); q.Kind == schemas.QueryKindFunctionCall {
+				params = append(params, q.Params)
+			}
+		}
+		require.Equal(t, [][]schemas.QueryParam{
+			{{Format: "null"}},
+			{{Format: "text", Value: "four"}},
+		}, params, modeName(mode))
+	}
+}

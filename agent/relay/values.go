@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 
@@ -85,6 +86,10 @@ func unknownPortal(name string) pgwire.Error {
 }
 
 func malformedMsg(name string, err error) error {
+	var fe *pgwire.FrameError
+	if errors.As(err, &fe) {
+		return fe // already says which message and why
+	}
 	if err != nil {
 		return &pgwire.FrameError{Reason: name + ": " + err.Error(), Err: pgwire.ErrMalformed}
 	}
