@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/agent/cancel"
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/relay"
@@ -74,7 +73,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	defer sess.Close()
 	user, db := sess.Identity.User, sess.Database.Name
 	rc := g.runtime()
-	strict := rc.cfg.DBService.AuditMode != config.AuditAsync
+	strict := rc.AuditMode != relay.Async
 	started := sess.Started(g.id.AgentID)
 	started.Decision = sess.Decision.Reason
 	if strict {
@@ -127,7 +126,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	var keyed bool
 	rs := relay.New(relay.Config{
 		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
-		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Budget: g.budget, Logger: g.log,
+		MaxMessage: rc.MaxMessageSize, Budget: g.budget, Logger: g.log,
 		// The client keeps the server's pid (pg_stat_activity,
 		// pg_terminate_backend) and gets the agent's secret.
 		MapBackendKey: func(pid uint32, secret []byte) []byte {
@@ -260,7 +259,7 @@ func (g *Gateway) watch(ctx context.Context) {
 }
 
 func (g *Gateway) check(now time.Time) {
-	idle := g.runtime().cfg.DBService.IdleTimeout
+	idle := g.runtime().IdleTimeout
 	g.mu.Lock()
 	ls := make([]*live, 0, len(g.live))
 	for _, l := range g.live {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/relay"
+	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
@@ -134,19 +136,19 @@ func startCluster(ctx context.Context, dir string, modes []string) (*cluster, er
 }
 
 func (c *cluster) startAgent(ctx context.Context, mode string) error {
-	f := config.Default()
 	tok, err := c.svc.TokensAdd(ctx, c.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
 	if err != nil {
 		return err
 	}
-	f.Tollgate.AuthToken = tok.Value
-	f.Tollgate.DataDir = filepath.Join(c.dir, "agent-"+mode)
-	f.DBService.ListenAddr = "127.0.0.1:0"
-	f.DBService.AuditMode = mode
-	f.DBService.Databases = []config.Database{{Name: "pg-" + mode, Protocol: "postgres", URI: c.pg.Addr(),
-		Labels: map[string]string{"env": "bench"}, TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}}}
-	gw, err := gateway.New(ctx, f, gateway.Deps{Control: &inprocess.Control{Service: c.svc}, ControlStream: c.log.Control,
-		AuditStream: c.log.Audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent-" + mode, MetricsAddr: "-", Grace: 5 * time.Second})
+	opt := gateway.Options{Hostname: "agent-" + mode, MetricsAddr: gateway.NoListener, Grace: 5 * time.Second,
+		DataDir: filepath.Join(c.dir, "agent-"+mode), JoinToken: func() (string, error) { return tok.Value, nil }, ListenAddr: "127.0.0.1:0"}
+	if mode == config.AuditAsync {
+		opt.AuditMode = relay.Async
+	}
+	opt.Databases = []gateway.Database{{Name: "pg-" + mode, Protocol: "postgres", URI: c.pg.Addr(),
+		Labels: map[string]string{"env": "bench"}, TLSMode: upstream.VerifyFull}}
+	gw, err := gateway.New(ctx, gateway.Deps{Control: &inprocess.Control{Service: c.svc}, ControlStream: c.log.Control,
+		AuditStream: c.log.Audit, Logger: zerolog.Nop()}, opt)
 	if err != nil {
 		return err
 	}

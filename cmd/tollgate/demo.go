@@ -24,8 +24,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
@@ -245,6 +245,19 @@ func (d *demo) database(ctx context.Context) error {
 	return nil
 }
 
+// caPool reads --db-ca-file.
+func caPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--db-ca-file: %w", err)
+	}
+	pool, err := client.PoolOf(b)
+	if err != nil {
+		return nil, fmt.Errorf("--db-ca-file %s: %w", path, err)
+	}
+	return pool, nil
+}
+
 // selfSignedCA makes the stand-in for the CockroachDB cluster's own CA.
 func selfSignedCA(cn string) (string, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -272,15 +285,18 @@ func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, err
 	if err != nil {
 		return nil, fmt.Errorf("tokens add: %w", err)
 	}
-	f := config.Default()
-	f.Tollgate.AuthToken = tok.Value
-	f.Tollgate.DataDir = filepath.Join(d.dir, "agent")
-	f.DBService.ListenAddr = "127.0.0.1:0"
-	f.DBService.Databases = []config.Database{{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
-		URI: d.dbAddr, Labels: map[string]string{"env": "dev"},
-		TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull, CACertFile: d.o.dbCAFile}}}
-	d.gw, err = gateway.New(ctx, f, gateway.Deps{Control: &inprocess.Control{Service: svc}, ControlStream: d.env.Log.Control,
-		AuditStream: d.env.Log.Audit, Logger: log}, gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0"})
+	roach := gateway.Database{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
+		URI: d.dbAddr, Labels: map[string]string{"env": "dev"}, TLSMode: upstream.VerifyFull}
+	if d.o.dbCAFile != "" {
+		if roach.Roots, err = caPool(d.o.dbCAFile); err != nil {
+			return nil, err
+		}
+	}
+	opt := gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0", DataDir: filepath.Join(d.dir, "agent"),
+		JoinToken: func() (string, error) { return tok.Value, nil }, ListenAddr: "127.0.0.1:0"}
+	opt.Databases = []gateway.Database{roach}
+	d.gw, err = gateway.New(ctx, gateway.Deps{Control: &inprocess.Control{Service: svc}, ControlStream: d.env.Log.Control,
+		AuditStream: d.env.Log.Audit, Logger: log}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("start the agent: %w", err)
 	}

@@ -40,6 +40,7 @@ var rules = []rule{
 			return under(module+"control")(imp) && !under(module+"control/wire", module+"control/client", module+"control/pki")(imp)
 		}},
 	{"agent", "the agent does not know how a process is composed", under(module+"internal/node", module+"internal/inprocess", module+"cmd")},
+	{"agent/gateway", "the gateway takes plain options: the YAML (agent/config) is the composition root's, which builds them", under(module + "agent/config")},
 	{"projections", "projections are pure: no I/O, no event store, no clock source",
 		under("net", "os", "io/fs", "database/sql", "math/rand", "crypto/rand", "github.com/nats-io", module+"eventlog/jetstream", module+"eventlog/memlog", module+"control", module+"agent")},
 	{"eventlog", "the event log knows no consumer", under(module+"control", module+"agent", module+"projections", module+"export", module+"auditquery", module+"schemas")},

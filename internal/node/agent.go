@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
@@ -68,19 +67,19 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 			return nil, nil, fmt.Errorf("first contact with control at %s: %w", t.ProxyServer, err)
 		}
 		remote = join.NewRemote(proxy, contact.HostCAPEM)
-		token, err := gateway.JoinToken(t)
+		gopt, err := agentGatewayOptions(*cfg, opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		host := opts.Hostname
-		if host == "" {
-			host, _ = os.Hostname()
+		token, err := gopt.JoinToken()
+		if err != nil {
+			return nil, nil, err
 		}
 		// The address clients dial is a SAN of the host cert the join
 		// issues: public_addr, else listen_addr (as the gateway registers).
-		pub := cfg.Agent.DBService.AdvertiseAddr(host, nil)
-		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
-			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent), Proxy: proxy, CAPin: normalizePin(t.CAPin)}); err != nil {
+		req := gopt.JoinRequest(token)
+		req.Proxy, req.CAPin = proxy, normalizePin(t.CAPin)
+		if id, err = join.Ensure(ctx, cfg.DataDir, remote, req); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -204,6 +203,22 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 	return jc, nil
 }
 
+// agentGatewayOptions are the options of the agent a node runs: its YAML
+// sections (gatewayOptions) with the process's overrides (opts), reloaded
+// from opts.ConfigPath.
+func agentGatewayOptions(cfg config.Config, opts AgentOptions) (gateway.Options, error) {
+	o, err := gatewayOptions(cfg.Agent, cfg.DataDir)
+	if err != nil {
+		return o, err
+	}
+	o.Hostname, o.Grace, o.IdentityCheck = opts.Hostname, opts.Grace, opts.IdentityCheck
+	if opts.MetricsAddr != "" {
+		o.MetricsAddr = metricsAddr(opts.MetricsAddr)
+	}
+	o.Reloader = reloader(opts.ConfigPath, cfg.Agent)
+	return o, nil
+}
+
 // agentFactory builds the gateway: in a single node over control in this
 // process (inprocess.Control; the node creates a one-time join token for its own
 // agent at first start, so the join is recorded like any other:
@@ -214,8 +229,10 @@ func agentFactory(opts AgentOptions) Factory {
 		if !cfg.AgentEnabled {
 			return nil, nil
 		}
-		f := cfg.Agent
-		f.Tollgate.DataDir = cfg.DataDir
+		gopt, err := agentGatewayOptions(cfg, opts)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
 		var cp join.ControlPlane
 		switch {
 		case env.Control != nil:
@@ -228,33 +245,20 @@ func agentFactory(opts AgentOptions) Factory {
 					return nil, &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
 				}
 			}
-			if errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
+			if errors.Is(err, os.ErrNotExist) && cfg.Agent.Tollgate.AuthToken == "" {
 				tok, err := env.Control.TokensAdd(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
 					wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
 				if err != nil {
 					return nil, fmt.Errorf("create a join token for the local agent: %w", err)
 				}
-				f.Tollgate.AuthToken = tok.Value
+				gopt.JoinToken = func() (string, error) { return tok.Value, nil }
 			}
 		case env.remote != nil:
 			cp = env.remote
 		default:
 			return nil, errors.New("agent: no control in this process and no remote join (set tollgate.proxy_server)")
 		}
-		gopt := gateway.Options{ConfigPath: opts.ConfigPath, Hostname: opts.Hostname, MetricsAddr: opts.MetricsAddr, Grace: opts.Grace,
-			IdentityCheck: opts.IdentityCheck}
-		if opts.ConfigPath != "" {
-			dataDir := cfg.DataDir
-			gopt.Reloader = func(context.Context) (agentconfig.File, error) {
-				c, err := config.Load(opts.ConfigPath)
-				if err != nil {
-					return agentconfig.File{}, err
-				}
-				c.Agent.Tollgate.DataDir = dataDir
-				return c.Agent, nil
-			}
-		}
-		gw, err := gateway.New(env.ctx, f, gateway.Deps{Control: cp, ControlStream: env.Log.Control, AuditStream: env.Log.Audit,
+		gw, err := gateway.New(env.ctx, gateway.Deps{Control: cp, ControlStream: env.Log.Control, AuditStream: env.Log.Audit,
 			Registry: env.Registry, Logger: env.Logger}, gopt)
 		if err != nil {
 			return nil, fmt.Errorf("agent: %w", err)
