@@ -84,6 +84,9 @@ func New(ctx context.Context, deps Deps, opt Options) (*Gateway, error) {
 	if deps.Control == nil || deps.ControlStream == nil || deps.AuditStream == nil {
 		return nil, errors.New("gateway: Control, ControlStream and AuditStream are required")
 	}
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
 	opt = opt.withDefaults()
 	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
 		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{},
@@ -439,6 +442,9 @@ func (g *Gateway) Reload(ctx context.Context) error {
 	r := g.runtime()
 	if g.opt.Reloader != nil {
 		next, err := g.opt.Reloader(ctx)
+		if err == nil {
+			err = next.Validate()
+		}
 		if err != nil {
 			return fmt.Errorf("reload config: %w", err)
 		}

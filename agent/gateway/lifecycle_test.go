@@ -118,8 +118,9 @@ func TestCertExpiryEndsSession(t *testing.T) {
 }
 
 // TestReloadOnSIGHUP: a database the reloaded options add is served after
-// SIGHUP, verified against the CA file read at reload; a reload that fails
-// is refused and the running options stay.
+// SIGHUP, verified against the CA file read at reload; a reload that fails,
+// or gives options that cannot work, is refused and the running options
+// stay.
 func TestReloadOnSIGHUP(t *testing.T) {
 	var (
 		mu     sync.Mutex
@@ -170,6 +171,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	errBroken := errors.New("db_service.audit_mode (line 2): must be strict or async")
 	setReload(func() (gateway.Reloadable, error) { return gateway.Reloadable{}, errBroken })
 	require.ErrorIs(t, h.gw.Reload(h.ctx), errBroken)
+	// So are options that cannot work.
+	setReload(func() (gateway.Reloadable, error) { return gateway.Reloadable{IdleTimeout: -time.Second}, nil })
+	require.ErrorIs(t, h.gw.Reload(h.ctx), gateway.ErrInvalidOptions)
 	out, err = execPsql(h.connString(alice, "alice", "postgres"), "-c", "select 'still served'")
 	require.NoError(t, err, out)
 }

@@ -31,7 +31,8 @@ const (
 
 // Options configure a Gateway. They are plain values: the composition root
 // (internal/node) builds them from the YAML; tests, the demo and the bench
-// write them in code. A zero value means the default.
+// write them in code. A zero value means the default; a negative or
+// unknown one is an error at New (Validate).
 type Options struct {
 	// DataDir holds the agent's identity (<DataDir>/agent) and, unless
 	// SpoolDir names another dir, its audit spool (<DataDir>/spool). Empty:

@@ -94,6 +94,7 @@ db_service:
 	require.Equal(t, upstream.VerifyFull, o.Databases[1].TLSMode, "tls.mode defaults to verify-full")
 	require.Nil(t, o.Databases[1].Roots, "no ca_cert_file: the cluster's db CA")
 	require.Equal(t, []gateway.Selector{{"env": {"dev", "staging"}}}, o.Resources)
+	require.NoError(t, o.Validate())
 }
 
 // TestGatewayOptionsDefaults: no auth_token is no token; strict mode.
