@@ -101,8 +101,8 @@ type DBService struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
 	// MaxConnections bounds concurrent client connections (default 1000).
 	MaxConnections int `yaml:"max_connections,omitempty"`
-	// SpoolDir holds async-mode audit events until acked (default
-	// <data_dir>/spool).
+	// SpoolDir holds every audit event, strict or async mode, until the
+	// log stored it (default <data_dir>/spool).
 	SpoolDir string `yaml:"spool_dir,omitempty"`
 	// SpoolSync is when the spool reaches stable storage: "interval"
 	// (default: at most every 100 ms; a process crash loses nothing, a power

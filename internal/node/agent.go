@@ -33,12 +33,15 @@ const localTokenTTL = 5 * time.Minute
 // db_service section).
 type AgentOptions struct {
 	// ConfigPath is re-read on Reload (SIGHUP): the whole daemon file,
-	// whose agent part replaces the running one.
+	// whose db_service section replaces what the gateway reloads
+	// (gateway.Reloadable). Empty: the running config's ca_cert_files are
+	// read again.
 	ConfigPath string
 	// ReloadOnSIGHUP makes the agent reload on SIGHUP (the daemon sets it;
 	// in-process tests do not).
 	ReloadOnSIGHUP bool
-	// Hostname, MetricsAddr and Grace are gateway.Options.
+	// Hostname, MetricsAddr (over db_service.metrics_addr) and Grace are
+	// gateway.Options.
 	Hostname    string
 	MetricsAddr string
 	Grace       time.Duration
