@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
@@ -271,28 +267,13 @@ func localJoinToken(ctx context.Context, cfg config.Config, svc *control.Service
 type agentComponent struct {
 	gw  *gateway.Gateway
 	hup bool
-	log zerolog.Logger
 }
 
 func (a *agentComponent) Name() string { return "agent" }
 
 func (a *agentComponent) Run(ctx context.Context) error {
 	if a.hup {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-ch:
-					if err := a.gw.Reload(ctx); err != nil {
-						a.log.Error().Err(err).Msg("reload on SIGHUP")
-					}
-				}
-			}
-		}()
+		defer a.gw.ReloadOnSIGHUP(ctx)()
 	}
 	return a.gw.Run(ctx)
 }

@@ -183,7 +183,7 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 		if err != nil {
 			return nil, nil, err
 		}
-		comps = append(comps, &agentComponent{gw: gw, hup: agent.reloadOnSIGHUP, log: log})
+		comps = append(comps, &agentComponent{gw: gw, hup: agent.reloadOnSIGHUP})
 		env.Agent, agentMetrics = gw, agent.opt.MetricsAddr
 	}
 	if exp != nil {
