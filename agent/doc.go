@@ -7,7 +7,8 @@
 // Its subpackages, in the order a connection meets them:
 //
 //   - agent/config: the `tollgate:` (join) and `db_service:` sections of the
-//     tollgate YAML config.
+//     tollgate YAML config (internal/node builds the gateway's options from
+//     them).
 //   - agent/join: joining with a token, the host identity on disk and its
 //     renewal, and the ControlPlane the agent asks for db_client certs.
 //   - agent/gateway: the agent runtime: projection follower, accept loop,

@@ -10,9 +10,12 @@
 // is sent as the spool record it is. Events no PublishSync waits for
 // linger briefly (Options.Linger) so one append carries many.
 //
-// The spool is for async mode: an agent in strict mode should open the
-// Publisher without one, since JetStream's ack is then the durability and
-// a spool write would only add to each query's wait.
+// The spool serves both audit modes: the agent (agent/gateway) opens the
+// Publisher with one whenever it has a spool dir, strict or async, so that
+// every event a session was told about (session.started, rejected, ended
+// included) survives an outage of the log and a restart of the agent.
+// Strict-mode sessions still wait for the log's ack: the spool adds a
+// write to their wait, not a second durability.
 //
 // Strict-mode sessions call PublishSync and wait for the log's ack;
 // async-mode sessions call TryPublishAsync, durable once it returns. After

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"strings"
 	"time"
 )
@@ -102,8 +101,8 @@ type DBService struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
 	// MaxConnections bounds concurrent client connections (default 1000).
 	MaxConnections int `yaml:"max_connections,omitempty"`
-	// SpoolDir holds async-mode audit events until acked (default
-	// <data_dir>/spool).
+	// SpoolDir holds every audit event, strict or async mode, until the
+	// log stored it (default <data_dir>/spool).
 	SpoolDir string `yaml:"spool_dir,omitempty"`
 	// SpoolSync is when the spool reaches stable storage: "interval"
 	// (default: at most every 100 ms; a process crash loses nothing, a power
@@ -142,7 +141,7 @@ type DatabaseTLS struct {
 
 // ResourceMatcher selects registered databases whose labels match: every
 // key must be present with one of the listed values; "*" matches any key or
-// value.
+// value (gateway.Selector, which the daemon builds from it, matches).
 type ResourceMatcher struct {
 	Labels map[string]StringList `yaml:"labels"`
 }
@@ -156,73 +155,6 @@ func Default() File {
 
 // IsEnabled reports whether the gateway runs.
 func (s *DBService) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
-
-// Database returns the static database called name.
-func (s *DBService) Database(name string) (Database, bool) {
-	for _, d := range s.Databases {
-		if d.Name == name {
-			return d, true
-		}
-	}
-	return Database{}, false
-}
-
-// SpoolPath returns the async spool dir: spool_dir, else
-// <dataDir>/spool.
-func (s *DBService) SpoolPath(dataDir string) string {
-	if s.SpoolDir != "" {
-		return s.SpoolDir
-	}
-	if dataDir == "" {
-		return ""
-	}
-	return dataDir + "/spool"
-}
-
-// Matches reports whether labels satisfy every selector of m. A matcher
-// with no labels matches nothing.
-func (m ResourceMatcher) Matches(labels map[string]string) bool {
-	if len(m.Labels) == 0 {
-		return false
-	}
-	for k, want := range m.Labels {
-		if k == "*" {
-			if want.Contains("*") {
-				continue
-			}
-			found := false
-			for _, v := range labels {
-				if want.Contains(v) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
-			continue
-		}
-		v, ok := labels[k]
-		if !ok || !(want.Contains("*") || want.Contains(v)) {
-			return false
-		}
-	}
-	return true
-}
-
-// Serves reports whether the database named name with labels is served
-// by this agent: statically configured, or matched by a resource selector.
-func (s *DBService) Serves(name string, labels map[string]string) bool {
-	if _, ok := s.Database(name); ok {
-		return true
-	}
-	for _, m := range s.Resources {
-		if m.Matches(labels) {
-			return true
-		}
-	}
-	return false
-}
 
 func (f *File) fill() {
 	s := &f.DBService
@@ -258,31 +190,6 @@ func (f *File) fill() {
 			s.Databases[i].TLS.Mode = TLSVerifyFull
 		}
 	}
-}
-
-// AdvertiseAddr is the address clients dial to reach this agent: public_addr
-// when set, else the listen address (bound, when the listener is up, so that
-// port 0 resolves) with an unspecified host (0.0.0.0, ::, empty) replaced by
-// hostname — "0.0.0.0:7432" is no address a client can dial.
-func (d DBService) AdvertiseAddr(hostname string, bound net.Addr) string {
-	if d.PublicAddr != "" {
-		return d.PublicAddr
-	}
-	addr := d.ListenAddr
-	if bound != nil {
-		addr = bound.String()
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		if hostname == "" {
-			hostname = "localhost"
-		}
-		host = hostname
-	}
-	return net.JoinHostPort(host, port)
 }
 
 // Off reports whether a listener address means "no listener": "none" or

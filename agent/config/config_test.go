@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,7 +61,6 @@ func TestDefaults(t *testing.T) {
 		require.Equal(t, DefaultCheckpointInterval, s.CheckpointInterval)
 		require.Equal(t, time.Duration(0), s.IdleTimeout)
 		require.Equal(t, DefaultMaxConnections, s.MaxConnections)
-		require.Equal(t, "/d/spool", s.SpoolPath("/d"))
 		require.Equal(t, ByteSize(1<<30), s.SpoolMaxBytes)
 	}
 	f := mustParse(t, "db_service:\n  enabled: false\n")
@@ -140,32 +138,6 @@ func TestByteSize(t *testing.T) {
 	}
 }
 
-func TestResourceMatcher(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		m      map[string]StringList
-		labels map[string]string
-		want   bool
-	}{
-		{map[string]StringList{"env": {"dev"}}, map[string]string{"env": "dev"}, true},
-		{map[string]StringList{"env": {"dev", "stg"}}, map[string]string{"env": "stg", "x": "y"}, true},
-		{map[string]StringList{"env": {"dev"}}, map[string]string{"env": "prod"}, false},
-		{map[string]StringList{"env": {"dev"}}, nil, false},
-		{map[string]StringList{"env": {"*"}}, map[string]string{"env": "prod"}, true},
-		{map[string]StringList{"*": {"*"}}, nil, true},
-		{map[string]StringList{"*": {"dev"}}, map[string]string{"team": "dev"}, true},
-		{map[string]StringList{"env": {"dev"}, "team": {"a"}}, map[string]string{"env": "dev"}, false},
-		{nil, map[string]string{"env": "dev"}, false},
-	}
-	for i, c := range cases {
-		require.Equal(t, c.want, ResourceMatcher{Labels: c.m}.Matches(c.labels), "case %d", i)
-	}
-	s := DBService{Databases: []Database{{Name: "roach"}}, Resources: []ResourceMatcher{{Labels: map[string]StringList{"env": {"dev"}}}}}
-	require.True(t, s.Serves("roach", nil))
-	require.True(t, s.Serves("other", map[string]string{"env": "dev"}))
-	require.False(t, s.Serves("other", map[string]string{"env": "prod"}))
-}
-
 func TestJoinToken(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -189,27 +161,4 @@ func TestJoinToken(t *testing.T) {
 	require.ErrorContains(t, err, "token file "+file+" is empty")
 	_, err = Join{}.Token()
 	require.True(t, errors.Is(err, ErrInvalid))
-}
-
-func TestAdvertiseAddr(t *testing.T) {
-	t.Parallel()
-	bound := &net.TCPAddr{IP: net.IPv4zero, Port: 40001}
-	tests := []struct {
-		name string
-		d    DBService
-		b    net.Addr
-		want string
-	}{
-		{"public addr wins", DBService{PublicAddr: "db.example.com:7432", ListenAddr: "0.0.0.0:7432"}, nil, "db.example.com:7432"},
-		{"unspecified v4 becomes the hostname", DBService{ListenAddr: "0.0.0.0:7432"}, nil, "agent-1:7432"},
-		{"unspecified v6 becomes the hostname", DBService{ListenAddr: "[::]:7432"}, nil, "agent-1:7432"},
-		{"empty host becomes the hostname", DBService{ListenAddr: ":7432"}, nil, "agent-1:7432"},
-		{"bound port replaces port 0", DBService{ListenAddr: "0.0.0.0:0"}, bound, "agent-1:40001"},
-		{"a concrete host stays", DBService{ListenAddr: "127.0.0.1:7432"}, nil, "127.0.0.1:7432"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, tc.d.AdvertiseAddr("agent-1", tc.b))
-		})
-	}
 }

@@ -27,16 +27,38 @@ func (f *File) validate() error {
 			errs = append(errs, e)
 		}
 	}
-	j := path{"tollgate"}
-	if f.Tollgate.ProxyServer != "" {
-		add(checkHostPort(j.key("proxy_server"), f.Tollgate.ProxyServer, false))
-	}
-	if f.Tollgate.CAPin != "" {
-		add(checkPin(j.key("ca_pin"), f.Tollgate.CAPin))
-	}
-
+	f.Tollgate.validate(path{"tollgate"}, add)
 	s := &f.DBService
 	p := path{"db_service"}
+	s.validateListeners(p, add)
+	s.validateLimits(p, add)
+	seen := map[string]int{}
+	for i, d := range s.Databases {
+		dp := p.key("databases").index(i)
+		if validName(d.Name) { // a missing or bad name is d.validate's
+			if prev, dup := seen[d.Name]; dup {
+				add(dp.key("name").errorf("%q is already used by db_service.databases[%d]", d.Name, prev))
+			}
+			seen[d.Name] = i
+		}
+		d.validate(dp, add)
+	}
+	for i, r := range s.Resources {
+		r.validate(p.key("resources").index(i), add)
+	}
+	return errors.Join(errs...)
+}
+
+func (j *Join) validate(p path, add func(*FieldError)) {
+	if j.ProxyServer != "" {
+		add(checkHostPort(p.key("proxy_server"), j.ProxyServer, false))
+	}
+	if j.CAPin != "" {
+		add(checkPin(p.key("ca_pin"), j.CAPin))
+	}
+}
+
+func (s *DBService) validateListeners(p path, add func(*FieldError)) {
 	add(checkHostPort(p.key("listen_addr"), s.ListenAddr, true))
 	if !Off(s.MetricsAddr) {
 		add(checkHostPort(p.key("metrics_addr"), s.MetricsAddr, true))
@@ -44,6 +66,10 @@ func (f *File) validate() error {
 	if s.PublicAddr != "" {
 		add(checkHostPort(p.key("public_addr"), s.PublicAddr, false))
 	}
+}
+
+// validateLimits checks the modes, sizes, durations and counts.
+func (s *DBService) validateLimits(p path, add func(*FieldError)) {
 	if s.AuditMode != AuditStrict && s.AuditMode != AuditAsync {
 		add(p.key("audit_mode").errorf("must be strict or async, got %q", s.AuditMode))
 	}
@@ -68,49 +94,42 @@ func (f *File) validate() error {
 	if s.MaxConnections < 0 {
 		add(p.key("max_connections").errorf("must be positive, got %d", s.MaxConnections))
 	}
-	seen := map[string]int{}
-	for i, d := range s.Databases {
-		dp := p.key("databases").index(i)
-		switch {
-		case d.Name == "":
-			add(dp.key("name").errorf("required: the name clients use, e.g. roach"))
-		case !validName(d.Name):
-			add(dp.key("name").errorf("%q: use 1-63 letters, digits, '-' or '_', starting with a letter or digit", d.Name))
-		default:
-			if prev, dup := seen[d.Name]; dup {
-				add(dp.key("name").errorf("%q is already used by db_service.databases[%d]", d.Name, prev))
-			}
-			seen[d.Name] = i
-		}
-		if d.Protocol != "cockroachdb" && d.Protocol != "postgres" {
-			add(dp.key("protocol").errorf("must be cockroachdb or postgres, got %q", d.Protocol))
-		}
-		if d.URI == "" {
-			add(dp.key("uri").errorf("required: the database's HOST:PORT, e.g. roach.example.com:26257"))
-		} else {
-			add(checkHostPort(dp.key("uri"), d.URI, false))
-		}
-		for k := range d.Labels {
-			if k == "" {
-				add(dp.key("labels").errorf("a label key is empty"))
-			}
-		}
-		if d.TLS.Mode != TLSVerifyFull && d.TLS.Mode != TLSVerifyCA {
-			add(dp.key("tls").key("mode").errorf("must be verify-full or verify-ca, got %q", d.TLS.Mode))
+}
+
+func (d *Database) validate(p path, add func(*FieldError)) {
+	switch {
+	case d.Name == "":
+		add(p.key("name").errorf("required: the name clients use, e.g. roach"))
+	case !validName(d.Name):
+		add(p.key("name").errorf("%q: use 1-63 letters, digits, '-' or '_', starting with a letter or digit", d.Name))
+	}
+	if d.Protocol != "cockroachdb" && d.Protocol != "postgres" {
+		add(p.key("protocol").errorf("must be cockroachdb or postgres, got %q", d.Protocol))
+	}
+	if d.URI == "" {
+		add(p.key("uri").errorf("required: the database's HOST:PORT, e.g. roach.example.com:26257"))
+	} else {
+		add(checkHostPort(p.key("uri"), d.URI, false))
+	}
+	for k := range d.Labels {
+		if k == "" {
+			add(p.key("labels").errorf("a label key is empty"))
 		}
 	}
-	for i, r := range s.Resources {
-		rp := p.key("resources").index(i)
-		if len(r.Labels) == 0 {
-			add(rp.key("labels").errorf(`required: labels to match, e.g. {env: [dev]} or {"*": "*"}`))
-		}
-		for k, v := range r.Labels {
-			if len(v) == 0 {
-				add(rp.key("labels").key(k).errorf("list at least one value (\"*\" for any)"))
-			}
+	if d.TLS.Mode != TLSVerifyFull && d.TLS.Mode != TLSVerifyCA {
+		add(p.key("tls").key("mode").errorf("must be verify-full or verify-ca, got %q", d.TLS.Mode))
+	}
+}
+
+func (r *ResourceMatcher) validate(p path, add func(*FieldError)) {
+	if len(r.Labels) == 0 {
+		add(p.key("labels").errorf(`required: labels to match, e.g. {env: [dev]} or {"*": "*"}`))
+	}
+	for k, v := range r.Labels {
+		if len(v) == 0 {
+			add(p.key("labels").key(k).errorf("list at least one value (\"*\" for any)"))
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func checkHostPort(p path, v string, allowEmptyHost bool) *FieldError {

@@ -81,13 +81,3 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	}
 	return fmt.Errorf("line %d: expected a string or a list of strings", n.Line)
 }
-
-// Contains reports whether v is in l.
-func (l StringList) Contains(v string) bool {
-	for _, s := range l {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}

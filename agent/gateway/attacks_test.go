@@ -11,7 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/agent/relay/difftest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -25,10 +26,13 @@ import (
 // statement (agent/relay's differential test runs random sequences the
 // same way).
 func TestAttacksRecordWhatRanThroughTheAgent(t *testing.T) {
-	for _, mode := range []string{config.AuditStrict, config.AuditAsync} {
-		t.Run(mode, func(t *testing.T) {
+	for _, m := range []struct {
+		name string
+		mode relay.Mode
+	}{{"strict", relay.Strict}, {"async", relay.Async}} {
+		t.Run(m.name, func(t *testing.T) {
 			h := newHarnessWith(t, func(h *harness) {
-				h.mod = func(f *config.File) { f.DBService.AuditMode = mode }
+				h.opt = func(o *gateway.Options) { o.AuditMode = m.mode }
 			})
 			h.addUser("alice", []string{"access"}, []string{"alice"})
 			alice := h.dbCert("alice", "roach", time.Hour)

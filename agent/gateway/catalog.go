@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"time"
 
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/projections"
@@ -15,13 +13,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// catalog serves the static databases of the config and the dynamic ones
-// whose labels match its resource selectors.
+// catalog serves the static databases of the options and the dynamic ones
+// whose labels match their resource selectors.
 type catalog struct{ g *Gateway }
 
 func (c catalog) Lookup(name string) (frontdoor.Database, bool) {
 	rc := c.g.runtime()
-	if d, ok := rc.cfg.DBService.Database(name); ok {
+	if d, ok := rc.database(name); ok {
 		return frontdoor.Database{Name: d.Name, Protocol: d.Protocol, Labels: d.Labels}, true
 	}
 	var out frontdoor.Database
@@ -34,7 +32,7 @@ func (c catalog) Lookup(name string) (frontdoor.Database, bool) {
 		if d.AgentID != "" && d.AgentID != c.g.id.AgentID {
 			return
 		}
-		if d.AgentID == "" && !matches(rc.cfg.DBService.Resources, d.Labels) {
+		if d.AgentID == "" && !rc.selects(d.Labels) {
 			return
 		}
 		out = frontdoor.Database{Name: d.Name, Protocol: d.Protocol, Labels: d.Labels}
@@ -43,9 +41,20 @@ func (c catalog) Lookup(name string) (frontdoor.Database, bool) {
 	return out, found
 }
 
-func matches(ms []config.ResourceMatcher, labels map[string]string) bool {
-	for _, m := range ms {
-		if m.Matches(labels) {
+// database returns the static database called name.
+func (r *Reloadable) database(name string) (Database, bool) {
+	for _, d := range r.Databases {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Database{}, false
+}
+
+// selects reports whether a resource selector matches labels.
+func (r *Reloadable) selects(labels map[string]string) bool {
+	for _, s := range r.Resources {
+		if s.Matches(labels) {
 			return true
 		}
 	}
@@ -54,12 +63,9 @@ func matches(ms []config.ResourceMatcher, labels map[string]string) bool {
 
 // target says how to reach database name: address and TLS verification.
 func (g *Gateway) target(name string) (upstream.Target, error) {
-	rc := g.runtime()
-	if d, ok := rc.cfg.DBService.Database(name); ok {
-		t := upstream.Target{Addr: d.URI, Mode: d.TLS.Mode, ServerName: d.TLS.ServerName}
-		if d.TLS.CACertFile != "" {
-			t.Roots = rc.caFiles[d.TLS.CACertFile]
-		} else {
+	if d, ok := g.runtime().database(name); ok {
+		t := upstream.Target{Addr: d.URI, Mode: d.TLSMode, ServerName: d.ServerName, Roots: d.Roots}
+		if t.Roots == nil {
 			t.Roots = g.state.pool(schemas.CADB)
 		}
 		if t.Roots == nil {
@@ -98,34 +104,13 @@ func (g *Gateway) target(name string) (upstream.Target, error) {
 	return t, nil
 }
 
-// loadCAFiles reads every ca_cert_file of the static databases.
-func loadCAFiles(f config.File) (map[string]*x509.CertPool, error) {
-	out := map[string]*x509.CertPool{}
-	for _, d := range f.DBService.Databases {
-		p := d.TLS.CACertFile
-		if p == "" || out[p] != nil {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("database %s: ca_cert_file: %w", d.Name, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("database %s: ca_cert_file %s holds no PEM certificate", d.Name, p)
-		}
-		out[p] = pool
-	}
-	return out, nil
-}
-
-// registerStatic registers the static databases with control.
-func (g *Gateway) registerStatic(ctx context.Context, f config.File) error {
-	for _, d := range f.DBService.Databases {
+// registerStatic registers the static databases of r with control.
+func (g *Gateway) registerStatic(ctx context.Context, r *Reloadable) error {
+	for _, d := range r.Databases {
 		sd := schemas.Database{Name: d.Name, Description: d.Description, Protocol: d.Protocol, URI: d.URI, Labels: d.Labels,
-			AgentID: g.id.AgentID, PublicAddr: g.publicAddr(f)}
-		if d.TLS.Mode != "" || d.TLS.ServerName != "" {
-			sd.TLS = &schemas.DatabaseTLS{Mode: d.TLS.Mode, ServerName: d.TLS.ServerName}
+			AgentID: g.id.AgentID, PublicAddr: g.publicAddr(r)}
+		if d.TLSMode != "" || d.ServerName != "" {
+			sd.TLS = &schemas.DatabaseTLS{Mode: d.TLSMode, ServerName: d.ServerName}
 		}
 		if err := g.deps.Control.RegisterDatabase(ctx, g.id.AgentID, sd); err != nil {
 			return fmt.Errorf("register database %s: %w", d.Name, err)

@@ -17,24 +17,27 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // asyncHarness is a harness whose agent audits in async mode with a spool
 // of spoolMax bytes (0: the default).
-func asyncHarness(t *testing.T, spoolMax config.ByteSize) *harness {
+func asyncHarness(t *testing.T, spoolMax int64) *harness {
 	return newHarnessWith(t, func(h *harness) {
-		h.mod = func(f *config.File) {
-			f.DBService.AuditMode = config.AuditAsync
-			if spoolMax > 0 {
-				f.DBService.SpoolMaxBytes = spoolMax
-			}
+		h.opt = func(o *gateway.Options) {
+			o.AuditMode = relay.Async
+			o.SpoolMaxBytes = spoolMax
 		}
 	})
 }
+
+// minSpoolMaxBytes is the least db_service.spool_max_bytes (agent/config):
+// room for a few events of the maximum size.
+const minSpoolMaxBytes = 256 << 10
 
 // requireChainIntact verifies every source's hash chain in the audit
 // stream.
@@ -52,7 +55,7 @@ func (h *harness) requireChainIntact(t *testing.T) eventlog.Report {
 // in /metrics, and /healthz fails; once NATS is back and the spool drains,
 // /healthz recovers and queries run again, the chain unbroken.
 func TestAsyncRefusesWhenSpoolFull(t *testing.T) {
-	h := asyncHarness(t, config.MinSpoolMaxBytes)
+	h := asyncHarness(t, minSpoolMaxBytes)
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -118,10 +121,10 @@ func TestOversizeEventRecordedInBothModes(t *testing.T) {
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	name := strings.Repeat("n", 100<<10)
 	param := strings.Repeat("p", 70<<10)
-	for _, mode := range []string{config.AuditStrict, config.AuditAsync} {
-		if mode == config.AuditAsync {
+	for _, mode := range []string{"strict", "async"} {
+		if mode == "async" {
 			h.stopAgent()
-			h.mod = func(f *config.File) { f.DBService.AuditMode = config.AuditAsync }
+			h.opt = func(o *gateway.Options) { o.AuditMode = relay.Async }
 			h.startAgent()
 		}
 		alice := h.dbCert("alice", "roach", time.Hour)
@@ -190,7 +193,7 @@ func TestSpoolDirSwitchedBackDoesNotForkTheChain(t *testing.T) {
 	var spoolDir string
 	h := newHarnessWith(t, func(h *harness) {
 		spoolDir = filepath.Join(h.dir, "spool-a")
-		h.mod = func(f *config.File) { f.DBService.SpoolDir = spoolDir }
+		h.opt = func(o *gateway.Options) { o.SpoolDir = spoolDir }
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)

@@ -183,10 +183,10 @@ func TestGateway(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return h.ended(t, schemas.EndShutdown)+h.ended(t, schemas.EndClient) >= len(h.events(schemas.TypeSessionStarted))
 		}, 20*time.Second, 50*time.Millisecond)
-		f := h.agentConfig()
-		f.Tollgate.AuthToken = ""
-		gw, err := gateway.New(h.ctx, f, gateway.Deps{Control: &inprocess.Control{Service: h.svc}, ControlStream: h.control,
-			AuditStream: h.audit, Logger: zerolog.Nop()}, gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0"})
+		o := h.agentOptions()
+		o.JoinToken, o.Grace = nil, 0
+		gw, err := gateway.New(h.ctx, gateway.Deps{Control: &inprocess.Control{Service: h.svc}, ControlStream: h.control,
+			AuditStream: h.audit, Logger: zerolog.Nop()}, o)
 		require.NoError(t, err)
 		require.Equal(t, id, gw.AgentID())
 		ctx, cancel := context.WithCancel(h.ctx)

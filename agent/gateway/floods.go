@@ -63,7 +63,7 @@ func (g *Gateway) recordSummaries(sums []recordlimit.Summary) {
 	for _, s := range sums {
 		from := s.Source
 		if s.Overflow {
-			from = fmt.Sprintf("more sources than the %d tracked at once", g.floodOpt.MaxSources)
+			from = fmt.Sprintf("more sources than the %d tracked at once", g.opt.Floods.MaxSources)
 		}
 		switch last := s.Last.(type) {
 		case schemas.SessionRejected:

@@ -3,11 +3,9 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/auditpub"
 	"github.com/tollgate-db/tollgate/agent/cancel"
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/agent/metrics"
@@ -27,11 +24,6 @@ import (
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
-)
-
-// Defaults.
-const (
-	DefaultGrace = 10 * time.Second
 )
 
 // Deps are the gateway's connections to the cluster.
@@ -47,49 +39,6 @@ type Deps struct {
 	Logger   zerolog.Logger
 }
 
-// Options tune a Gateway.
-type Options struct {
-	// ConfigPath is re-read by Reload ("" : Reload keeps the config).
-	ConfigPath string
-	// Reloader, when set, replaces reading ConfigPath in Reload (the
-	// daemon re-reads its whole file and hands over the agent part).
-	Reloader func(ctx context.Context) (config.File, error)
-	// Hostname joins the cluster under this name (default os.Hostname).
-	Hostname string
-	// MetricsAddr serves /metrics and /healthz; it overrides
-	// db_service.metrics_addr (default 127.0.0.1:7090; "none" or "-": no
-	// listener).
-	MetricsAddr string
-	// Grace bounds draining at shutdown (default 10s).
-	Grace time.Duration
-	// IdentityCheck is how often the host cert and host CA trust are
-	// checked (default DefaultIdentityCheck).
-	IdentityCheck time.Duration
-	// Now is the clock the host cert's lifetime is judged by (default
-	// time.Now).
-	Now func() time.Time
-	// AuditOptions tune the audit publisher.
-	AuditOptions auditpub.Options
-	// Floods bound what unauthenticated clients make the agent record:
-	// per source and window, refusals before a verified cert and cancels
-	// not forwarded past Burst are summarised (defaults: recordlimit's).
-	Floods recordlimit.Options
-	// MessageBudget bounds the bytes that large client messages (over
-	// 64 KiB) hold at once across all sessions (default
-	// DefaultMessageBudget): past it, sessions wait to read the next one.
-	MessageBudget int64
-}
-
-// DefaultMessageBudget is the default Options.MessageBudget: two messages
-// at the largest default size (db_service.max_message_size, 64 MiB).
-const DefaultMessageBudget = 128 << 20
-
-// runtimeConfig is what Reload replaces.
-type runtimeConfig struct {
-	cfg     config.File
-	caFiles map[string]*x509.CertPool
-}
-
 // Gateway is a running agent.
 type Gateway struct {
 	deps Deps
@@ -103,7 +52,8 @@ type Gateway struct {
 	identity   *join.Live
 	identityCh chan struct{}
 
-	rc      atomic.Pointer[runtimeConfig]
+	// rc is what Reload replaces (withDefaults applied).
+	rc      atomic.Pointer[Reloadable]
 	state   *stateFollower
 	creds   *credentials
 	fd      *frontdoor.FrontDoor
@@ -117,8 +67,7 @@ type Gateway struct {
 	certs   *clientCerts
 	cancels *cancel.Registry
 	// floods limits the events of unauthenticated clients (floods.go).
-	floods   *recordlimit.Limiter
-	floodOpt recordlimit.Options
+	floods *recordlimit.Limiter
 
 	ln      net.Listener
 	mln     net.Listener
@@ -129,156 +78,139 @@ type Gateway struct {
 	closing atomic.Bool
 }
 
-// New joins the cluster if needed (first start, with the config's token),
+// New joins the cluster if needed (first start, with Options.JoinToken),
 // starts following the control stream and binds the listeners. Call Run.
-func New(ctx context.Context, cfg config.File, deps Deps, opt Options) (*Gateway, error) {
+func New(ctx context.Context, deps Deps, opt Options) (*Gateway, error) {
 	if deps.Control == nil || deps.ControlStream == nil || deps.AuditStream == nil {
 		return nil, errors.New("gateway: Control, ControlStream and AuditStream are required")
 	}
-	if opt.MessageBudget <= 0 {
-		opt.MessageBudget = DefaultMessageBudget
+	if err := opt.Validate(); err != nil {
+		return nil, err
 	}
-	if opt.Grace <= 0 {
-		opt.Grace = DefaultGrace
-	}
-	if opt.MetricsAddr == "" {
-		opt.MetricsAddr = cfg.DBService.MetricsAddr
-	}
-	if opt.MetricsAddr == "" {
-		opt.MetricsAddr = metrics.DefaultAddr
-	}
-	if opt.Hostname == "" {
-		opt.Hostname, _ = os.Hostname()
-	}
-	if opt.IdentityCheck <= 0 {
-		opt.IdentityCheck = DefaultIdentityCheck
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt = opt.withDefaults()
 	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
 		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{},
 		budget: pgwire.NewBudget(opt.MessageBudget)}
-	caFiles, err := loadCAFiles(cfg)
-	if err != nil {
+	r := opt.Reloadable
+	g.rc.Store(&r)
+	if err := g.startIdentity(ctx); err != nil {
 		return nil, err
 	}
-	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
-
-	// The token is read at the first start only: once joined, the file
-	// holding it may be gone.
-	g.id, err = join.Load(cfg.Tollgate.DataDir)
-	if errors.Is(err, os.ErrNotExist) || cfg.Tollgate.DataDir == "" {
-		var token string
-		if token, err = JoinToken(cfg.Tollgate); err == nil {
-			g.id, err = join.Ensure(ctx, cfg.Tollgate.DataDir, deps.Control,
-				join.Request{Token: token, Hostname: opt.Hostname, PublicAddr: g.publicAddr(cfg), Resources: Resources(cfg)})
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if g.identity, err = join.NewLive(cfg.Tollgate.DataDir, g.id); err != nil {
-		return nil, err
-	}
-	if r, ok := deps.Control.(*join.Remote); ok {
-		r.SetLive(g.identity)
-	}
-	g.log = g.log.With().Str("agent", g.id.AgentID).Logger()
-
-	g.reg = deps.Registry
-	if g.reg == nil {
-		g.reg = prometheus.NewRegistry()
-	}
-	if g.m, err = metrics.New(g.reg); err != nil {
-		return nil, err
-	}
-	g.builder = eventlog.NewBuilder(g.id.AgentID)
-	if g.ck, err = auditpub.NewCheckpointer(auditpub.CheckpointOptions{Interval: cfg.DBService.CheckpointInterval, Builder: g.builder,
-		Cert: g.identity.Certificate, Logger: g.log}); err != nil {
-		return nil, err
-	}
-	if g.auditp, g.spool, err = openAudit(ctx, cfg, deps.AuditStream, g.id.AgentID, opt.AuditOptions, g.log, g.ck); err != nil {
+	if err := g.startAudit(ctx); err != nil {
 		return nil, err
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			_ = g.auditp.Close(cctx)
-			if g.spool != nil {
-				g.spool.Close()
-			}
+			g.closeAudit()
 		}
 	}()
-	g.pub = newPublisher(g.auditp, g.m)
 	g.state = newStateFollower(deps.ControlStream, g)
 	g.creds = &credentials{state: g.state}
 	g.creds.cert.Store(g.identity.Certificate())
 	g.certs = &clientCerts{g: g}
+	var err error
 	if g.cancels, err = cancel.New(cancel.Options{}); err != nil {
 		return nil, err
 	}
-	g.floodOpt = opt.Floods
-	if g.floodOpt.MaxSources <= 0 {
-		g.floodOpt.MaxSources = recordlimit.DefaultMaxSources
-	}
-	if g.floods, err = recordlimit.New(g.floodOpt); err != nil {
+	if g.floods, err = recordlimit.New(opt.Floods); err != nil {
 		return nil, err
 	}
 	g.fd, err = frontdoor.New(frontdoor.Config{
 		AgentID: g.id.AgentID, Credentials: g.creds, Identify: identify, Catalog: catalog{g}, Authorizer: authorizer{g},
-		Cancel: cancelHandler{g}, HandshakeTimeout: cfg.DBService.HandshakeTimeout, MaxConnections: cfg.DBService.MaxConnections,
+		Cancel: cancelHandler{g}, HandshakeTimeout: opt.HandshakeTimeout, MaxConnections: opt.MaxConnections,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if g.ln, err = net.Listen("tcp", cfg.DBService.ListenAddr); err != nil {
-		return nil, fmt.Errorf("agent listener: %w", err)
-	}
-	if !config.Off(opt.MetricsAddr) {
-		if g.mln, err = net.Listen("tcp", opt.MetricsAddr); err != nil {
-			g.ln.Close()
-			return nil, fmt.Errorf("agent metrics listener on %s (another tollgate on this host? give each process its own "+
-				"db_service.metrics_addr or control.metrics_addr, or none): %w", opt.MetricsAddr, err)
-		}
+	if err := g.listen(); err != nil {
+		return nil, err
 	}
 	ok = true
 	return g, nil
 }
 
-// Resources are the config's resource selectors as sent at join.
-func Resources(cfg config.File) []map[string][]string {
-	var res []map[string][]string
-	for _, r := range cfg.DBService.Resources {
-		m := map[string][]string{}
-		for k, v := range r.Labels {
-			m[k] = []string(v)
-		}
-		res = append(res, m)
+// startIdentity loads or makes the agent's identity (loadIdentity) and
+// keeps it live: control over the network is then called with its current
+// host cert.
+func (g *Gateway) startIdentity(ctx context.Context) error {
+	var err error
+	if g.id, err = g.loadIdentity(ctx); err != nil {
+		return err
 	}
-	return res
+	if g.identity, err = join.NewLive(g.opt.DataDir, g.id); err != nil {
+		return err
+	}
+	if r, ok := g.deps.Control.(*join.Remote); ok {
+		r.SetLive(g.identity)
+	}
+	g.log = g.log.With().Str("agent", g.id.AgentID).Logger()
+	return nil
 }
 
-// JoinToken reads tollgate.auth_token for a join: "" when there is none
-// (join.Ensure then says how to get one), else config.Join.Token.
-func JoinToken(j config.Join) (string, error) {
-	if j.AuthToken == "" {
-		return "", nil
+// startAudit sets up what records: the metrics, the event builder, the
+// checkpointer and the audit publisher (with its spool).
+func (g *Gateway) startAudit(ctx context.Context) error {
+	g.reg = g.deps.Registry
+	if g.reg == nil {
+		g.reg = prometheus.NewRegistry()
 	}
-	return j.Token()
+	var err error
+	if g.m, err = metrics.New(g.reg); err != nil {
+		return err
+	}
+	g.builder = eventlog.NewBuilder(g.id.AgentID)
+	if g.ck, err = auditpub.NewCheckpointer(auditpub.CheckpointOptions{Interval: g.opt.CheckpointInterval, Builder: g.builder,
+		Cert: g.identity.Certificate, Logger: g.log}); err != nil {
+		return err
+	}
+	if g.auditp, g.spool, err = openAudit(ctx, g.opt, g.deps.AuditStream, g.id.AgentID, g.log, g.ck); err != nil {
+		return err
+	}
+	g.pub = newPublisher(g.auditp, g.m)
+	return nil
 }
 
-func (g *Gateway) runtime() *runtimeConfig { return g.rc.Load() }
+// closeAudit stops the publisher and closes the spool of a gateway that
+// did not start.
+func (g *Gateway) closeAudit() {
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = g.auditp.Close(cctx)
+	if g.spool != nil {
+		g.spool.Close()
+	}
+}
 
-// publicAddr is the address clients dial, registered with each database.
-func (g *Gateway) publicAddr(f config.File) string {
+// listen binds the PostgreSQL-wire listener and the metrics listener.
+func (g *Gateway) listen() error {
+	var err error
+	if g.ln, err = net.Listen("tcp", g.opt.ListenAddr); err != nil {
+		return fmt.Errorf("agent listener: %w", err)
+	}
+	if g.opt.MetricsAddr == NoListener {
+		return nil
+	}
+	if g.mln, err = net.Listen("tcp", g.opt.MetricsAddr); err != nil {
+		g.ln.Close()
+		return fmt.Errorf("agent metrics listener on %s (another tollgate on this host? give each process its own "+
+			"db_service.metrics_addr or control.metrics_addr, or none): %w", g.opt.MetricsAddr, err)
+	}
+	return nil
+}
+
+func (g *Gateway) runtime() *Reloadable { return g.rc.Load() }
+
+// publicAddr is the address clients dial, registered with each database:
+// AdvertiseAddr with r's PublicAddr and the bound listener.
+func (g *Gateway) publicAddr(r *Reloadable) string {
+	o := g.opt
+	o.Reloadable = *r
 	var bound net.Addr
 	if g.ln != nil {
 		bound = g.ln.Addr()
 	}
-	return f.DBService.AdvertiseAddr(g.opt.Hostname, bound)
+	return o.AdvertiseAddr(bound)
 }
 
 // AgentID is the agent's id in the cluster.
@@ -294,9 +226,6 @@ func (g *Gateway) MetricsAddr() net.Addr {
 	}
 	return g.mln.Addr()
 }
-
-// Name is the node component name.
-func (g *Gateway) Name() string { return "agent" }
 
 // Active returns the number of live sessions.
 func (g *Gateway) Active() int {
@@ -347,7 +276,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case <-g.state.ready:
 	case <-ctx.Done():
 	}
-	if err := g.registerStatic(ctx, g.runtime().cfg); err != nil && ctx.Err() == nil {
+	if err := g.registerStatic(ctx, g.runtime()); err != nil && ctx.Err() == nil {
 		g.log.Error().Err(err).Msg("register static databases (retried at reload)")
 	}
 	go g.watch(bg)
@@ -382,16 +311,18 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return nil
 }
 
-// openAudit starts the audit publisher. With a data dir, every audit event
-// (strict or async, session.started/rejected/ended included) is spooled on
-// disk before it is published, so none is lost to an outage of the log or
-// a restart of the agent. The hash chain resumes from the newer of the
-// spool's last event and the agent's last event in the stream (see
-// resumeChain); ck wraps the chain (checkpoints).
-func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, agentID string, aopt auditpub.Options,
-	log zerolog.Logger, ck *auditpub.Checkpointer) (*auditpub.Publisher, *spool.Spool, error) {
+// openAudit starts the audit publisher. With a spool dir (by default
+// <data_dir>/spool), every audit event (strict or async,
+// session.started/rejected/ended included) is spooled on disk before it is
+// published, so none is lost to an outage of the log or a restart of the
+// agent. The hash chain resumes from the newer of the spool's last event
+// and the agent's last event in the stream (see resumeChain); ck wraps the
+// chain (checkpoints).
+func openAudit(ctx context.Context, o Options, stream eventlog.Stream, agentID string, log zerolog.Logger,
+	ck *auditpub.Checkpointer) (*auditpub.Publisher, *spool.Spool, error) {
+	aopt := o.AuditOptions
 	aopt.Logger = log
-	dir := cfg.DBService.SpoolPath(cfg.Tollgate.DataDir)
+	dir := o.spoolDir()
 	if dir == "" {
 		seq, hash, err := chainStart(ctx, stream, agentID)
 		if err != nil {
@@ -400,11 +331,11 @@ func openAudit(ctx context.Context, cfg config.File, stream eventlog.Stream, age
 		return auditpub.New(stream, ck.Wrap(eventlog.NewChainer(seq, hash)), aopt), nil, nil
 	}
 	sync := spool.SyncInterval
-	if cfg.DBService.SpoolSync == config.SpoolSyncAlways {
+	if o.SpoolSyncEveryAppend {
 		sync = spool.SyncEveryAppend
 	}
 	// Segments are sized to the bound (spool.SegmentBytesFor).
-	sp, err := spool.Open(dir, spool.Options{Sync: sync, MaxBytes: int64(cfg.DBService.SpoolMaxBytes)})
+	sp, err := spool.Open(dir, spool.Options{Sync: sync, MaxBytes: o.SpoolMaxBytes})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the audit spool: %w", err)
 	}
@@ -507,47 +438,46 @@ func (g *Gateway) drain() {
 	g.wg.Wait()
 }
 
-// Reload re-reads the config file (when Options.ConfigPath is set), the
-// ca_cert_files and the agent's identity from its data dir, and registers
-// the static databases again. Listener address changes need a restart.
+// Reload takes the new Reloadable from Options.Reloader (when set: the
+// daemon re-reads its config file, ca_cert_files included), re-reads the
+// agent's identity from its data dir, and registers the static databases
+// again. Listener address changes need a restart.
 func (g *Gateway) Reload(ctx context.Context) error {
-	cfg := g.runtime().cfg
-	switch {
-	case g.opt.Reloader != nil:
-		f, err := g.opt.Reloader(ctx)
+	r := g.runtime()
+	if g.opt.Reloader != nil {
+		next, err := g.opt.Reloader(ctx)
+		if err == nil {
+			err = next.Validate()
+		}
 		if err != nil {
 			return fmt.Errorf("reload config: %w", err)
 		}
-		cfg = f
-	case g.opt.ConfigPath != "":
-		f, err := config.Load(g.opt.ConfigPath)
-		if err != nil {
-			return fmt.Errorf("reload config: %w", err)
-		}
-		if f.Tollgate.DataDir == "" {
-			f.Tollgate.DataDir = cfg.Tollgate.DataDir
-		}
-		cfg = f
+		next = next.withDefaults()
+		r = &next
 	}
-	caFiles, err := loadCAFiles(cfg)
-	if err != nil {
-		return fmt.Errorf("reload: %w", err)
-	}
-	if id, err := join.Load(cfg.Tollgate.DataDir); err == nil && id.AgentID == g.id.AgentID {
-		if err := g.identity.SetCert(id.CertPEM, id.KeyPEM); err == nil {
-			g.creds.cert.Store(g.identity.Certificate())
-		}
-		if _, err := g.identity.SetHostCA(id.HostCAPEM); err != nil {
-			g.log.Warn().Err(err).Msg("reload the host CA bundle")
-		}
-	}
+	g.reloadIdentity()
 	g.pokeIdentity()
-	g.rc.Store(&runtimeConfig{cfg: cfg, caFiles: caFiles})
-	if err := g.registerStatic(ctx, cfg); err != nil {
+	g.rc.Store(r)
+	if err := g.registerStatic(ctx, r); err != nil {
 		return err
 	}
 	g.log.Info().Msg("agent config and certificates reloaded")
 	return nil
+}
+
+// reloadIdentity takes the host cert and host CA bundle stored in the
+// data dir (renewed or replaced by hand), when they are this agent's.
+func (g *Gateway) reloadIdentity() {
+	id, err := join.Load(g.opt.DataDir)
+	if err != nil || id.AgentID != g.id.AgentID {
+		return
+	}
+	if err := g.identity.SetCert(id.CertPEM, id.KeyPEM); err == nil {
+		g.creds.cert.Store(g.identity.Certificate())
+	}
+	if _, err := g.identity.SetHostCA(id.HostCAPEM); err != nil {
+		g.log.Warn().Err(err).Msg("reload the host CA bundle")
+	}
 }
 
 // SetServerCertificate replaces the agent's TLS server cert.

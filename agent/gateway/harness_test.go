@@ -22,9 +22,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
@@ -57,10 +57,9 @@ type harness struct {
 	admin    control.Caller
 	stopGW   context.CancelFunc
 	gwDone   chan error
-	// mod changes the agent config; run replaces gw.Run (e.g.
-	// RunWithSignals); opt tunes the gateway; cp wraps the agent's
-	// control plane (inprocess.Control over svc).
-	mod func(*config.File)
+	// opt changes the agent's options; run replaces gw.Run (e.g.
+	// RunWithSignals); cp wraps the agent's control plane
+	// (inprocess.Control over svc).
 	run func(*gateway.Gateway, context.Context) error
 	opt func(*gateway.Options)
 	cp  func(*inprocess.Control) join.ControlPlane
@@ -153,37 +152,31 @@ func (h *harness) stopNATS() {
 	require.NoError(h.t, h.ns.Shutdown(sctx))
 }
 
-func (h *harness) agentConfig() config.File {
-	f := config.Default()
+// agentOptions are the agent's options: a new join token, a data dir,
+// two static databases on the test PostgreSQL, then h.opt's changes.
+func (h *harness) agentOptions() gateway.Options {
 	tok, err := h.svc.TokensAdd(h.ctx, h.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
 	require.NoError(h.t, err)
-	f.Tollgate.AuthToken = tok.Value
-	f.Tollgate.DataDir = filepath.Join(h.dir, "agent")
-	f.DBService.ListenAddr = "127.0.0.1:0"
-	f.DBService.HandshakeTimeout = 3 * time.Second
-	f.DBService.Databases = []config.Database{
-		{Name: "roach", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"},
-			TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}},
-		{Name: "prod", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "prod"},
-			TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}},
+	o := gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0", Grace: 5 * time.Second,
+		DataDir: filepath.Join(h.dir, "agent"), JoinToken: func() (string, error) { return tok.Value, nil },
+		ListenAddr: "127.0.0.1:0", HandshakeTimeout: 3 * time.Second}
+	o.Databases = []gateway.Database{
+		{Name: "roach", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"}, TLSMode: upstream.VerifyFull},
+		{Name: "prod", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "prod"}, TLSMode: upstream.VerifyFull},
 	}
-	if h.mod != nil {
-		h.mod(&f)
+	if h.opt != nil {
+		h.opt(&o)
 	}
-	return f
+	return o
 }
 
 func (h *harness) startAgent() {
-	opt := gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0", Grace: 5 * time.Second}
-	if h.opt != nil {
-		h.opt(&opt)
-	}
 	var cp join.ControlPlane = &inprocess.Control{Service: h.svc}
 	if h.cp != nil {
 		cp = h.cp(&inprocess.Control{Service: h.svc})
 	}
-	gw, err := gateway.New(h.ctx, h.agentConfig(), gateway.Deps{Control: cp, ControlStream: h.control,
-		AuditStream: h.audit, Logger: zerolog.Nop()}, opt)
+	gw, err := gateway.New(h.ctx, gateway.Deps{Control: cp, ControlStream: h.control,
+		AuditStream: h.audit, Logger: zerolog.Nop()}, h.agentOptions())
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.gw, h.stopGW, h.gwDone = gw, cancel, make(chan error, 1)

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,8 +20,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/relay"
+	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -27,7 +31,7 @@ import (
 // and once NATS is back every event arrives exactly once (by id).
 func TestAsyncAudit(t *testing.T) {
 	h := newHarnessWith(t, func(h *harness) {
-		h.mod = func(f *config.File) { f.DBService.AuditMode = config.AuditAsync }
+		h.opt = func(o *gateway.Options) { o.AuditMode = relay.Async }
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
@@ -72,7 +76,7 @@ func TestAsyncAudit(t *testing.T) {
 // with 57P05 and session.ended reason idle.
 func TestIdleTimeout(t *testing.T) {
 	h := newHarnessWith(t, func(h *harness) {
-		h.mod = func(f *config.File) { f.DBService.IdleTimeout = time.Second }
+		h.opt = func(o *gateway.Options) { o.IdleTimeout = time.Second }
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
@@ -113,36 +117,45 @@ func TestCertExpiryEndsSession(t *testing.T) {
 	require.NotContains(t, h.pg.LogContents(), "after expiry")
 }
 
-// TestReloadOnSIGHUP: a database added to the config file is served after
-// SIGHUP, verified against the ca_cert_file read at reload.
+// TestReloadOnSIGHUP: a database the reloaded options add is served after
+// SIGHUP, verified against the CA file read at reload; a reload that fails,
+// or gives options that cannot work, is refused and the running options
+// stay.
 func TestReloadOnSIGHUP(t *testing.T) {
-	var path string
+	var (
+		mu     sync.Mutex
+		reload func() (gateway.Reloadable, error)
+	)
 	h := newHarnessWith(t, func(h *harness) {
-		path = filepath.Join(h.dir, "tollgate.yaml")
-		h.opt = func(o *gateway.Options) { o.ConfigPath = path }
+		h.opt = func(o *gateway.Options) {
+			o.Reloader = func(context.Context) (gateway.Reloadable, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return reload()
+			}
+		}
 		h.run = (*gateway.Gateway).RunWithSignals
 	})
-	write := func(extra string) {
-		require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`tollgate:
-  data_dir: %s
-db_service:
-  listen_addr: 127.0.0.1:0
-  databases:
-  - name: roach
-    protocol: postgres
-    uri: %s
-    labels: {env: dev}
-%s`, filepath.Join(h.dir, "agent"), h.pg.Addr(), extra)), 0o600))
+	setReload := func(f func() (gateway.Reloadable, error)) {
+		mu.Lock()
+		reload = f
+		mu.Unlock()
 	}
-	write("")
 	h.addUser("alice", []string{"access"}, []string{"alice"})
-	write(fmt.Sprintf(`  - name: added
-    protocol: postgres
-    uri: %s
-    labels: {env: dev}
-    tls:
-      ca_cert_file: %s
-`, h.pg.Addr(), filepath.Join(h.dir, "certs", "ca.crt")))
+	setReload(func() (gateway.Reloadable, error) {
+		pemCA, err := os.ReadFile(filepath.Join(h.dir, "certs", "ca.crt"))
+		if err != nil {
+			return gateway.Reloadable{}, err
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pemCA) {
+			return gateway.Reloadable{}, errors.New("ca.crt holds no certificate")
+		}
+		return gateway.Reloadable{Databases: []gateway.Database{
+			{Name: "roach", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"}},
+			{Name: "added", Protocol: "postgres", URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"}, Roots: roots},
+		}}, nil
+	})
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool {
 		ok := false
@@ -154,9 +167,13 @@ db_service:
 	require.NoError(t, err, out)
 	require.Contains(t, out, "via the added database")
 
-	// A broken file is refused and the running config stays.
-	require.NoError(t, os.WriteFile(path, []byte("db_service:\n  audit_mode: maybe\n"), 0o600))
-	require.ErrorContains(t, h.gw.Reload(h.ctx), "db_service.audit_mode (line 2)")
+	// A failed reload is refused and the running options stay.
+	errBroken := errors.New("db_service.audit_mode (line 2): must be strict or async")
+	setReload(func() (gateway.Reloadable, error) { return gateway.Reloadable{}, errBroken })
+	require.ErrorIs(t, h.gw.Reload(h.ctx), errBroken)
+	// So are options that cannot work.
+	setReload(func() (gateway.Reloadable, error) { return gateway.Reloadable{IdleTimeout: -time.Second}, nil })
+	require.ErrorIs(t, h.gw.Reload(h.ctx), gateway.ErrInvalidOptions)
 	out, err = execPsql(h.connString(alice, "alice", "postgres"), "-c", "select 'still served'")
 	require.NoError(t, err, out)
 }
@@ -185,9 +202,9 @@ func metricValue(text, name string) string {
 // names are not enforced and session.started says so.
 func TestMetricsAndCockroachDB(t *testing.T) {
 	h := newHarnessWith(t, func(h *harness) {
-		h.mod = func(f *config.File) {
-			f.DBService.Databases = append(f.DBService.Databases, config.Database{Name: "crdb", Protocol: "cockroachdb",
-				URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"}, TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull}})
+		h.opt = func(o *gateway.Options) {
+			o.Databases = append(o.Databases, gateway.Database{Name: "crdb", Protocol: "cockroachdb",
+				URI: h.pg.Addr(), Labels: map[string]string{"env": "dev"}, TLSMode: upstream.VerifyFull})
 		}
 	})
 	code, body := h.scrape(t, "/healthz")

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/agent/cancel"
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/relay"
@@ -56,101 +55,121 @@ func (c activityConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// serve takes one connection from the front door to session.ended: the
+// handshake, session.started, the upstream connection, the relay.
 func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	last := new(atomic.Int64)
 	last.Store(time.Now().UnixNano())
-	sess, err := g.fd.Handle(ctx, activityConn{Conn: conn, last: last})
-	if err != nil {
-		var rej *frontdoor.Rejection
-		switch {
-		case errors.As(err, &rej):
-			g.recordRejection(rej)
-		case errors.Is(err, frontdoor.ErrCancelRequest):
-		default:
-			g.log.Debug().Err(err).Msg("connection closed before the startup")
-		}
+	sess := g.handshake(ctx, activityConn{Conn: conn, last: last})
+	if sess == nil {
 		return
 	}
 	defer sess.Close()
-	user, db := sess.Identity.User, sess.Database.Name
 	rc := g.runtime()
-	strict := rc.cfg.DBService.AuditMode != config.AuditAsync
+	if !g.recordStarted(ctx, sess, rc.AuditMode) {
+		return
+	}
+	begin := time.Now()
+	ended := schemas.SessionEnded{SessionID: sess.ID}
+	server, target, err := g.connectUpstream(ctx, sess)
+	if err != nil {
+		ended.Reason, ended.Message = schemas.EndError, err.Error()
+		g.refuseUpstream(sess, err)
+		g.recordEnded(sess, ended, begin)
+		return
+	}
+	stats := g.relay(ctx, sess, rc, server, target, last)
+	ended.Reason, ended.Message = stats.Reason, stats.Message
+	ended.Queries, ended.BytesIn, ended.BytesOut = stats.Queries, stats.BytesIn, stats.BytesOut
+	g.recordEnded(sess, ended, begin)
+}
+
+// handshake takes conn through the front door. It returns nil when the
+// connection ended there: refused (recorded), a CancelRequest (handled),
+// or closed before its startup.
+func (g *Gateway) handshake(ctx context.Context, conn net.Conn) *frontdoor.Session {
+	sess, err := g.fd.Handle(ctx, conn)
+	if err == nil {
+		return sess
+	}
+	var rej *frontdoor.Rejection
+	switch {
+	case errors.As(err, &rej):
+		g.recordRejection(rej)
+	case errors.Is(err, frontdoor.ErrCancelRequest):
+	default:
+		g.log.Debug().Err(err).Msg("connection closed before the startup")
+	}
+	return nil
+}
+
+// recordStarted records session.started. In strict mode the session goes
+// on only once the log stored it (else refuseUnrecorded); in async mode
+// once it is durable in the spool. It reports whether the session goes on.
+func (g *Gateway) recordStarted(ctx context.Context, sess *frontdoor.Session, mode relay.Mode) bool {
+	user, db := sess.Identity.User, sess.Database.Name
 	started := sess.Started(g.id.AgentID)
 	started.Decision = sess.Decision.Reason
-	if strict {
+	if mode != relay.Async {
 		actx, cancel := context.WithTimeout(ctx, auditTimeout)
 		err := g.recordSync(actx, schemas.TypeSessionStarted, db, user, sess.ID, started)
 		cancel()
 		if err != nil {
 			g.refuseUnrecorded(sess, started, err)
-			return
+			return false
 		}
-	} else if err := g.record(schemas.TypeSessionStarted, db, user, sess.ID, started); err != nil {
+		return true
+	}
+	if err := g.record(schemas.TypeSessionStarted, db, user, sess.ID, started); err != nil {
 		// Async: the session's events must be durable too.
 		g.m.Rejections.WithLabelValues("audit_unavailable").Inc()
 		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeAuditUnavailable,
 			"Tollgate cannot record this session: "+err.Error()+"; try again shortly"))
-		return
+		return false
 	}
-	begin := time.Now()
-	ended := schemas.SessionEnded{SessionID: sess.ID}
-	finish := func() {
-		ended.DurationMS = time.Since(begin).Milliseconds()
-		g.m.SessionsEnded.WithLabelValues(ended.Reason).Inc()
-		_ = g.record(schemas.TypeSessionEnded, db, user, sess.ID, ended)
-		g.log.Info().Str("session", sess.ID).Str("user", user).Str("reason", ended.Reason).Msg("session ended")
-	}
+	return true
+}
 
-	server, target, err := g.connectUpstream(ctx, sess)
-	if err != nil {
-		ended.Reason, ended.Message = schemas.EndError, err.Error()
-		var se *upstream.ServerError
-		switch {
-		case errors.As(err, &se):
-			_, _ = sess.Conn.Write(se.Raw)
-		case errors.Is(err, upstream.ErrPasswordRequired):
-			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInvalidAuthorization,
-				fmt.Sprintf("database %q asked Tollgate for a password: it must be set up for certificate authentication (pg_hba `hostssl … cert`, ssl_ca_file = the Tollgate db_client CA from `tollctl auth export --type=db-client`)", db)))
-		default:
-			_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeConnectionFailure,
-				fmt.Sprintf("Tollgate could not connect to database %q: %v", db, err)))
-		}
-		g.log.Warn().Err(err).Str("session", sess.ID).Msg("upstream connection failed")
-		finish()
-		return
+// recordEnded records session.ended, the session having lasted since
+// begin.
+func (g *Gateway) recordEnded(sess *frontdoor.Session, ended schemas.SessionEnded, begin time.Time) {
+	ended.DurationMS = time.Since(begin).Milliseconds()
+	g.m.SessionsEnded.WithLabelValues(ended.Reason).Inc()
+	_ = g.record(schemas.TypeSessionEnded, sess.Database.Name, sess.Identity.User, sess.ID, ended)
+	g.log.Info().Str("session", sess.ID).Str("user", sess.Identity.User).Str("reason", ended.Reason).Msg("session ended")
+}
+
+// refuseUpstream tells the client why the database could not be reached:
+// the server's own refusal as it sent it, or the agent's.
+func (g *Gateway) refuseUpstream(sess *frontdoor.Session, err error) {
+	db := sess.Database.Name
+	var se *upstream.ServerError
+	switch {
+	case errors.As(err, &se):
+		_, _ = sess.Conn.Write(se.Raw)
+	case errors.Is(err, upstream.ErrPasswordRequired):
+		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInvalidAuthorization,
+			fmt.Sprintf("database %q asked Tollgate for a password: it must be set up for certificate authentication (pg_hba `hostssl … cert`, ssl_ca_file = the Tollgate db_client CA from `tollctl auth export --type=db-client`)", db)))
+	default:
+		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeConnectionFailure,
+			fmt.Sprintf("Tollgate could not connect to database %q: %v", db, err)))
 	}
-	mode := relay.Strict
-	if !strict {
-		mode = relay.Async
-	}
-	var agentKey cancel.Key
-	var keyed bool
+	g.log.Warn().Err(err).Str("session", sess.ID).Msg("upstream connection failed")
+}
+
+// relay runs the session's relay to its end, the session live meanwhile
+// (for the watcher, drain and cancels).
+func (g *Gateway) relay(ctx context.Context, sess *frontdoor.Session, rc *Reloadable, server net.Conn, target upstream.Target,
+	last *atomic.Int64) relay.Stats {
+	key := &sessionKey{}
 	rs, err := relay.New(relay.Config{
-		SessionID: sess.ID, Database: db, User: user, Mode: mode, Builder: g.builder, Publisher: g.pub,
-		MaxMessage: int(rc.cfg.DBService.MaxMessageSize), Budget: g.budget, Logger: g.log,
-		// The client keeps the server's pid (pg_stat_activity,
-		// pg_terminate_backend) and gets the agent's secret.
-		MapBackendKey: func(pid uint32, secret []byte) []byte {
-			if keyed {
-				return agentKey.Secret
-			}
-			t := target
-			k, err := g.cancels.Register(cancel.Upstream{SessionID: sess.ID, Key: cancel.Key{ProcessID: pid, Secret: secret},
-				Dial: func(ctx context.Context) (net.Conn, error) { return upstream.DialTLS(ctx, t) }})
-			if err != nil {
-				g.log.Warn().Err(err).Str("session", sess.ID).Msg("register cancel key")
-				return secret
-			}
-			agentKey, keyed = k, true
-			return k.Secret
-		},
+		SessionID: sess.ID, Database: sess.Database.Name, User: sess.Identity.User, Mode: rc.AuditMode, Builder: g.builder, Publisher: g.pub,
+		MaxMessage: rc.MaxMessageSize, Budget: g.budget, Logger: g.log, MapBackendKey: g.mapBackendKey(sess.ID, target, key),
 	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
-	if err != nil { // the config was validated when loaded
+	if err != nil { // the options were validated when loaded
 		server.Close()
-		ended.Reason, ended.Message = schemas.EndError, err.Error()
 		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInternalError, "Tollgate could not relay the session: "+err.Error()))
-		finish()
-		return
+		return relay.Stats{Reason: schemas.EndError, Message: err.Error()}
 	}
 	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last}
 	g.mu.Lock()
@@ -164,13 +183,37 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 	g.mu.Lock()
 	delete(g.live, sess.ID)
 	g.mu.Unlock()
-	if keyed {
-		g.cancels.Unregister(agentKey)
+	if key.set {
+		g.cancels.Unregister(key.key)
 	}
 	g.pub.forget(sess.ID)
-	ended.Reason, ended.Message = stats.Reason, stats.Message
-	ended.Queries, ended.BytesIn, ended.BytesOut = stats.Queries, stats.BytesIn, stats.BytesOut
-	finish()
+	return stats
+}
+
+// sessionKey is the agent's cancel key of a session, once the server sent
+// its BackendKeyData.
+type sessionKey struct {
+	key cancel.Key
+	set bool
+}
+
+// mapBackendKey gives the relay the BackendKeyData mapping: the client
+// keeps the server's pid (pg_stat_activity, pg_terminate_backend) and gets
+// the agent's secret, registered to cancel at target.
+func (g *Gateway) mapBackendKey(session string, target upstream.Target, k *sessionKey) func(pid uint32, secret []byte) []byte {
+	return func(pid uint32, secret []byte) []byte {
+		if k.set {
+			return k.key.Secret
+		}
+		reg, err := g.cancels.Register(cancel.Upstream{SessionID: session, Key: cancel.Key{ProcessID: pid, Secret: secret},
+			Dial: func(ctx context.Context) (net.Conn, error) { return upstream.DialTLS(ctx, target) }})
+		if err != nil {
+			g.log.Warn().Err(err).Str("session", session).Msg("register cancel key")
+			return secret
+		}
+		k.key, k.set = reg, true
+		return reg.Secret
+	}
 }
 
 // refuseUnrecorded refuses a strict session whose session.started was not
@@ -267,7 +310,7 @@ func (g *Gateway) watch(ctx context.Context) {
 }
 
 func (g *Gateway) check(now time.Time) {
-	idle := g.runtime().cfg.DBService.IdleTimeout
+	idle := g.runtime().IdleTimeout
 	g.mu.Lock()
 	ls := make([]*live, 0, len(g.live))
 	for _, l := range g.live {

@@ -32,7 +32,8 @@ var _ ControlPlane = (*Remote)(nil)
 type Remote struct {
 	Proxy     string
 	HostCAPEM []byte
-	// Cert is the agent's host cert; nil until joined (SetIdentity).
+	// cli calls control with the agent's host cert; nil until joined
+	// (SetIdentity, SetLive).
 	cli *client.Client
 }
 

@@ -3,9 +3,10 @@
 //
 // ControlPlane is what the agent needs from control: the join call, a
 // per-session db_client cert, and registering the databases of its static
-// config. Local adapts an in-process control.Service (single-node
-// `tollgate start`: no HTTP hop); Remote adapts control/client over the
-// HTTPS API with the agent's host cert.
+// config. Remote adapts control/client over the HTTPS API with the
+// agent's host cert; the in-process adapter over a control.Service
+// (single-node `tollgate start`: no HTTP hop) is internal/inprocess.Control,
+// which the composition root builds, since an agent links no control.
 //
 // Ensure makes the agent's identity: on first start it generates a key,
 // joins with the (single-use) token and stores the host cert, its key

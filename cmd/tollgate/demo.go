@@ -24,8 +24,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
+	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/pki"
@@ -101,16 +101,8 @@ type demo struct {
 
 func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error) {
 	d := &demo{out: out, errw: errw, o: o}
-	if o.pgBinDir != "" {
-		if err := os.Setenv(pgtest.BinDirEnv, o.pgBinDir); err != nil {
-			return err
-		}
-	}
-	if o.dbURI == "" {
-		if _, err := pgtest.BinDir(); err != nil {
-			return fmt.Errorf("PostgreSQL server binaries not found (%w): install them with `apt-get install -y postgresql`, "+
-				"point at them with --pg-bindir, or use your own database with --db-uri=HOST:PORT", err)
-		}
+	if err := findPostgres(o); err != nil {
+		return err
 	}
 	d.dir = o.dir
 	if d.dir == "" {
@@ -119,32 +111,15 @@ func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error
 		}
 		defer os.RemoveAll(d.dir)
 	}
-	log := zerolog.Nop()
-	if o.logLevel != "" && o.logLevel != "none" {
-		lvl, err := zerolog.ParseLevel(o.logLevel)
-		if err != nil {
-			return fmt.Errorf("--log-level: %w", err)
-		}
-		log = zerolog.New(zerolog.ConsoleWriter{Out: errw}).Level(lvl).With().Timestamp().Logger()
+	log, err := demoLogger(o.logLevel, errw)
+	if err != nil {
+		return err
 	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cfg := ncfg.Default()
-	cfg.DataDir = filepath.Join(d.dir, "data")
-	cfg.ClusterName = "demo"
-	cfg.Control.ListenAddr = "127.0.0.1:0"
-	cfg.Control.MetricsAddr = "none" // the demo's agent serves its own
-	cfg.NATS.ListenAddr = "none"     // its agent is in process
-	ready := make(chan *node.Env, 1)
-	nodeDone := make(chan error, 1)
-	go func() {
-		nodeDone <- node.Run(ctx, cfg, log, node.Options{Ready: func(env *node.Env) { ready <- env }})
-	}()
-	select {
-	case d.env = <-ready:
-	case err := <-nodeDone:
-		return fmt.Errorf("start the node: %w", err)
+	nodeDone, err := d.startNode(ctx, log)
+	if err != nil {
+		return err
 	}
 	defer func() {
 		cancel()
@@ -191,6 +166,57 @@ func runDemo(ctx context.Context, out, errw io.Writer, o demoOptions) (err error
 	<-ctx.Done()
 	fmt.Fprintln(out, "Stopping and removing everything.")
 	return nil
+}
+
+// findPostgres points pgtest at --pg-bindir and, without --db-uri, checks
+// that PostgreSQL's server binaries are there.
+func findPostgres(o demoOptions) error {
+	if o.pgBinDir != "" {
+		if err := os.Setenv(pgtest.BinDirEnv, o.pgBinDir); err != nil {
+			return err
+		}
+	}
+	if o.dbURI == "" {
+		if _, err := pgtest.BinDir(); err != nil {
+			return fmt.Errorf("PostgreSQL server binaries not found (%w): install them with `apt-get install -y postgresql`, "+
+				"point at them with --pg-bindir, or use your own database with --db-uri=HOST:PORT", err)
+		}
+	}
+	return nil
+}
+
+// demoLogger logs the daemon on errw at level ("" or none: not at all).
+func demoLogger(level string, errw io.Writer) (zerolog.Logger, error) {
+	if level == "" || level == "none" {
+		return zerolog.Nop(), nil
+	}
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		return zerolog.Nop(), fmt.Errorf("--log-level: %w", err)
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: errw}).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// startNode runs the demo's node (control, embedded NATS) in d.dir until
+// ctx ends; the channel gets its end.
+func (d *demo) startNode(ctx context.Context, log zerolog.Logger) (<-chan error, error) {
+	cfg := ncfg.Default()
+	cfg.DataDir = filepath.Join(d.dir, "data")
+	cfg.ClusterName = "demo"
+	cfg.Control.ListenAddr = "127.0.0.1:0"
+	cfg.Control.MetricsAddr = "none" // the demo's agent serves its own
+	cfg.NATS.ListenAddr = "none"     // its agent is in process
+	ready := make(chan *node.Env, 1)
+	nodeDone := make(chan error, 1)
+	go func() {
+		nodeDone <- node.Run(ctx, cfg, log, node.Options{Ready: func(env *node.Env) { ready <- env }})
+	}()
+	select {
+	case d.env = <-ready:
+		return nodeDone, nil
+	case err := <-nodeDone:
+		return nil, fmt.Errorf("start the node: %w", err)
+	}
 }
 
 // database signs the node certs and starts the stand-in CockroachDB node.
@@ -245,6 +271,19 @@ func (d *demo) database(ctx context.Context) error {
 	return nil
 }
 
+// caPool reads --db-ca-file.
+func caPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--db-ca-file: %w", err)
+	}
+	pool, err := client.PoolOf(b)
+	if err != nil {
+		return nil, fmt.Errorf("--db-ca-file %s: %w", path, err)
+	}
+	return pool, nil
+}
+
 // selfSignedCA makes the stand-in for the CockroachDB cluster's own CA.
 func selfSignedCA(cn string) (string, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -272,15 +311,18 @@ func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, err
 	if err != nil {
 		return nil, fmt.Errorf("tokens add: %w", err)
 	}
-	f := config.Default()
-	f.Tollgate.AuthToken = tok.Value
-	f.Tollgate.DataDir = filepath.Join(d.dir, "agent")
-	f.DBService.ListenAddr = "127.0.0.1:0"
-	f.DBService.Databases = []config.Database{{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
-		URI: d.dbAddr, Labels: map[string]string{"env": "dev"},
-		TLS: config.DatabaseTLS{Mode: config.TLSVerifyFull, CACertFile: d.o.dbCAFile}}}
-	d.gw, err = gateway.New(ctx, f, gateway.Deps{Control: &inprocess.Control{Service: svc}, ControlStream: d.env.Log.Control,
-		AuditStream: d.env.Log.Audit, Logger: log}, gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0"})
+	roach := gateway.Database{Name: "roach", Description: "Example CockroachDB", Protocol: "cockroachdb",
+		URI: d.dbAddr, Labels: map[string]string{"env": "dev"}, TLSMode: upstream.VerifyFull}
+	if d.o.dbCAFile != "" {
+		if roach.Roots, err = caPool(d.o.dbCAFile); err != nil {
+			return nil, err
+		}
+	}
+	opt := gateway.Options{Hostname: "demo-agent", MetricsAddr: "127.0.0.1:0", DataDir: filepath.Join(d.dir, "agent"),
+		JoinToken: func() (string, error) { return tok.Value, nil }, ListenAddr: "127.0.0.1:0"}
+	opt.Databases = []gateway.Database{roach}
+	d.gw, err = gateway.New(ctx, gateway.Deps{Control: &inprocess.Control{Service: svc}, ControlStream: d.env.Log.Control,
+		AuditStream: d.env.Log.Audit, Logger: log}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("start the agent: %w", err)
 	}
@@ -333,13 +375,36 @@ func (d *demo) user(ctx context.Context) error {
 // session runs alice's short session through the gateway with pgx and
 // returns its session id.
 func (d *demo) session(ctx context.Context) (string, error) {
-	svc := d.env.Control
+	conn, err := d.aliceConnString(ctx)
+	if err != nil {
+		return "", err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(cctx, conn)
+	if err != nil {
+		return "", fmt.Errorf("connect through the gateway: %w", err)
+	}
+	defer c.Close(context.Background())
+	fmt.Fprintln(d.out, "\nA session of alice through the gateway (pgx):")
+	if err := d.statements(cctx, c); err != nil {
+		return "", err
+	}
+	if err := c.Close(cctx); err != nil {
+		return "", err
+	}
+	return d.lastSessionOf(ctx, "alice")
+}
+
+// aliceConnString writes alice's db cert for roach and returns the libpq
+// connection string through the gateway.
+func (d *demo) aliceConnString(ctx context.Context) (string, error) {
 	keyPEM, pub, err := client.NewKey()
 	if err != nil {
 		return "", err
 	}
 	alice := control.Caller{Kind: control.CallerUser, Name: "alice", NotAfter: time.Now().Add(time.Hour)}
-	cert, err := svc.DBCert(ctx, alice, wire.DBCertRequest{Database: "roach", DBUser: "alice", DBName: "defaultdb", PublicKeyPEM: string(pub)})
+	cert, err := d.env.Control.DBCert(ctx, alice, wire.DBCertRequest{Database: "roach", DBUser: "alice", DBName: "defaultdb", PublicKeyPEM: string(pub)})
 	if err != nil {
 		return "", fmt.Errorf("db cert for alice: %w", err)
 	}
@@ -354,88 +419,89 @@ func (d *demo) session(ctx context.Context) (string, error) {
 		}
 	}
 	host, port, _ := net.SplitHostPort(d.gw.Addr().String())
-	conn := fmt.Sprintf("host=%s port=%s user=alice dbname=defaultdb sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s",
-		host, port, filepath.Join(dir, "ca.pem"), filepath.Join(dir, "alice.crt"), filepath.Join(dir, "alice.key"))
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	c, err := pgx.Connect(cctx, conn)
-	if err != nil {
-		return "", fmt.Errorf("connect through the gateway: %w", err)
+	return fmt.Sprintf("host=%s port=%s user=alice dbname=defaultdb sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s",
+		host, port, filepath.Join(dir, "ca.pem"), filepath.Join(dir, "alice.crt"), filepath.Join(dir, "alice.key")), nil
+}
+
+// step prints one statement's outcome: ok, or the database's error; any
+// other error ends the demo.
+func (d *demo) step(what string, err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe):
+		fmt.Fprintf(d.out, "  %-62s -> ERROR %s: %s\n", what, pe.Code, pe.Message)
+	case err != nil:
+		return fmt.Errorf("%s: %w", what, err)
+	default:
+		fmt.Fprintf(d.out, "  %-62s -> ok\n", what)
 	}
-	defer c.Close(context.Background())
-	fmt.Fprintln(d.out, "\nA session of alice through the gateway (pgx):")
-	step := func(what string, err error) error {
-		var pe *pgconn.PgError
-		switch {
-		case errors.As(err, &pe):
-			fmt.Fprintf(d.out, "  %-62s -> ERROR %s: %s\n", what, pe.Code, pe.Message)
-		case err != nil:
-			return fmt.Errorf("%s: %w", what, err)
-		default:
-			fmt.Fprintf(d.out, "  %-62s -> ok\n", what)
-		}
-		return nil
-	}
+	return nil
+}
+
+// statements runs the demo's statements on c: simple and extended
+// protocol, a prepared statement, an error, a cancelled query.
+func (d *demo) statements(ctx context.Context, c *pgx.Conn) error {
 	for _, q := range []string{
 		"CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT, balance INT)",
 		"INSERT INTO accounts VALUES (1, 'alice', 100), (2, 'bob', 50)",
 		"UPDATE accounts SET balance = balance - 10 WHERE id = 1",
 	} {
-		_, err := c.Exec(cctx, q, pgx.QueryExecModeSimpleProtocol)
-		if err := step(q, err); err != nil {
-			return "", err
+		_, err := c.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol)
+		if err := d.step(q, err); err != nil {
+			return err
 		}
 	}
 	var n int
-	err = c.QueryRow(cctx, "SELECT count(*) FROM accounts WHERE balance > $1", 20).Scan(&n)
-	if err := step(fmt.Sprintf("SELECT count(*) FROM accounts WHERE balance > $1  [20] = %d", n), err); err != nil {
-		return "", err
+	err := c.QueryRow(ctx, "SELECT count(*) FROM accounts WHERE balance > $1", 20).Scan(&n)
+	if err := d.step(fmt.Sprintf("SELECT count(*) FROM accounts WHERE balance > $1  [20] = %d", n), err); err != nil {
+		return err
 	}
-	if _, err := c.Prepare(cctx, "balance", "SELECT balance FROM accounts WHERE owner = $1"); err != nil {
-		return "", fmt.Errorf("prepare: %w", err)
+	if _, err := c.Prepare(ctx, "balance", "SELECT balance FROM accounts WHERE owner = $1"); err != nil {
+		return fmt.Errorf("prepare: %w", err)
 	}
 	var bal int
-	err = c.QueryRow(cctx, "balance", "alice").Scan(&bal)
-	if err := step(fmt.Sprintf("EXECUTE balance('alice') = %d", bal), err); err != nil {
-		return "", err
+	err = c.QueryRow(ctx, "balance", "alice").Scan(&bal)
+	if err := d.step(fmt.Sprintf("EXECUTE balance('alice') = %d", bal), err); err != nil {
+		return err
 	}
-	_, err = c.Exec(cctx, "SELECT * FROM no_such_table")
-	if err := step("SELECT * FROM no_such_table", err); err != nil {
-		return "", err
+	_, err = c.Exec(ctx, "SELECT * FROM no_such_table")
+	if err := d.step("SELECT * FROM no_such_table", err); err != nil {
+		return err
 	}
-	// Cancel a long query the way psql does: a plaintext CancelRequest on a
-	// new connection to the agent, which maps the key to the real backend.
-	// (pgx's own CancelRequest sends it inside TLS, which the agent's front
-	// door does not take yet.)
-	qdone := make(chan error, 1)
-	go func() {
-		_, err := c.Exec(cctx, "SELECT pg_sleep(60)")
-		qdone <- err
-	}()
-	var qerr error
-	for waiting := true; waiting; {
-		select {
-		case qerr = <-qdone:
-			waiting = false
-		case <-time.After(200 * time.Millisecond):
-			_ = sendCancel(cctx, d.gw.Addr().String(), c.PgConn().PID(), c.PgConn().SecretKey())
-		}
-	}
-	if err := step("SELECT pg_sleep(60)  [cancelled]", qerr); err != nil {
-		return "", err
+	if err := d.step("SELECT pg_sleep(60)  [cancelled]", d.cancelledSleep(ctx, c)); err != nil {
+		return err
 	}
 	var who string
-	err = c.QueryRow(cctx, "SELECT current_user").Scan(&who)
-	if err := step("SELECT current_user = "+who, err); err != nil {
-		return "", err
+	err = c.QueryRow(ctx, "SELECT current_user").Scan(&who)
+	return d.step("SELECT current_user = "+who, err)
+}
+
+// cancelledSleep runs a long query and cancels it the way psql does: a
+// plaintext CancelRequest on a new connection to the agent, which maps the
+// key to the real backend. (pgx's own CancelRequest sends it inside TLS,
+// which the agent's front door does not take yet.) It returns the query's
+// error.
+func (d *demo) cancelledSleep(ctx context.Context, c *pgx.Conn) error {
+	qdone := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(ctx, "SELECT pg_sleep(60)")
+		qdone <- err
+	}()
+	for {
+		select {
+		case err := <-qdone:
+			return err
+		case <-time.After(200 * time.Millisecond):
+			_ = sendCancel(ctx, d.gw.Addr().String(), c.PgConn().PID(), c.PgConn().SecretKey())
+		}
 	}
-	if err := c.Close(cctx); err != nil {
-		return "", err
-	}
-	// The session id is the one of the latest session.started of alice.
+}
+
+// lastSessionOf is the session id of user's latest session.started.
+func (d *demo) lastSessionOf(ctx context.Context, user string) (string, error) {
 	var id string
-	err = d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
-		if r.Event.Type == schemas.TypeSessionStarted && r.Event.Actor == "alice" {
+	err := d.env.Log.Audit.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
+		if r.Event.Type == schemas.TypeSessionStarted && r.Event.Actor == user {
 			if s, err := schemas.DecodeAs[schemas.SessionStarted](r.Event); err == nil {
 				id = s.SessionID
 			}
@@ -446,7 +512,7 @@ func (d *demo) session(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if id == "" {
-		return "", errors.New("no session.started event for alice")
+		return "", errors.New("no session.started event for " + user)
 	}
 	return id, nil
 }

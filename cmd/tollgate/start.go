@@ -60,44 +60,9 @@ config and certificates.`,
   tollgate start --nats-url nats://nats-1:4222 --nats-creds /etc/tollgate/nats.creds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := config.Default()
-			if o.configFile != "" {
-				var err error
-				if cfg, err = config.Load(o.configFile); err != nil {
-					return err
-				}
-			}
-			if o.dataDir != "" || o.configFile == "" {
-				cfg.DataDir = config.ResolveDataDir(o.dataDir)
-			}
-			if o.clusterName != "" {
-				cfg.ClusterName = o.clusterName
-			}
-			if o.natsURL != "" {
-				cfg.NATS.URL = o.natsURL
-			}
-			if o.natsCreds != "" {
-				cfg.NATS.Creds = o.natsCreds
-			}
-			if o.listen != "" {
-				cfg.Control.ListenAddr = o.listen
-			}
-			if o.publicAddr != "" {
-				cfg.Control.PublicAddr = o.publicAddr
-			}
-			if o.natsListen != "" {
-				cfg.NATS.ListenAddr = o.natsListen
-			}
-			if o.metricsAddr != "" {
-				// One override for the process: control's and the agent's.
-				cfg.Control.MetricsAddr = o.metricsAddr
-				cfg.Agent.DBService.MetricsAddr = o.metricsAddr
-			}
-			if o.logLevel != "" {
-				cfg.Log.Level = o.logLevel
-			}
-			if o.logFormat != "" {
-				cfg.Log.Format = o.logFormat
+			cfg, err := o.config()
+			if err != nil {
+				return err
 			}
 			log, err := logging.New(cmd.ErrOrStderr(), logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
 			if err != nil {
@@ -120,4 +85,35 @@ config and certificates.`,
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "", "auto, text or json")
 	return cmd
+}
+
+// config is the daemon's configuration: --config (else the defaults, in
+// --data-dir or TOLLGATE_DATA_DIR or ./tollgate-data) with the flags over
+// it.
+func (o startOptions) config() (config.Config, error) {
+	cfg := config.Default()
+	if o.configFile != "" {
+		var err error
+		if cfg, err = config.Load(o.configFile); err != nil {
+			return cfg, err
+		}
+	}
+	if o.dataDir != "" || o.configFile == "" {
+		cfg.DataDir = config.ResolveDataDir(o.dataDir)
+	}
+	for _, f := range []struct {
+		flag string
+		to   *string
+	}{
+		{o.clusterName, &cfg.ClusterName}, {o.natsURL, &cfg.NATS.URL}, {o.natsCreds, &cfg.NATS.Creds},
+		{o.listen, &cfg.Control.ListenAddr}, {o.publicAddr, &cfg.Control.PublicAddr}, {o.natsListen, &cfg.NATS.ListenAddr},
+		// One override for the process: control's and the agent's.
+		{o.metricsAddr, &cfg.Control.MetricsAddr}, {o.metricsAddr, &cfg.Agent.DBService.MetricsAddr},
+		{o.logLevel, &cfg.Log.Level}, {o.logFormat, &cfg.Log.Format},
+	} {
+		if f.flag != "" {
+			*f.to = f.flag
+		}
+	}
+	return cfg, nil
 }

@@ -42,6 +42,7 @@ var rules = []rule{
 			return under(module+"control")(imp) && !under(module+"control/wire", module+"control/client", module+"control/pki")(imp)
 		}},
 	{dir: "agent", why: "the agent does not know how a process is composed", forbidden: under(module+"internal/node", module+"internal/inprocess", module+"cmd")},
+	{dir: "agent/gateway", why: "the gateway takes plain options: the YAML (agent/config) is the composition root's, which builds them", forbidden: under(module + "agent/config")},
 	{dir: "projections", except: []string{"projections/follow"},
 		why: "projections are pure: no I/O, no event store, no clock source, no waiting, locking or logging (projections/follow is the impure part)",
 		forbidden: under("net", "os", "io", "database/sql", "math/rand", "crypto/rand", "context", "sync", "log", "github.com/rs/zerolog",

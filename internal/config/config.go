@@ -250,6 +250,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: nats.listen_addr is for the embedded server: remove it or nats.url", ErrInvalid)
 		}
 	}
+	if c.NATS.Replicas < 0 {
+		return fmt.Errorf("%w: nats.replicas %d: use 0 (the default: 1) or a positive number (3 on a cluster)", ErrInvalid, c.NATS.Replicas)
+	}
 	if c.NATS.Advertise != "" {
 		u, err := url.Parse(c.NATS.Advertise)
 		if err != nil || u.Host == "" || (u.Scheme != "tls" && u.Scheme != "nats") {

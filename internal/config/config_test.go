@@ -41,6 +41,7 @@ func TestParse(t *testing.T) {
 		{name: "bad nats listen", yaml: "nats:\n  listen_addr: nope\n", wantErr: "nats.listen_addr"},
 		{name: "nats listen with url", yaml: "nats:\n  listen_addr: \":7422\"\n  url: nats://x:4222\n", wantErr: "remove it or nats.url"},
 		{name: "bad nats advertise", yaml: "nats:\n  advertise: ctl:7422\n", wantErr: "nats.advertise"},
+		{name: "negative nats replicas", yaml: "nats:\n  replicas: -1\n", wantErr: "nats.replicas -1"},
 		{name: "bad alg", yaml: "control:\n  ca_key_alg:\n    user: DSA\n", wantErr: "ECDSA-P256 or RSA-2048"},
 		{name: "bad ca type", yaml: "control:\n  ca_key_alg:\n    foo: RSA-2048\n", wantErr: "unknown CA type"},
 		{name: "daemon, agent and export in one file", yaml: combined, check: func(t *testing.T, c Config) {

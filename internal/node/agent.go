@@ -8,22 +8,16 @@ import (
 	"fmt"
 	"github.com/tollgate-db/tollgate/internal/inprocess"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/gateway"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
-	"github.com/tollgate-db/tollgate/export/subscriber"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -35,12 +29,15 @@ const localTokenTTL = 5 * time.Minute
 // db_service section).
 type AgentOptions struct {
 	// ConfigPath is re-read on Reload (SIGHUP): the whole daemon file,
-	// whose agent part replaces the running one.
+	// whose db_service section replaces what the gateway reloads
+	// (gateway.Reloadable). Empty: the running config's ca_cert_files are
+	// read again.
 	ConfigPath string
 	// ReloadOnSIGHUP makes the agent reload on SIGHUP (the daemon sets it;
 	// in-process tests do not).
 	ReloadOnSIGHUP bool
-	// Hostname, MetricsAddr and Grace are gateway.Options.
+	// Hostname, MetricsAddr (over db_service.metrics_addr) and Grace are
+	// gateway.Options.
 	Hostname    string
 	MetricsAddr string
 	Grace       time.Duration
@@ -51,7 +48,7 @@ type AgentOptions struct {
 // remoteJoin is a separate agent process: it joins control over the
 // network (join.Remote, first contact checked against tollgate.ca_pin) and
 // reaches NATS with what the join answered (URL, host CA, its host cert).
-func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*join.Remote, *join.Identity, error) {
+func remoteJoin(ctx context.Context, cfg *config.Config, gopt gateway.Options) (*join.Remote, *join.Identity, error) {
 	t := cfg.Agent.Tollgate
 	if t.ProxyServer == "" {
 		return nil, nil, fmt.Errorf("%w: tollgate.proxy_server: required for an agent joining a remote control", config.ErrInvalid)
@@ -68,19 +65,15 @@ func remoteJoin(ctx context.Context, cfg *config.Config, opts AgentOptions) (*jo
 			return nil, nil, fmt.Errorf("first contact with control at %s: %w", t.ProxyServer, err)
 		}
 		remote = join.NewRemote(proxy, contact.HostCAPEM)
-		token, err := gateway.JoinToken(t)
+		token, err := gopt.JoinToken()
 		if err != nil {
 			return nil, nil, err
 		}
-		host := opts.Hostname
-		if host == "" {
-			host, _ = os.Hostname()
-		}
 		// The address clients dial is a SAN of the host cert the join
 		// issues: public_addr, else listen_addr (as the gateway registers).
-		pub := cfg.Agent.DBService.AdvertiseAddr(host, nil)
-		if id, err = join.Ensure(ctx, cfg.DataDir, remote, join.Request{Token: token, Hostname: host,
-			PublicAddr: pub, Resources: gateway.Resources(cfg.Agent), Proxy: proxy, CAPin: normalizePin(t.CAPin)}); err != nil {
+		req := gopt.JoinRequest(token)
+		req.Proxy, req.CAPin = proxy, normalizePin(t.CAPin)
+		if id, err = join.Ensure(ctx, cfg.DataDir, remote, req); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -204,118 +197,83 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 	return jc, nil
 }
 
-// agentFactory builds the gateway: in a single node over control in this
-// process (inprocess.Control; the node creates a one-time join token for its own
-// agent at first start, so the join is recorded like any other:
-// token.created, token.consumed, agent.joined), else over env.remote.
-func agentFactory(opts AgentOptions) Factory {
-	return func(env *Env) (Component, error) {
-		cfg := env.Config
-		if !cfg.AgentEnabled {
-			return nil, nil
-		}
-		f := cfg.Agent
-		f.Tollgate.DataDir = cfg.DataDir
-		var cp join.ControlPlane
-		switch {
-		case env.Control != nil:
-			cp = &inprocess.Control{Service: env.Control}
-			id, err := join.Load(cfg.DataDir)
-			if err == nil {
-				// An identity the host CA of this very control did not
-				// issue is from another cluster (a data dir reused).
-				if cas, _ := env.Control.TrustedCAs(schemas.CAHost); !id.IssuedBy(cas) {
-					return nil, &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
-				}
-			}
-			if errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
-				tok, err := env.Control.TokensAdd(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
-					wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
-				if err != nil {
-					return nil, fmt.Errorf("create a join token for the local agent: %w", err)
-				}
-				f.Tollgate.AuthToken = tok.Value
-			}
-		case env.remote != nil:
-			cp = env.remote
-		default:
-			return nil, errors.New("agent: no control in this process and no remote join (set tollgate.proxy_server)")
-		}
-		gopt := gateway.Options{ConfigPath: opts.ConfigPath, Hostname: opts.Hostname, MetricsAddr: opts.MetricsAddr, Grace: opts.Grace,
-			IdentityCheck: opts.IdentityCheck}
-		if opts.ConfigPath != "" {
-			dataDir := cfg.DataDir
-			gopt.Reloader = func(context.Context) (agentconfig.File, error) {
-				c, err := config.Load(opts.ConfigPath)
-				if err != nil {
-					return agentconfig.File{}, err
-				}
-				c.Agent.Tollgate.DataDir = dataDir
-				return c.Agent, nil
-			}
-		}
-		gw, err := gateway.New(env.ctx, f, gateway.Deps{Control: cp, ControlStream: env.Log.Control, AuditStream: env.Log.Audit,
-			Registry: env.Registry, Logger: env.Logger}, gopt)
-		if err != nil {
-			return nil, fmt.Errorf("agent: %w", err)
-		}
-		env.Agent = gw
-		return &agentComponent{gw: gw, hup: opts.ReloadOnSIGHUP, log: env.Logger}, nil
+// agentGatewayOptions are the options of the agent a node runs: its YAML
+// sections (gatewayOptions) with the process's overrides (opts), reloaded
+// from opts.ConfigPath.
+func agentGatewayOptions(cfg config.Config, opts AgentOptions) (gateway.Options, error) {
+	o, err := gatewayOptions(cfg.Agent, cfg.DataDir)
+	if err != nil {
+		return o, err
 	}
+	o.Hostname, o.Grace, o.IdentityCheck = opts.Hostname, opts.Grace, opts.IdentityCheck
+	if opts.MetricsAddr != "" {
+		o.MetricsAddr = metricsAddr(opts.MetricsAddr)
+	}
+	o.Reloader = reloader(opts.ConfigPath, cfg.Agent)
+	return o, nil
+}
+
+// newAgent builds the gateway with gopt: in a single node over control in
+// this process (svc, inprocess.Control; the node creates a one-time join
+// token for its own agent at first start, so the join is recorded like
+// any other: token.created, token.consumed, agent.joined), else over
+// remote. deps are the event log's streams, the registry and the logger.
+func newAgent(ctx context.Context, cfg config.Config, gopt gateway.Options, svc *control.Service, remote *join.Remote,
+	deps gateway.Deps) (*gateway.Gateway, error) {
+	switch {
+	case svc != nil:
+		deps.Control = &inprocess.Control{Service: svc}
+		token, err := localJoinToken(ctx, cfg, svc)
+		if err != nil {
+			return nil, err
+		}
+		if token != "" {
+			gopt.JoinToken = func() (string, error) { return token, nil }
+		}
+	case remote != nil:
+		deps.Control = remote
+	default:
+		return nil, errors.New("agent: no control in this process and no remote join (set tollgate.proxy_server)")
+	}
+	gw, err := gateway.New(ctx, deps, gopt)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	return gw, nil
+}
+
+// localJoinToken is the join token of a single node's own agent: a new
+// one-time token at first start (no identity yet, no auth_token), else "".
+// An identity the host CA of this very control did not issue is from
+// another cluster (a data dir reused): an error.
+func localJoinToken(ctx context.Context, cfg config.Config, svc *control.Service) (string, error) {
+	id, err := join.Load(cfg.DataDir)
+	if err == nil {
+		if cas, _ := svc.TrustedCAs(schemas.CAHost); !id.IssuedBy(cas) {
+			return "", &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
+		}
+	}
+	if !errors.Is(err, os.ErrNotExist) || cfg.Agent.Tollgate.AuthToken != "" {
+		return "", nil
+	}
+	tok, err := svc.TokensAdd(ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
+		wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
+	if err != nil {
+		return "", fmt.Errorf("create a join token for the local agent: %w", err)
+	}
+	return tok.Value, nil
 }
 
 type agentComponent struct {
 	gw  *gateway.Gateway
 	hup bool
-	log zerolog.Logger
 }
 
 func (a *agentComponent) Name() string { return "agent" }
 
 func (a *agentComponent) Run(ctx context.Context) error {
 	if a.hup {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-ch:
-					if err := a.gw.Reload(ctx); err != nil {
-						a.log.Error().Err(err).Msg("reload on SIGHUP")
-					}
-				}
-			}
-		}()
+		defer a.gw.ReloadOnSIGHUP(ctx)()
 	}
 	return a.gw.Run(ctx)
-}
-
-// exportFactory runs the export subscribers of the `export:` section.
-func exportFactory(env *Env) (Component, error) {
-	if env.Config.Export == nil || len(env.Config.Export.Sinks) == 0 {
-		return nil, nil
-	}
-	if env.Log.JS == nil {
-		return nil, errors.New("export: the event log has no JetStream connection")
-	}
-	return &exportComponent{env: env}, nil
-}
-
-type exportComponent struct{ env *Env }
-
-func (e *exportComponent) Name() string { return "export" }
-
-func (e *exportComponent) Run(ctx context.Context) error {
-	log := e.env.Logger.With().Str("component", "export").Logger()
-	m, err := subscriber.Start(ctx, e.env.Log.JS, *e.env.Config.Export, subscriber.Options{Logger: log, Registerer: e.env.Registry})
-	if err != nil {
-		return err
-	}
-	e.env.export.Store(m)
-	log.Info().Int("sinks", len(e.env.Config.Export.Sinks)).Msg("export subscribers running")
-	<-ctx.Done()
-	return m.Wait()
 }
