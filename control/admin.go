@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // DefaultPort is control's API port (DESIGN §6).
