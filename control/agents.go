@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ const HostCertTTL = 30 * 24 * time.Hour
 func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
 	if s.cfg.NATSURL == NATSInProcess {
 		s.log.Warn().Str("hostname", req.Hostname).Str("remote", remote).Msg("agent join refused: no NATS listener for agents on other hosts")
-		return wire.Joined{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		return wire.Joined{}, &Error{Code: CodeUnavailable,
 			Message: "this control cannot serve an agent on another host: its embedded NATS has no listener for agents (nats.listen_addr: none). " +
 				"Remove that setting (the default listens on control's listen host, port 7422) or use an external NATS (nats.url), " +
 				"restart control, then start the agent again; its join token was not used"}

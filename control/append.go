@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -47,7 +46,7 @@ func (s *Service) appendControl(ctx context.Context, ev eventlog.Event, kind, na
 	}
 	seq, err := s.cfg.Control.Append(ctx, ev, opts...)
 	if errors.Is(err, eventlog.ErrConflict) {
-		return 0, &Error{Status: http.StatusConflict, Code: CodeConflict,
+		return 0, &Error{Code: CodeConflict,
 			Message: fmt.Sprintf("%s %s changed concurrently; retry", kind, name), Err: err}
 	}
 	if err != nil {

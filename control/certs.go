@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -188,7 +187,7 @@ func (s *Service) DBClientCert(ctx context.Context, c Caller, req wire.DBClientC
 	var known bool
 	s.View(func(st *projections.State) { _, known = st.Agents[c.Name] })
 	if !known && c.Name != Source {
-		return wire.Cert{}, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
+		return wire.Cert{}, &Error{Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
 	}
 	iss, err := s.pki.issueDBClient(ctx, c.Actor(), req, now)
 	if err != nil {

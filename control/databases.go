@@ -62,7 +62,7 @@ func (s *Service) DBRegister(ctx context.Context, c Caller, d schemas.Database) 
 			return nil, existsf("database %s is already served by %s", d.Name, agentOrDynamic(old.AgentID))
 		}
 		if ok != (typ == schemas.TypeDatabaseUpdated) {
-			return nil, newErr(409, CodeConflict, "database %s changed concurrently; retry", d.Name)
+			return nil, newErr(CodeConflict, "database %s changed concurrently; retry", d.Name)
 		}
 		return d, nil
 	})

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"time"
 
@@ -94,7 +93,7 @@ func (s *Service) Login(ctx context.Context, req wire.Login, remote string) (wir
 	bad := unauthorizedf("wrong user name or password")
 	if until, locked := s.throttle.locked(req.User, now); locked {
 		s.loginAudit(ctx, req.User, "password", remote, false, "locked out after repeated failures")
-		return wire.Cert{}, &Error{Status: http.StatusTooManyRequests, Code: CodeLocked,
+		return wire.Cert{}, &Error{Code: CodeLocked, Err: ErrLoginThrottled,
 			Message: "too many failed logins for " + req.User + "; password login is locked until " + until.UTC().Format(time.RFC3339)}
 	}
 	var exists bool
@@ -153,7 +152,7 @@ func (s *Service) userLockedOut(user string) error {
 		}
 	})
 	if msg != "" {
-		return &Error{Status: http.StatusForbidden, Code: CodeLocked, Message: msg}
+		return &Error{Code: CodeLocked, Message: msg}
 	}
 	return nil
 }
@@ -180,7 +179,7 @@ func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wi
 			if u.InviteHash != "" && u.InviteHash == hash {
 				user = u.Name
 				if !now.Before(u.InviteExpires) {
-					err = &Error{Status: http.StatusUnauthorized, Code: CodeExpired,
+					err = &Error{Code: CodeExpired,
 						Message: "invite expired at " + u.InviteExpires.Format(time.RFC3339) + "; ask an admin for a new one (tollctl users reset " + u.Name + ")"}
 				}
 				return

@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"net"
-	"net/http"
 
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
@@ -30,7 +29,7 @@ func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRe
 	var agent *projections.Agent
 	s.View(func(st *projections.State) { agent = st.Agents[c.Name] })
 	if agent == nil {
-		return wire.Cert{}, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
+		return wire.Cert{}, &Error{Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
 	}
 	hosts := []string{agent.Hostname}
 	if agent.PublicAddr != "" {

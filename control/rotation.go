@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -229,7 +228,7 @@ func (s *Service) rotateNext(ctx context.Context, actor, t string, force bool) e
 			return schemas.TypeCARotationPhase, schemas.CARotationPhaseChanged{CAType: t, Phase: schemas.PhaseUpdateServers}, nil
 		case schemas.PhaseUpdateServers:
 			if stale := staleAgentsIn(st, t); len(stale) > 0 && !force {
-				return "", nil, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: staleAgentsMsg(stale)}
+				return "", nil, &Error{Code: CodeConflict, Message: staleAgentsMsg(stale)}
 			}
 			oldKey = ca.Active.KeyID
 			return schemas.TypeCARotationCompleted, schemas.CARotationCompleted{CAType: t}, nil

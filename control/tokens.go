@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sort"
 	"time"
 
@@ -138,9 +137,9 @@ func tokenUsable(st *projections.State, value string, now time.Time) (*projectio
 	case err == nil:
 		return st.Tokens[hash], nil
 	case errors.Is(err, access.ErrTokenExpired):
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeExpired, Message: err.Error(), Err: err}
+		return nil, &Error{Code: CodeExpired, Message: err.Error(), Err: err}
 	case errors.Is(err, access.ErrTokenUsed):
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUsed, Message: err.Error(), Err: err}
+		return nil, &Error{Code: CodeUsed, Message: err.Error(), Err: err}
 	}
-	return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error(), Err: err}
+	return nil, &Error{Code: CodeUnauthorized, Message: err.Error(), Err: err}
 }

@@ -2,5 +2,6 @@
 // client certs from the user or host CA verified against the trusted set
 // of the current projection (so CA rotation applies at once), authorization
 // by role rules from the projection. Ping, CA fetch, login, signup and join
-// need no client cert. Every error body is {"code","message"}.
+// need no client cert. Every error body is {"code","message"}; its HTTP
+// status follows the code (status, errors.go).
 package api

@@ -110,7 +110,7 @@ func (s *Server) routes() {
 			return nil, err
 		}
 		if role.Name != r.PathValue("name") {
-			return nil, &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "role name in the body differs from the URL"}
+			return nil, &control.Error{Code: control.CodeInvalid, Message: "role name in the body differs from the URL"}
 		}
 		return svc.RolesUpdate(r.Context(), c, role)
 	}))
@@ -188,7 +188,7 @@ func (s *Server) routes() {
 		return svc.Events(r.Context(), c, q)
 	}))
 	m.HandleFunc("/", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return nil, &control.Error{Status: http.StatusNotFound, Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
+		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
 	}))
 }
 
@@ -203,7 +203,7 @@ func eventsQuery(r *http.Request) (wire.EventsQuery, error) {
 	v := r.URL.Query()
 	q := wire.EventsQuery{Stream: v.Get("stream"), Type: v.Get("type")}
 	bad := func(name, val string) error {
-		return &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "query parameter " + name + "=" + val + " is not valid"}
+		return &control.Error{Code: control.CodeInvalid, Message: "query parameter " + name + "=" + val + " is not valid"}
 	}
 	if s := v.Get("since"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)

@@ -97,7 +97,7 @@ type open func(w http.ResponseWriter, r *http.Request) (any, error)
 func (s *Server) auth(h authed) http.HandlerFunc {
 	return s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return nil, &control.Error{Status: http.StatusUnauthorized, Code: control.CodeUnauthorized,
+			return nil, &control.Error{Code: control.CodeUnauthorized,
 				Message: "a client certificate is required: log in with toll login, or run tollctl on the control host (local admin identity)"}
 		}
 		c, err := s.svc.Identify(r.TLS.PeerCertificates[0])
@@ -114,10 +114,11 @@ func (s *Server) open(h open) http.HandlerFunc {
 		out, err := h(w, r)
 		if err != nil {
 			e := control.AsError(err)
-			if e.Status >= 500 {
+			code := status(e)
+			if code >= 500 {
 				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("API request failed")
 			}
-			writeJSON(w, e.Status, wire.Error{Code: e.Code, Message: e.Message})
+			writeJSON(w, code, wire.Error{Code: e.Code, Message: e.Message})
 			return
 		}
 		if out == nil {
@@ -140,9 +141,9 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &control.Error{Status: http.StatusRequestEntityTooLarge, Code: control.CodeInvalid, Message: "request body too large"}
+			return &control.Error{Code: control.CodeInvalid, Message: "request body too large", Err: mbe}
 		}
-		return &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "bad request body: " + err.Error()}
+		return &control.Error{Code: control.CodeInvalid, Message: "bad request body: " + err.Error()}
 	}
 	return nil
 }
