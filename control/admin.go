@@ -34,7 +34,7 @@ func (s *Service) EnsureAdminIdentity(ctx context.Context, proxy string) (*profi
 		return nil, err
 	}
 	hostCAs := s.trusted(schemas.CAHost)
-	st, _ := s.Status(Caller{Kind: CallerUser, Name: AdminUser})
+	st, _ := s.Cluster().Status(Caller{Kind: CallerUser, Name: AdminUser})
 	p := &profile.Profile{Dir: dir, Proxy: proxy, User: AdminUser, Cluster: st.Cluster, CAPin: st.CAPin,
 		CertPEM: []byte(iss.certPEM), KeyPEM: []byte(iss.keyPEM), HostCAPEM: []byte(strings.Join(hostCAs, ""))}
 	if err := p.Save(); err != nil {

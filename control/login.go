@@ -12,6 +12,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Auth turns a password into a user cert: login (throttled per user after
+// failures) and signup with an invite.
+type Auth struct{ s *Service }
+
+// Auth returns the service's auth.
+func (s *Service) Auth() Auth { return Auth{s} }
+
 // Login throttling: each failed attempt for a user delays the next answer
 // by FailureDelay times the failures so far; MaxFailures failures in a row
 // lock password login for that user for LockoutFor. A success resets the
@@ -88,7 +95,8 @@ func (s *Service) loginAudit(ctx context.Context, user, method, remote string, s
 }
 
 // Login checks a password and issues a user cert for req.PublicKeyPEM.
-func (s *Service) Login(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+	s := au.s
 	now := s.cfg.Clock.Now()
 	bad := unauthorizedf("wrong user name or password")
 	if until, locked := s.throttle.locked(req.User, now); locked {
@@ -167,7 +175,8 @@ func contains(xs []string, x string) bool {
 }
 
 // Signup consumes an invite, sets the password and issues a user cert.
-func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+func (au Auth) Signup(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+	s := au.s
 	hash := secret.HashInvite(req.Invite)
 	now := s.cfg.Clock.Now()
 	var (

@@ -16,7 +16,7 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// RotateCA performs one step of a CA rotation (DESIGN §4), each step one
+// Rotate performs one step of a CA rotation (DESIGN §4), each step one
 // event on tollgate.control.ca.<type> appended with that subject's last
 // sequence, so of two concurrent steps one wins and the other gets 409:
 //
@@ -37,7 +37,8 @@ import (
 // local admin identity is refreshed when its cert or its host CA bundle no
 // longer matches the trusted set, and control's own host cert follows the
 // host CA (CertificateSource). It needs the cert_authority rotate rule.
-func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest) (wire.Rotation, error) {
+func (cas CAs) Rotate(ctx context.Context, c Caller, req wire.RotateRequest) (wire.Rotation, error) {
+	s := cas.s
 	t, err := normalizeCAType(req.Type)
 	if err != nil {
 		return wire.Rotation{}, err
@@ -349,7 +350,7 @@ func (s *Service) refreshAdminIdentity(ctx context.Context) error {
 		p.CertPEM, p.KeyPEM = []byte(iss.certPEM), []byte(iss.keyPEM)
 	}
 	p.HostCAPEM = []byte(hostCAs)
-	if st, err := s.Status(Caller{Kind: CallerUser, Name: AdminUser}); err == nil {
+	if st, err := s.Cluster().Status(Caller{Kind: CallerUser, Name: AdminUser}); err == nil {
 		p.CAPin = st.CAPin
 	}
 	return p.Save()
@@ -388,7 +389,8 @@ func (s *Service) rotationState(t string) (wire.Rotation, error) {
 // Rotation describes CA caType's rotation now (phase, keys, the agents a
 // host CA rotation waits for) without changing it; it needs the
 // cert_authority read right.
-func (s *Service) Rotation(c Caller, caType string) (wire.Rotation, error) {
+func (cas CAs) Rotation(c Caller, caType string) (wire.Rotation, error) {
+	s := cas.s
 	t, err := normalizeCAType(caType)
 	if err != nil {
 		return wire.Rotation{}, err

@@ -23,7 +23,11 @@ const Source = "control"
 // KeystoreDir is the keystore's directory in a data dir.
 func KeystoreDir(dataDir string) string { return filepath.Join(dataDir, "keystore") }
 
-// Service is the control plane.
+// Service is the control plane: the projection it follows, the core every
+// command shares (authorize, build, append, wait for the projection) and
+// its own identity. Its commands and queries are grouped by concept, each a
+// small type over the Service: Users, Roles, Tokens, Locks, Databases,
+// Agents, Certs, CAs, Cluster, Auth and Audit (control/api mounts each).
 type Service struct {
 	cfg      Config
 	log      zerolog.Logger

@@ -93,7 +93,7 @@ func startCluster(ctx context.Context, dir string, modes []string) (*cluster, er
 		return c, err
 	}
 	c.admin = control.Caller{Kind: control.CallerUser, Name: control.AdminUser, NotAfter: time.Now().Add(time.Hour)}
-	signed, err := c.svc.Sign(ctx, c.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"127.0.0.1", "localhost"}, TTL: 24 * time.Hour})
+	signed, err := c.svc.Certs().Sign(ctx, c.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"127.0.0.1", "localhost"}, TTL: 24 * time.Hour})
 	if err != nil {
 		return c, fmt.Errorf("auth sign: %w", err)
 	}
@@ -117,7 +117,7 @@ func startCluster(ctx context.Context, dir string, modes []string) (*cluster, er
 			return c, err
 		}
 	}
-	hostCA, err := c.svc.TrustedCAs(schemas.CAHost)
+	hostCA, err := c.svc.CAs().Trusted(schemas.CAHost)
 	if err != nil {
 		return c, err
 	}
@@ -135,7 +135,7 @@ func startCluster(ctx context.Context, dir string, modes []string) (*cluster, er
 
 func (c *cluster) startAgent(ctx context.Context, mode string) error {
 	f := config.Default()
-	tok, err := c.svc.TokensAdd(ctx, c.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
+	tok, err := c.svc.Tokens().Add(ctx, c.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (c *cluster) startAgent(ctx context.Context, mode string) error {
 // userFiles creates the Tollgate user with a route cert per agent, and a
 // db_client cert (what the agent presents) for the direct rows.
 func (c *cluster) userFiles(ctx context.Context) error {
-	inv, err := c.svc.UsersAdd(ctx, c.admin, schemas.User{Name: benchUser, Roles: []string{"access"},
+	inv, err := c.svc.Users().Add(ctx, c.admin, schemas.User{Name: benchUser, Roles: []string{"access"},
 		Traits: map[string][]string{"db_users": {benchUser}, "db_names": {"*"}}})
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (c *cluster) userFiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: "correct horse battery staple", PublicKeyPEM: pub}, "bench"); err != nil {
+	if _, err := c.svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: "correct horse battery staple", PublicKeyPEM: pub}, "bench"); err != nil {
 		return err
 	}
 	var anyAgent *agent
@@ -213,7 +213,7 @@ func (c *cluster) routeCert(ctx context.Context, route string) (certFile, keyFil
 		return "", "", err
 	}
 	caller := control.Caller{Kind: control.CallerUser, Name: benchUser, NotAfter: time.Now().Add(2 * time.Hour)}
-	cert, err := c.svc.DBCert(ctx, caller, wire.DBCertRequest{Database: route, PublicKeyPEM: pub})
+	cert, err := c.svc.Certs().DB(ctx, caller, wire.DBCertRequest{Database: route, PublicKeyPEM: pub})
 	if err != nil {
 		return "", "", err
 	}

@@ -15,26 +15,26 @@ func (s *Server) auditRoutes() {
 		if err := decode(r, &q); err != nil {
 			return nil, err
 		}
-		return svc.AuditSearch(r.Context(), c, q)
+		return svc.Audit().Search(r.Context(), c, q)
 	}))
 	m.HandleFunc("GET /v1/audit/sessions/{id}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.AuditSession(r.Context(), c, r.PathValue("id"))
+		return svc.Audit().Session(r.Context(), c, r.PathValue("id"))
 	}))
 	m.HandleFunc("POST /v1/audit/access", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var q wire.AccessAt
 		if err := decode(r, &q); err != nil {
 			return nil, err
 		}
-		return svc.AccessAt(r.Context(), c, q)
+		return svc.Audit().AccessAt(r.Context(), c, q)
 	}))
 	m.HandleFunc("POST /v1/audit/verify", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var q wire.AuditVerify
 		if err := decode(r, &q); err != nil {
 			return nil, err
 		}
-		return svc.AuditVerify(r.Context(), c, q)
+		return svc.Audit().Verify(r.Context(), c, q)
 	}))
 	m.HandleFunc("GET /v1/audit/anchors", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.AuditAnchors(r.Context(), c)
+		return svc.Audit().Anchors(r.Context(), c)
 	}))
 }

@@ -15,9 +15,9 @@ func (s *Server) rotationRoutes() {
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return s.svc.RotateCA(r.Context(), c, req)
+		return s.svc.CAs().Rotate(r.Context(), c, req)
 	}))
 	s.mux.HandleFunc("GET /v1/auth/rotation/{type}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return s.svc.Rotation(c, r.PathValue("type"))
+		return s.svc.CAs().Rotation(c, r.PathValue("type"))
 	}))
 }

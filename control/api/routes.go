@@ -14,9 +14,9 @@ import (
 func (s *Server) routes() {
 	m, svc := s.mux, s.svc
 	// Unauthenticated.
-	m.HandleFunc("GET /v1/ping", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) { return svc.Ping(), nil }))
+	m.HandleFunc("GET /v1/ping", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) { return svc.Cluster().Ping(), nil }))
 	m.HandleFunc("GET /v1/cas/{type}", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		pems, err := svc.TrustedCAs(r.PathValue("type"))
+		pems, err := svc.CAs().Trusted(r.PathValue("type"))
 		return map[string][]string{"pem": pems}, err
 	}))
 	m.HandleFunc("POST /v1/login", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -24,14 +24,14 @@ func (s *Server) routes() {
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.Login(r.Context(), req, r.RemoteAddr)
+		return svc.Auth().Login(r.Context(), req, r.RemoteAddr)
 	}))
 	m.HandleFunc("POST /v1/signup", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var req wire.Login
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.Signup(r.Context(), req, r.RemoteAddr)
+		return svc.Auth().Signup(r.Context(), req, r.RemoteAddr)
 	}))
 	m.HandleFunc("POST /v1/join", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var req wire.Join
@@ -42,25 +42,29 @@ func (s *Server) routes() {
 		if h, _, err := net.SplitHostPort(r.Host); err == nil {
 			req.ControlHost = h
 		}
-		return svc.Join(r.Context(), req, r.RemoteAddr)
+		return svc.Agents().Join(r.Context(), req, r.RemoteAddr)
 	}))
 
 	// Authenticated.
-	m.HandleFunc("GET /v1/status", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) { return svc.Status(c) }))
-	m.HandleFunc("GET /v1/whoami", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) { return svc.Whoami(c) }))
+	m.HandleFunc("GET /v1/status", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
+		return svc.Cluster().Status(c)
+	}))
+	m.HandleFunc("GET /v1/whoami", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
+		return svc.Cluster().Whoami(c)
+	}))
 
 	m.HandleFunc("POST /v1/tokens", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var req wire.TokenAdd
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.TokensAdd(r.Context(), c, req)
+		return svc.Tokens().Add(r.Context(), c, req)
 	}))
 	m.HandleFunc("GET /v1/tokens", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.TokensList(c))
+		return nonNil(svc.Tokens().List(c))
 	}))
 	m.HandleFunc("DELETE /v1/tokens/{ref}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.TokensRm(r.Context(), c, r.PathValue("ref"))
+		return nil, svc.Tokens().Rm(r.Context(), c, r.PathValue("ref"))
 	}))
 
 	m.HandleFunc("POST /v1/users", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -68,13 +72,13 @@ func (s *Server) routes() {
 		if err := decode(r, &u); err != nil {
 			return nil, err
 		}
-		return svc.UsersAdd(r.Context(), c, u)
+		return svc.Users().Add(r.Context(), c, u)
 	}))
 	m.HandleFunc("GET /v1/users", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.UsersList(c))
+		return nonNil(svc.Users().List(c))
 	}))
 	m.HandleFunc("GET /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.UsersGet(c, r.PathValue("name"))
+		return svc.Users().Get(c, r.PathValue("name"))
 	}))
 	m.HandleFunc("PUT /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var u schemas.User
@@ -82,13 +86,13 @@ func (s *Server) routes() {
 			return nil, err
 		}
 		u.Name = r.PathValue("name")
-		return svc.UsersUpdate(r.Context(), c, u)
+		return svc.Users().Update(r.Context(), c, u)
 	}))
 	m.HandleFunc("DELETE /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.UsersRm(r.Context(), c, r.PathValue("name"))
+		return nil, svc.Users().Rm(r.Context(), c, r.PathValue("name"))
 	}))
 	m.HandleFunc("POST /v1/users/{name}/reset", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.UsersReset(r.Context(), c, r.PathValue("name"))
+		return svc.Users().Reset(r.Context(), c, r.PathValue("name"))
 	}))
 
 	m.HandleFunc("POST /v1/roles", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -96,13 +100,13 @@ func (s *Server) routes() {
 		if err := decode(r, &role); err != nil {
 			return nil, err
 		}
-		return svc.RolesCreate(r.Context(), c, role)
+		return svc.Roles().Create(r.Context(), c, role)
 	}))
 	m.HandleFunc("GET /v1/roles", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.RolesList(c))
+		return nonNil(svc.Roles().List(c))
 	}))
 	m.HandleFunc("GET /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.RolesGet(c, r.PathValue("name"))
+		return svc.Roles().Get(c, r.PathValue("name"))
 	}))
 	m.HandleFunc("PUT /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var role schemas.Role
@@ -112,10 +116,10 @@ func (s *Server) routes() {
 		if role.Name != r.PathValue("name") {
 			return nil, &control.Error{Code: control.CodeInvalid, Message: "role name in the body differs from the URL"}
 		}
-		return svc.RolesUpdate(r.Context(), c, role)
+		return svc.Roles().Update(r.Context(), c, role)
 	}))
 	m.HandleFunc("DELETE /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.RolesRm(r.Context(), c, r.PathValue("name"))
+		return nil, svc.Roles().Rm(r.Context(), c, r.PathValue("name"))
 	}))
 
 	m.HandleFunc("POST /v1/locks", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -123,17 +127,17 @@ func (s *Server) routes() {
 		if err := decode(r, &l); err != nil {
 			return nil, err
 		}
-		return svc.LocksAdd(r.Context(), c, l)
+		return svc.Locks().Add(r.Context(), c, l)
 	}))
 	m.HandleFunc("GET /v1/locks", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.LocksList(c))
+		return nonNil(svc.Locks().List(c))
 	}))
 	m.HandleFunc("DELETE /v1/locks/{id}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.LocksRm(r.Context(), c, r.PathValue("id"))
+		return nil, svc.Locks().Rm(r.Context(), c, r.PathValue("id"))
 	}))
 
 	m.HandleFunc("GET /v1/auth/export/{type}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		pems, err := svc.Export(c, r.PathValue("type"))
+		pems, err := svc.CAs().Export(c, r.PathValue("type"))
 		return map[string][]string{"pem": pems}, err
 	}))
 	m.HandleFunc("POST /v1/auth/sign", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -141,28 +145,28 @@ func (s *Server) routes() {
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.Sign(r.Context(), c, req)
+		return svc.Certs().Sign(r.Context(), c, req)
 	}))
 
 	m.HandleFunc("GET /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.DBList(c, r.URL.Query().Get("all") == "true"))
+		return nonNil(svc.Databases().List(c, r.URL.Query().Get("all") == "true"))
 	}))
 	m.HandleFunc("POST /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var d schemas.Database
 		if err := decode(r, &d); err != nil {
 			return nil, err
 		}
-		return svc.DBCreate(r.Context(), c, d)
+		return svc.Databases().Create(r.Context(), c, d)
 	}))
 	m.HandleFunc("POST /v1/databases/register", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var d schemas.Database
 		if err := decode(r, &d); err != nil {
 			return nil, err
 		}
-		return svc.DBRegister(r.Context(), c, d)
+		return svc.Databases().Register(r.Context(), c, d)
 	}))
 	m.HandleFunc("DELETE /v1/databases/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.DBRm(r.Context(), c, r.PathValue("name"))
+		return nil, svc.Databases().Rm(r.Context(), c, r.PathValue("name"))
 	}))
 
 	m.HandleFunc("POST /v1/certs/db", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -170,14 +174,14 @@ func (s *Server) routes() {
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.DBCert(r.Context(), c, req)
+		return svc.Certs().DB(r.Context(), c, req)
 	}))
 	m.HandleFunc("POST /v1/certs/db-client", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
 		var req wire.DBClientCertRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		return svc.DBClientCert(r.Context(), c, req)
+		return svc.Certs().DBClient(r.Context(), c, req)
 	}))
 
 	m.HandleFunc("GET /v1/events", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
@@ -185,7 +189,7 @@ func (s *Server) routes() {
 		if err != nil {
 			return nil, err
 		}
-		return svc.Events(r.Context(), c, q)
+		return svc.Audit().Events(r.Context(), c, q)
 	}))
 	m.HandleFunc("/", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}

@@ -224,12 +224,12 @@ func agentFactory(opts AgentOptions) Factory {
 			if err == nil {
 				// An identity the host CA of this very control did not
 				// issue is from another cluster (a data dir reused).
-				if cas, _ := env.Control.TrustedCAs(schemas.CAHost); !id.IssuedBy(cas) {
+				if cas, _ := env.Control.CAs().Trusted(schemas.CAHost); !id.IssuedBy(cas) {
 					return nil, &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
 				}
 			}
 			if errors.Is(err, os.ErrNotExist) && f.Tollgate.AuthToken == "" {
-				tok, err := env.Control.TokensAdd(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
+				tok, err := env.Control.Tokens().Add(env.ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
 					wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
 				if err != nil {
 					return nil, fmt.Errorf("create a join token for the local agent: %w", err)
