@@ -12,8 +12,8 @@ import (
 )
 
 // Config is what a Service needs. Control, Audit and DataDir are required;
-// New refuses a negative duration, an unknown key algorithm or an empty
-// host, naming the field.
+// New refuses a negative duration or an unknown key algorithm, naming the
+// field.
 type Config struct {
 	Control eventlog.Stream
 	Audit   eventlog.Stream
@@ -51,7 +51,8 @@ type Config struct {
 
 // validate refuses a Config New cannot run with, naming the field: a
 // missing stream or data dir, a negative duration, an unknown key
-// algorithm, an empty host.
+// algorithm (which bootstrap would refuse only once the cluster is half
+// made). An empty host is left out of control's cert, as always.
 func (cfg Config) validate() error {
 	if cfg.Control == nil || cfg.Audit == nil {
 		return errors.New("control: Control and Audit streams are required")
@@ -72,11 +73,6 @@ func (cfg Config) validate() error {
 			if _, err := pki.NormalizeAlg(cfg.KeyAlg(t)); err != nil {
 				return fmt.Errorf("control: KeyAlg of the %s CA: %w", t, err)
 			}
-		}
-	}
-	for i, h := range cfg.Hosts {
-		if h == "" {
-			return fmt.Errorf("control: Hosts[%d] is empty", i)
 		}
 	}
 	return nil

@@ -37,7 +37,6 @@ func TestConfigValidated(t *testing.T) {
 		{"negative failure delay", func(c *Config) { c.FailureDelay = -time.Second }, "FailureDelay -1s is negative"},
 		{"negative checkpoint interval", func(c *Config) { c.CheckpointInterval = -time.Minute }, "CheckpointInterval -1m0s is negative"},
 		{"unknown key algorithm", func(c *Config) { c.KeyAlg = func(string) string { return "DSA-1024" } }, `KeyAlg of the user CA: invalid certificate request: key algorithm "DSA-1024"`},
-		{"empty host", func(c *Config) { c.Hosts = []string{"localhost", ""} }, "Hosts[1] is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
