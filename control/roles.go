@@ -57,7 +57,7 @@ func (rs Roles) Create(ctx context.Context, c Caller, r schemas.Role) (wire.Role
 }
 
 // Update replaces a role. Two concurrent updates: one wins, the other
-// gets 409 "role X changed concurrently; retry".
+// gets a conflict (409) "role X changed concurrently; retry".
 func (rs Roles) Update(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
 	s := rs.s
 	if err := checkRole(r); err != nil {

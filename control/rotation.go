@@ -18,7 +18,8 @@ import (
 
 // Rotate performs one step of a CA rotation (DESIGN §4), each step one
 // event on tollgate.control.ca.<type> appended with that subject's last
-// sequence, so of two concurrent steps one wins and the other gets 409:
+// sequence, so of two concurrent steps one wins and the other gets a
+// conflict (409):
 //
 //	start     standby → init: a new key (req.KeyAlg, default the current
 //	          algorithm) is generated into the keystore; both keys trusted
