@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -34,7 +34,7 @@ func (s *Service) EnsureAdminIdentity(ctx context.Context, proxy string) (*profi
 		return nil, err
 	}
 	hostCAs := s.trusted(schemas.CAHost)
-	st, _ := s.Status(Caller{Kind: CallerUser, Name: AdminUser})
+	st, _ := s.Cluster().Status(Caller{Kind: CallerUser, Name: AdminUser})
 	p := &profile.Profile{Dir: dir, Proxy: proxy, User: AdminUser, Cluster: st.Cluster, CAPin: st.CAPin,
 		CertPEM: []byte(iss.certPEM), KeyPEM: []byte(iss.keyPEM), HostCAPEM: []byte(strings.Join(hostCAs, ""))}
 	if err := p.Save(); err != nil {

@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,13 @@ import (
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
+
+// Agents are the joined agents: joining with a token, listing them and
+// renewing their host certs.
+type Agents struct{ s *Service }
+
+// Agents returns the service's agents.
+func (s *Service) Agents() Agents { return Agents{s} }
 
 // NATSInProcess is the NATS URL handed to agents when the embedded server
 // has no network listener: only an agent in the same process can use it.
@@ -31,10 +37,11 @@ const HostCertTTL = 30 * 24 * time.Hour
 // agent on another host (its embedded NATS has no listener for agents),
 // the join is refused before the token is looked at: nothing is spent and
 // the agent stores no identity it could not use.
-func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
+func (as Agents) Join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
+	s := as.s
 	if s.cfg.NATSURL == NATSInProcess {
 		s.log.Warn().Str("hostname", req.Hostname).Str("remote", remote).Msg("agent join refused: no NATS listener for agents on other hosts")
-		return wire.Joined{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		return wire.Joined{}, &Error{Code: CodeUnavailable,
 			Message: "this control cannot serve an agent on another host: its embedded NATS has no listener for agents (nats.listen_addr: none). " +
 				"Remove that setting (the default listens on control's listen host, port 7422) or use an external NATS (nats.url), " +
 				"restart control, then start the agent again; its join token was not used"}
@@ -44,8 +51,8 @@ func (s *Service) Join(ctx context.Context, req wire.Join, remote string) (wire.
 
 // JoinLocal joins an agent running in control's own process: it reaches
 // the event log in process, so any NATS setup serves it.
-func (s *Service) JoinLocal(ctx context.Context, req wire.Join) (wire.Joined, error) {
-	return s.join(ctx, req, "local")
+func (as Agents) JoinLocal(ctx context.Context, req wire.Join) (wire.Joined, error) {
+	return as.s.join(ctx, req, "local")
 }
 
 func (s *Service) join(ctx context.Context, req wire.Join, remote string) (wire.Joined, error) {
@@ -104,10 +111,11 @@ func (s *Service) join(ctx context.Context, req wire.Join, remote string) (wire.
 	return out, nil
 }
 
-// AgentsList lists the joined agents, sorted by id, as the projection has
+// List lists the joined agents, sorted by id, as the projection has
 // them (wire.Agent says what each field means). It needs the cluster read
 // right (as tollctl status).
-func (s *Service) AgentsList(c Caller) ([]wire.Agent, error) {
+func (as Agents) List(c Caller) ([]wire.Agent, error) {
+	s := as.s
 	var (
 		out []wire.Agent
 		err error

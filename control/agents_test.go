@@ -19,10 +19,10 @@ func TestJoinWhenNATSIsInProcess(t *testing.T) {
 	f := newFixture(t)
 	f.svc.cfg.NATSURL = NATSInProcess
 	ctx := context.Background()
-	tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+	tok, err := f.svc.Tokens().Add(ctx, f.admin, wire.TokenAdd{Type: "db"})
 	require.NoError(t, err)
 
-	_, err = f.svc.Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t)}, "192.0.2.7:5000")
+	_, err = f.svc.Agents().Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t)}, "192.0.2.7:5000")
 	require.Equal(t, CodeUnavailable, apiCode(t, err))
 	require.ErrorContains(t, err, "cannot serve an agent on another host")
 	require.ErrorContains(t, err, "its join token was not used")
@@ -33,7 +33,7 @@ func TestJoinWhenNATSIsInProcess(t *testing.T) {
 		}
 	})
 
-	joined, err := f.svc.JoinLocal(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t)})
+	joined, err := f.svc.Agents().JoinLocal(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
 	require.Equal(t, NATSInProcess, joined.NATSURL)
 }
@@ -48,9 +48,9 @@ func TestJoinNATSURLForTheDialedHost(t *testing.T) {
 	f.svc.cfg.NATSURLFor = func(host string) string { return "tls://" + net.JoinHostPort(host, "4443") }
 	ctx := context.Background()
 	for host, want := range map[string]string{"ctl.example.com": "tls://ctl.example.com:4443", "::1": "tls://[::1]:4443", "": "tls://127.0.0.1:4443"} {
-		tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+		tok, err := f.svc.Tokens().Add(ctx, f.admin, wire.TokenAdd{Type: "db"})
 		require.NoError(t, err)
-		joined, err := f.svc.Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t), ControlHost: host}, "test")
+		joined, err := f.svc.Agents().Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicKeyPEM: pubKey(t), ControlHost: host}, "test")
 		require.NoError(t, err)
 		require.Equal(t, want, joined.NATSURL, host)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
@@ -16,8 +15,8 @@ var errUnavailable = eventlog.ErrUnavailable
 // returns the event data (or an *Error); the event is appended on
 // tollgate.control.<kind>.<name> expecting the subject's last sequence seen
 // in that same state, and change returns once the projection applied it.
-// A concurrent change of the same entity yields 409 "<kind> <name> changed
-// concurrently; retry".
+// A concurrent change of the same entity is a CodeConflict error (409 at
+// the API): "<kind> <name> changed concurrently; retry".
 func (s *Service) change(ctx context.Context, actor, kind, name, typ string, check func(st *projections.State) (any, error)) (uint64, error) {
 	subject := eventlog.ControlSubject(kind, name)
 	var (
@@ -47,7 +46,7 @@ func (s *Service) appendControl(ctx context.Context, ev eventlog.Event, kind, na
 	}
 	seq, err := s.cfg.Control.Append(ctx, ev, opts...)
 	if errors.Is(err, eventlog.ErrConflict) {
-		return 0, &Error{Status: http.StatusConflict, Code: CodeConflict,
+		return 0, &Error{Code: CodeConflict,
 			Message: fmt.Sprintf("%s %s changed concurrently; retry", kind, name), Err: err}
 	}
 	if err != nil {

@@ -12,12 +12,21 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Audit answers the auditors' questions through auditquery (search,
+// session transcripts, access at a past time, verify and its anchors) and
+// reads pages of either stream (events.go).
+type Audit struct{ s *Service }
+
+// Audit returns the service's audit.
+func (s *Service) Audit() Audit { return Audit{s} }
+
 // MaxAuditSearch bounds one audit search answer.
 const MaxAuditSearch = 10000
 
-// AuditSearch returns audit events by user, database, session, type and
+// Search returns audit events by user, database, session, type and
 // time (auditquery.Search); it needs the audit list right.
-func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch) (wire.AuditResults, error) {
+func (aq Audit) Search(ctx context.Context, c Caller, q wire.AuditSearch) (wire.AuditResults, error) {
+	s := aq.s
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbList); err != nil {
 		return wire.AuditResults{}, err
 	}
@@ -45,11 +54,12 @@ func (s *Service) AuditSearch(ctx context.Context, c Caller, q wire.AuditSearch)
 // maxPrefixMatches bounds the sessions an ambiguous prefix's error lists.
 const maxPrefixMatches = 10
 
-// AuditSession returns one session's transcript; it needs the audit read
+// Session returns one session's transcript; it needs the audit read
 // right. id is a session id or a prefix of one that no other session
 // shares (the demo and tollctl audit search print short ids); an
 // ambiguous prefix is an error listing the sessions it matches.
-func (s *Service) AuditSession(ctx context.Context, c Caller, id string) (auditquery.Transcript, error) {
+func (aq Audit) Session(ctx context.Context, c Caller, id string) (auditquery.Transcript, error) {
+	s := aq.s
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
 		return auditquery.Transcript{}, err
 	}
@@ -84,7 +94,8 @@ func (s *Service) AuditSession(ctx context.Context, c Caller, id string) (auditq
 
 // AccessAt replays the control stream up to a moment and says what a user
 // could reach then; it needs the audit read right.
-func (s *Service) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (auditquery.AccessResult, error) {
+func (aq Audit) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (auditquery.AccessResult, error) {
+	s := aq.s
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
 		return auditquery.AccessResult{}, err
 	}
@@ -97,23 +108,25 @@ func (s *Service) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (audi
 	return auditquery.AccessAt(ctx, s.cfg.Control, q.At, q.User, q.DB)
 }
 
-// AuditVerify checks the audit stream against the anchors of the control
+// Verify checks the audit stream against the anchors of the control
 // stream (auditquery.Verify): hash chains, checkpoint signatures, where
 // each chain starts and ends. Tampering is in the report. It needs the
 // audit read right.
-func (s *Service) AuditVerify(ctx context.Context, c Caller, q wire.AuditVerify) (auditquery.VerifyReport, error) {
-	anchors, err := s.AuditAnchors(ctx, c)
+func (aq Audit) Verify(ctx context.Context, c Caller, q wire.AuditVerify) (auditquery.VerifyReport, error) {
+	s := aq.s
+	anchors, err := aq.Anchors(ctx, c)
 	if err != nil {
 		return auditquery.VerifyReport{}, err
 	}
 	return auditquery.Verify(ctx, s.cfg.Audit, auditquery.VerifyOptions{Anchors: anchors, Since: q.Since, Now: s.cfg.Clock.Now()})
 }
 
-// AuditAnchors returns what the control stream says about each audit
+// Anchors returns what the control stream says about each audit
 // chain (auditquery.LoadAnchors), for verifying a copy of the audit
 // stream elsewhere (tollctl audit verify --from-file). It needs the audit
 // read right.
-func (s *Service) AuditAnchors(ctx context.Context, c Caller) (auditquery.Anchors, error) {
+func (aq Audit) Anchors(ctx context.Context, c Caller) (auditquery.Anchors, error) {
+	s := aq.s
 	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
 		return auditquery.Anchors{}, err
 	}

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/tollgate-db/tollgate/projections"
@@ -25,7 +24,7 @@ func authorizeIn(st *projections.State, c Caller, resource, verb string) error {
 	}
 	u, ok := st.Users[c.Name]
 	if !ok {
-		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "user " + c.Name + " no longer exists; log in again"}
+		return &Error{Code: CodeUnauthorized, Message: "user " + c.Name + " no longer exists; log in again"}
 	}
 	if ok, why := access.CanDo(st, u.Roles, resource, verb); !ok {
 		return forbiddenf("user %s may not %s %s: %s", c.Name, verb, resource, why)

@@ -46,7 +46,7 @@ func TestChainResumesAfterRestart(t *testing.T) {
 		_, err = lg.Audit.Append(ctx, ev)
 		require.NoError(t, err)
 		for range 2 {
-			_, err = svc.Sign(ctx, admin, wire.SignRequest{Format: "db", Hosts: []string{"pg"}, TTL: time.Hour})
+			_, err = svc.Certs().Sign(ctx, admin, wire.SignRequest{Format: "db", Hosts: []string{"pg"}, TTL: time.Hour})
 			require.NoError(t, err)
 		}
 		head, err := lg.Audit.LastSubjectSeq(ctx, ChainFilter)

@@ -39,7 +39,7 @@ func (s *Service) RunCheckpoints(ctx context.Context) {
 	} else if err := s.recordHostCert(ctx, cert.Leaf); err != nil && ctx.Err() == nil {
 		s.log.Error().Err(err).Msg("audit checkpoints (recorded at the first checkpoint)")
 	}
-	t := time.NewTicker(s.checkpointInterval())
+	t := time.NewTicker(s.cfg.CheckpointInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -51,13 +51,6 @@ func (s *Service) RunCheckpoints(ctx context.Context) {
 			}
 		}
 	}
-}
-
-func (s *Service) checkpointInterval() time.Duration {
-	if s.cfg.CheckpointInterval > 0 {
-		return s.cfg.CheckpointInterval
-	}
-	return DefaultCheckpointInterval
 }
 
 // Checkpoint appends an audit.checkpoint signing the head of control's
@@ -103,7 +96,7 @@ func (s *Service) Checkpoint(ctx context.Context, reason string) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if ev.Data, err = json.Marshal(schemas.AuditCheckpoint{Source: Source, Seq: seq, Hash: hash, Time: ev.Time, Reason: reason,
-		IntervalMS: s.checkpointInterval().Milliseconds(), CertSerial: cert.Leaf.SerialNumber.Text(16), Alg: alg,
+		IntervalMS: s.cfg.CheckpointInterval.Milliseconds(), CertSerial: cert.Leaf.SerialNumber.Text(16), Alg: alg,
 		Signature: base64.StdEncoding.EncodeToString(sig)}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

@@ -13,6 +13,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Databases are the routes agents serve: registered by an agent from its
+// config, created dynamically by people, deregistered and listed.
+type Databases struct{ s *Service }
+
+// Databases returns the service's databases.
+func (s *Service) Databases() Databases { return Databases{s} }
+
 // Database protocols.
 const (
 	ProtocolCockroachDB = "cockroachdb"
@@ -32,9 +39,10 @@ func checkDatabase(d schemas.Database) error {
 	return nil
 }
 
-// DBRegister registers (or updates) a database an agent serves from its
+// Register registers (or updates) a database an agent serves from its
 // static config; the caller is the agent's host cert.
-func (s *Service) DBRegister(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+	s := ds.s
 	if c.Kind != CallerHost {
 		return wire.Database{}, forbiddenf("only agents register databases from their config; people use tollctl db create -f")
 	}
@@ -62,7 +70,7 @@ func (s *Service) DBRegister(ctx context.Context, c Caller, d schemas.Database) 
 			return nil, existsf("database %s is already served by %s", d.Name, agentOrDynamic(old.AgentID))
 		}
 		if ok != (typ == schemas.TypeDatabaseUpdated) {
-			return nil, newErr(409, CodeConflict, "database %s changed concurrently; retry", d.Name)
+			return nil, newErr(CodeConflict, "database %s changed concurrently; retry", d.Name)
 		}
 		return d, nil
 	})
@@ -79,9 +87,10 @@ func agentOrDynamic(id string) string {
 	return "agent " + id
 }
 
-// DBCreate registers a dynamic database (tollctl db create -f), served by
+// Create registers a dynamic database (tollctl db create -f), served by
 // every agent whose resource selectors match its labels.
-func (s *Service) DBCreate(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+func (ds Databases) Create(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
+	s := ds.s
 	d.AgentID = ""
 	if err := checkDatabase(d); err != nil {
 		return wire.Database{}, err
@@ -101,8 +110,9 @@ func (s *Service) DBCreate(ctx context.Context, c Caller, d schemas.Database) (w
 	return wire.Database{Database: d}, nil
 }
 
-// DBRm deregisters a database.
-func (s *Service) DBRm(ctx context.Context, c Caller, name string) error {
+// Rm deregisters a database.
+func (ds Databases) Rm(ctx context.Context, c Caller, name string) error {
+	s := ds.s
 	_, err := s.change(ctx, c.Actor(), eventlog.KindDatabase, name, schemas.TypeDatabaseDeregistered, func(st *projections.State) (any, error) {
 		if c.Kind == CallerHost {
 			if d, ok := st.Databases[name]; ok && d.AgentID != c.Name {
@@ -119,10 +129,11 @@ func (s *Service) DBRm(ctx context.Context, c Caller, name string) error {
 	return err
 }
 
-// DBList lists the databases the caller may reach (access.Reachable), with
+// List lists the databases the caller may reach (access.Reachable), with
 // the db users it may use. Agents see every database; so do callers asking
 // for all whose roles allow listing databases (tollctl db ls).
-func (s *Service) DBList(c Caller, all bool) ([]wire.Database, error) {
+func (ds Databases) List(c Caller, all bool) ([]wire.Database, error) {
+	s := ds.s
 	var (
 		out []wire.Database
 		err error

@@ -5,6 +5,12 @@
 // last-subject-sequence expectation, wait until its own projection applied
 // the event (read your writes), answer from the state.
 //
+// The commands and queries are grouped by concept, each a small type over
+// the Service (svc.Users(), Roles, Tokens, Locks, Databases, Agents, Certs,
+// CAs, Cluster, Auth, Audit); the Service keeps the core they share and its
+// own lifecycle and identity. Refusals are *Error values with a Code
+// (errors.go); the HTTP status each is answered with is control/api's.
+//
 // Certificates are made with control/pki; CA private keys (by key id),
 // password hashes (argon2id from control/secret, as secret
 // "password/<user>") and control's own host cert and key live in
@@ -14,9 +20,11 @@
 //
 // Control's own host cert (HTTPS API) is kept in the keystore and renewed
 // when less than a third of ServerCertTTL is left, at start and at the next
-// TLS handshake (CertificateSource). Agent host certs (HostCertTTL) are not
-// renewed yet: an agent re-joins with a new token before expiry (follow-up:
-// a renewal call authenticated by the current host cert).
+// TLS handshake (CertificateSource), and when a host CA rotation moves host
+// certs to the new key. An agent's host cert (HostCertTTL) is renewed by
+// the agent, authenticated by its current one (Agents.Renew, POST
+// /v1/agents/renew), when less than a third of it is left or the host CA
+// signs with a new key; agent.updated records the new cert.
 //
 // Control's audit events (auth.login, cert.issued) carry the session token
 // ChainSession ("control"), so the head of control's hash chain is the last
@@ -30,5 +38,7 @@
 // Auditors' questions (audit search, audit session, access at, audit
 // verify) go through auditquery and need the audit rules (auditor role).
 //
-// The HTTPS API lives in control/api, its client in control/client.
+// The HTTPS API lives in control/api, its client in control/client, the
+// calls and bodies both share in control/wire. The identity on disk the
+// local admin is written as is internal/profile.
 package control

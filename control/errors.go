@@ -3,10 +3,10 @@ package control
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Error codes of API errors.
+// Error codes of API errors. Each says what kind of refusal it is; the
+// HTTP status it is answered with is control/api's choice.
 const (
 	CodeInvalid      = "invalid"
 	CodeNotFound     = "not_found"
@@ -21,10 +21,14 @@ const (
 	CodeInternal     = "internal"
 )
 
-// Error is an error a person can act on, with the HTTP status it maps to.
-// Its message never contains a secret.
+// ErrLoginThrottled is wrapped by the CodeLocked error of a password login
+// refused because of too many failures in a row (as opposed to a lock on
+// the user): it passes with time, not with an admin.
+var ErrLoginThrottled = errors.New("password login throttled")
+
+// Error is an error a person can act on: a Code saying what kind it is and
+// a Message saying what to do. Its message never contains a secret.
 type Error struct {
-	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Err     error  `json:"-"`
@@ -35,41 +39,33 @@ func (e *Error) Error() string { return e.Message }
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-func newErr(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func newErr(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Errorf helpers for each kind.
-func invalidf(format string, args ...any) *Error {
-	return newErr(http.StatusBadRequest, CodeInvalid, format, args...)
-}
+func invalidf(format string, args ...any) *Error { return newErr(CodeInvalid, format, args...) }
 
-func notFoundf(format string, args ...any) *Error {
-	return newErr(http.StatusNotFound, CodeNotFound, format, args...)
-}
+func notFoundf(format string, args ...any) *Error { return newErr(CodeNotFound, format, args...) }
 
-func existsf(format string, args ...any) *Error {
-	return newErr(http.StatusConflict, CodeExists, format, args...)
-}
+func existsf(format string, args ...any) *Error { return newErr(CodeExists, format, args...) }
 
-func forbiddenf(format string, args ...any) *Error {
-	return newErr(http.StatusForbidden, CodeForbidden, format, args...)
-}
+func forbiddenf(format string, args ...any) *Error { return newErr(CodeForbidden, format, args...) }
 
 func unauthorizedf(format string, args ...any) *Error {
-	return newErr(http.StatusUnauthorized, CodeUnauthorized, format, args...)
+	return newErr(CodeUnauthorized, format, args...)
 }
 
-// AsError turns any error into an *Error: API errors keep their status,
-// everything else is a 500 (or 503 when the log is unavailable) whose
-// message says what failed.
+// AsError turns any error into an *Error: API errors stay as they are, an
+// unavailable event log is CodeUnavailable, everything else CodeInternal
+// with a message that says what failed.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
 	if errors.Is(err, errUnavailable) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the event log is unavailable; retry shortly", Err: err}
+		return &Error{Code: CodeUnavailable, Message: "the event log is unavailable; retry shortly", Err: err}
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error: " + err.Error(), Err: err}
+	return &Error{Code: CodeInternal, Message: "internal error: " + err.Error(), Err: err}
 }

@@ -15,7 +15,8 @@ const MaxEventsPage = 1000
 // Events reads a page of the control or audit stream (tollctl events
 // ls|tail); auditors and editors only (resource event, verb list).
 // LastSeq in the answer is where the next page starts after.
-func (s *Service) Events(ctx context.Context, c Caller, q wire.EventsQuery) (wire.Events, error) {
+func (aq Audit) Events(ctx context.Context, c Caller, q wire.EventsQuery) (wire.Events, error) {
+	s := aq.s
 	if err := s.Authorize(c, schemas.ResourceEvent, schemas.VerbList); err != nil {
 		return wire.Events{}, err
 	}

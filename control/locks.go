@@ -11,9 +11,17 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// LocksAdd creates a lock. TTL (or Expires) bounds it; neither means
+// Locks refuse access to a user, role, database or agent until they
+// expire or are deleted.
+type Locks struct{ s *Service }
+
+// Locks returns the service's locks.
+func (s *Service) Locks() Locks { return Locks{s} }
+
+// Add creates a lock. TTL (or Expires) bounds it; neither means
 // until unlocked.
-func (s *Service) LocksAdd(ctx context.Context, c Caller, l wire.Lock) (wire.Lock, error) {
+func (ls Locks) Add(ctx context.Context, c Caller, l wire.Lock) (wire.Lock, error) {
+	s := ls.s
 	t := l.Target
 	if t.User == "" && t.Role == "" && t.Database == "" && t.Agent == "" {
 		return wire.Lock{}, invalidf("a lock needs a target: --user, --role, --db or --agent")
@@ -50,8 +58,9 @@ func (s *Service) LocksAdd(ctx context.Context, c Caller, l wire.Lock) (wire.Loc
 	return out, nil
 }
 
-// LocksList lists locks that have not expired.
-func (s *Service) LocksList(c Caller) ([]wire.Lock, error) {
+// List lists locks that have not expired.
+func (ls Locks) List(c Caller) ([]wire.Lock, error) {
+	s := ls.s
 	var (
 		out []wire.Lock
 		err error
@@ -72,8 +81,9 @@ func (s *Service) LocksList(c Caller) ([]wire.Lock, error) {
 	return out, err
 }
 
-// LocksRm deletes a lock.
-func (s *Service) LocksRm(ctx context.Context, c Caller, id string) error {
+// Rm deletes a lock.
+func (ls Locks) Rm(ctx context.Context, c Caller, id string) error {
+	s := ls.s
 	_, err := s.change(ctx, c.Actor(), eventlog.KindLock, id, schemas.TypeLockDeleted, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceLock, schemas.VerbDelete); err != nil {
 			return nil, err

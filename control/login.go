@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"time"
 
@@ -12,6 +11,13 @@ import (
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
+
+// Auth turns a password into a user cert: login (throttled per user after
+// failures) and signup with an invite.
+type Auth struct{ s *Service }
+
+// Auth returns the service's auth.
+func (s *Service) Auth() Auth { return Auth{s} }
 
 // Login throttling: each failed attempt for a user delays the next answer
 // by FailureDelay times the failures so far; MaxFailures failures in a row
@@ -89,12 +95,13 @@ func (s *Service) loginAudit(ctx context.Context, user, method, remote string, s
 }
 
 // Login checks a password and issues a user cert for req.PublicKeyPEM.
-func (s *Service) Login(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+	s := au.s
 	now := s.cfg.Clock.Now()
 	bad := unauthorizedf("wrong user name or password")
 	if until, locked := s.throttle.locked(req.User, now); locked {
 		s.loginAudit(ctx, req.User, "password", remote, false, "locked out after repeated failures")
-		return wire.Cert{}, &Error{Status: http.StatusTooManyRequests, Code: CodeLocked,
+		return wire.Cert{}, &Error{Code: CodeLocked, Err: ErrLoginThrottled,
 			Message: "too many failed logins for " + req.User + "; password login is locked until " + until.UTC().Format(time.RFC3339)}
 	}
 	var exists bool
@@ -153,7 +160,7 @@ func (s *Service) userLockedOut(user string) error {
 		}
 	})
 	if msg != "" {
-		return &Error{Status: http.StatusForbidden, Code: CodeLocked, Message: msg}
+		return &Error{Code: CodeLocked, Message: msg}
 	}
 	return nil
 }
@@ -168,7 +175,8 @@ func contains(xs []string, x string) bool {
 }
 
 // Signup consumes an invite, sets the password and issues a user cert.
-func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+func (au Auth) Signup(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
+	s := au.s
 	hash := secret.HashInvite(req.Invite)
 	now := s.cfg.Clock.Now()
 	var (
@@ -180,7 +188,7 @@ func (s *Service) Signup(ctx context.Context, req wire.Login, remote string) (wi
 			if u.InviteHash != "" && u.InviteHash == hash {
 				user = u.Name
 				if !now.Before(u.InviteExpires) {
-					err = &Error{Status: http.StatusUnauthorized, Code: CodeExpired,
+					err = &Error{Code: CodeExpired,
 						Message: "invite expired at " + u.InviteExpires.Format(time.RFC3339) + "; ask an admin for a new one (tollctl users reset " + u.Name + ")"}
 				}
 				return

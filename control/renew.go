@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"net"
-	"net/http"
 
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
@@ -11,7 +10,7 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// RenewAgentCert issues a joined agent, authenticated by its current host
+// Renew issues a joined agent, authenticated by its current host
 // cert (Caller of kind host), a new host cert for the same agent id and
 // hosts, signed by the key that signs host certs now, valid HostCertTTL,
 // and recorded as cert.issued; agent.updated then records the signing key
@@ -19,7 +18,8 @@ import (
 // cert itself (host_cert_pem), which audit verify checks the agent's
 // checkpoints with. The
 // answer carries the host CA's trusted bundle.
-func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRenew) (wire.Cert, error) {
+func (as Agents) Renew(ctx context.Context, c Caller, req wire.AgentRenew) (wire.Cert, error) {
+	s := as.s
 	if c.Kind != CallerHost {
 		return wire.Cert{}, forbiddenf("host certs are renewed for agents only")
 	}
@@ -30,7 +30,7 @@ func (s *Service) RenewAgentCert(ctx context.Context, c Caller, req wire.AgentRe
 	var agent *projections.Agent
 	s.View(func(st *projections.State) { agent = st.Agents[c.Name] })
 	if agent == nil {
-		return wire.Cert{}, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
+		return wire.Cert{}, &Error{Code: CodeForbidden, Message: "agent " + c.Name + " is not joined"}
 	}
 	hosts := []string{agent.Hostname}
 	if agent.PublicAddr != "" {

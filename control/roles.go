@@ -11,6 +11,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Roles are the named rule sets users hold: created, replaced, read,
+// listed and deleted while no user holds them.
+type Roles struct{ s *Service }
+
+// Roles returns the service's roles.
+func (s *Service) Roles() Roles { return Roles{s} }
+
 func roleView(r *projections.Role) wire.Role {
 	return wire.Role{Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
@@ -28,8 +35,9 @@ func checkRole(r schemas.Role) error {
 	return nil
 }
 
-// RolesCreate creates a role.
-func (s *Service) RolesCreate(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+// Create creates a role.
+func (rs Roles) Create(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+	s := rs.s
 	if err := checkRole(r); err != nil {
 		return wire.Role{}, err
 	}
@@ -48,9 +56,10 @@ func (s *Service) RolesCreate(ctx context.Context, c Caller, r schemas.Role) (wi
 	return s.roleGet(r.Name)
 }
 
-// RolesUpdate replaces a role. Two concurrent updates: one wins, the other
-// gets 409 "role X changed concurrently; retry".
-func (s *Service) RolesUpdate(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+// Update replaces a role. Two concurrent updates: one wins, the other
+// gets a conflict (409) "role X changed concurrently; retry".
+func (rs Roles) Update(ctx context.Context, c Caller, r schemas.Role) (wire.Role, error) {
+	s := rs.s
 	if err := checkRole(r); err != nil {
 		return wire.Role{}, err
 	}
@@ -85,16 +94,18 @@ func (s *Service) roleGet(name string) (wire.Role, error) {
 	return out, err
 }
 
-// RolesGet returns one role.
-func (s *Service) RolesGet(c Caller, name string) (wire.Role, error) {
+// Get returns one role.
+func (rs Roles) Get(c Caller, name string) (wire.Role, error) {
+	s := rs.s
 	if err := s.Authorize(c, schemas.ResourceRole, schemas.VerbRead); err != nil {
 		return wire.Role{}, err
 	}
 	return s.roleGet(name)
 }
 
-// RolesList lists roles.
-func (s *Service) RolesList(c Caller) ([]wire.Role, error) {
+// List lists roles.
+func (rs Roles) List(c Caller) ([]wire.Role, error) {
+	s := rs.s
 	var (
 		out []wire.Role
 		err error
@@ -111,8 +122,9 @@ func (s *Service) RolesList(c Caller) ([]wire.Role, error) {
 	return out, err
 }
 
-// RolesRm deletes a role no user holds.
-func (s *Service) RolesRm(ctx context.Context, c Caller, name string) error {
+// Rm deletes a role no user holds.
+func (rs Roles) Rm(ctx context.Context, c Caller, name string) error {
+	s := rs.s
 	_, err := s.change(ctx, c.Actor(), eventlog.KindRole, name, schemas.TypeRoleDeleted, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceRole, schemas.VerbDelete); err != nil {
 			return nil, err

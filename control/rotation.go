@@ -5,21 +5,21 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
-// RotateCA performs one step of a CA rotation (DESIGN §4), each step one
+// Rotate performs one step of a CA rotation (DESIGN §4), each step one
 // event on tollgate.control.ca.<type> appended with that subject's last
-// sequence, so of two concurrent steps one wins and the other gets 409:
+// sequence, so of two concurrent steps one wins and the other gets a
+// conflict (409):
 //
 //	start     standby → init: a new key (req.KeyAlg, default the current
 //	          algorithm) is generated into the keystore; both keys trusted
@@ -38,7 +38,8 @@ import (
 // local admin identity is refreshed when its cert or its host CA bundle no
 // longer matches the trusted set, and control's own host cert follows the
 // host CA (CertificateSource). It needs the cert_authority rotate rule.
-func (s *Service) RotateCA(ctx context.Context, c Caller, req wire.RotateRequest) (wire.Rotation, error) {
+func (cas CAs) Rotate(ctx context.Context, c Caller, req wire.RotateRequest) (wire.Rotation, error) {
+	s := cas.s
 	t, err := normalizeCAType(req.Type)
 	if err != nil {
 		return wire.Rotation{}, err
@@ -229,7 +230,7 @@ func (s *Service) rotateNext(ctx context.Context, actor, t string, force bool) e
 			return schemas.TypeCARotationPhase, schemas.CARotationPhaseChanged{CAType: t, Phase: schemas.PhaseUpdateServers}, nil
 		case schemas.PhaseUpdateServers:
 			if stale := staleAgentsIn(st, t); len(stale) > 0 && !force {
-				return "", nil, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: staleAgentsMsg(stale)}
+				return "", nil, &Error{Code: CodeConflict, Message: staleAgentsMsg(stale)}
 			}
 			oldKey = ca.Active.KeyID
 			return schemas.TypeCARotationCompleted, schemas.CARotationCompleted{CAType: t}, nil
@@ -350,7 +351,7 @@ func (s *Service) refreshAdminIdentity(ctx context.Context) error {
 		p.CertPEM, p.KeyPEM = []byte(iss.certPEM), []byte(iss.keyPEM)
 	}
 	p.HostCAPEM = []byte(hostCAs)
-	if st, err := s.Status(Caller{Kind: CallerUser, Name: AdminUser}); err == nil {
+	if st, err := s.Cluster().Status(Caller{Kind: CallerUser, Name: AdminUser}); err == nil {
 		p.CAPin = st.CAPin
 	}
 	return p.Save()
@@ -389,7 +390,8 @@ func (s *Service) rotationState(t string) (wire.Rotation, error) {
 // Rotation describes CA caType's rotation now (phase, keys, the agents a
 // host CA rotation waits for) without changing it; it needs the
 // cert_authority read right.
-func (s *Service) Rotation(c Caller, caType string) (wire.Rotation, error) {
+func (cas CAs) Rotation(c Caller, caType string) (wire.Rotation, error) {
+	s := cas.s
 	t, err := normalizeCAType(caType)
 	if err != nil {
 		return wire.Rotation{}, err

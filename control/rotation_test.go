@@ -11,11 +11,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -26,15 +26,15 @@ const rotPassword = "correct horse battery"
 func addLoginUser(t *testing.T, f *fixture, name string, roles ...string) {
 	t.Helper()
 	ctx := context.Background()
-	inv, err := f.svc.UsersAdd(ctx, f.admin, schemas.User{Name: name, Roles: roles})
+	inv, err := f.svc.Users().Add(ctx, f.admin, schemas.User{Name: name, Roles: roles})
 	require.NoError(t, err)
-	_, err = f.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
+	_, err = f.svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
 	require.NoError(t, err)
 }
 
 func loginCert(t *testing.T, f *fixture, name string) *x509.Certificate {
 	t.Helper()
-	c, err := f.svc.Login(context.Background(), wire.Login{User: name, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
+	c, err := f.svc.Auth().Login(context.Background(), wire.Login{User: name, Password: rotPassword, PublicKeyPEM: pubKey(t)}, "")
 	require.NoError(t, err)
 	cert, err := pki.ParseCertPEM([]byte(c.CertPEM))
 	require.NoError(t, err)
@@ -59,7 +59,7 @@ func signedByPEM(t *testing.T, cert *x509.Certificate, caPEM string) bool {
 
 func rotate(t *testing.T, f *fixture, typ, action string) wire.Rotation {
 	t.Helper()
-	out, err := f.svc.RotateCA(context.Background(), f.admin, wire.RotateRequest{Type: typ, Action: action})
+	out, err := f.svc.CAs().Rotate(context.Background(), f.admin, wire.RotateRequest{Type: typ, Action: action})
 	require.NoError(t, err)
 	return out
 }
@@ -73,7 +73,7 @@ func TestRotateUserCA(t *testing.T) {
 	_, err := f.svc.EnsureAdminIdentity(ctx, "127.0.0.1:7080")
 	require.NoError(t, err)
 
-	oldPEM, err := f.svc.Export(f.admin, "user")
+	oldPEM, err := f.svc.CAs().Export(f.admin, "user")
 	require.NoError(t, err)
 	require.Len(t, oldPEM, 1)
 	before := loginCert(t, f, "alice")
@@ -98,7 +98,7 @@ func TestRotateUserCA(t *testing.T) {
 			require.NotEmpty(t, out.NextPin)
 			newPEM = out.Trusted[1]
 		}
-		exported, err := f.svc.Export(f.admin, "user")
+		exported, err := f.svc.CAs().Export(f.admin, "user")
 		require.NoError(t, err)
 		require.Len(t, exported, s.trusted, "phase %s", s.phase)
 		require.Contains(t, exported, newPEM)
@@ -120,7 +120,7 @@ func TestRotateUserCA(t *testing.T) {
 	}
 	_, err = f.svc.Identify(before)
 	require.Error(t, err, "a cert from the old key is refused after completion")
-	st, err := f.svc.Status(f.admin)
+	st, err := f.svc.Cluster().Status(f.admin)
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseStandby, st.CAs[0].Phase)
 }
@@ -129,7 +129,7 @@ func TestRotateRollback(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	addLoginUser(t, f, "alice", "access")
-	oldPEM, err := f.svc.Export(f.admin, "user")
+	oldPEM, err := f.svc.CAs().Export(f.admin, "user")
 	require.NoError(t, err)
 	rotate(t, f, "user", wire.RotateStart)
 	out := rotate(t, f, "user", wire.RotateNext)
@@ -140,7 +140,7 @@ func TestRotateRollback(t *testing.T) {
 	out = rotate(t, f, "user", wire.RotateRollback)
 	require.Equal(t, schemas.PhaseStandby, out.Phase)
 	require.Contains(t, out.Hint, "Rolled back")
-	exported, err := f.svc.Export(f.admin, "user")
+	exported, err := f.svc.CAs().Export(f.admin, "user")
 	require.NoError(t, err)
 	require.Equal(t, oldPEM, exported, "only the old key is trusted again")
 	require.False(t, verifies(t, during, exported, x509.ExtKeyUsageClientAuth), "a cert from the abandoned key is not trusted")
@@ -156,7 +156,7 @@ func TestRotateRefusals(t *testing.T) {
 	ctx := context.Background()
 	addLoginUser(t, f, "bob", "access")
 	bob := Caller{Kind: CallerUser, Name: "bob"}
-	_, err := f.svc.RotateCA(ctx, bob, wire.RotateRequest{Type: "user"})
+	_, err := f.svc.CAs().Rotate(ctx, bob, wire.RotateRequest{Type: "user"})
 	require.Equal(t, CodeForbidden, apiCode(t, err))
 	require.ErrorContains(t, err, "may not rotate cert_authority")
 
@@ -170,17 +170,17 @@ func TestRotateRefusals(t *testing.T) {
 		{wire.RotateRequest{Type: "db", Action: "sideways"}, "use start, next, rollback or auto"},
 		{wire.RotateRequest{Type: "db", KeyAlg: "DSA-512"}, "key algorithm"},
 	} {
-		_, err := f.svc.RotateCA(ctx, f.admin, tc.req)
+		_, err := f.svc.CAs().Rotate(ctx, f.admin, tc.req)
 		require.Equal(t, CodeInvalid, apiCode(t, err), "%+v", tc.req)
 		require.ErrorContains(t, err, tc.want)
 	}
 	rotate(t, f, "host", wire.RotateStart)
 	rotate(t, f, "host", wire.RotateNext)
-	_, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: "host"})
+	_, err = f.svc.CAs().Rotate(ctx, f.admin, wire.RotateRequest{Type: "host"})
 	require.ErrorContains(t, err,
 		"host CA is in phase update_clients: run `tollctl auth rotate --type=host --phase=next` or `--phase=rollback`")
 	// The refused attempts appended nothing.
-	st, err := f.svc.Status(f.admin)
+	st, err := f.svc.Cluster().Status(f.admin)
 	require.NoError(t, err)
 	for _, ca := range st.CAs {
 		want := schemas.PhaseStandby
@@ -202,7 +202,7 @@ func TestRotateConcurrentStart(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: "db_client"})
+			_, errs[i] = f.svc.CAs().Rotate(ctx, f.admin, wire.RotateRequest{Type: "db_client"})
 		}()
 	}
 	wg.Wait()
@@ -216,7 +216,7 @@ func TestRotateConcurrentStart(t *testing.T) {
 		require.Contains(t, []string{CodeConflict, CodeInvalid}, code, "%v", err)
 	}
 	require.Equal(t, 1, ok, "exactly one start wins: %v", errs)
-	pems, err := f.svc.Export(f.admin, "db-client")
+	pems, err := f.svc.CAs().Export(f.admin, "db-client")
 	require.NoError(t, err)
 	require.Len(t, pems, 2)
 }
@@ -239,7 +239,7 @@ func TestRotateHostServerCert(t *testing.T) {
 		require.NotNil(t, c.Leaf)
 		return c.Leaf
 	}
-	oldPEM, err := f.svc.TrustedCAs("host")
+	oldPEM, err := f.svc.CAs().Trusted("host")
 	require.NoError(t, err)
 	require.True(t, signedByPEM(t, served(), oldPEM[0]))
 
@@ -277,9 +277,9 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	join := func(host string) Caller {
-		tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+		tok, err := f.svc.Tokens().Add(ctx, f.admin, wire.TokenAdd{Type: "db"})
 		require.NoError(t, err)
-		j, err := f.svc.Join(ctx, wire.Join{Token: tok.Value, Hostname: host, PublicAddr: host + ":7432", PublicKeyPEM: pubKey(t)}, "test")
+		j, err := f.svc.Agents().Join(ctx, wire.Join{Token: tok.Value, Hostname: host, PublicAddr: host + ":7432", PublicKeyPEM: pubKey(t)}, "test")
 		require.NoError(t, err)
 		return Caller{Kind: CallerHost, Name: j.AgentID}
 	}
@@ -310,42 +310,42 @@ func TestRotateHostWaitsForAgents(t *testing.T) {
 	require.Equal(t, []string{a1.Name, a2.Name}, out.Waiting)
 	waiting := func() []string {
 		t.Helper()
-		r, err := f.svc.Rotation(f.admin, "host")
+		r, err := f.svc.CAs().Rotation(f.admin, "host")
 		require.NoError(t, err)
 		require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
 		return r.Waiting
 	}
 	require.Equal(t, []string{a1.Name, a2.Name}, waiting(), "the read-only view names them too")
 
-	_, err := f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	_, err := f.svc.CAs().Rotate(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.Equal(t, CodeConflict, apiCode(t, err))
 	require.Contains(t, err.Error(), a1.Name+", "+a2.Name)
 	require.Contains(t, err.Error(), "`tollctl auth rotate --type=host --phase=next` again")
 
 	_, next := caKeys()
-	_, err = f.svc.RenewAgentCert(ctx, a1, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
+	_, err = f.svc.Agents().Renew(ctx, a1, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
 	require.Equal(t, next, keyOf(a1), "renewal records the new key")
 	require.Equal(t, []string{a2.Name}, waiting())
 	f.svc.View(func(st *projections.State) {
 		require.Equal(t, "db1:7432", st.Agents[a1.Name].PublicAddr, "renewal keeps the agent's fields")
 	})
-	_, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	_, err = f.svc.CAs().Rotate(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.Equal(t, CodeConflict, apiCode(t, err))
 	require.Contains(t, err.Error(), "agents "+a2.Name+" still use")
 
-	_, err = f.svc.RenewAgentCert(ctx, a2, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
+	_, err = f.svc.Agents().Renew(ctx, a2, wire.AgentRenew{PublicKeyPEM: pubKey(t)})
 	require.NoError(t, err)
 	require.Empty(t, waiting())
 	out = rotate(t, f, schemas.CAHost, wire.RotateNext)
 	require.Equal(t, schemas.PhaseStandby, out.Phase)
 	require.Empty(t, out.Waiting)
 	addLoginUser(t, f, "bob", "access")
-	_, err = f.svc.Rotation(Caller{Kind: CallerUser, Name: "bob"}, "host")
+	_, err = f.svc.CAs().Rotation(Caller{Kind: CallerUser, Name: "bob"}, "host")
 	require.Equal(t, CodeForbidden, apiCode(t, err), "describing a rotation needs the cert_authority read right")
 
 	// Force: auto completes with every agent on the (now) old key.
-	out, err = f.svc.RotateCA(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto, Force: true})
+	out, err = f.svc.CAs().Rotate(ctx, f.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto, Force: true})
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseStandby, out.Phase)
 	active, _ := caKeys()
@@ -384,11 +384,11 @@ func TestCAsNameTheCluster(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
 	f.svc, f.admin = svc, Caller{Kind: CallerUser, Name: AdminUser}
-	st, err := svc.Status(f.admin)
+	st, err := svc.Cluster().Status(f.admin)
 	require.NoError(t, err)
 	require.NotEmpty(t, st.Cluster)
 	org := func(typ string) []string {
-		pems, err := svc.Export(f.admin, typ)
+		pems, err := svc.CAs().Export(f.admin, typ)
 		require.NoError(t, err)
 		c, err := pki.ParseCertPEM([]byte(pems[len(pems)-1]))
 		require.NoError(t, err)

@@ -2,17 +2,15 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/tollgate-db/tollgate/internal/version"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/version"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/projections/follow"
 )
@@ -23,46 +21,14 @@ const Version = version.Version
 // Source is the event source of control.
 const Source = "control"
 
-// Config is what a Service needs. Control and Audit are required.
-type Config struct {
-	Control eventlog.Stream
-	Audit   eventlog.Stream
-	// Validator checks events before append; nil skips validation.
-	Validator eventlog.Validator
-	// DataDir holds the keystore and the local admin identity.
-	DataDir string
-	// ClusterName is used at first start.
-	ClusterName string
-	// KeyAlg returns the key algorithm per CA type; nil means ECDSA-P256.
-	KeyAlg func(caType string) string
-	// Hosts are the names and addresses of control's HTTPS listener, put
-	// in its host cert.
-	Hosts []string
-	// SealKeyFile, when set, seals the keystore with AES-256-GCM under the
-	// 32-byte key in this file (created 0600 at first start).
-	SealKeyFile string
-	// NATSURL is handed to joining agents. NATSInProcess means control
-	// cannot serve an agent on another host: such joins are refused.
-	NATSURL string
-	// NATSURLFor, when set, is the NATS URL for an agent that reached
-	// control's API by host (wire.Join.ControlHost): the embedded
-	// listener at the name the agent already verified control's cert by.
-	NATSURLFor func(host string) string
-	Clock      eventlog.Clock
-	Logger     zerolog.Logger
-	// FailureDelay is the delay per failed login in a row (default
-	// control.FailureDelay); tests may shorten it.
-	FailureDelay time.Duration
-	// CheckpointInterval is how often RunCheckpoints signs the head of
-	// control's audit chain while it moves (default
-	// DefaultCheckpointInterval).
-	CheckpointInterval time.Duration
-}
-
 // KeystoreDir is the keystore's directory in a data dir.
 func KeystoreDir(dataDir string) string { return filepath.Join(dataDir, "keystore") }
 
-// Service is the control plane.
+// Service is the control plane: the projection it follows, the core every
+// command shares (authorize, build, append, wait for the projection) and
+// its own identity. Its commands and queries are grouped by concept, each a
+// small type over the Service: Users, Roles, Tokens, Locks, Databases,
+// Agents, Certs, CAs, Cluster, Auth and Audit (control/api mounts each).
 type Service struct {
 	cfg      Config
 	log      zerolog.Logger
@@ -84,15 +50,10 @@ type Service struct {
 
 // New returns a Service; call Start to follow the log and bootstrap.
 func New(cfg Config) (*Service, error) {
-	if cfg.Control == nil || cfg.Audit == nil {
-		return nil, errors.New("control: Control and Audit streams are required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("control: DataDir is required")
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = eventlog.SystemClock{}
-	}
+	cfg = cfg.withDefaults()
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
 	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
@@ -107,9 +68,6 @@ func New(cfg Config) (*Service, error) {
 	s.keys = ks
 	s.pki = newAuthority(s, ks)
 	s.audit = newAuditor(s)
-	if cfg.FailureDelay == 0 {
-		cfg.FailureDelay = FailureDelay
-	}
 	s.throttle = newThrottle(cfg.FailureDelay)
 	return s, nil
 }

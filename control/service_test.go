@@ -80,7 +80,7 @@ func TestBootstrapIdempotent(t *testing.T) {
 	ctx := context.Background()
 	last, err := f.ctl.LastSeq(ctx)
 	require.NoError(t, err)
-	st, err := f.svc.Status(f.admin)
+	st, err := f.svc.Cluster().Status(f.admin)
 	require.NoError(t, err)
 	require.Equal(t, "test", st.Cluster)
 	require.Len(t, st.CAs, 4)
@@ -101,39 +101,39 @@ func TestUsersSignupLogin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.svc.UsersAdd(ctx, f.admin, schemas.User{Name: "alice", Roles: []string{"nope"}})
+	_, err := f.svc.Users().Add(ctx, f.admin, schemas.User{Name: "alice", Roles: []string{"nope"}})
 	require.Equal(t, CodeInvalid, apiCode(t, err))
 	require.ErrorContains(t, err, `unknown role "nope"`)
 
-	inv, err := f.svc.UsersAdd(ctx, f.admin, schemas.User{Name: "alice", Roles: []string{"access"},
+	inv, err := f.svc.Users().Add(ctx, f.admin, schemas.User{Name: "alice", Roles: []string{"access"},
 		Traits: map[string][]string{"db_users": {"*"}}})
 	require.NoError(t, err)
-	users, err := f.svc.UsersList(f.admin)
+	users, err := f.svc.Users().List(f.admin)
 	require.NoError(t, err)
 	require.Len(t, users, 2, "read your writes")
 
 	const pw = "correct horse battery"
-	_, err = f.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: "short", PublicKeyPEM: pubKey(t)}, "")
+	_, err = f.svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: "short", PublicKeyPEM: pubKey(t)}, "")
 	require.ErrorContains(t, err, "too short")
-	cert, err := f.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: pw, PublicKeyPEM: pubKey(t)}, "")
+	cert, err := f.svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: pw, PublicKeyPEM: pubKey(t)}, "")
 	require.NoError(t, err)
 	require.Equal(t, "alice", cert.User)
-	_, err = f.svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: pw, PublicKeyPEM: pubKey(t)}, "")
+	_, err = f.svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: pw, PublicKeyPEM: pubKey(t)}, "")
 	require.Equal(t, CodeUnauthorized, apiCode(t, err), "an invite is single-use")
 
-	c, err := f.svc.Login(ctx, wire.Login{User: "alice", Password: pw, TTL: time.Hour, PublicKeyPEM: pubKey(t)}, "")
+	c, err := f.svc.Auth().Login(ctx, wire.Login{User: "alice", Password: pw, TTL: time.Hour, PublicKeyPEM: pubKey(t)}, "")
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now().Add(time.Hour), c.NotAfter, 2*time.Minute)
 
 	alice := Caller{Kind: CallerUser, Name: "alice"}
-	_, err = f.svc.UsersAdd(ctx, alice, schemas.User{Name: "mallory", Roles: []string{"editor"}})
+	_, err = f.svc.Users().Add(ctx, alice, schemas.User{Name: "mallory", Roles: []string{"editor"}})
 	require.Equal(t, CodeForbidden, apiCode(t, err), "access role may not create users")
 
 	for i := 0; i < MaxFailures; i++ {
-		_, err = f.svc.Login(ctx, wire.Login{User: "alice", Password: "Tr0ub4dor&3-nope", PublicKeyPEM: pubKey(t)}, "")
+		_, err = f.svc.Auth().Login(ctx, wire.Login{User: "alice", Password: "Tr0ub4dor&3-nope", PublicKeyPEM: pubKey(t)}, "")
 		require.Equal(t, CodeUnauthorized, apiCode(t, err))
 	}
-	_, err = f.svc.Login(ctx, wire.Login{User: "alice", Password: pw, PublicKeyPEM: pubKey(t)}, "")
+	_, err = f.svc.Auth().Login(ctx, wire.Login{User: "alice", Password: pw, PublicKeyPEM: pubKey(t)}, "")
 	require.Equal(t, CodeLocked, apiCode(t, err), "locked out after repeated failures")
 
 	checkNoSecrets(t, f, pw, "Tr0ub4dor&3-nope", inv.Invite)
@@ -144,10 +144,10 @@ func TestTokens(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	tok, err := f.svc.TokensAdd(ctx, f.admin, wire.TokenAdd{Type: "db"})
+	tok, err := f.svc.Tokens().Add(ctx, f.admin, wire.TokenAdd{Type: "db"})
 	require.NoError(t, err)
 	require.Len(t, tok.Value, 32)
-	ls, err := f.svc.TokensList(f.admin)
+	ls, err := f.svc.Tokens().List(f.admin)
 	require.NoError(t, err)
 	require.Len(t, ls, 1)
 	require.Empty(t, ls[0].Value)
@@ -155,8 +155,8 @@ func TestTokens(t *testing.T) {
 		_, err = tokenUsable(st, tok.Value, time.Now().Add(time.Hour))
 	})
 	require.Equal(t, CodeExpired, apiCode(t, err))
-	require.NoError(t, f.svc.TokensRm(ctx, f.admin, tok.Value))
-	ls, err = f.svc.TokensList(f.admin)
+	require.NoError(t, f.svc.Tokens().Rm(ctx, f.admin, tok.Value))
+	ls, err = f.svc.Tokens().List(f.admin)
 	require.NoError(t, err)
 	require.Empty(t, ls)
 	checkNoSecrets(t, f, tok.Value)
@@ -166,7 +166,7 @@ func TestRoleConcurrentUpdate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.svc.RolesCreate(ctx, f.admin, schemas.Role{Name: "dev"})
+	_, err := f.svc.Roles().Create(ctx, f.admin, schemas.Role{Name: "dev"})
 	require.NoError(t, err)
 	// Two admins read the same version, then both write: exactly one wins.
 	var expect uint64
@@ -202,9 +202,9 @@ func TestReplayReproducesState(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.svc.UsersAdd(ctx, f.admin, schemas.User{Name: "bob", Roles: []string{"access"}})
+	_, err := f.svc.Users().Add(ctx, f.admin, schemas.User{Name: "bob", Roles: []string{"access"}})
 	require.NoError(t, err)
-	_, err = f.svc.LocksAdd(ctx, f.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "bob"}, Message: "x"}})
+	_, err = f.svc.Locks().Add(ctx, f.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "bob"}, Message: "x"}})
 	require.NoError(t, err)
 	replayed := projections.New()
 	require.NoError(t, f.ctl.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error { return replayed.Apply(r) }))

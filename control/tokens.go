@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sort"
 	"time"
 
@@ -15,6 +14,13 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Tokens are the join tokens agents join with: created (the value is
+// answered once; only its hash is stored), listed and deleted.
+type Tokens struct{ s *Service }
+
+// Tokens returns the service's tokens.
+func (s *Service) Tokens() Tokens { return Tokens{s} }
+
 // DefaultTokenTTL is a join token's TTL when none is given.
 const DefaultTokenTTL = 30 * time.Minute
 
@@ -25,8 +31,9 @@ func tokenView(t *projections.Token) wire.Token {
 	return wire.Token{Hash: t.Hash, Type: t.Type, Expires: t.Expires, Reusable: t.Reusable, Consumed: t.Consumed, CreatedAt: t.CreatedAt}
 }
 
-// TokensAdd creates a join token: 128 random bits; only its hash is stored.
-func (s *Service) TokensAdd(ctx context.Context, c Caller, req wire.TokenAdd) (wire.Token, error) {
+// Add creates a join token: 128 random bits; only its hash is stored.
+func (ts Tokens) Add(ctx context.Context, c Caller, req wire.TokenAdd) (wire.Token, error) {
+	s := ts.s
 	if req.Type == "" {
 		req.Type = TokenTypeDB
 	}
@@ -60,8 +67,9 @@ func (s *Service) TokensAdd(ctx context.Context, c Caller, req wire.TokenAdd) (w
 	return out, nil
 }
 
-// TokensList lists join tokens (hashes only).
-func (s *Service) TokensList(c Caller) ([]wire.Token, error) {
+// List lists join tokens (hashes only).
+func (ts Tokens) List(c Caller) ([]wire.Token, error) {
+	s := ts.s
 	var (
 		out []wire.Token
 		err error
@@ -104,8 +112,9 @@ func findToken(st *projections.State, ref string) (*projections.Token, error) {
 	return found, nil
 }
 
-// TokensRm deletes a token by value or hash.
-func (s *Service) TokensRm(ctx context.Context, c Caller, ref string) error {
+// Rm deletes a token by value or hash.
+func (ts Tokens) Rm(ctx context.Context, c Caller, ref string) error {
+	s := ts.s
 	var hash string
 	var err error
 	s.View(func(st *projections.State) {
@@ -138,9 +147,9 @@ func tokenUsable(st *projections.State, value string, now time.Time) (*projectio
 	case err == nil:
 		return st.Tokens[hash], nil
 	case errors.Is(err, access.ErrTokenExpired):
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeExpired, Message: err.Error(), Err: err}
+		return nil, &Error{Code: CodeExpired, Message: err.Error(), Err: err}
 	case errors.Is(err, access.ErrTokenUsed):
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUsed, Message: err.Error(), Err: err}
+		return nil, &Error{Code: CodeUsed, Message: err.Error(), Err: err}
 	}
-	return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error(), Err: err}
+	return nil, &Error{Code: CodeUnauthorized, Message: err.Error(), Err: err}
 }

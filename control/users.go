@@ -16,6 +16,15 @@ import (
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// Users are the people who log in: each created with a signup invite,
+// listed, read (with this control's view of their failed logins), given
+// roles and traits, deleted, or sent a new invite (which ends a login
+// lockout).
+type Users struct{ s *Service }
+
+// Users returns the service's users.
+func (s *Service) Users() Users { return Users{s} }
+
 // InviteTTL is how long a signup or reset invite is valid.
 const InviteTTL = time.Hour
 
@@ -71,8 +80,9 @@ func validName(what, name string) error {
 	return nil
 }
 
-// UsersAdd creates a user and its signup invite.
-func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.Invite, error) {
+// Add creates a user and its signup invite.
+func (us Users) Add(ctx context.Context, c Caller, u schemas.User) (wire.Invite, error) {
+	s := us.s
 	if err := validName("user", u.Name); err != nil {
 		return wire.Invite{}, err
 	}
@@ -98,8 +108,9 @@ func (s *Service) UsersAdd(ctx context.Context, c Caller, u schemas.User) (wire.
 	return wire.Invite{User: u.Name, Invite: invite, Expires: expires, Warnings: warnings}, nil
 }
 
-// UsersList lists users.
-func (s *Service) UsersList(c Caller) ([]wire.User, error) {
+// List lists users.
+func (us Users) List(c Caller) ([]wire.User, error) {
+	s := us.s
 	var (
 		out []wire.User
 		err error
@@ -116,8 +127,9 @@ func (s *Service) UsersList(c Caller) ([]wire.User, error) {
 	return out, err
 }
 
-// UsersGet returns one user.
-func (s *Service) UsersGet(c Caller, name string) (wire.User, error) {
+// Get returns one user.
+func (us Users) Get(c Caller, name string) (wire.User, error) {
+	s := us.s
 	var (
 		out wire.User
 		err error
@@ -138,8 +150,9 @@ func (s *Service) UsersGet(c Caller, name string) (wire.User, error) {
 	return out, err
 }
 
-// UsersUpdate replaces a user's roles and traits.
-func (s *Service) UsersUpdate(ctx context.Context, c Caller, u schemas.User) (wire.User, error) {
+// Update replaces a user's roles and traits.
+func (us Users) Update(ctx context.Context, c Caller, u schemas.User) (wire.User, error) {
+	s := us.s
 	var warnings []string
 	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, u.Name, schemas.TypeUserUpdated, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
@@ -164,13 +177,14 @@ func (s *Service) UsersUpdate(ctx context.Context, c Caller, u schemas.User) (wi
 	if err != nil {
 		return wire.User{}, err
 	}
-	out, err := s.UsersGet(Caller{Kind: CallerUser, Name: u.Name}, u.Name)
+	out, err := us.Get(Caller{Kind: CallerUser, Name: u.Name}, u.Name)
 	out.Warnings = warnings
 	return out, err
 }
 
-// UsersRm deletes a user and its password.
-func (s *Service) UsersRm(ctx context.Context, c Caller, name string) error {
+// Rm deletes a user and its password.
+func (us Users) Rm(ctx context.Context, c Caller, name string) error {
+	s := us.s
 	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserDeleted, func(st *projections.State) (any, error) {
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbDelete); err != nil {
 			return nil, err
@@ -189,9 +203,10 @@ func (s *Service) UsersRm(ctx context.Context, c Caller, name string) error {
 	return s.deletePassword(ctx, name)
 }
 
-// UsersReset issues a new invite to set a password and ends a login
+// Reset issues a new invite to set a password and ends a login
 // lockout of the user (the answer says until when it would have lasted).
-func (s *Service) UsersReset(ctx context.Context, c Caller, name string) (wire.Invite, error) {
+func (us Users) Reset(ctx context.Context, c Caller, name string) (wire.Invite, error) {
+	s := us.s
 	invite, hash := secret.NewInvite()
 	expires := s.cfg.Clock.Now().Add(InviteTTL).UTC()
 	_, err := s.change(ctx, c.Actor(), eventlog.KindUser, name, schemas.TypeUserInviteCreated, func(st *projections.State) (any, error) {

@@ -59,7 +59,7 @@ func TestCheckpoints(t *testing.T) {
 
 	ctx := h.ctx
 	require.NoError(t, h.svc.Checkpoint(ctx, schemas.CheckpointShutdown))
-	rep, err := h.svc.AuditVerify(ctx, h.admin, wire.AuditVerify{})
+	rep, err := h.svc.Audit().Verify(ctx, h.admin, wire.AuditVerify{})
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "%+v", rep.Problems)
 	var agent *auditquery.SourceReport

@@ -19,7 +19,7 @@ import (
 func (h *harness) dbClientCertFiles(name string) (certFile, keyFile string) {
 	h.t.Helper()
 	key, pub := newKeyPEM(h.t)
-	c, err := h.svc.DBClientCert(h.ctx, control.Caller{Kind: control.CallerHost, Name: h.gw.AgentID()},
+	c, err := h.svc.Certs().DBClient(h.ctx, control.Caller{Kind: control.CallerHost, Name: h.gw.AgentID()},
 		wire.DBClientCertRequest{DBUser: "alice", Database: "roach", ForUser: "alice", NotAfter: time.Now().Add(30 * time.Minute), PublicKeyPEM: pub})
 	require.NoError(h.t, err)
 	dir := filepath.Join(h.dir, "direct-"+name)
@@ -73,7 +73,7 @@ func TestDBClientCertsFollowRotation(t *testing.T) {
 
 	step := func(action string) wire.Rotation {
 		t.Helper()
-		r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CADBClient, Action: action})
+		r, err := h.svc.CAs().Rotate(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CADBClient, Action: action})
 		require.NoError(t, err)
 		return r
 	}

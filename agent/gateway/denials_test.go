@@ -52,10 +52,10 @@ func (h *harness) foreignCert(name, route string) user {
 
 func TestDenials(t *testing.T) {
 	h := newHarness(t)
-	_, err := h.svc.RolesCreate(h.ctx, h.admin, schemas.Role{Name: "devonly", Spec: schemas.RoleSpec{Allow: schemas.RoleConditions{
+	_, err := h.svc.Roles().Create(h.ctx, h.admin, schemas.Role{Name: "devonly", Spec: schemas.RoleSpec{Allow: schemas.RoleConditions{
 		DBLabels: map[string][]string{"env": {"dev"}}, DBUsers: []string{"{{internal.db_users}}"}, DBNames: []string{"*"}}}})
 	require.NoError(t, err)
-	_, err = h.svc.RolesCreate(h.ctx, h.admin, schemas.Role{Name: "nobob", Spec: schemas.RoleSpec{Deny: schemas.RoleConditions{
+	_, err = h.svc.Roles().Create(h.ctx, h.admin, schemas.Role{Name: "nobob", Spec: schemas.RoleSpec{Deny: schemas.RoleConditions{
 		DBUsers: []string{"bob"}}}})
 	require.NoError(t, err)
 	h.addUser("alice", []string{"access"}, []string{"alice"})
@@ -63,7 +63,7 @@ func TestDenials(t *testing.T) {
 	h.addUser("carol", []string{"devonly"}, []string{"carol"})
 	h.addUser("erin", []string{"access"}, []string{"alice"})
 	h.addUser("pat", []string{"access"}, []string{"pwuser"})
-	_, err = h.svc.LocksAdd(h.ctx, h.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "erin"}, Message: "incident 42"}})
+	_, err = h.svc.Locks().Add(h.ctx, h.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "erin"}, Message: "incident 42"}})
 	require.NoError(t, err)
 
 	alice := h.dbCert("alice", "roach", time.Hour)

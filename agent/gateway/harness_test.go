@@ -105,7 +105,7 @@ func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	h.admin = control.Caller{Kind: control.CallerUser, Name: control.AdminUser, NotAfter: time.Now().Add(time.Hour)}
 
 	// The database: auth sign --format=cockroachdb files, cert auth.
-	signed, err := h.svc.Sign(ctx, h.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"127.0.0.1", "localhost"}, TTL: 24 * time.Hour})
+	signed, err := h.svc.Certs().Sign(ctx, h.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"127.0.0.1", "localhost"}, TTL: 24 * time.Hour})
 	require.NoError(t, err)
 	certs := filepath.Join(h.dir, "certs")
 	require.NoError(t, os.MkdirAll(certs, 0o700))
@@ -124,7 +124,7 @@ func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	}
 	h.pg.Exec(t, `GRANT ALL ON SCHEMA public TO alice`)
 
-	hostCA, err := h.svc.TrustedCAs(schemas.CAHost)
+	hostCA, err := h.svc.CAs().Trusted(schemas.CAHost)
 	require.NoError(t, err)
 	h.hostCA = filepath.Join(h.dir, "host-ca.pem")
 	require.NoError(t, os.WriteFile(h.hostCA, []byte(strings.Join(hostCA, "")), 0o644))
@@ -155,7 +155,7 @@ func (h *harness) stopNATS() {
 // agentOptions are the agent's options: a new join token, a data dir,
 // two static databases on the test PostgreSQL, then h.opt's changes.
 func (h *harness) agentOptions() gateway.Options {
-	tok, err := h.svc.TokensAdd(h.ctx, h.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
+	tok, err := h.svc.Tokens().Add(h.ctx, h.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
 	require.NoError(h.t, err)
 	o := gateway.Options{Hostname: "agent1", MetricsAddr: "127.0.0.1:0", Grace: 5 * time.Second,
 		DataDir: filepath.Join(h.dir, "agent"), JoinToken: func() (string, error) { return tok.Value, nil },
@@ -228,18 +228,18 @@ func newKeyPEM(t *testing.T) (keyPEM, pubPEM string) {
 // addUser creates name with roles and traits, signs up, and gets a
 // database cert for route valid for ttl.
 func (h *harness) addUser(name string, roles []string, dbUsers []string) {
-	inv, err := h.svc.UsersAdd(h.ctx, h.admin, schemas.User{Name: name, Roles: roles,
+	inv, err := h.svc.Users().Add(h.ctx, h.admin, schemas.User{Name: name, Roles: roles,
 		Traits: map[string][]string{"db_users": dbUsers, "db_names": {"*"}}})
 	require.NoError(h.t, err)
 	_, pub := newKeyPEM(h.t)
-	_, err = h.svc.Signup(h.ctx, wire.Login{Invite: inv.Invite, Password: "correct horse battery staple", PublicKeyPEM: pub}, "test")
+	_, err = h.svc.Auth().Signup(h.ctx, wire.Login{Invite: inv.Invite, Password: "correct horse battery staple", PublicKeyPEM: pub}, "test")
 	require.NoError(h.t, err)
 }
 
 func (h *harness) dbCert(name, route string, ttl time.Duration) user {
 	key, pub := newKeyPEM(h.t)
 	c := control.Caller{Kind: control.CallerUser, Name: name, NotAfter: time.Now().Add(ttl)}
-	cert, err := h.svc.DBCert(h.ctx, c, wire.DBCertRequest{Database: route, PublicKeyPEM: pub})
+	cert, err := h.svc.Certs().DB(h.ctx, c, wire.DBCertRequest{Database: route, PublicKeyPEM: pub})
 	require.NoError(h.t, err)
 	dir := filepath.Join(h.dir, "users", name+"-"+route+"-"+ttl.String())
 	require.NoError(h.t, os.MkdirAll(dir, 0o700))

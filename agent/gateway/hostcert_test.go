@@ -57,7 +57,7 @@ func TestAgentFollowsHostCARotation(t *testing.T) {
 	caFile := filepath.Join(join.Dir(filepath.Join(h.dir, "agent")), "host-ca.pem")
 
 	step := func(action string) wire.Rotation {
-		r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
+		r, err := h.svc.CAs().Rotate(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
 		require.NoError(t, err)
 		return r
 	}
@@ -181,18 +181,18 @@ func TestAgentAfterAutoHostCARotation(t *testing.T) {
 	})
 	h.addUser("alice", []string{"access"}, []string{"alice"})
 	alice := h.dbCert("alice", "roach", time.Hour)
-	r, err := h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
+	r, err := h.svc.CAs().Rotate(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseUpdateServers, r.Phase)
 	require.Contains(t, r.Hint, h.gw.AgentID()+" still use host certs from the old key")
-	_, err = h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	_, err = h.svc.CAs().Rotate(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.ErrorContains(t, err, h.gw.AgentID(), "completing is refused while the agent holds an old-key cert")
 	close(gate.open)
 	newPEM := r.Trusted[1]
 	newCA := parseCert(t, newPEM)
 	require.Eventually(t, func() bool { return h.gw.HostCertificate().CheckSignatureFrom(newCA) == nil },
 		10*time.Second, 20*time.Millisecond)
-	r, err = h.svc.RotateCA(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
+	r, err = h.svc.CAs().Rotate(h.ctx, h.admin, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateNext})
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseStandby, r.Phase)
 	require.Equal(t, []string{newPEM}, r.Trusted)

@@ -212,10 +212,10 @@ func TestMetricsAndCockroachDB(t *testing.T) {
 
 	// Roles allowing only db name "postgres": enforced for postgres, not
 	// for cockroachdb.
-	_, err := h.svc.RolesCreate(h.ctx, h.admin, schemas.Role{Name: "pgonly", Spec: schemas.RoleSpec{Allow: schemas.RoleConditions{
+	_, err := h.svc.Roles().Create(h.ctx, h.admin, schemas.Role{Name: "pgonly", Spec: schemas.RoleSpec{Allow: schemas.RoleConditions{
 		DBLabels: map[string][]string{"env": {"dev"}}, DBUsers: []string{"alice"}, DBNames: []string{"postgres"}}}})
 	require.NoError(t, err)
-	_, err = h.svc.UsersAdd(h.ctx, h.admin, schemas.User{Name: "erin", Roles: []string{"pgonly"}})
+	_, err = h.svc.Users().Add(h.ctx, h.admin, schemas.User{Name: "erin", Roles: []string{"pgonly"}})
 	require.NoError(t, err)
 	roach := h.dbCert("erin", "roach", time.Hour)
 	crdb := h.dbCert("erin", "crdb", time.Hour)

@@ -75,7 +75,7 @@ func TestLiveSessions(t *testing.T) {
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return strings.Contains(out.String(), "dave-ready") }, 20*time.Second, 20*time.Millisecond)
 		before := h.ended(t, schemas.EndLock)
-		_, err = h.svc.LocksAdd(h.ctx, h.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "dave"}, Message: "incident 7"}})
+		_, err = h.svc.Locks().Add(h.ctx, h.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "dave"}, Message: "incident 7"}})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return h.ended(t, schemas.EndLock) > before }, 10*time.Second, 20*time.Millisecond)
 		_, _ = io.WriteString(stdin, "select 'after lock';\n")

@@ -16,8 +16,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // dbCmd is `toll db`: list, log in to, connect to and log out of databases.

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // Files of one database login under <home>/db/<name>/.

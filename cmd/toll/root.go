@@ -16,8 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 type app struct {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -70,10 +70,10 @@ func TestLoginAfterHostCARotation(t *testing.T) {
 
 	// (Through the service: admin's client trusts only the old host CA.)
 	adminCaller := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
-	rot, err := n.Env.Control.RotateCA(ctx, adminCaller, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
+	rot, err := n.Env.Control.CAs().Rotate(ctx, adminCaller, wire.RotateRequest{Type: schemas.CAHost, Action: wire.RotateAuto})
 	require.NoError(t, err)
 	require.Equal(t, schemas.PhaseStandby, rot.Phase)
-	newHost, err := n.Env.Control.Export(adminCaller, "host")
+	newHost, err := n.Env.Control.CAs().Export(adminCaller, "host")
 	require.NoError(t, err)
 	newPin := rot.ActivePin
 	require.NotEqual(t, st.CAPin, newPin)

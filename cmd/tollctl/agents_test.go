@@ -95,7 +95,7 @@ func TestCLIAgents(t *testing.T) {
 	require.False(t, got.OldHostKey)
 
 	host := control.Caller{Kind: control.CallerHost, Name: ag.ID}
-	_, err := n.Env.Control.DBRegister(ctx, host, schemas.Database{Name: "roach", Protocol: "cockroachdb", URI: "127.0.0.1:26257"})
+	_, err := n.Env.Control.Databases().Register(ctx, host, schemas.Database{Name: "roach", Protocol: "cockroachdb", URI: "127.0.0.1:26257"})
 	require.NoError(t, err)
 	got = list()
 	at, typ = lastControl()
@@ -115,7 +115,7 @@ func TestCLIAgents(t *testing.T) {
 	require.Contains(t, out, "old host key")
 	_, pub, err := client.NewKey()
 	require.NoError(t, err)
-	renewed, err := n.Env.Control.RenewAgentCert(ctx, host, wire.AgentRenew{PublicKeyPEM: string(pub), Version: "9.9.9-test"})
+	renewed, err := n.Env.Control.Agents().Renew(ctx, host, wire.AgentRenew{PublicKeyPEM: string(pub), Version: "9.9.9-test"})
 	require.NoError(t, err)
 	got = list()
 	at, typ = lastControl()

@@ -17,10 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/projections"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // Output formats.

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // Completing a host CA rotation with --auto waits for the agents'

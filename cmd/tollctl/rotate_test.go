@@ -13,10 +13,10 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 const rotPW = "correct horse battery"
@@ -214,7 +214,7 @@ func TestCLIRotateHostWaitsForAgents(t *testing.T) {
 		return strings.Contains(stderr.String(), "waiting up to 3m0s for 1 agent(s) to renew their host certs from the new key (agents renew within a minute): "+joined.AgentID)
 	}, 60*time.Second, 10*time.Millisecond, "stderr: %s", stderr.String())
 	require.Contains(t, stderr.String(), "host CA: init → update_clients → update_servers;")
-	_, err = n.Env.Control.RenewAgentCert(ctx, control.Caller{Kind: control.CallerHost, Name: joined.AgentID}, wire.AgentRenew{PublicKeyPEM: string(pub)})
+	_, err = n.Env.Control.Agents().Renew(ctx, control.Caller{Kind: control.CallerHost, Name: joined.AgentID}, wire.AgentRenew{PublicKeyPEM: string(pub)})
 	require.NoError(t, err)
 	select {
 	case code := <-done:

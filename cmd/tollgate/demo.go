@@ -227,7 +227,7 @@ func (d *demo) database(ctx context.Context) error {
 		return err
 	}
 	// tollctl auth sign --format=cockroachdb --host=localhost,127.0.0.1 --out=certs --ttl=2190h
-	signed, err := svc.Sign(ctx, d.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"localhost", "127.0.0.1"}, TTL: 2190 * time.Hour})
+	signed, err := svc.Certs().Sign(ctx, d.admin, wire.SignRequest{Format: "cockroachdb", Hosts: []string{"localhost", "127.0.0.1"}, TTL: 2190 * time.Hour})
 	if err != nil {
 		return fmt.Errorf("auth sign: %w", err)
 	}
@@ -240,7 +240,7 @@ func (d *demo) database(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dbClient, err := svc.Export(d.admin, "db-client")
+	dbClient, err := svc.CAs().Export(d.admin, "db-client")
 	if err != nil {
 		return fmt.Errorf("auth export --type=db-client: %w", err)
 	}
@@ -307,7 +307,7 @@ func selfSignedCA(cn string) (string, error) {
 // agent joins and runs the gateway serving roach.
 func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, error) {
 	svc := d.env.Control
-	tok, err := svc.TokensAdd(ctx, d.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
+	tok, err := svc.Tokens().Add(ctx, d.admin, wire.TokenAdd{Type: control.TokenTypeDB, TTL: 30 * time.Minute})
 	if err != nil {
 		return nil, fmt.Errorf("tokens add: %w", err)
 	}
@@ -356,7 +356,7 @@ func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, err
 // user creates alice (role access, db user alice) and sets her password.
 func (d *demo) user(ctx context.Context) error {
 	svc := d.env.Control
-	inv, err := svc.UsersAdd(ctx, d.admin, schemas.User{Name: "alice", Roles: []string{"access"},
+	inv, err := svc.Users().Add(ctx, d.admin, schemas.User{Name: "alice", Roles: []string{"access"},
 		Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"*"}}})
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
@@ -365,7 +365,7 @@ func (d *demo) user(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := svc.Signup(ctx, wire.Login{Invite: inv.Invite, Password: demoPassword, PublicKeyPEM: string(pub)}, "demo"); err != nil {
+	if _, err := svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: demoPassword, PublicKeyPEM: string(pub)}, "demo"); err != nil {
 		return fmt.Errorf("signup: %w", err)
 	}
 	fmt.Fprintln(d.out, "  user          alice (role access, db user alice)")
@@ -404,7 +404,7 @@ func (d *demo) aliceConnString(ctx context.Context) (string, error) {
 		return "", err
 	}
 	alice := control.Caller{Kind: control.CallerUser, Name: "alice", NotAfter: time.Now().Add(time.Hour)}
-	cert, err := d.env.Control.DBCert(ctx, alice, wire.DBCertRequest{Database: "roach", DBUser: "alice", DBName: "defaultdb", PublicKeyPEM: string(pub)})
+	cert, err := d.env.Control.Certs().DB(ctx, alice, wire.DBCertRequest{Database: "roach", DBUser: "alice", DBName: "defaultdb", PublicKeyPEM: string(pub)})
 	if err != nil {
 		return "", fmt.Errorf("db cert for alice: %w", err)
 	}
@@ -576,7 +576,7 @@ func (d *demo) trail(ctx context.Context, sid string) error {
 // instructions prints the commands to try by hand.
 func (d *demo) instructions(sid string) {
 	home := filepath.Join(d.dir, "home")
-	st, _ := d.env.Control.Status(d.admin)
+	st, _ := d.env.Control.Cluster().Status(d.admin)
 	fmt.Fprintf(d.out, `
 Try it by hand (in another shell; alice's password is %s):
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // buildTollgate builds this binary into a temp dir, as e2e does.

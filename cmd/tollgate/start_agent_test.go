@@ -22,10 +22,10 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
+	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 

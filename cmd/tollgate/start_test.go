@@ -14,8 +14,8 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 type lockedBuffer struct {

@@ -3,38 +3,21 @@ package api
 import (
 	"net/http"
 
+	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
-// auditRoutes serve the auditors' questions (auditquery through control).
+// auditRoutes serve the auditors' questions (auditquery through control)
+// and pages of either stream.
 func (s *Server) auditRoutes() {
-	m, svc := s.mux, s.svc
-	m.HandleFunc("POST /v1/audit/search", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var q wire.AuditSearch
-		if err := decode(r, &q); err != nil {
-			return nil, err
-		}
-		return svc.AuditSearch(r.Context(), c, q)
-	}))
-	m.HandleFunc("GET /v1/audit/sessions/{id}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.AuditSession(r.Context(), c, r.PathValue("id"))
-	}))
-	m.HandleFunc("POST /v1/audit/access", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var q wire.AccessAt
-		if err := decode(r, &q); err != nil {
-			return nil, err
-		}
-		return svc.AccessAt(r.Context(), c, q)
-	}))
-	m.HandleFunc("POST /v1/audit/verify", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var q wire.AuditVerify
-		if err := decode(r, &q); err != nil {
-			return nil, err
-		}
-		return svc.AuditVerify(r.Context(), c, q)
-	}))
-	m.HandleFunc("GET /v1/audit/anchors", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.AuditAnchors(r.Context(), c)
-	}))
+	audit := s.svc.Audit()
+	mount(s, wire.PostAuditSearch, cmd(audit.Search))
+	mount(s, wire.GetAuditSession, cmd(audit.Session))
+	mount(s, wire.PostAuditAccess, cmd(audit.AccessAt))
+	mount(s, wire.PostAuditVerify, cmd(audit.Verify))
+	mount(s, wire.GetAuditAnchors, func(r *http.Request, c control.Caller, _ wire.None) (auditquery.Anchors, error) {
+		return audit.Anchors(r.Context(), c)
+	})
+	mount(s, wire.GetEvents, cmd(audit.Events))
 }

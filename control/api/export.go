@@ -20,9 +20,9 @@ func (s *Server) SetExportStatus(f ExportStatusFunc) { s.exportStatus.Store(&f) 
 // exportRoutes serve the export subscribers' state; reading it needs the
 // audit read right, like the audit itself.
 func (s *Server) exportRoutes() {
-	s.mux.HandleFunc("GET /v1/export/status", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
+	mount(s, wire.GetExportStatus, func(r *http.Request, c control.Caller, _ wire.None) (wire.ExportStatus, error) {
 		if err := s.svc.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
-			return nil, err
+			return wire.ExportStatus{}, err
 		}
 		f := s.exportStatus.Load()
 		if f == nil {
@@ -33,5 +33,5 @@ func (s *Server) exportRoutes() {
 			st.Sinks = []wire.ExportSink{}
 		}
 		return st, nil
-	}))
+	})
 }

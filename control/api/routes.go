@@ -3,228 +3,103 @@ package api
 import (
 	"net"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
+// routes mounts every call of wire's table, concept by concept, and
+// answers anything else 404 saying no such endpoint exists.
 func (s *Server) routes() {
-	m, svc := s.mux, s.svc
-	// Unauthenticated.
-	m.HandleFunc("GET /v1/ping", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) { return svc.Ping(), nil }))
-	m.HandleFunc("GET /v1/cas/{type}", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		pems, err := svc.TrustedCAs(r.PathValue("type"))
-		return map[string][]string{"pem": pems}, err
+	s.openRoutes()
+	s.clusterRoutes()
+	s.userRoutes()
+	s.roleRoutes()
+	s.certRoutes()
+	s.databaseRoutes()
+	s.auditRoutes()
+	s.exportRoutes()
+	s.rotationRoutes()
+	s.agentRoutes()
+	s.mux.HandleFunc("/", s.serve(true, func(r *http.Request, _ control.Caller) (any, error) {
+		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
 	}))
-	m.HandleFunc("POST /v1/login", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req wire.Login
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.Login(r.Context(), req, r.RemoteAddr)
-	}))
-	m.HandleFunc("POST /v1/signup", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req wire.Login
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.Signup(r.Context(), req, r.RemoteAddr)
-	}))
-	m.HandleFunc("POST /v1/join", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req wire.Join
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
+}
+
+// openRoutes need no client cert: a new client pins the cluster and
+// fetches CA certs, a user logs in or signs up, an agent joins.
+func (s *Server) openRoutes() {
+	cluster, cas, auth, agents := s.svc.Cluster(), s.svc.CAs(), s.svc.Auth(), s.svc.Agents()
+	mount(s, wire.GetPing, func(*http.Request, control.Caller, wire.None) (wire.Ping, error) { return cluster.Ping(), nil })
+	mount(s, wire.GetCAs, func(_ *http.Request, _ control.Caller, t string) (wire.PEMs, error) { return pems(cas.Trusted(t)) })
+	mount(s, wire.PostLogin, remote(auth.Login))
+	mount(s, wire.PostSignup, remote(auth.Signup))
+	mount(s, wire.PostJoin, func(r *http.Request, _ control.Caller, req wire.Join) (wire.Joined, error) {
+		// The agent reaches control's NATS by the name it dialed.
 		req.ControlHost = r.Host
 		if h, _, err := net.SplitHostPort(r.Host); err == nil {
 			req.ControlHost = h
 		}
-		return svc.Join(r.Context(), req, r.RemoteAddr)
-	}))
-
-	// Authenticated.
-	m.HandleFunc("GET /v1/status", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) { return svc.Status(c) }))
-	m.HandleFunc("GET /v1/whoami", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) { return svc.Whoami(c) }))
-
-	m.HandleFunc("POST /v1/tokens", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var req wire.TokenAdd
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.TokensAdd(r.Context(), c, req)
-	}))
-	m.HandleFunc("GET /v1/tokens", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.TokensList(c))
-	}))
-	m.HandleFunc("DELETE /v1/tokens/{ref}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.TokensRm(r.Context(), c, r.PathValue("ref"))
-	}))
-
-	m.HandleFunc("POST /v1/users", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var u schemas.User
-		if err := decode(r, &u); err != nil {
-			return nil, err
-		}
-		return svc.UsersAdd(r.Context(), c, u)
-	}))
-	m.HandleFunc("GET /v1/users", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.UsersList(c))
-	}))
-	m.HandleFunc("GET /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.UsersGet(c, r.PathValue("name"))
-	}))
-	m.HandleFunc("PUT /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var u schemas.User
-		if err := decode(r, &u); err != nil {
-			return nil, err
-		}
-		u.Name = r.PathValue("name")
-		return svc.UsersUpdate(r.Context(), c, u)
-	}))
-	m.HandleFunc("DELETE /v1/users/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.UsersRm(r.Context(), c, r.PathValue("name"))
-	}))
-	m.HandleFunc("POST /v1/users/{name}/reset", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.UsersReset(r.Context(), c, r.PathValue("name"))
-	}))
-
-	m.HandleFunc("POST /v1/roles", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var role schemas.Role
-		if err := decode(r, &role); err != nil {
-			return nil, err
-		}
-		return svc.RolesCreate(r.Context(), c, role)
-	}))
-	m.HandleFunc("GET /v1/roles", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.RolesList(c))
-	}))
-	m.HandleFunc("GET /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return svc.RolesGet(c, r.PathValue("name"))
-	}))
-	m.HandleFunc("PUT /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var role schemas.Role
-		if err := decode(r, &role); err != nil {
-			return nil, err
-		}
-		if role.Name != r.PathValue("name") {
-			return nil, &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "role name in the body differs from the URL"}
-		}
-		return svc.RolesUpdate(r.Context(), c, role)
-	}))
-	m.HandleFunc("DELETE /v1/roles/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.RolesRm(r.Context(), c, r.PathValue("name"))
-	}))
-
-	m.HandleFunc("POST /v1/locks", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var l wire.Lock
-		if err := decode(r, &l); err != nil {
-			return nil, err
-		}
-		return svc.LocksAdd(r.Context(), c, l)
-	}))
-	m.HandleFunc("GET /v1/locks", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.LocksList(c))
-	}))
-	m.HandleFunc("DELETE /v1/locks/{id}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.LocksRm(r.Context(), c, r.PathValue("id"))
-	}))
-
-	m.HandleFunc("GET /v1/auth/export/{type}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		pems, err := svc.Export(c, r.PathValue("type"))
-		return map[string][]string{"pem": pems}, err
-	}))
-	m.HandleFunc("POST /v1/auth/sign", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var req wire.SignRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.Sign(r.Context(), c, req)
-	}))
-
-	m.HandleFunc("GET /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nonNil(svc.DBList(c, r.URL.Query().Get("all") == "true"))
-	}))
-	m.HandleFunc("POST /v1/databases", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var d schemas.Database
-		if err := decode(r, &d); err != nil {
-			return nil, err
-		}
-		return svc.DBCreate(r.Context(), c, d)
-	}))
-	m.HandleFunc("POST /v1/databases/register", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var d schemas.Database
-		if err := decode(r, &d); err != nil {
-			return nil, err
-		}
-		return svc.DBRegister(r.Context(), c, d)
-	}))
-	m.HandleFunc("DELETE /v1/databases/{name}", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		return nil, svc.DBRm(r.Context(), c, r.PathValue("name"))
-	}))
-
-	m.HandleFunc("POST /v1/certs/db", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var req wire.DBCertRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.DBCert(r.Context(), c, req)
-	}))
-	m.HandleFunc("POST /v1/certs/db-client", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		var req wire.DBClientCertRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		return svc.DBClientCert(r.Context(), c, req)
-	}))
-
-	m.HandleFunc("GET /v1/events", s.auth(func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error) {
-		q, err := eventsQuery(r)
-		if err != nil {
-			return nil, err
-		}
-		return svc.Events(r.Context(), c, q)
-	}))
-	m.HandleFunc("/", s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return nil, &control.Error{Status: http.StatusNotFound, Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
-	}))
+		return agents.Join(r.Context(), req, r.RemoteAddr)
+	})
 }
 
-func nonNil[T any](xs []T, err error) ([]T, error) {
-	if xs == nil {
-		xs = []T{}
-	}
-	return xs, err
+func (s *Server) clusterRoutes() {
+	cluster, tokens, locks := s.svc.Cluster(), s.svc.Tokens(), s.svc.Locks()
+	mount(s, wire.GetStatus, about(cluster.Status))
+	mount(s, wire.GetWhoami, about(cluster.Whoami))
+	mount(s, wire.PostTokens, cmd(tokens.Add))
+	mount(s, wire.GetTokens, list(tokens.List))
+	mount(s, wire.DeleteToken, rm(tokens.Rm))
+	mount(s, wire.PostLocks, cmd(locks.Add))
+	mount(s, wire.GetLocks, list(locks.List))
+	mount(s, wire.DeleteLock, rm(locks.Rm))
 }
 
-func eventsQuery(r *http.Request) (wire.EventsQuery, error) {
-	v := r.URL.Query()
-	q := wire.EventsQuery{Stream: v.Get("stream"), Type: v.Get("type")}
-	bad := func(name, val string) error {
-		return &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "query parameter " + name + "=" + val + " is not valid"}
-	}
-	if s := v.Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return q, bad("since", s)
+func (s *Server) userRoutes() {
+	users := s.svc.Users()
+	mount(s, wire.PostUsers, cmd(users.Add))
+	mount(s, wire.GetUsers, list(users.List))
+	mount(s, wire.GetUser, read(users.Get))
+	mount(s, wire.PutUser, func(r *http.Request, c control.Caller, req wire.Named[schemas.User]) (wire.User, error) {
+		u := req.Body
+		u.Name = req.Name
+		return users.Update(r.Context(), c, u)
+	})
+	mount(s, wire.DeleteUser, rm(users.Rm))
+	mount(s, wire.PostUserReset, cmd(users.Reset))
+}
+
+func (s *Server) roleRoutes() {
+	roles := s.svc.Roles()
+	mount(s, wire.PostRoles, cmd(roles.Create))
+	mount(s, wire.GetRoles, list(roles.List))
+	mount(s, wire.GetRole, read(roles.Get))
+	mount(s, wire.PutRole, func(r *http.Request, c control.Caller, req wire.Named[schemas.Role]) (wire.Role, error) {
+		if req.Body.Name != req.Name {
+			return wire.Role{}, &control.Error{Code: control.CodeInvalid, Message: "role name in the body differs from the URL"}
 		}
-		q.Since = t
-	}
-	if s := v.Get("from_seq"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return q, bad("from_seq", s)
-		}
-		q.FromSeq = n
-	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return q, bad("limit", s)
-		}
-		q.Limit = n
-	}
-	return q, nil
+		return roles.Update(r.Context(), c, req.Body)
+	})
+	mount(s, wire.DeleteRole, rm(roles.Rm))
+}
+
+// certRoutes issue certs and export what a CA trusts.
+func (s *Server) certRoutes() {
+	certs, cas := s.svc.Certs(), s.svc.CAs()
+	mount(s, wire.GetCAExport, func(_ *http.Request, c control.Caller, t string) (wire.PEMs, error) { return pems(cas.Export(c, t)) })
+	mount(s, wire.PostSign, cmd(certs.Sign))
+	mount(s, wire.PostDBCert, cmd(certs.DB))
+	mount(s, wire.PostDBClientCert, cmd(certs.DBClient))
+}
+
+func (s *Server) databaseRoutes() {
+	dbs := s.svc.Databases()
+	mount(s, wire.GetDatabases, func(_ *http.Request, c control.Caller, q wire.DatabasesQuery) ([]wire.Database, error) {
+		return nonNil(dbs.List(c, q.All))
+	})
+	mount(s, wire.PostDatabases, cmd(dbs.Create))
+	mount(s, wire.PostDatabaseRegister, cmd(dbs.Register))
+	mount(s, wire.DeleteDatabase, rm(dbs.Rm))
 }

@@ -40,10 +40,6 @@ func (s *Server) SetCertificateSource(get func(*tls.ClientHelloInfo) (*tls.Certi
 func New(svc *control.Service, log zerolog.Logger) *Server {
 	s := &Server{svc: svc, log: log.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.routes()
-	s.auditRoutes()
-	s.exportRoutes()
-	s.rotationRoutes()
-	s.agentRoutes()
 	return s
 }
 
@@ -88,36 +84,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificat
 	return nil
 }
 
-type authed func(w http.ResponseWriter, r *http.Request, c control.Caller) (any, error)
+// serveFunc runs one call for caller c (zero for an open call) and
+// returns its answer, nil for none.
+type serveFunc func(r *http.Request, c control.Caller) (any, error)
 
-type open func(w http.ResponseWriter, r *http.Request) (any, error)
-
-// auth wraps an authenticated handler: the client cert is verified against
-// the current trusted user and host CAs.
-func (s *Server) auth(h authed) http.HandlerFunc {
-	return s.open(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return nil, &control.Error{Status: http.StatusUnauthorized, Code: control.CodeUnauthorized,
-				Message: "a client certificate is required: log in with toll login, or run tollctl on the control host (local admin identity)"}
-		}
-		c, err := s.svc.Identify(r.TLS.PeerCertificates[0])
-		if err != nil {
-			return nil, err
-		}
-		return h(w, r, c)
-	})
-}
-
-func (s *Server) open(h open) http.HandlerFunc {
+// serve wraps f: the body bounded by MaxBody, the caller identified
+// unless the call is open (its client cert verified against the current
+// trusted user and host CAs), an error answered as {code, message} with
+// the status of its code, no answer as 204.
+func (s *Server) serve(open bool, f serveFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		out, err := h(w, r)
+		out, err := s.run(open, f, r)
 		if err != nil {
 			e := control.AsError(err)
-			if e.Status >= 500 {
+			code := status(e)
+			if code >= 500 {
 				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("API request failed")
 			}
-			writeJSON(w, e.Status, wire.Error{Code: e.Code, Message: e.Message})
+			writeJSON(w, code, wire.Error{Code: e.Code, Message: e.Message})
 			return
 		}
 		if out == nil {
@@ -126,6 +111,21 @@ func (s *Server) open(h open) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+func (s *Server) run(open bool, f serveFunc, r *http.Request) (any, error) {
+	if open {
+		return f(r, control.Caller{})
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, &control.Error{Code: control.CodeUnauthorized,
+			Message: "a client certificate is required: log in with toll login, or run tollctl on the control host (local admin identity)"}
+	}
+	c, err := s.svc.Identify(r.TLS.PeerCertificates[0])
+	if err != nil {
+		return nil, err
+	}
+	return f(r, c)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -140,9 +140,9 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &control.Error{Status: http.StatusRequestEntityTooLarge, Code: control.CodeInvalid, Message: "request body too large"}
+			return &control.Error{Code: control.CodeInvalid, Message: "request body too large", Err: mbe}
 		}
-		return &control.Error{Status: http.StatusBadRequest, Code: control.CodeInvalid, Message: "bad request body: " + err.Error()}
+		return &control.Error{Code: control.CodeInvalid, Message: "bad request body: " + err.Error()}
 	}
 	return nil
 }

@@ -11,12 +11,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/client/profile"
 	"github.com/tollgate-db/tollgate/control/pki"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // DefaultPort is control's API port (DESIGN §6).
@@ -132,7 +132,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-func esc(s string) string { return url.PathEscape(s) }
+// call makes one call of the API (control/wire's table) with req and
+// returns its answer.
+func call[Req, Resp any](ctx context.Context, c *Client, cl wire.Call[Req, Resp], req Req) (Resp, error) {
+	var out Resp
+	in, _ := cl.Body(req)
+	var dst any = &out
+	if cl.NoContent() {
+		dst = nil
+	}
+	return out, c.do(ctx, cl.Method, cl.Target(req), in, dst)
+}
+
+// done is the error of a call that answers nothing.
+func done(_ wire.None, err error) error { return err }
 
 // PoolOf returns a cert pool of PEM certs (pki.Pool).
 func PoolOf(pems ...[]byte) (*x509.CertPool, error) { return pki.Pool(pems...) }

@@ -9,6 +9,5 @@ import (
 // ExportStatus asks for the state of the export subscribers running in
 // control's process (auditor).
 func (c *Client) ExportStatus(ctx context.Context) (wire.ExportStatus, error) {
-	var out wire.ExportStatus
-	return out, c.do(ctx, "GET", "/v1/export/status", nil, &out)
+	return call(ctx, c, wire.GetExportStatus, wire.None{})
 }

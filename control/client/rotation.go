@@ -9,13 +9,11 @@ import (
 // RotateCA performs one step of a CA rotation (or all of them, action
 // auto) and describes the CA's phase afterwards.
 func (c *Client) RotateCA(ctx context.Context, req wire.RotateRequest) (wire.Rotation, error) {
-	var out wire.Rotation
-	return out, c.do(ctx, "POST", "/v1/auth/rotate", req, &out)
+	return call(ctx, c, wire.PostRotate, req)
 }
 
 // Rotation describes a CA's rotation now without changing it (phase,
 // keys, and the agents completing a host CA rotation waits for).
 func (c *Client) Rotation(ctx context.Context, caType string) (wire.Rotation, error) {
-	var out wire.Rotation
-	return out, c.do(ctx, "GET", "/v1/auth/rotation/"+esc(caType), nil, &out)
+	return call(ctx, c, wire.GetRotation, caType)
 }

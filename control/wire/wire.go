@@ -225,11 +225,11 @@ type Event struct {
 
 // EventsQuery is GET /v1/events.
 type EventsQuery struct {
-	Stream  string    `json:"stream"` // control | audit
-	Type    string    `json:"type,omitempty"`
-	Since   time.Time `json:"since,omitzero"`
-	FromSeq uint64    `json:"from_seq,omitempty"`
-	Limit   int       `json:"limit,omitempty"`
+	Stream  string    `query:"stream"` // control | audit
+	Type    string    `query:"type"`
+	Since   time.Time `query:"since"`
+	FromSeq uint64    `query:"from_seq"`
+	Limit   int       `query:"limit"`
 }
 
 // Events answers GET /v1/events.

@@ -53,6 +53,8 @@ var rules = []rule{
 	{dir: "eventlog", why: "the event log knows no consumer", forbidden: under(module+"control", module+"agent", module+"projections", module+"export", module+"auditquery", module+"schemas")},
 	{dir: "schemas", why: "schemas are the contract, below everything that reads them", forbidden: under(module+"control", module+"agent", module+"projections", module+"export", module+"auditquery")},
 	{dir: "control", why: "control does not link an agent", forbidden: under(module + "agent")},
+	{dir: "control", except: []string{"control/client"}, why: "control serves its API; it is not a client of it (an identity on disk is internal/profile)",
+		forbidden: under(module + "control/client")},
 	{dir: "export", why: "export reads the log; it links no control plane or agent", forbidden: under(module+"control", module+"agent")},
 	{dir: "auditquery", why: "auditquery returns data: the text people read of it is internal/auditview's (tollctl, the demo)",
 		forbidden: under("text/tabwriter", module+"internal/auditview")},

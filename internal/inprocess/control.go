@@ -27,24 +27,24 @@ func (l *Control) caller(agentID string) control.Caller {
 	return control.Caller{Kind: control.CallerHost, Name: agentID}
 }
 
-// Join calls Service.JoinLocal: the agent reaches the event log in
+// Join calls Agents().JoinLocal: the agent reaches the event log in
 // process.
 func (l *Control) Join(ctx context.Context, req wire.Join) (wire.Joined, error) {
-	return l.Service.JoinLocal(ctx, req)
+	return l.Service.Agents().JoinLocal(ctx, req)
 }
 
-// DBClientCert calls Service.DBClientCert as the agent.
+// DBClientCert calls Certs().DBClient as the agent.
 func (l *Control) DBClientCert(ctx context.Context, agentID string, req wire.DBClientCertRequest) (wire.Cert, error) {
-	return l.Service.DBClientCert(ctx, l.caller(agentID), req)
+	return l.Service.Certs().DBClient(ctx, l.caller(agentID), req)
 }
 
-// RegisterDatabase calls Service.DBRegister as the agent.
+// RegisterDatabase calls Databases().Register as the agent.
 func (l *Control) RegisterDatabase(ctx context.Context, agentID string, d schemas.Database) error {
-	_, err := l.Service.DBRegister(ctx, l.caller(agentID), d)
+	_, err := l.Service.Databases().Register(ctx, l.caller(agentID), d)
 	return err
 }
 
-// RenewHostCert calls Service.RenewAgentCert as the agent.
+// RenewHostCert calls Agents().Renew as the agent.
 func (l *Control) RenewHostCert(ctx context.Context, agentID string, req wire.AgentRenew) (wire.Cert, error) {
-	return l.Service.RenewAgentCert(ctx, l.caller(agentID), req)
+	return l.Service.Agents().Renew(ctx, l.caller(agentID), req)
 }

@@ -249,14 +249,14 @@ func newAgent(ctx context.Context, cfg config.Config, gopt gateway.Options, svc 
 func localJoinToken(ctx context.Context, cfg config.Config, svc *control.Service) (string, error) {
 	id, err := join.Load(cfg.DataDir)
 	if err == nil {
-		if cas, _ := svc.TrustedCAs(schemas.CAHost); !id.IssuedBy(cas) {
+		if cas, _ := svc.CAs().Trusted(schemas.CAHost); !id.IssuedBy(cas) {
 			return "", &join.StaleIdentityError{DataDir: cfg.DataDir, ID: id, Control: "the control in this process", InProcess: true}
 		}
 	}
 	if !errors.Is(err, os.ErrNotExist) || cfg.Agent.Tollgate.AuthToken != "" {
 		return "", nil
 	}
-	tok, err := svc.TokensAdd(ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
+	tok, err := svc.Tokens().Add(ctx, control.Caller{Kind: control.CallerUser, Name: control.AdminUser},
 		wire.TokenAdd{Type: control.TokenTypeDB, TTL: localTokenTTL})
 	if err != nil {
 		return "", fmt.Errorf("create a join token for the local agent: %w", err)

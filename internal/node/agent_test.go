@@ -36,7 +36,7 @@ type cluster struct {
 func newCluster(t *testing.T, mod func(*config.Config)) cluster {
 	t.Helper()
 	n := nodetest.StartConfig(t, nil, mod)
-	st, err := n.Env.Control.Status(admin)
+	st, err := n.Env.Control.Cluster().Status(admin)
 	require.NoError(t, err)
 	c := cluster{n: n, pin: st.CAPin}
 	c.token = c.newToken(t)
@@ -45,7 +45,7 @@ func newCluster(t *testing.T, mod func(*config.Config)) cluster {
 
 func (c cluster) newToken(t *testing.T) string {
 	t.Helper()
-	tok, err := c.n.Env.Control.TokensAdd(context.Background(), admin, wire.TokenAdd{Type: control.TokenTypeDB})
+	tok, err := c.n.Env.Control.Tokens().Add(context.Background(), admin, wire.TokenAdd{Type: control.TokenTypeDB})
 	require.NoError(t, err)
 	return tok.Value
 }
@@ -53,7 +53,7 @@ func (c cluster) newToken(t *testing.T) string {
 // consumed tells whether control recorded the token as used.
 func (c cluster) consumed(t *testing.T, token string) bool {
 	t.Helper()
-	toks, err := c.n.Env.Control.TokensList(admin)
+	toks, err := c.n.Env.Control.Tokens().List(admin)
 	require.NoError(t, err)
 	for _, tk := range toks {
 		if tk.Hash == secret.HashToken(token) {

@@ -42,9 +42,9 @@ func TestRemoteAgentAcrossHostCARotation(t *testing.T) {
 	ctl := runNode(t, cfg, node.Options{})
 	ctx := context.Background()
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
-	st, err := ctl.Control.Status(admin)
+	st, err := ctl.Control.Cluster().Status(admin)
 	require.NoError(t, err)
-	tok, err := ctl.Control.TokensAdd(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
+	tok, err := ctl.Control.Tokens().Add(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
 	require.NoError(t, err)
 
 	dataDir := t.TempDir()
@@ -59,7 +59,7 @@ func TestRemoteAgentAcrossHostCARotation(t *testing.T) {
 	caFile := filepath.Join(join.Dir(dataDir), "host-ca.pem")
 
 	step := func(action string) wire.Rotation {
-		r, err := ctl.Control.RotateCA(ctx, admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
+		r, err := ctl.Control.CAs().Rotate(ctx, admin, wire.RotateRequest{Type: schemas.CAHost, Action: action})
 		require.NoError(t, err)
 		return r
 	}

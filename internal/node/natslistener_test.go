@@ -60,9 +60,9 @@ func TestRemoteAgentOverNATSListener(t *testing.T) {
 	ctl := runNode(t, cfg, node.Options{})
 	ctx := context.Background()
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
-	st, err := ctl.Control.Status(admin)
+	st, err := ctl.Control.Cluster().Status(admin)
 	require.NoError(t, err)
-	tok, err := ctl.Control.TokensAdd(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
+	tok, err := ctl.Control.Tokens().Add(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
 	require.NoError(t, err)
 	require.NotNil(t, ctl.Log.Server)
 	require.Contains(t, ctl.Log.Server.ClientURL(), "tls://127.0.0.1:")

@@ -40,13 +40,13 @@ func (n *Node) JoinAgent(t testing.TB, hostname string) *Agent {
 	t.Helper()
 	ctx := context.Background()
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
-	tok, err := n.Env.Control.TokensAdd(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
+	tok, err := n.Env.Control.Tokens().Add(ctx, admin, wire.TokenAdd{Type: control.TokenTypeDB})
 	require.NoError(t, err)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	pub, err := x509.MarshalPKIXPublicKey(key.Public())
 	require.NoError(t, err)
-	joined, err := n.Env.Control.Join(ctx, wire.Join{Token: tok.Value, Hostname: hostname,
+	joined, err := n.Env.Control.Agents().Join(ctx, wire.Join{Token: tok.Value, Hostname: hostname,
 		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})), Version: control.Version}, "nodetest")
 	require.NoError(t, err)
 	block, _ := pem.Decode([]byte(joined.CertPEM))
