@@ -13,7 +13,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
-	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/datadir"
 	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (a *app) identity() (*profile.Profile, error) {
 	dir := a.g.dataDir
 	if dir == "" {
-		dir = os.Getenv(config.EnvDataDir)
+		dir = os.Getenv(datadir.Env)
 	}
 	if dir != "" {
 		p, err := profile.Load(control.AdminDir(dir))
@@ -101,7 +101,7 @@ func (a *app) identity() (*profile.Profile, error) {
 			return nil, err
 		}
 	}
-	p, err := profile.Load(control.AdminDir(config.DefaultDataDir))
+	p, err := profile.Load(control.AdminDir(datadir.Default))
 	if err != nil {
 		return nil, errors.New("no identity: log in with 'toll login --proxy=HOST:PORT --user=NAME', or run on the control host with --data-dir")
 	}

@@ -16,11 +16,12 @@ import (
 	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/export"
 	"github.com/tollgate-db/tollgate/export/sink"
+	"github.com/tollgate-db/tollgate/internal/datadir"
 )
 
 // Defaults (DESIGN §6).
 const (
-	DefaultDataDir       = "tollgate-data"
+	DefaultDataDir       = datadir.Default
 	DefaultControlListen = "0.0.0.0:7080"
 	// DefaultNATSPort is the embedded NATS listener's port for agents on
 	// other hosts; its host is control's listen host.
@@ -28,7 +29,7 @@ const (
 	KeyAlgECDSA     = schemas.KeyAlgECDSAP256
 	KeyAlgRSA       = schemas.KeyAlgRSA2048
 	// EnvDataDir overrides the default data dir for every binary.
-	EnvDataDir = "TOLLGATE_DATA_DIR"
+	EnvDataDir = datadir.Env
 )
 
 // ErrInvalid marks a configuration that cannot run.
