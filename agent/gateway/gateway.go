@@ -23,8 +23,16 @@ import (
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections/follow"
 	"github.com/tollgate-db/tollgate/schemas"
 )
+
+// AuditLog is what the agent needs of the audit stream: to append the
+// events it chained, and to read back where its chain ended.
+type AuditLog interface {
+	eventlog.EncodedAppender
+	eventlog.Reader
+}
 
 // Deps are the gateway's connections to the cluster.
 type Deps struct {
@@ -32,8 +40,8 @@ type Deps struct {
 	Control join.ControlPlane
 	// ControlStream is followed into the agent's projection; AuditStream
 	// takes its audit events.
-	ControlStream eventlog.Stream
-	AuditStream   eventlog.Stream
+	ControlStream follow.Stream
+	AuditStream   AuditLog
 	// Registry receives the metrics (nil: a private registry).
 	Registry *prometheus.Registry
 	Logger   zerolog.Logger
@@ -318,7 +326,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // agent. The hash chain resumes from the newer of the spool's last event
 // and the agent's last event in the stream (see resumeChain); ck wraps the
 // chain (checkpoints).
-func openAudit(ctx context.Context, o Options, stream eventlog.Stream, agentID string, log zerolog.Logger,
+func openAudit(ctx context.Context, o Options, stream AuditLog, agentID string, log zerolog.Logger,
 	ck *auditpub.Checkpointer) (*auditpub.Publisher, *spool.Spool, error) {
 	aopt := o.AuditOptions
 	aopt.Logger = log
@@ -354,7 +362,7 @@ func openAudit(ctx context.Context, o Options, stream eventlog.Stream, agentID s
 // newer when the spool dir was changed and changed back to an older one,
 // whose last event the chain has moved past: continuing from it would
 // fork the chain.
-func resumeChain(ctx context.Context, sp *spool.Spool, stream eventlog.Stream, agentID string, log zerolog.Logger) (*eventlog.Chainer, error) {
+func resumeChain(ctx context.Context, sp *spool.Spool, stream eventlog.Reader, agentID string, log zerolog.Logger) (*eventlog.Chainer, error) {
 	chain, err := auditpub.ResumeChain(sp)
 	if err != nil {
 		return nil, err

@@ -165,7 +165,7 @@ func (g *Gateway) recordSync(ctx context.Context, typ, db, user, session string,
 
 // chainStart finds the last chained audit event of source in stream, so
 // a restarted agent continues its chain. It scans backwards in windows.
-func chainStart(ctx context.Context, stream eventlog.Stream, source string) (uint64, string, error) {
+func chainStart(ctx context.Context, stream eventlog.Reader, source string) (uint64, string, error) {
 	last, err := stream.LastSeq(ctx)
 	if err != nil {
 		return 0, "", err
