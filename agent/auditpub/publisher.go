@@ -192,6 +192,10 @@ func (p *Publisher) enqueue(evs []eventlog.Event, w *waiter) error {
 	return err
 }
 
+// enqueueLocked is enqueue's work under mu: it refuses evs when closed or
+// when the memory queue (without a spool) has no room, then chains and
+// encodes them, spools them, queues them for the drainer and registers w.
+// On a refusal the chain is back where it was.
 func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 	if p.closed {
 		return ErrClosed
@@ -206,18 +210,55 @@ func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 	if sp == nil && len(p.cache)-p.chead+len(evs) > p.opt.MaxQueue {
 		return ErrBacklog
 	}
-	var headSeq uint64
-	var headHash string
-	if p.chain != nil {
-		headSeq, headHash = p.chain.Last()
+	head := p.chainHead()
+	buf, err := p.encodeLocked(evs)
+	if err != nil {
+		p.resetChain(head)
+		return err
 	}
-	undo := func() {
-		if p.chain != nil {
-			p.chain.Reset(headSeq, headHash)
+	first := p.next
+	if sp != nil {
+		if first, err = p.spoolLocked(sp, buf, len(evs)); err != nil {
+			p.resetChain(head)
+			return err
 		}
 	}
-	// Each event's stored JSON, in one buffer per call that the queued
-	// entries share (and keep until stored).
+	p.next = first + uint64(len(evs))
+	p.queueLocked(evs, buf, first)
+	p.addWaiterLocked(w)
+	p.signal()
+	return nil
+}
+
+// chainLink is a position of the chain: its last sequence and hash.
+type chainLink struct {
+	seq  uint64
+	hash string
+}
+
+// chainHead is where the chain stands (zero without a chain).
+func (p *Publisher) chainHead() chainLink {
+	if p.chain == nil {
+		return chainLink{}
+	}
+	seq, hash := p.chain.Last()
+	return chainLink{seq: seq, hash: hash}
+}
+
+// resetChain moves the chain back to head, undoing the links of a refused
+// call.
+func (p *Publisher) resetChain(head chainLink) {
+	if p.chain != nil {
+		p.chain.Reset(head.seq, head.hash)
+	}
+}
+
+// encodeLocked links evs into the chain (or, without one, compacts their
+// Data) and returns each event's stored JSON, in one buffer per call that
+// the queued entries share (and keep until stored); p.offs[i] is where
+// event i's ends. An event over MaxEventSize is shrunk to fit. On an error
+// the chain may have moved: the caller resets it.
+func (p *Publisher) encodeLocked(evs []eventlog.Event) ([]byte, error) {
 	size := 0
 	for i := range evs {
 		size += len(evs[i].Data) + len(evs[i].ID) + len(evs[i].Subject) + len(evs[i].Source) + len(evs[i].Actor) + 300
@@ -232,59 +273,71 @@ func (p *Publisher) enqueueLocked(evs []eventlog.Event, w *waiter) error {
 			evs[i].Data, err = eventlog.CompactData(evs[i].Data)
 		}
 		if err != nil {
-			undo()
-			return fmt.Errorf("audit event %s: %w", evs[i].ID, err)
+			return nil, fmt.Errorf("audit event %s: %w", evs[i].ID, err)
 		}
 		start := len(buf)
 		buf = eventlog.AppendJSON(buf, &evs[i], true)
 		if len(buf)-start > p.opt.MaxEventSize {
 			// Never dropped: shrunk to fit (schemas.Fit), chained again.
 			if buf, err = p.fitLocked(buf[:start], &evs[i], len(buf)-start); err != nil {
-				undo()
-				return err
+				return nil, err
 			}
 		}
 		p.offs = append(p.offs, len(buf))
 	}
-	first := p.next
-	if sp != nil {
-		p.recs = p.recs[:0]
-		start := 0
-		for _, end := range p.offs {
-			p.recs = append(p.recs, buf[start:end])
-			start = end
-		}
-		var err error
-		first, err = sp.Append(p.recs...)
-		clear(p.recs)
-		if err != nil {
-			undo()
-			if errors.Is(err, spool.ErrFull) {
-				p.refused.need = int64(len(buf) + spool.HeaderLen*len(evs))
-				return fmt.Errorf("%w: %w", ErrBacklog, err)
-			}
-			return fmt.Errorf("%w: %w", ErrSpool, err)
-		}
+	return buf, nil
+}
+
+// spoolLocked appends the n events encoded in buf (ending at p.offs) to sp
+// and returns the sequence of the first. A full spool is ErrBacklog (and
+// notes for Health the room the call needed), a failed write ErrSpool.
+func (p *Publisher) spoolLocked(sp *spool.Spool, buf []byte, n int) (uint64, error) {
+	p.recs = p.recs[:0]
+	start := 0
+	for _, end := range p.offs {
+		p.recs = append(p.recs, buf[start:end])
+		start = end
 	}
-	p.next = first + uint64(len(evs))
-	if sp == nil || len(p.cache)-p.chead+len(evs) <= p.opt.MaxQueue {
-		start := 0
-		for i := range evs {
-			end := p.offs[i]
-			p.cache = append(p.cache, entry{seq: first + uint64(i), ev: evs[i], raw: buf[start:end:end]})
-			start = end
+	first, err := sp.Append(p.recs...)
+	clear(p.recs)
+	if err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			p.refused.need = int64(len(buf) + spool.HeaderLen*n)
+			return 0, fmt.Errorf("%w: %w", ErrBacklog, err)
 		}
+		return 0, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
-	if w != nil {
-		w.last = p.next - 1
-		p.waiters = append(p.waiters, *w)
-		select {
-		case p.syncNow <- struct{}{}:
-		default:
-		}
+	return first, nil
+}
+
+// queueLocked queues evs, numbered from first and encoded in buf (ending
+// at p.offs), for the drainer. With a spool, events that would take the
+// memory queue past MaxQueue are not queued: the drainer reads them back
+// from the spool.
+func (p *Publisher) queueLocked(evs []eventlog.Event, buf []byte, first uint64) {
+	if p.opt.Spool != nil && len(p.cache)-p.chead+len(evs) > p.opt.MaxQueue {
+		return
 	}
-	p.signal()
-	return nil
+	start := 0
+	for i := range evs {
+		end := p.offs[i]
+		p.cache = append(p.cache, entry{seq: first + uint64(i), ev: evs[i], raw: buf[start:end:end]})
+		start = end
+	}
+}
+
+// addWaiterLocked registers w (nil: none) to be told once the events up to
+// the last one taken are stored, and ends the drainer's linger.
+func (p *Publisher) addWaiterLocked(w *waiter) {
+	if w == nil {
+		return
+	}
+	w.last = p.next - 1
+	p.waiters = append(p.waiters, *w)
+	select {
+	case p.syncNow <- struct{}{}:
+	default:
+	}
 }
 
 // fitLocked shrinks ev, whose stored JSON of size bytes is over the bound,

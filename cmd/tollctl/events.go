@@ -19,19 +19,32 @@ const tailPoll = 500 * time.Millisecond
 
 func (a *app) eventsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "events", Short: "Read the control and audit event streams (auditor or editor)"}
-	var (
-		q     wire.EventsQuery
-		since string
-	)
-	parse := func() (err error) {
-		q.Since, err = parseWhen("--since", since, time.Now())
-		return err
-	}
-	flags := func(c *cobra.Command) {
-		c.Flags().StringVar(&q.Stream, "stream", "control", "control or audit")
-		c.Flags().StringVar(&q.Type, "type", "", "only events of this type (e.g. user.created)")
-		c.Flags().StringVar(&since, "since", "", "only events since a duration ago (1h) or a time (RFC 3339)")
-	}
+	cmd.AddCommand(a.eventsLsCmd(), a.eventsTailCmd())
+	return cmd
+}
+
+// eventsFlags are the flags events ls and events tail share.
+type eventsFlags struct {
+	q     wire.EventsQuery
+	since string
+}
+
+func (f *eventsFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.q.Stream, "stream", "control", "control or audit")
+	c.Flags().StringVar(&f.q.Type, "type", "", "only events of this type (e.g. user.created)")
+	c.Flags().StringVar(&f.since, "since", "", "only events since a duration ago (1h) or a time (RFC 3339)")
+}
+
+// query is the query the flags ask for, --since read as of now.
+func (f *eventsFlags) query() (wire.EventsQuery, error) {
+	q := f.q
+	var err error
+	q.Since, err = parseWhen("--since", f.since, time.Now())
+	return q, err
+}
+
+func (a *app) eventsLsCmd() *cobra.Command {
+	var f eventsFlags
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List events, one line each as people read them (--format=json for the events themselves)",
@@ -39,7 +52,8 @@ func (a *app) eventsCmd() *cobra.Command {
   tollctl events ls --stream=audit --type=auth.login --since=1h --format=json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := parse(); err != nil {
+			q, err := f.query()
+			if err != nil {
 				return err
 			}
 			c, _, err := a.client()
@@ -67,7 +81,12 @@ func (a *app) eventsCmd() *cobra.Command {
 			})
 		},
 	}
-	flags(ls)
+	f.register(ls)
+	return ls
+}
+
+func (a *app) eventsTailCmd() *cobra.Command {
+	var f eventsFlags
 	tail := &cobra.Command{
 		Use:   "tail",
 		Short: "Print events as they are appended, until interrupted",
@@ -75,7 +94,8 @@ func (a *app) eventsCmd() *cobra.Command {
   tollctl events tail --type=role.updated`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := parse(); err != nil {
+			q, err := f.query()
+			if err != nil {
 				return err
 			}
 			if q.Since.IsZero() {
@@ -86,32 +106,37 @@ func (a *app) eventsCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			header := true
-			err = pages(cmd.Context(), c, q, true, func(evs []wire.Event) error {
-				if a.g.format == formatText {
-					if len(evs) == 0 {
-						return nil
-					}
-					err := auditview.RenderRecords(a.stdout, records(evs), auditview.RecordsOptions{NoHeader: !header, NoCount: true})
-					header = false
-					return err
-				}
-				for _, e := range evs {
-					if err := a.print(e, nil); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err = pages(cmd.Context(), c, q, true, a.tailPage())
 			if cmd.Context().Err() != nil {
 				return nil
 			}
 			return err
 		},
 	}
-	flags(tail)
-	cmd.AddCommand(ls, tail)
-	return cmd
+	f.register(tail)
+	return tail
+}
+
+// tailPage prints each page events tail reads: in text, the table's
+// header before the first events only; otherwise each event on its own.
+func (a *app) tailPage() func(evs []wire.Event) error {
+	header := true
+	return func(evs []wire.Event) error {
+		if a.g.format == formatText {
+			if len(evs) == 0 {
+				return nil
+			}
+			err := auditview.RenderRecords(a.stdout, records(evs), auditview.RecordsOptions{NoHeader: !header, NoCount: true})
+			header = false
+			return err
+		}
+		for _, e := range evs {
+			if err := a.print(e, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // pages reads pages from q; with follow it keeps polling until ctx ends.

@@ -48,32 +48,38 @@ func writeYAML(w io.Writer, v any) error {
 
 func (a *app) rolesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "roles", Short: "Manage roles (Teleport-shaped YAML)"}
-	var file string
-	write := func(update bool) func(cmd *cobra.Command, _ []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return fmt.Errorf("-f FILE is required (a role in YAML: kind: role, metadata.name, spec.allow…)")
-			}
-			r, err := readRoleFile(a, file)
-			if err != nil {
-				return err
-			}
-			return a.call(func(c *client.Client) error {
-				var out wire.Role
-				verb := "created"
-				if update {
-					out, err = c.RolesUpdate(cmd.Context(), r)
-					verb = "updated"
-				} else {
-					out, err = c.RolesCreate(cmd.Context(), r)
-				}
-				if err != nil {
-					return err
-				}
-				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Role %s %s.\n", out.Name, verb) })
-			})
-		}
+	cmd.AddCommand(a.rolesCreateCmd(), a.rolesUpdateCmd(), a.rolesLsCmd(), a.rolesGetCmd(), a.rolesRmCmd())
+	return cmd
+}
+
+// writeRole creates (or, with update, replaces) the role in file, for
+// roles create and roles update.
+func (a *app) writeRole(cmd *cobra.Command, file string, update bool) error {
+	if file == "" {
+		return fmt.Errorf("-f FILE is required (a role in YAML: kind: role, metadata.name, spec.allow…)")
 	}
+	r, err := readRoleFile(a, file)
+	if err != nil {
+		return err
+	}
+	return a.call(func(c *client.Client) error {
+		var out wire.Role
+		verb := "created"
+		if update {
+			out, err = c.RolesUpdate(cmd.Context(), r)
+			verb = "updated"
+		} else {
+			out, err = c.RolesCreate(cmd.Context(), r)
+		}
+		if err != nil {
+			return err
+		}
+		return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "Role %s %s.\n", out.Name, verb) })
+	})
+}
+
+func (a *app) rolesCreateCmd() *cobra.Command {
+	var file string
 	create := &cobra.Command{
 		Use:   "create -f FILE",
 		Short: "Create a role from a YAML file",
@@ -95,18 +101,27 @@ func (a *app) rolesCmd() *cobra.Command {
   YAML
   tollctl roles create -f dev.yaml`,
 		Args: cobra.NoArgs,
-		RunE: write(false),
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.writeRole(cmd, file, false) },
 	}
 	create.Flags().StringVarP(&file, "file", "f", "", "role YAML file (- for stdin)")
+	return create
+}
+
+func (a *app) rolesUpdateCmd() *cobra.Command {
+	var file string
 	update := &cobra.Command{
 		Use:     "update -f FILE",
 		Short:   "Replace a role from a YAML file (a concurrent change makes it fail with a retry message)",
 		Example: `  tollctl roles update -f dev.yaml`,
 		Args:    cobra.NoArgs,
-		RunE:    write(true),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return a.writeRole(cmd, file, true) },
 	}
 	update.Flags().StringVarP(&file, "file", "f", "", "role YAML file (- for stdin)")
-	ls := &cobra.Command{
+	return update
+}
+
+func (a *app) rolesLsCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "ls", Short: "List roles", Example: "  tollctl roles ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.call(func(c *client.Client) error {
@@ -134,7 +149,10 @@ func (a *app) rolesCmd() *cobra.Command {
 			})
 		},
 	}
-	get := &cobra.Command{
+}
+
+func (a *app) rolesGetCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "get NAME", Short: "Show a role as YAML", Example: "  tollctl roles get access > access.yaml", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.call(func(c *client.Client) error {
@@ -149,7 +167,10 @@ func (a *app) rolesCmd() *cobra.Command {
 			})
 		},
 	}
-	rm := &cobra.Command{
+}
+
+func (a *app) rolesRmCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "rm NAME", Short: "Delete a role no user holds", Example: "  tollctl roles rm dev", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.call(func(c *client.Client) error {
@@ -160,6 +181,4 @@ func (a *app) rolesCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, update, ls, get, rm)
-	return cmd
 }

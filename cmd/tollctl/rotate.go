@@ -25,16 +25,8 @@ const (
 	rotatePoll        = time.Second
 )
 
-func (a *app) rotateCmd() *cobra.Command {
-	var (
-		req  wire.RotateRequest
-		auto bool
-		wait time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "rotate",
-		Short: "Rotate a CA: start, advance or roll back a rotation, phase by phase",
-		Long: `Rotate a CA without downtime. A rotation goes standby → init → update_clients →
+// rotateLong is auth rotate's help.
+const rotateLong = `Rotate a CA without downtime. A rotation goes standby → init → update_clients →
 update_servers → standby, one step per call:
 
   init            a new key is trusted next to the old one; the old key still signs
@@ -56,7 +48,21 @@ anyway; agents still on the old key must then re-join.
 
 After a host CA rotation completes, clients whose profile trusts only the old host CA
 (toll users who did not log in during the rotation) log in again with
-toll login --ca-pin=<the new pin that tollctl status shows>.`,
+toll login --ca-pin=<the new pin that tollctl status shows>.`
+
+// rotateFlags are auth rotate's flags.
+type rotateFlags struct {
+	req  wire.RotateRequest
+	auto bool
+	wait time.Duration
+}
+
+func (a *app) rotateCmd() *cobra.Command {
+	var rf rotateFlags
+	cmd := &cobra.Command{
+		Use:   "rotate",
+		Short: "Rotate a CA: start, advance or roll back a rotation, phase by phase",
+		Long:  rotateLong,
 		Example: `  tollctl auth rotate --type=user
   tollctl auth rotate --type=user --phase=next
   tollctl auth rotate --type=db-client --phase=rollback
@@ -64,54 +70,72 @@ toll login --ca-pin=<the new pin that tollctl status shows>.`,
   tollctl auth rotate --type=host --auto --wait=10m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if auto {
-				if cmd.Flags().Changed("phase") {
-					return fmt.Errorf("--auto runs every phase: leave out --phase")
-				}
-				req.Action = wire.RotateAuto
-			} else if cmd.Flags().Changed("wait") {
-				return fmt.Errorf("--wait is for --auto (a single --phase=next never waits)")
-			}
-			if wait < 0 {
-				return fmt.Errorf("--wait must not be negative")
-			}
-			switch req.Action {
-			case wire.RotateStart, wire.RotateNext, wire.RotateRollback, wire.RotateAuto:
-			default:
-				return fmt.Errorf("--phase %q: use start, next or rollback (or --auto)", req.Action)
-			}
-			c, p, err := a.client()
+			req, err := rf.request(cmd)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			out, err := a.rotateStep(cmd.Context(), c, p.Dir, req)
-			if err != nil {
-				return err
-			}
-			if req.Action == wire.RotateAuto && !req.Force && out.Phase == "update_servers" && len(out.Waiting) > 0 && wait > 0 {
-				if out, err = a.awaitAgents(cmd.Context(), p.Dir, out, wait); err != nil {
-					return err
-				}
-			}
-			if err := a.print(out, func(w io.Writer) { renderRotation(w, out) }); err != nil {
-				return err
-			}
-			if req.Action == wire.RotateAuto && out.Phase != "standby" {
-				return fmt.Errorf("the rotation stopped in phase %s: %s", out.Phase, out.Hint)
-			}
-			return nil
+			return a.rotate(cmd.Context(), req, rf.wait)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.Type, "type", "", "CA: user, host, db or db-client")
-	f.StringVar(&req.Action, "phase", wire.RotateStart, "start, next or rollback")
-	f.BoolVar(&auto, "auto", false, "run every phase in order (start, then next until done)")
-	f.DurationVar(&wait, "wait", DefaultRotateWait, "with --auto: how long to wait in update_servers for agents to renew their host certs from the new key (0: stop at once)")
-	f.StringVar(&req.KeyAlg, "key-alg", "", "algorithm of the new key at start (default: the current one's)")
-	f.BoolVar(&req.Force, "force", false, "complete a host CA rotation even if agents still hold old-key host certs (they must re-join)")
+	f.StringVar(&rf.req.Type, "type", "", "CA: user, host, db or db-client")
+	f.StringVar(&rf.req.Action, "phase", wire.RotateStart, "start, next or rollback")
+	f.BoolVar(&rf.auto, "auto", false, "run every phase in order (start, then next until done)")
+	f.DurationVar(&rf.wait, "wait", DefaultRotateWait, "with --auto: how long to wait in update_servers for agents to renew their host certs from the new key (0: stop at once)")
+	f.StringVar(&rf.req.KeyAlg, "key-alg", "", "algorithm of the new key at start (default: the current one's)")
+	f.BoolVar(&rf.req.Force, "force", false, "complete a host CA rotation even if agents still hold old-key host certs (they must re-join)")
 	_ = cmd.MarkFlagRequired("type")
 	return cmd
+}
+
+// request is the rotation the flags of cmd ask for, or an error saying
+// which flags do not go together.
+func (f *rotateFlags) request(cmd *cobra.Command) (wire.RotateRequest, error) {
+	req := f.req
+	if f.auto {
+		if cmd.Flags().Changed("phase") {
+			return wire.RotateRequest{}, fmt.Errorf("--auto runs every phase: leave out --phase")
+		}
+		req.Action = wire.RotateAuto
+	} else if cmd.Flags().Changed("wait") {
+		return wire.RotateRequest{}, fmt.Errorf("--wait is for --auto (a single --phase=next never waits)")
+	}
+	if f.wait < 0 {
+		return wire.RotateRequest{}, fmt.Errorf("--wait must not be negative")
+	}
+	switch req.Action {
+	case wire.RotateStart, wire.RotateNext, wire.RotateRollback, wire.RotateAuto:
+	default:
+		return wire.RotateRequest{}, fmt.Errorf("--phase %q: use start, next or rollback (or --auto)", req.Action)
+	}
+	return req, nil
+}
+
+// rotate runs req and prints where the rotation stands. With --auto, a
+// host CA rotation that stops in update_servers for agents is waited for,
+// at most wait, and one that does not complete is an error.
+func (a *app) rotate(ctx context.Context, req wire.RotateRequest, wait time.Duration) error {
+	c, p, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	out, err := a.rotateStep(ctx, c, p.Dir, req)
+	if err != nil {
+		return err
+	}
+	if req.Action == wire.RotateAuto && !req.Force && out.Phase == "update_servers" && len(out.Waiting) > 0 && wait > 0 {
+		if out, err = a.awaitAgents(ctx, p.Dir, out, wait); err != nil {
+			return err
+		}
+	}
+	if err := a.print(out, func(w io.Writer) { renderRotation(w, out) }); err != nil {
+		return err
+	}
+	if req.Action == wire.RotateAuto && out.Phase != "standby" {
+		return fmt.Errorf("the rotation stopped in phase %s: %s", out.Phase, out.Hint)
+	}
+	return nil
 }
 
 // rotateStep asks control for one rotation step and, for the host CA,

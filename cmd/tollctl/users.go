@@ -48,6 +48,11 @@ func (a *app) printInvite(inv wire.Invite, proxy, what string) error {
 
 func (a *app) usersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
+	cmd.AddCommand(a.usersAddCmd(), a.usersLsCmd(), a.usersGetCmd(), a.usersUpdateCmd(), a.usersRmCmd(), a.usersResetCmd())
+	return cmd
+}
+
+func (a *app) usersAddCmd() *cobra.Command {
 	var roles, dbUsers, dbNames string
 	add := &cobra.Command{
 		Use:   "add NAME",
@@ -77,7 +82,11 @@ reach no database, and users add warns so.`,
 	add.Flags().StringVar(&roles, "roles", "", "comma-separated roles (e.g. access)")
 	add.Flags().StringVar(&dbUsers, "db-users", "", "comma-separated database users the user may use")
 	add.Flags().StringVar(&dbNames, "db-names", "", "comma-separated database names the user may use")
-	ls := &cobra.Command{
+	return add
+}
+
+func (a *app) usersLsCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "ls", Short: "List users", Example: "  tollctl users ls", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.call(func(c *client.Client) error {
@@ -97,7 +106,10 @@ reach no database, and users add warns so.`,
 			})
 		},
 	}
-	get := &cobra.Command{
+}
+
+func (a *app) usersGetCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "get NAME", Short: "Show a user, with a login lockout after failed passwords",
 		Long: `Show a user: roles, traits, whether a password is set, and whether password login is
 locked after too many failed attempts in a row (control keeps that count in memory; it
@@ -116,7 +128,10 @@ ends by itself, and tollctl users reset ends it at once).`,
 			})
 		},
 	}
-	var uRoles, uDBUsers, uDBNames string
+}
+
+func (a *app) usersUpdateCmd() *cobra.Command {
+	var roles, dbUsers, dbNames string
 	update := &cobra.Command{
 		Use:     "update NAME",
 		Short:   "Change a user's roles or database users/names (omitted flags keep their value)",
@@ -126,7 +141,7 @@ ends by itself, and tollctl users reset ends it at once).`,
 			return a.call(func(c *client.Client) error {
 				u := schemas.User{Name: args[0]}
 				if cmd.Flags().Changed("roles") {
-					u.Roles = splitList(uRoles)
+					u.Roles = splitList(roles)
 				}
 				if cmd.Flags().Changed("db-users") || cmd.Flags().Changed("db-names") {
 					old, err := c.UsersGet(cmd.Context(), args[0])
@@ -138,10 +153,10 @@ ends by itself, and tollctl users reset ends it at once).`,
 						u.Traits[k] = v
 					}
 					if cmd.Flags().Changed("db-users") {
-						u.Traits["db_users"] = splitList(uDBUsers)
+						u.Traits["db_users"] = splitList(dbUsers)
 					}
 					if cmd.Flags().Changed("db-names") {
-						u.Traits["db_names"] = splitList(uDBNames)
+						u.Traits["db_names"] = splitList(dbNames)
 					}
 				}
 				out, err := c.UsersUpdate(cmd.Context(), u)
@@ -155,10 +170,14 @@ ends by itself, and tollctl users reset ends it at once).`,
 			})
 		},
 	}
-	update.Flags().StringVar(&uRoles, "roles", "", "comma-separated roles")
-	update.Flags().StringVar(&uDBUsers, "db-users", "", "comma-separated database users")
-	update.Flags().StringVar(&uDBNames, "db-names", "", "comma-separated database names")
-	rm := &cobra.Command{
+	update.Flags().StringVar(&roles, "roles", "", "comma-separated roles")
+	update.Flags().StringVar(&dbUsers, "db-users", "", "comma-separated database users")
+	update.Flags().StringVar(&dbNames, "db-names", "", "comma-separated database names")
+	return update
+}
+
+func (a *app) usersRmCmd() *cobra.Command {
+	return &cobra.Command{
 		Use: "rm NAME", Short: "Delete a user", Example: "  tollctl users rm alice", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.call(func(c *client.Client) error {
@@ -169,7 +188,10 @@ ends by itself, and tollctl users reset ends it at once).`,
 			})
 		},
 	}
-	reset := &cobra.Command{
+}
+
+func (a *app) usersResetCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "reset NAME",
 		Short: "Issue a new one-time invite to set the password, and clear a login lockout",
 		Long: `Issue a new one-time invite (valid 1h) with which the user sets a new password; it
@@ -196,8 +218,6 @@ replaces any earlier invite. It also clears a login lockout after failed passwor
 			return nil
 		},
 	}
-	cmd.AddCommand(add, ls, get, update, rm, reset)
-	return cmd
 }
 
 // lockoutText says whether password login is locked for u.
