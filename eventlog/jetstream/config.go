@@ -1,8 +1,6 @@
 package jetstream
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -112,32 +110,4 @@ func (c Config) StreamConfigs() (control, audit jetstream.StreamConfig) {
 	audit.Subjects = []string{eventlog.AuditPrefix + ".>"}
 	audit.MaxAge = c.AuditRetention
 	return control, audit
-}
-
-// Provision creates both streams, or updates their settings in place
-// (keeping their data) when they exist. It is idempotent.
-//
-// A stream created before DenyDelete and DenyPurge were set gets them by
-// this update: JetStream allows turning them on (never off). When the
-// server refuses the update (an account without the right to edit streams,
-// a stream with settings JetStream cannot change in place), Provision fails
-// naming the stream and the server's reason and changes nothing; the
-// stream's data is untouched. After the update the flags are read back, so
-// a server that ignores them is reported too.
-func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
-	control, audit := cfg.StreamConfigs()
-	for _, sc := range []jetstream.StreamConfig{control, audit} {
-		st, err := js.CreateOrUpdateStream(ctx, sc)
-		if err != nil {
-			return fmt.Errorf("provision stream %s (an existing stream is updated in place, deny_delete and deny_purge included; "+
-				"an operator with the right to edit streams can set them with `nats stream edit %s --deny-delete --deny-purge`): %w",
-				sc.Name, sc.Name, mapErr(err))
-		}
-		got := st.CachedInfo().Config
-		if !got.DenyDelete || !got.DenyPurge {
-			return fmt.Errorf("provision stream %s: the server kept deny_delete=%t deny_purge=%t (a JetStream too old for them?)",
-				sc.Name, got.DenyDelete, got.DenyPurge)
-		}
-	}
-	return nil
 }

@@ -27,8 +27,11 @@ type Log struct {
 
 // Open connects to the configured server (starting the embedded one when
 // cfg.URL is empty), provisions both streams (unless cfg.Bind) and opens
-// them.
+// them. cfg.URL may list several seed URLs of a cluster, comma-separated.
+// Bound streams (cfg.Bind) are checked as checkBound says; provisioned ones
+// as Provision does.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
+	replicasAsked := cfg.Replicas > 0
 	cfg = cfg.WithDefaults()
 	l := &Log{}
 	var err error
@@ -68,11 +71,14 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		l.Close(ctx)
 		return nil, fmt.Errorf("open event log: %w", err)
 	}
-	if !cfg.Bind {
-		if err := Provision(ctx, l.JS, cfg); err != nil {
-			l.Close(ctx)
-			return nil, fmt.Errorf("open event log: %w", err)
-		}
+	if cfg.Bind {
+		err = checkBound(ctx, l.JS, cfg, replicasAsked)
+	} else {
+		err = Provision(ctx, l.JS, cfg)
+	}
+	if err != nil {
+		l.Close(ctx)
+		return nil, fmt.Errorf("open event log: %w", err)
 	}
 	control, err := NewStream(ctx, l.JS, cfg.ControlName, WithMaxEventSize(cfg.MaxEventSize))
 	if err != nil {
