@@ -70,10 +70,11 @@ func openCluster(t *testing.T, cfg jetstream.Config) *jetstream.Log {
 }
 
 // testOpenR3: nats.url's comma-separated seeds (one of them dead) reach
-// the cluster and both streams are placed on all three nodes.
+// the cluster, both streams are placed on all three nodes, and the log
+// keeps appending with one node stopped.
 func testOpenR3(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 	ctx := ctxT(t)
-	openCluster(t, jetstream.Config{URL: "nats://127.0.0.1:1," + c.URL(), Replicas: 3})
+	l := openCluster(t, jetstream.Config{URL: "nats://127.0.0.1:1," + c.URL(), Replicas: 3})
 	for _, name := range []string{eventlog.ControlStream, eventlog.AuditStream} {
 		st, err := admin.Stream(ctx, name)
 		require.NoError(t, err)
@@ -85,6 +86,18 @@ func testOpenR3(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 	}
 	openCluster(t, jetstream.Config{URL: c.URL(), Replicas: 3}) // binds to them: nothing differs
 
+	require.NoError(t, c.Stop(0))
+	t.Cleanup(func() { require.NoError(t, c.Restart(context.Background(), 0)) })
+	ev, err := eventlog.NewBuilder("control").Build("role.created", 1, "admin",
+		eventlog.ControlSubject(eventlog.KindRole, "r"), map[string]int{"i": 1})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := l.Control.Append(ctx, ev) // the same event id: stored once
+		return err == nil
+	}, 30*time.Second, 100*time.Millisecond)
+	n := 0
+	require.NoError(t, l.Control.Read(ctx, eventlog.Query{}, func(eventlog.Record) error { n++; return nil }))
+	require.Equal(t, 1, n)
 }
 
 // testReplicasMismatch: a config asking other replicas than the existing

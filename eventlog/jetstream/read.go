@@ -101,7 +101,7 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 		t := q.FromTime
 		cc.OptStartTime = &t
 	}
-	cons, err := s.js.CreateConsumer(ctx, s.name, cc)
+	cons, err := s.createConsumer(ctx, cc)
 	if err != nil {
 		if ctx.Err() != nil {
 			return true, ctx.Err()
@@ -155,6 +155,17 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 			}
 		}
 	}
+}
+
+// createTimeout bounds one consumer creation. On a cluster, a request sent
+// while the meta leader changes is never answered; consume retries after
+// this instead of waiting out the caller's ctx.
+const createTimeout = 5 * time.Second
+
+func (s *Stream) createConsumer(ctx context.Context, cc jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	cctx, cancel := context.WithTimeout(ctx, createTimeout)
+	defer cancel()
+	return s.js.CreateConsumer(cctx, s.name, cc)
 }
 
 // pipeDepth is how many decoded batches the fetcher may hold ahead of fn,
