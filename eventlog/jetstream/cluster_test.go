@@ -57,24 +57,12 @@ func deleteStreams(t *testing.T, js natsjs.JetStream) {
 	}
 }
 
-func openCluster(t *testing.T, cfg jetstream.Config) *jetstream.Log {
-	t.Helper()
-	l, err := jetstream.Open(ctxT(t), cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, l.Close(ctx))
-	})
-	return l
-}
-
 // testOpenR3: nats.url's comma-separated seeds (one of them dead) reach
 // the cluster, both streams are placed on all three nodes, and the log
 // keeps appending with one node stopped.
 func testOpenR3(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 	ctx := ctxT(t)
-	l := openCluster(t, jetstream.Config{URL: "nats://127.0.0.1:1," + c.URL(), Replicas: 3})
+	l := openLog(t, jetstream.Config{URL: "nats://127.0.0.1:1," + c.URL(), Replicas: 3})
 	for _, name := range []string{eventlog.ControlStream, eventlog.AuditStream} {
 		st, err := admin.Stream(ctx, name)
 		require.NoError(t, err)
@@ -84,7 +72,7 @@ func testOpenR3(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 		require.NotNil(t, info.Cluster, name)
 		require.Len(t, info.Cluster.Replicas, 2, name)
 	}
-	openCluster(t, jetstream.Config{URL: c.URL(), Replicas: 3}) // binds to them: nothing differs
+	openLog(t, jetstream.Config{URL: c.URL(), Replicas: 3}) // binds to them: nothing differs
 
 	require.NoError(t, c.Stop(0))
 	t.Cleanup(func() { require.NoError(t, c.Restart(context.Background(), 0)) })
@@ -104,7 +92,7 @@ func testOpenR3(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 // streams have fails naming both streams, and changes nothing.
 func testReplicasMismatch(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream) {
 	ctx := ctxT(t)
-	openCluster(t, jetstream.Config{URL: c.URL(), Replicas: 3})
+	openLog(t, jetstream.Config{URL: c.URL(), Replicas: 3})
 	_, err := jetstream.Open(ctx, jetstream.Config{URL: c.URL(), Replicas: 1})
 	require.ErrorIs(t, err, jetstream.ErrStreamMismatch)
 	require.ErrorContains(t, err, "stream TOLLGATE_CONTROL exists with replicas 3, this config asks 1")
@@ -155,8 +143,8 @@ func testBindMismatch(t *testing.T, c *natstest.Cluster, admin natsjs.JetStream)
 	require.ErrorContains(t, err, "stream TOLLGATE_CONTROL exists with deny_delete=false deny_purge=false, this config asks both on")
 	require.ErrorContains(t, err, "--deny-delete --deny-purge")
 
-	openCluster(t, jetstream.Config{URL: c.URL(), Replicas: 3}) // control turns them on
-	openCluster(t, jetstream.Config{URL: c.URL(), Bind: true})  // no replicas asked: any
+	openLog(t, jetstream.Config{URL: c.URL(), Replicas: 3}) // control turns them on
+	openLog(t, jetstream.Config{URL: c.URL(), Bind: true})  // no replicas asked: any
 	_, err = jetstream.Open(ctx, jetstream.Config{URL: c.URL(), Bind: true, Replicas: 1})
 	require.ErrorIs(t, err, jetstream.ErrStreamMismatch)
 	require.ErrorContains(t, err, "stream TOLLGATE_AUDIT exists with replicas 3, this config asks 1")
