@@ -65,8 +65,16 @@ type Config struct {
 // NATS says where the event log lives. An empty URL runs an embedded
 // server in DataDir.
 type NATS struct {
+	// URL of an external NATS server or cluster: several seed URLs are
+	// comma-separated ("tls://n1:4222,tls://n2:4222,tls://n3:4222").
 	URL   string `yaml:"url"`
 	Creds string `yaml:"creds"`
+	// CAFile verifies an external server's certificate (PEM; default the
+	// system roots); CertFile and KeyFile are a client cert for mTLS (both
+	// or neither). Only with URL: see validateNATSTLS.
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 	// Replicas of each stream; 1 on a single node, 3 on a cluster.
 	Replicas int `yaml:"replicas"`
 	// ListenAddr is the embedded server's listener for agents on other
@@ -253,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.Replicas < 0 {
 		return fmt.Errorf("%w: nats.replicas %d: use 0 (the default: 1) or a positive number (3 on a cluster)", ErrInvalid, c.NATS.Replicas)
+	}
+	if err := c.NATS.validateTLS(); err != nil {
+		return err
 	}
 	if c.NATS.Advertise != "" {
 		u, err := url.Parse(c.NATS.Advertise)

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -8,6 +11,10 @@ import (
 
 func TestParse(t *testing.T) {
 	t.Parallel()
+	tlsDir := t.TempDir()
+	for _, f := range []string{"ca.pem", "c.crt", "c.key"} {
+		require.NoError(t, os.WriteFile(filepath.Join(tlsDir, f), []byte("pem"), 0o600))
+	}
 	tests := []struct {
 		name    string
 		yaml    string
@@ -42,6 +49,21 @@ func TestParse(t *testing.T) {
 		{name: "nats listen with url", yaml: "nats:\n  listen_addr: \":7422\"\n  url: nats://x:4222\n", wantErr: "remove it or nats.url"},
 		{name: "bad nats advertise", yaml: "nats:\n  advertise: ctl:7422\n", wantErr: "nats.advertise"},
 		{name: "negative nats replicas", yaml: "nats:\n  replicas: -1\n", wantErr: "nats.replicas -1"},
+		{name: "nats client tls", yaml: "nats:\n  url: tls://a:4222,tls://b:4222\n  ca_file: $DIR/ca.pem\n  cert_file: $DIR/c.crt\n  key_file: $DIR/c.key\n",
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "tls://a:4222,tls://b:4222", c.NATS.URL)
+				require.Equal(t, filepath.Join(tlsDir, "ca.pem"), c.NATS.CAFile)
+				require.Equal(t, filepath.Join(tlsDir, "c.crt"), c.NATS.CertFile)
+				require.Equal(t, filepath.Join(tlsDir, "c.key"), c.NATS.KeyFile)
+			}},
+		{name: "nats ca only", yaml: "nats:\n  url: tls://a:4222\n  ca_file: $DIR/ca.pem\n", check: func(t *testing.T, c Config) {
+			require.Equal(t, filepath.Join(tlsDir, "ca.pem"), c.NATS.CAFile)
+		}},
+		{name: "nats tls without url", yaml: "nats:\n  ca_file: $DIR/ca.pem\n", wantErr: "nats.ca_file is for an external NATS: set nats.url too"},
+		{name: "nats cert without key", yaml: "nats:\n  url: tls://a:4222\n  cert_file: $DIR/c.crt\n", wantErr: "nats.cert_file and nats.key_file go together"},
+		{name: "nats key without cert", yaml: "nats:\n  url: tls://a:4222\n  key_file: $DIR/c.key\n", wantErr: "nats.cert_file and nats.key_file go together"},
+		{name: "nats ca missing", yaml: "nats:\n  url: tls://a:4222\n  ca_file: $DIR/nope.pem\n", wantErr: "nats.ca_file \"" + filepath.Join(tlsDir, "nope.pem")},
+		{name: "nats key missing", yaml: "nats:\n  url: tls://a:4222\n  cert_file: $DIR/c.crt\n  key_file: $DIR/no.key\n", wantErr: "nats.key_file"},
 		{name: "bad alg", yaml: "control:\n  ca_key_alg:\n    user: DSA\n", wantErr: "ECDSA-P256 or RSA-2048"},
 		{name: "bad ca type", yaml: "control:\n  ca_key_alg:\n    foo: RSA-2048\n", wantErr: "unknown CA type"},
 		{name: "daemon, agent and export in one file", yaml: combined, check: func(t *testing.T, c Config) {
@@ -74,7 +96,7 @@ func TestParse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Parse([]byte(tc.yaml))
+			c, err := Parse([]byte(strings.ReplaceAll(tc.yaml, "$DIR", tlsDir)))
 			if tc.wantErr != "" {
 				require.ErrorIs(t, err, ErrInvalid)
 				require.ErrorContains(t, err, tc.wantErr)
