@@ -40,15 +40,22 @@ func (l *lockedBuffer) String() string {
 // address, then cancels it and requires a clean exit.
 func startOnce(t *testing.T, dir string) string {
 	t.Helper()
+	return startOnceWith(t, dir, "--nats-listen", "127.0.0.1:0")
+}
+
+// startOnceWith is startOnce with more flags.
+func startOnceWith(t *testing.T, dir string, flags ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout bytes.Buffer
 	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
 	metricsAddr := freeAddr(t)
+	args := append([]string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test",
+		"--metrics-addr", metricsAddr}, flags...)
 	go func() {
-		done <- run(ctx, []string{"start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--cluster-name", "start-test",
-			"--metrics-addr", metricsAddr, "--nats-listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, stderr)
+		done <- run(ctx, args, strings.NewReader(""), &stdout, stderr)
 	}()
 	var cluster string
 	require.Eventually(t, func() bool {

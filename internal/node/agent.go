@@ -171,11 +171,13 @@ func joinPEM(pems []string) string {
 }
 
 // remoteLogConfig is how a separate agent reaches the event log: the NATS
-// URL from its join (unless nats.url overrides it), verified against the
-// host CA, authenticated with its host cert. The files are those of the
-// agent's identity dir, which the gateway keeps current (host CA bundle
-// from its projection, renewed host cert): the NATS client re-reads them
-// at every reconnect, so reconnects follow CA rotations and renewals.
+// URL from its join, verified against the host CA, authenticated with its
+// host cert; or, with nats.url (an external NATS), the config's
+// nats.creds, nats.ca_file, nats.cert_file and nats.key_file. The join's
+// files are those of the agent's identity dir, which the gateway keeps
+// current (host CA bundle from its projection, renewed host cert): the
+// NATS client re-reads them at every reconnect, so reconnects follow CA
+// rotations and renewals.
 func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, error) {
 	url := cfg.NATS.URL
 	if url == "" {
@@ -193,6 +195,8 @@ func remoteLogConfig(cfg config.Config, id *join.Identity) (jetstream.Config, er
 		jc.CAFile = filepath.Join(dir, "host-ca.pem")
 		jc.CertFile = filepath.Join(dir, "host.crt")
 		jc.KeyFile = filepath.Join(dir, "host.key")
+	} else {
+		jc.CAFile, jc.CertFile, jc.KeyFile = cfg.NATS.CAFile, cfg.NATS.CertFile, cfg.NATS.KeyFile
 	}
 	return jc, nil
 }

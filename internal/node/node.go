@@ -117,8 +117,8 @@ type eventLog struct {
 // other hosts) or external. A separate agent process joins control first,
 // with gopt: the join says where NATS is.
 func openLog(ctx context.Context, cfg config.Config, gopt gateway.Options, log zerolog.Logger) (eventLog, error) {
-	jc := jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: cfg.DataDir,
-		Replicas: cfg.NATS.Replicas, Logger: log}
+	jc := jetstream.Config{URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, CAFile: cfg.NATS.CAFile,
+		CertFile: cfg.NATS.CertFile, KeyFile: cfg.NATS.KeyFile, DataDir: cfg.DataDir, Replicas: cfg.NATS.Replicas, Logger: log}
 	var remote *join.Remote
 	if !cfg.ControlEnabled() && cfg.AgentEnabled {
 		r, id, err := remoteJoin(ctx, &cfg, gopt)
