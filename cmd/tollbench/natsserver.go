@@ -10,9 +10,9 @@ import (
 
 // startNATSServer runs the built nats-server with JetStream on disk in
 // dir, on a free loopback port, as the external event log of the
-// production shape. It is plaintext without auth: an agent given
-// nats.url authenticates with nats.creds only and cannot be told a
-// private CA for the server's cert (see BENCHMARKS.md).
+// production shape. It is plaintext without auth; agents and control
+// can now reach an external NATS over mTLS (nats.ca_file, cert_file,
+// key_file), which this row does not measure yet (see BENCHMARKS.md).
 func startNATSServer(ctx context.Context, b bins, dir string) (*daemon, string, error) {
 	port, err := freePort()
 	if err != nil {
