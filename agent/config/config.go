@@ -63,7 +63,10 @@ type Join struct {
 	// AuthToken is the join token: the value itself or the path of a file
 	// holding it (see Join.Token).
 	AuthToken string `yaml:"auth_token,omitempty"`
-	// ProxyServer is the control address, HOST:PORT.
+	// ProxyServer is the control address, HOST:PORT, or a comma-separated
+	// list of the cluster's controls (HOST:PORT,HOST:PORT) that the join
+	// and every later call (renewal, certs) try in order when one cannot
+	// be reached.
 	ProxyServer string `yaml:"proxy_server,omitempty"`
 	// CAPin is the expected pin of the cluster's host CA,
 	// sha256:<64 hex>, checked on first contact.

@@ -86,6 +86,8 @@ func TestParseBad(t *testing.T) {
 		"listen_addr.yaml":           `db_service.listen_addr (line 2): "7432": use HOST:PORT`,
 		"uri_missing.yaml":           `db_service.databases[0].uri (line 3): required`,
 		"duplicate_name.yaml":        `db_service.databases[1].name (line 4): "roach" is already used by db_service.databases[0]`,
+		"proxy_server.yaml":          `tollgate.proxy_server (line 2): "control-b.example.com": use HOST:PORT`,
+		"proxy_server_empty.yaml":    `tollgate.proxy_server (line 2): "control-a.example.com:7080,,control-b.example.com:7080": an entry is empty`,
 		"ca_pin.yaml":                `tollgate.ca_pin (line 2): "md5:abc": must be sha256:<64 hex digits>`,
 		"tls_mode.yaml":              `db_service.databases[0].tls.mode (line 7): must be verify-full or verify-ca, got "disable"`,
 		"max_message_size.yaml":      `db_service.max_message_size (line 2): must be between 8KiB and 1GiB`,
@@ -161,4 +163,11 @@ func TestJoinToken(t *testing.T) {
 	require.ErrorContains(t, err, "token file "+file+" is empty")
 	_, err = Join{}.Token()
 	require.True(t, errors.Is(err, ErrInvalid))
+}
+
+func TestProxyServerList(t *testing.T) {
+	t.Parallel()
+	f, err := Load("testdata/good/proxies.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "control-a.example.com:7080, control-b.example.com:7080", f.Tollgate.ProxyServer)
 }

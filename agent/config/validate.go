@@ -51,7 +51,7 @@ func (f *File) validate() error {
 
 func (j *Join) validate(p path, add func(*FieldError)) {
 	if j.ProxyServer != "" {
-		add(checkHostPort(p.key("proxy_server"), j.ProxyServer, false))
+		add(checkProxies(p.key("proxy_server"), j.ProxyServer))
 	}
 	if j.CAPin != "" {
 		add(checkPin(p.key("ca_pin"), j.CAPin))
@@ -146,6 +146,21 @@ func checkHostPort(p path, v string, allowEmptyHost bool) *FieldError {
 	}
 	if n == 0 && !allowEmptyHost {
 		return p.errorf("%q: the port must not be 0", v)
+	}
+	return nil
+}
+
+// checkProxies checks a comma-separated list of control addresses, each
+// HOST:PORT.
+func checkProxies(p path, v string) *FieldError {
+	for _, a := range strings.Split(v, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return p.errorf("%q: an entry is empty; use HOST:PORT or HOST:PORT,HOST:PORT", v)
+		}
+		if fe := checkHostPort(p, a, false); fe != nil {
+			return fe
+		}
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
@@ -26,7 +25,9 @@ type ControlPlane interface {
 
 var _ ControlPlane = (*Remote)(nil)
 
-// Remote is ControlPlane over control's HTTPS API. Before the join it
+// Remote is ControlPlane over control's HTTPS API at Proxy: HOST:PORT, or
+// a comma-separated list of the cluster's controls that every call (join,
+// renewal, certs) fails over between (client.Client). Before the join it
 // speaks anonymously, trusting HostCAPEM (checked against the CA pin by
 // client.FirstContact); after it, with the agent's host cert.
 type Remote struct {
@@ -59,13 +60,10 @@ func (r *Remote) SetIdentity(id *Identity) error {
 }
 
 // SetLive makes later calls authenticate with l's current host cert and
-// verify control against l's current host CA bundle.
+// verify control against l's current host CA bundle, each of Proxy's
+// addresses by its own host name.
 func (r *Remote) SetLive(l *Live) {
-	host := ""
-	if h, _, err := net.SplitHostPort(client.NormalizeProxy(r.Proxy)); err == nil {
-		host = h
-	}
-	r.cli = client.New(r.Proxy, l.ClientTLS(host))
+	r.cli = client.NewFor(r.Proxy, l.ClientTLS)
 }
 
 // RenewHostCert calls the API with the host cert.

@@ -114,6 +114,10 @@ func saveIdentity(proxy, caPin string, hostCAs, keyPEM []byte, cert wire.Cert) (
 	return p, p.Save()
 }
 
+// proxyFlagHelp is the help of login's and signup's --proxy.
+const proxyFlagHelp = "control's address HOST:PORT, or a comma-separated list of the cluster's controls " +
+	"(HOST:PORT,HOST:PORT) tried in order when one cannot be reached; saved in your identity"
+
 type authFlags struct {
 	proxy, user, invite, caPin string
 	insecure, pwStdin          bool
@@ -122,9 +126,13 @@ type authFlags struct {
 
 func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error {
 	if f.proxy == "" {
-		return errors.New("--proxy=HOST:PORT is required")
+		return errors.New("--proxy=HOST:PORT is required (several controls: --proxy=HOST:PORT,HOST:PORT)")
 	}
-	proxy := client.NormalizeProxy(f.proxy)
+	addrs, err := client.ParseProxies(f.proxy)
+	if err != nil {
+		return fmt.Errorf("--proxy: %w", err)
+	}
+	proxy := strings.Join(addrs, ",")
 	hostCAs, pin, saved, err := contact(ctx, proxy, f.caPin, f.insecure || signup && f.caPin == "")
 	if err != nil {
 		return err
@@ -193,7 +201,7 @@ func (a *app) signupCmd() *cobra.Command {
 			return a.authenticate(cmd.Context(), f, true)
 		},
 	}
-	cmd.Flags().StringVar(&f.proxy, "proxy", "", "control's address HOST:PORT")
+	cmd.Flags().StringVar(&f.proxy, "proxy", "", proxyFlagHelp)
 	cmd.Flags().StringVar(&f.invite, "invite", "", "one-time invite")
 	cmd.Flags().StringVar(&f.caPin, "ca-pin", "", "expected host CA pin sha256:… (the invite link is trusted otherwise)")
 	cmd.Flags().BoolVar(&f.pwStdin, "password-stdin", false, "read the password from stdin")
@@ -206,7 +214,8 @@ func (a *app) loginCmd() *cobra.Command {
 		Use:   "login",
 		Short: "Log in with your password and get a short-lived certificate",
 		Example: `  toll login --proxy=tollgate.example.com:7080 --user=alice --ca-pin=sha256:…
-  echo "$PASSWORD" | toll login --proxy=HOST:PORT --user=alice --password-stdin`,
+  echo "$PASSWORD" | toll login --proxy=HOST:PORT --user=alice --password-stdin
+  toll login --proxy=control-a:7080,control-b:7080 --user=alice   # fails over to control-b`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.user == "" {
@@ -215,7 +224,7 @@ func (a *app) loginCmd() *cobra.Command {
 			return a.authenticate(cmd.Context(), f, false)
 		},
 	}
-	cmd.Flags().StringVar(&f.proxy, "proxy", "", "control's address HOST:PORT")
+	cmd.Flags().StringVar(&f.proxy, "proxy", "", proxyFlagHelp)
 	cmd.Flags().StringVar(&f.user, "user", "", "user name")
 	cmd.Flags().StringVar(&f.caPin, "ca-pin", "", "host CA pin sha256:… (needed on first contact unless --insecure)")
 	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "trust the cluster's host CA on first contact without a pin")

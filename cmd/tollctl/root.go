@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -47,10 +48,19 @@ func newRootCommand(a *app) *cobra.Command {
 
 Identity: with --data-dir (or TOLLGATE_DATA_DIR) it uses the local admin identity that
 'tollgate start' writes into the data dir; otherwise the identity of 'toll login'
-(TOLLGATE_HOME or ~/.tollgate); otherwise ./tollgate-data. --proxy overrides control's address.`,
+(TOLLGATE_HOME or ~/.tollgate); otherwise ./tollgate-data. --proxy overrides control's address; it, like the identity
+of 'toll login', may list several controls of the cluster (--proxy=HOST:PORT,HOST:PORT),
+tried in order when one cannot be reached.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if a.g.proxy != "" {
+				addrs, err := client.ParseProxies(a.g.proxy)
+				if err != nil {
+					return fmt.Errorf("--proxy: %w", err)
+				}
+				a.g.proxy = strings.Join(addrs, ",")
+			}
 			switch a.g.format {
 			case formatText, formatJSON, formatYAML:
 				return nil
@@ -60,7 +70,7 @@ Identity: with --data-dir (or TOLLGATE_DATA_DIR) it uses the local admin identit
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.g.dataDir, "data-dir", "", "data dir of the local control (uses its admin identity; default $TOLLGATE_DATA_DIR)")
-	pf.StringVar(&a.g.proxy, "proxy", "", "control's address HOST:PORT (default: the identity's)")
+	pf.StringVar(&a.g.proxy, "proxy", "", "control's address HOST:PORT, or a comma-separated list of the cluster's controls tried in order (default: the identity's)")
 	pf.StringVar(&a.g.format, "format", formatText, "output format: text, json or yaml")
 	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(), a.agentsCmd(),
 		a.authCmd(), a.dbCmd(), a.eventsCmd(), a.auditCmd(), a.accessCmd(), a.exportCmd())

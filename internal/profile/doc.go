@@ -1,4 +1,4 @@
-// Package profile stores a Tollgate identity on disk: the control address,
+// Package profile stores a Tollgate identity on disk: the control addresses,
 // the user name, the user cert and key, and the trusted host CA certs that
 // pin the cluster. `toll` keeps one under TOLLGATE_HOME (default
 // ~/.tollgate); `tollgate start` writes the local admin identity under

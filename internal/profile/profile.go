@@ -30,8 +30,11 @@ var ErrNotFound = errors.New("no tollgate identity found")
 type Profile struct {
 	// Dir is where the profile lives (not stored).
 	Dir string `json:"-"`
-	// Proxy is control's HOST:PORT.
-	Proxy   string `json:"proxy"`
+	// Proxy is control's HOST:PORT, or a comma-separated list of them
+	// (several controls of one cluster, tried in order). It is stored as
+	// "proxy", the first address (what profiles held before there could
+	// be several), and, when there are several, as the list "proxies".
+	Proxy   string `json:"-"`
 	User    string `json:"user"`
 	Cluster string `json:"cluster,omitempty"`
 	// CAPin is the pin of the host CA the cluster was first trusted with.
