@@ -9,11 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/agent/join"
-	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
-	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // TestRemoteFailsOver joins and renews through a control list whose first
@@ -21,11 +19,7 @@ import (
 func TestRemoteFailsOver(t *testing.T) {
 	n := nodetest.Start(t, nil)
 	ctx := context.Background()
-	ap, err := profile.Load(control.AdminDir(n.DataDir))
-	require.NoError(t, err)
-	admin, err := client.FromProfile(ap, "")
-	require.NoError(t, err)
-	defer admin.Close()
+	admin := n.Admin(t)
 	st, err := admin.Status(ctx)
 	require.NoError(t, err)
 	tok, err := admin.TokensAdd(ctx, wire.TokenAdd{Type: "db", TTL: time.Hour})

@@ -11,8 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/control"
-	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
 	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -26,11 +24,7 @@ func TestDBCommands(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv(profile.EnvHome, home)
 	ctx := context.Background()
-	ap, err := profile.Load(control.AdminDir(n.DataDir))
-	require.NoError(t, err)
-	admin, err := client.FromProfile(ap, "")
-	require.NoError(t, err)
-	defer admin.Close()
+	admin := n.Admin(t)
 	st, err := admin.Status(ctx)
 	require.NoError(t, err)
 
