@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -83,4 +85,39 @@ func TestConcurrentRoleUpdateOneWins(t *testing.T) {
 	}
 	require.Equal(t, 1, wins)
 	require.Equal(t, 1, conflicts)
+}
+
+// TestConcurrentRegisterOfOneDatabaseBothSucceed: an agent's start and a
+// reload may register the same database at the same moment; registering
+// is idempotent, so the one that loses the race reads the state again and
+// succeeds instead of failing with a conflict.
+func TestConcurrentRegisterOfOneDatabaseBothSucceed(t *testing.T) {
+	f := newFixture(t)
+	f.cancel()
+	bs := &barrierStream{Stream: f.ctl}
+	f.svcWithControl(t, bs)
+	ctx := context.Background()
+	tok, err := f.svc.Tokens().Add(ctx, f.admin, wire.TokenAdd{Type: "db"})
+	require.NoError(t, err)
+	joined, err := f.svc.Agents().Join(ctx, wire.Join{Token: tok.Value, Hostname: "db1", PublicAddr: "10.0.0.7:5433", PublicKeyPEM: pubKey(t)}, "test")
+	require.NoError(t, err)
+	agent := Caller{Kind: CallerHost, Name: joined.AgentID}
+	d := schemas.Database{Name: "d1", Protocol: "postgres", URI: "localhost:5432"}
+
+	bs.arm(2) // both appends read the state before either is stored
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, errs[i] = f.svc.Databases().Register(ctx, agent, d)
+		}(i)
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	f.svc.View(func(st *projections.State) {
+		require.Equal(t, joined.AgentID, st.Databases["d1"].AgentID)
+	})
 }

@@ -42,7 +42,6 @@ func checkDatabase(d schemas.Database) error {
 // Register registers (or updates) a database an agent serves from its
 // static config; the caller is the agent's host cert.
 func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) (wire.Database, error) {
-	s := ds.s
 	if c.Kind != CallerHost {
 		return wire.Database{}, forbiddenf("only agents register databases from their config; people use tollctl db create -f")
 	}
@@ -50,6 +49,24 @@ func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) 
 	if err := checkDatabase(d); err != nil {
 		return wire.Database{}, err
 	}
+	// Registering is idempotent ("serve it like this"): an agent's start
+	// and a reload may register the same database at once, and the one
+	// that loses the race reads the state again rather than failing.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = ds.register(ctx, c, d); !isCode(err, CodeConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return wire.Database{}, err
+	}
+	return wire.Database{Database: d}, nil
+}
+
+// register is one attempt of Register against the current state.
+func (ds Databases) register(ctx context.Context, c Caller, d schemas.Database) error {
+	s := ds.s
 	typ := schemas.TypeDatabaseRegistered
 	unchanged := false
 	s.View(func(st *projections.State) {
@@ -59,7 +76,7 @@ func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) 
 		}
 	})
 	if unchanged {
-		return wire.Database{Database: d}, nil
+		return nil
 	}
 	_, err := s.change(ctx, c.Actor(), eventlog.KindDatabase, d.Name, typ, func(st *projections.State) (any, error) {
 		if _, ok := st.Agents[c.Name]; !ok && c.Name != Source {
@@ -74,10 +91,7 @@ func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) 
 		}
 		return d, nil
 	})
-	if err != nil {
-		return wire.Database{}, err
-	}
-	return wire.Database{Database: d}, nil
+	return err
 }
 
 func agentOrDynamic(id string) string {
