@@ -51,11 +51,15 @@ func (ds Databases) Register(ctx context.Context, c Caller, d schemas.Database) 
 	}
 	// Registering is idempotent ("serve it like this"): an agent's start
 	// and a reload may register the same database at once, and the one
-	// that loses the race reads the state again rather than failing.
+	// that loses the race reads the state again, once the projection has
+	// applied the winner's event, rather than failing.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if err = ds.register(ctx, c, d); !isCode(err, CodeConflict) {
 			break
+		}
+		if serr := ds.s.Sync(ctx); serr != nil {
+			return wire.Database{}, serr
 		}
 	}
 	if err != nil {
