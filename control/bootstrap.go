@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -104,8 +103,7 @@ func (s *Service) bootEvent(ctx context.Context, kind, name, typ string, data an
 		return err
 	}
 	_, err = s.appendControl(ctx, ev, kind, name, eventlog.ExpectLastSubjectSeq(0))
-	var apiErr *Error
-	if errors.As(err, &apiErr) && apiErr.Code == CodeConflict {
+	if isCode(err, CodeConflict) {
 		return s.Sync(ctx)
 	}
 	return err

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"time"
 
@@ -146,8 +145,7 @@ func (s *Service) recordHostCert(ctx context.Context, leaf *x509.Certificate) er
 			}
 			return rec, nil
 		})
-		var apiErr *Error
-		if errors.As(err, &apiErr) && apiErr.Code == CodeConflict {
+		if isCode(err, CodeConflict) {
 			// Another control recorded one first: look again next time.
 			return nil
 		}
