@@ -7,9 +7,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tollgate-db/tollgate/internal/devprof"
 )
 
 // daemon is a long-running child process (control, an agent,
@@ -30,7 +34,7 @@ func startDaemon(name, logPath string, env []string, bin string, args ...string)
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = env
+	cmd.Env = profileEnv(env, name)
 	cmd.Stdout, cmd.Stderr = logF, logF
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -44,6 +48,26 @@ func startDaemon(name, logPath string, env []string, bin string, args ...string)
 		close(d.done)
 	}()
 	return d, nil
+}
+
+// profileEnv gives a daemon's Go profiles (--pprof) a dir of its own,
+// named after it, under the one in env.
+func profileEnv(env []string, name string) []string {
+	prefix := devprof.EnvDir + "="
+	for i, kv := range env {
+		if dir, ok := strings.CutPrefix(kv, prefix); ok && dir != "" {
+			slug := strings.Map(func(r rune) rune {
+				if r == ' ' || r == '/' || r == ':' {
+					return '-'
+				}
+				return r
+			}, name)
+			out := slices.Clone(env)
+			out[i] = prefix + filepath.Join(dir, slug)
+			return out
+		}
+	}
+	return env
 }
 
 func (d *daemon) pid() int { return d.cmd.Process.Pid }

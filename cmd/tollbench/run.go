@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/agent/config"
+	"github.com/tollgate-db/tollgate/internal/devprof"
 )
 
 type options struct {
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		"and count every daemon's system calls per query (needs perf)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
 	fs.StringVar(&modes, "modes", "async,strict", "audit modes of the agents on control's embedded NATS (the split rows)")
+	pprofDir := fs.String("pprof", "", "write Go CPU and allocation profiles of every tollgate daemon (the agents, control) over its whole run "+
+		"to a dir of its own under this dir (go tool pprof <dir>/<daemon>/tollgate-<pid>.cpu.pprof)")
 	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
 	clients := fs.String("clients", "1,8", "pgbench client counts to run")
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +51,10 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return 2
 		}
 		o.clients = append(o.clients, n)
+	}
+	if *pprofDir != "" {
+		// startDaemon gives each daemon a dir of its own under it.
+		os.Setenv(devprof.EnvDir, *pprofDir)
 	}
 	if *external != "none" && *external != "" {
 		o.external = strings.Split(*external, ",")

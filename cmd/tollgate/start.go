@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/internal/devprof"
 	"github.com/tollgate-db/tollgate/internal/logging"
 	"github.com/tollgate-db/tollgate/internal/node"
 )
@@ -67,6 +70,17 @@ config and certificates.`,
 			log, err := logging.New(cmd.ErrOrStderr(), logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
 			if err != nil {
 				return err
+			}
+			if dir := os.Getenv(devprof.EnvDir); dir != "" {
+				stop, err := devprof.Start(dir)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if err := stop(); err != nil {
+						log.Error().Err(err).Msg("write profiles")
+					}
+				}()
 			}
 			return node.Run(cmd.Context(), cfg, log, node.Options{
 				Agent: node.AgentOptions{ConfigPath: o.configFile, ReloadOnSIGHUP: true}})
