@@ -74,23 +74,25 @@ func newHarness(t *testing.T) *harness {
 // agent starts.
 func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	t.Helper()
+	return newHarnessOn(t, (*harness).embeddedLog, setup)
+}
+
+// newHarnessOn is newHarnessWith with the event log openLog starts: it
+// returns the connection the harness uses and the log's config (streams
+// are provisioned with it).
+func newHarnessOn(t *testing.T, openLog func(*harness) (*nats.Conn, jetstream.Config), setup func(h *harness)) *harness {
+	t.Helper()
 	if _, err := exec.LookPath("psql"); err != nil {
 		t.Fatal("psql not found: apt-get install -y postgresql-client")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	h := &harness{t: t, dir: t.TempDir(), ctx: ctx}
-	h.natsDir = filepath.Join(h.dir, "nats")
-	h.startNATS("127.0.0.1:0")
-	u := strings.TrimPrefix(h.ns.ClientURL(), "nats://")
-	h.natsAddr = u
-	nc, err := nats.Connect(h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
+	nc, cfg := openLog(h)
 	h.nc = nc
 	t.Cleanup(nc.Close)
 	js, err := natsjs.New(nc)
 	require.NoError(t, err)
-	cfg := jetstream.Config{}.WithDefaults()
 	require.NoError(t, jetstream.Provision(ctx, js, cfg))
 	cs, err := jetstream.NewStream(ctx, js, eventlog.ControlStream)
 	require.NoError(t, err)
@@ -133,6 +135,17 @@ func newHarnessWith(t *testing.T, setup func(h *harness)) *harness {
 	}
 	h.startAgent()
 	return h
+}
+
+// embeddedLog starts the embedded NATS server (restartable on its port:
+// startNATS, stopNATS).
+func (h *harness) embeddedLog() (*nats.Conn, jetstream.Config) {
+	h.natsDir = filepath.Join(h.dir, "nats")
+	h.startNATS("127.0.0.1:0")
+	h.natsAddr = strings.TrimPrefix(h.ns.ClientURL(), "nats://")
+	nc, err := nats.Connect(h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(h.t, err)
+	return nc, jetstream.Config{}.WithDefaults()
 }
 
 func (h *harness) startNATS(listen string) {

@@ -185,6 +185,17 @@ func accountInfo(ctx context.Context, url string, opts []nats.Option) error {
 	return err
 }
 
+// Index is the index of the node named name (its server_name, as
+// JetStream reports a stream's leader), or -1.
+func (c *Cluster) Index(name string) int {
+	for i, n := range c.nodes {
+		if n.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // Stop stops node i (0-based), keeping its ports and store for Restart.
 func (c *Cluster) Stop(i int) error { return c.nodes[i].stop() }
 
