@@ -130,10 +130,29 @@ func TestSealKeyFileErrors(t *testing.T) {
 	_, err = keystore.New(t.TempDir(), keystore.WithSealKey(short, false))
 	require.ErrorContains(t, err, "32 bytes")
 
-	open := filepath.Join(dir, "open.key")
-	require.NoError(t, os.WriteFile(open, make([]byte, 32), 0o644))
-	_, err = keystore.New(t.TempDir(), keystore.WithSealKey(open, false))
-	require.ErrorContains(t, err, "chmod 600")
+	for _, tc := range []struct {
+		name string
+		mode os.FileMode
+		ok   bool
+	}{
+		{"owner only", 0o600, true},
+		{"owner read only", 0o400, true},
+		{"world readable", 0o644, false},
+		{"group writable", 0o660, false},
+		{"group readable, own group (a Kubernetes Secret with fsGroup)", 0o440, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "seal.key")
+			require.NoError(t, os.WriteFile(p, make([]byte, 32), 0o600))
+			require.NoError(t, os.Chmod(p, tc.mode))
+			_, err := keystore.New(t.TempDir(), keystore.WithSealKey(p, false))
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, "chmod 600")
+			}
+		})
+	}
 }
 
 func TestSecrets(t *testing.T) {

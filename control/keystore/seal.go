@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"syscall"
 )
 
 // SealKeySize is the size of a seal key file: 32 random bytes (AES-256).
@@ -44,8 +46,9 @@ func loadSealKey(path string, create bool) (*sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seal key file: %w", err)
 		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("seal key file %s is readable by others (mode %o): chmod 600 it", path, fi.Mode().Perm())
+		if !privateMode(fi) {
+			return nil, fmt.Errorf("seal key file %s is readable by others (mode %o): chmod 600 it "+
+				"(640 is accepted when the file's group is one of this process's, as Kubernetes mounts a Secret for a pod's fsGroup)", path, fi.Mode().Perm())
 		}
 	}
 	if len(key) != SealKeySize {
@@ -60,6 +63,29 @@ func loadSealKey(path string, create bool) (*sealer, error) {
 		return nil, fmt.Errorf("seal key: %w", err)
 	}
 	return &sealer{aead: aead}, nil
+}
+
+// privateMode reports whether only this process's user can read the key
+// file, or its user and a group of this process (mode 0640 or less with
+// the file in one of the process's groups: a Kubernetes Secret mounted for
+// the pod's fsGroup is 0440 root:fsGroup). Nobody else may read or write it.
+func privateMode(fi os.FileInfo) bool {
+	perm := fi.Mode().Perm()
+	if perm&0o037 != 0 {
+		return false
+	}
+	if perm&0o040 == 0 {
+		return true
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	if int(st.Gid) == os.Getegid() {
+		return true
+	}
+	groups, err := os.Getgroups()
+	return err == nil && slices.Contains(groups, int(st.Gid))
 }
 
 func isSealed(data []byte) bool { return bytes.HasPrefix(data, sealMagic) }
