@@ -134,12 +134,15 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 // on calls fn with data as *T, the Go type schemas.Decode gives ev.Type's
 // data (a mismatch would be a catalogue bug: it is reported, not panicked
 // on).
-func on[T any](fn func(ev *eventlog.Event, d *T) string, ev *eventlog.Event, data any) string {
+//
+// fn takes the event by value: a pointer passed to a function value
+// escapes, which would move every applied record to the heap.
+func on[T any](fn func(ev eventlog.Event, d *T) string, ev *eventlog.Event, data any) string {
 	d, ok := data.(*T)
 	if !ok {
 		return fmt.Sprintf("%s data is %T, not %T", ev.Type, data, d)
 	}
-	return fn(ev, d)
+	return fn(*ev, d)
 }
 
 // shortHash shortens a token hash for messages (a hash is not a secret, but
