@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
 	"testing"
@@ -29,8 +30,10 @@ var (
 // §9): 1,000,000 events in ≤ 5 s.
 //
 // Besides events/s it reports the CPU time of the timed part (all
-// goroutines: JetStream server, NATS client, decode, Apply, GC), the
-// process's peak RSS (setup included) and the live heap once the last
+// goroutines: JetStream server, NATS client, decode, Apply, GC), the GC's
+// share of it, the bytes it allocated and its GC cycles (steadier than
+// time on a shared machine),
+// the process's peak RSS (setup included) and the live heap once the last
 // State is built (the State, the server's caches, the test's own).
 func BenchmarkRebuildFromJetStream(b *testing.B) {
 	ctx := context.Background()
@@ -38,6 +41,9 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 	want := storeEvents(ctx, b, st, *benchEvents)
 	runtime.GC() // the generated events are garbage now: not the timed part's
 	stop := startProfile(b, *benchProfile)
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	gc0 := gcCPU()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	var s *projections.State
@@ -54,11 +60,15 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	stop()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/(1<<20), "alloc-MiB/op")
+	b.ReportMetric(float64(ms.NumGC-ms0.NumGC)/float64(b.N), "gcs/op")
+	b.ReportMetric((gcCPU()-gc0)/float64(b.N), "gc-cpu-s/op")
 	b.ReportMetric(float64(want)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(maxRSS())/(1<<20), "peak-rss-MiB")
 	runtime.GC()
-	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	runtime.KeepAlive(s)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MiB")
@@ -100,6 +110,14 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCPU is the CPU time the runtime estimates it spent in the GC so far,
+// in seconds.
+func gcCPU() float64 {
+	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(m)
+	return m[0].Value.Float64()
 }
 
 // maxRSS is the peak resident set size of this process so far, in bytes.
