@@ -214,7 +214,10 @@ func (f *fetcher) handle(msg jetstream.Msg) {
 	if ok {
 		d.md = md
 		d.rec.StreamSeq = md.sseq
-		d.decodeErr = eventlog.DecodeEvent(msg.Data(), &d.rec.Event)
+		// The NATS client copies every message into a buffer of its own
+		// (nats.go's processMsg) that nobody writes again: the record
+		// may alias it.
+		d.decodeErr = eventlog.DecodeEventOwned(msg.Data(), &d.rec.Event)
 	} else {
 		d.badReply = msg.Reply()
 	}
