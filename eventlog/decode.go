@@ -120,8 +120,8 @@ func decodeFast(data []byte, s string, ev *Event) bool {
 			}
 			i = j
 		case "data":
-			j, ok := skipValue(s, i)
-			if !ok || !json.Valid(data[i:j]) {
+			j, ok := validValue(s, i)
+			if !ok {
 				return false
 			}
 			ev.Data = json.RawMessage(data[i:j:j])
@@ -165,45 +165,4 @@ func plainString(s string, i int) (string, int, bool) {
 		}
 	}
 	return "", 0, false
-}
-
-// skipValue finds the end of the JSON value at s[i] (validity is checked by
-// the caller).
-func skipValue(s string, i int) (int, bool) {
-	depth := 0
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '"':
-			j++
-			for ; j < len(s) && s[j] != '"'; j++ {
-				if s[j] == '\\' {
-					j++
-				}
-			}
-			if j >= len(s) {
-				return 0, false
-			}
-			if depth == 0 {
-				return j + 1, true
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth < 0 {
-				return 0, false
-			}
-			if depth == 0 {
-				return j + 1, true
-			}
-		case ',', ' ', '\n', '\r', '\t':
-			if depth == 0 {
-				return j, j > i
-			}
-		}
-	}
-	if depth == 0 && len(s) > i {
-		return len(s), true
-	}
-	return 0, false
 }
