@@ -40,6 +40,10 @@ func New() *State {
 //
 // Because the outcome depends only on the state and the event, replaying
 // the same log always yields byte-identical state, errors included.
+//
+// The state keeps strings of rec, including strings cut from rec.Event.Data
+// (schemas.DecodeOwned): the caller must not modify Data afterwards.
+// Records delivered by an eventlog.Reader never are.
 func (s *State) Apply(rec eventlog.Record) error {
 	if rec.StreamSeq != 0 && rec.StreamSeq <= s.LastSeq {
 		return nil
@@ -50,7 +54,7 @@ func (s *State) Apply(rec eventlog.Record) error {
 	if ev.Subject != "" {
 		s.SubjectSeq[ev.Subject] = rec.StreamSeq
 	}
-	data, err := schemas.Decode(rec.Event)
+	data, err := schemas.DecodeOwned(rec.Event)
 	if err != nil {
 		return &ApplyError{Seq: rec.StreamSeq, Type: ev.Type, Reason: err.Error(), Err: unwrapDecode(err)}
 	}
