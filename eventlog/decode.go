@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DecodeEvent decodes an event's JSON form into ev, with the same result as
@@ -14,10 +15,36 @@ import (
 // one string for all text fields; ev.Data then aliases data, so data must not
 // be modified afterwards. Anything else falls back to json.Unmarshal.
 func DecodeEvent(data []byte, ev *Event) error {
+	if !utf8.Valid(data) {
+		return decodeSlow(data, ev)
+	}
+	return decodeEvent(data, string(data), ev)
+}
+
+// DecodeEventOwned is DecodeEvent for a buffer handed over to the event:
+// the fast path copies nothing, so ev's strings as well as ev.Data alias
+// data. The caller must never modify or reuse data afterwards, nor may
+// anyone else holding it: it suits a buffer allocated for this one message
+// (a NATS client message), not a reader's reused buffer. Whatever keeps a
+// string of ev keeps all of data alive.
+func DecodeEventOwned(data []byte, ev *Event) error {
+	if !utf8.Valid(data) {
+		return decodeSlow(data, ev)
+	}
+	return decodeEvent(data, unsafe.String(unsafe.SliceData(data), len(data)), ev)
+}
+
+// decodeEvent decodes valid UTF-8 data, of which s holds the same bytes
+// (a copy or data itself).
+func decodeEvent(data []byte, s string, ev *Event) error {
 	*ev = Event{}
-	if decodeFast(data, ev) {
+	if decodeFast(data, s, ev) {
 		return nil
 	}
+	return decodeSlow(data, ev)
+}
+
+func decodeSlow(data []byte, ev *Event) error {
 	*ev = Event{}
 	if err := json.Unmarshal(data, ev); err != nil {
 		return fmt.Errorf("decode event: %w", err)
@@ -25,11 +52,8 @@ func DecodeEvent(data []byte, ev *Event) error {
 	return nil
 }
 
-func decodeFast(data []byte, ev *Event) bool {
-	if !utf8.Valid(data) {
-		return false
-	}
-	s := string(data)
+// decodeFast decodes the common form; strings are cut from s.
+func decodeFast(data []byte, s string, ev *Event) bool {
 	i := skipWS(s, 0)
 	if i >= len(s) || s[i] != '{' {
 		return false
@@ -96,8 +120,8 @@ func decodeFast(data []byte, ev *Event) bool {
 			}
 			i = j
 		case "data":
-			j, ok := skipValue(s, i)
-			if !ok || !json.Valid(data[i:j]) {
+			j, ok := validValue(s, i)
+			if !ok {
 				return false
 			}
 			ev.Data = json.RawMessage(data[i:j:j])
@@ -141,45 +165,4 @@ func plainString(s string, i int) (string, int, bool) {
 		}
 	}
 	return "", 0, false
-}
-
-// skipValue finds the end of the JSON value at s[i] (validity is checked by
-// the caller).
-func skipValue(s string, i int) (int, bool) {
-	depth := 0
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '"':
-			j++
-			for ; j < len(s) && s[j] != '"'; j++ {
-				if s[j] == '\\' {
-					j++
-				}
-			}
-			if j >= len(s) {
-				return 0, false
-			}
-			if depth == 0 {
-				return j + 1, true
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth < 0 {
-				return 0, false
-			}
-			if depth == 0 {
-				return j + 1, true
-			}
-		case ',', ' ', '\n', '\r', '\t':
-			if depth == 0 {
-				return j, j > i
-			}
-		}
-	}
-	if depth == 0 && len(s) > i {
-		return len(s), true
-	}
-	return 0, false
 }

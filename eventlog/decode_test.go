@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -33,14 +34,20 @@ func decodeCases() []string {
 		`{"id":null,"data":{}}`,
 		`[]`,
 		``,
+		"{\"id\":\"a\xffb\",\"data\":{}}", // invalid UTF-8: slow path
 	}
 }
 
 func checkDecode(t *testing.T, in string) {
+	checkDecodeWith(t, DecodeEvent, in)
+	checkDecodeWith(t, DecodeEventOwned, in)
+}
+
+func checkDecodeWith(t *testing.T, decode func([]byte, *Event) error, in string) {
 	var want Event
 	werr := json.Unmarshal([]byte(in), &want)
 	var got Event
-	gerr := DecodeEvent([]byte(in), &got)
+	gerr := decode([]byte(in), &got)
 	if werr != nil {
 		require.Error(t, gerr, "%q", in)
 		return
@@ -58,6 +65,26 @@ func TestDecodeEvent(t *testing.T) {
 	}
 }
 
+// TestDecodeEventOwnedCopiesNothing: the owned decode of the common form
+// allocates nothing; its strings are cut from the buffer itself.
+func TestDecodeEventOwnedCopiesNothing(t *testing.T) {
+	raw := []byte(decodeCases()[0])
+	var ev Event
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := DecodeEventOwned(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	id := uintptr(unsafe.Pointer(unsafe.StringData(ev.ID)))
+	require.True(t, id >= start && id < start+uintptr(len(raw)), "ID is not cut from the buffer")
+	// DecodeEvent copies: the buffer may change afterwards.
+	require.NoError(t, DecodeEvent(raw, &ev))
+	id = uintptr(unsafe.Pointer(unsafe.StringData(ev.ID)))
+	require.False(t, id >= start && id < start+uintptr(len(raw)), "DecodeEvent's ID aliases the buffer")
+}
+
 func FuzzDecodeEvent(f *testing.F) {
 	for _, in := range decodeCases() {
 		f.Add(in)
@@ -67,12 +94,19 @@ func FuzzDecodeEvent(f *testing.F) {
 
 func BenchmarkDecodeEvent(b *testing.B) {
 	raw := []byte(decodeCases()[0])
-	b.ReportAllocs()
-	for b.Loop() {
-		var ev Event
-		if err := DecodeEvent(raw, &ev); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		decode func([]byte, *Event) error
+	}{{"copy", DecodeEvent}, {"owned", DecodeEventOwned}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var ev Event
+				if err := bc.decode(raw, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -40,6 +40,10 @@ func New() *State {
 //
 // Because the outcome depends only on the state and the event, replaying
 // the same log always yields byte-identical state, errors included.
+//
+// The state keeps strings of rec, including strings cut from rec.Event.Data
+// (schemas.DecodeOwned): the caller must not modify Data afterwards.
+// Records delivered by an eventlog.Reader never are.
 func (s *State) Apply(rec eventlog.Record) error {
 	if rec.StreamSeq != 0 && rec.StreamSeq <= s.LastSeq {
 		return nil
@@ -50,7 +54,7 @@ func (s *State) Apply(rec eventlog.Record) error {
 	if ev.Subject != "" {
 		s.SubjectSeq[ev.Subject] = rec.StreamSeq
 	}
-	data, err := schemas.Decode(rec.Event)
+	data, err := schemas.DecodeOwned(rec.Event)
 	if err != nil {
 		return &ApplyError{Seq: rec.StreamSeq, Type: ev.Type, Reason: err.Error(), Err: unwrapDecode(err)}
 	}
@@ -134,12 +138,15 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 // on calls fn with data as *T, the Go type schemas.Decode gives ev.Type's
 // data (a mismatch would be a catalogue bug: it is reported, not panicked
 // on).
-func on[T any](fn func(ev *eventlog.Event, d *T) string, ev *eventlog.Event, data any) string {
+//
+// fn takes the event by value: a pointer passed to a function value
+// escapes, which would move every applied record to the heap.
+func on[T any](fn func(ev eventlog.Event, d *T) string, ev *eventlog.Event, data any) string {
 	d, ok := data.(*T)
 	if !ok {
 		return fmt.Sprintf("%s data is %T, not %T", ev.Type, data, d)
 	}
-	return fn(ev, d)
+	return fn(*ev, d)
 }
 
 // shortHash shortens a token hash for messages (a hash is not a secret, but

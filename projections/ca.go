@@ -49,7 +49,7 @@ func (c *CA) Rotating() bool { return c.Phase != schemas.PhaseStandby }
 //	                                          trusted: old only
 //
 // Anything else is ErrInvalidTransition.
-func (s *State) caCreated(_ *eventlog.Event, d *schemas.CACreated) string {
+func (s *State) caCreated(_ eventlog.Event, d *schemas.CACreated) string {
 	if _, ok := s.CAs[d.CAType]; ok {
 		return "CA " + d.CAType + " already exists"
 	}
@@ -58,7 +58,7 @@ func (s *State) caCreated(_ *eventlog.Event, d *schemas.CACreated) string {
 	return ""
 }
 
-func (s *State) caRotationStarted(_ *eventlog.Event, d *schemas.CARotationStarted) string {
+func (s *State) caRotationStarted(_ eventlog.Event, d *schemas.CARotationStarted) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -72,7 +72,7 @@ func (s *State) caRotationStarted(_ *eventlog.Event, d *schemas.CARotationStarte
 	return ""
 }
 
-func (s *State) caPhaseChanged(_ *eventlog.Event, d *schemas.CARotationPhaseChanged) string {
+func (s *State) caPhaseChanged(_ eventlog.Event, d *schemas.CARotationPhaseChanged) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -87,7 +87,7 @@ func (s *State) caPhaseChanged(_ *eventlog.Event, d *schemas.CARotationPhaseChan
 	return ""
 }
 
-func (s *State) caCompleted(_ *eventlog.Event, d *schemas.CARotationCompleted) string {
+func (s *State) caCompleted(_ eventlog.Event, d *schemas.CARotationCompleted) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"
@@ -99,7 +99,7 @@ func (s *State) caCompleted(_ *eventlog.Event, d *schemas.CARotationCompleted) s
 	return ""
 }
 
-func (s *State) caRolledBack(_ *eventlog.Event, d *schemas.CARotationRolledBack) string {
+func (s *State) caRolledBack(_ eventlog.Event, d *schemas.CARotationRolledBack) string {
 	old, ok := s.CAs[d.CAType]
 	if !ok {
 		return "CA " + d.CAType + " does not exist"

@@ -12,7 +12,7 @@ import (
 // returns "" or why the event does not fit the state; the time of a change
 // is the event's time.
 
-func (s *State) clusterCreated(ev *eventlog.Event, d *schemas.ClusterCreated) string {
+func (s *State) clusterCreated(ev eventlog.Event, d *schemas.ClusterCreated) string {
 	if s.Cluster.Name != "" {
 		return "cluster " + s.Cluster.Name + " already exists"
 	}
@@ -20,7 +20,7 @@ func (s *State) clusterCreated(ev *eventlog.Event, d *schemas.ClusterCreated) st
 	return ""
 }
 
-func (s *State) roleCreated(ev *eventlog.Event, d *schemas.RoleCreated) string {
+func (s *State) roleCreated(ev eventlog.Event, d *schemas.RoleCreated) string {
 	if _, ok := s.Roles[d.Name]; ok {
 		return "role " + d.Name + " already exists"
 	}
@@ -28,7 +28,7 @@ func (s *State) roleCreated(ev *eventlog.Event, d *schemas.RoleCreated) string {
 	return ""
 }
 
-func (s *State) roleUpdated(ev *eventlog.Event, d *schemas.RoleUpdated) string {
+func (s *State) roleUpdated(ev eventlog.Event, d *schemas.RoleUpdated) string {
 	old, ok := s.Roles[d.Name]
 	if !ok {
 		return "role " + d.Name + " does not exist"
@@ -37,7 +37,7 @@ func (s *State) roleUpdated(ev *eventlog.Event, d *schemas.RoleUpdated) string {
 	return ""
 }
 
-func (s *State) roleDeleted(_ *eventlog.Event, d *schemas.RoleDeleted) string {
+func (s *State) roleDeleted(_ eventlog.Event, d *schemas.RoleDeleted) string {
 	if _, ok := s.Roles[d.Name]; !ok {
 		return "role " + d.Name + " does not exist"
 	}
@@ -45,7 +45,7 @@ func (s *State) roleDeleted(_ *eventlog.Event, d *schemas.RoleDeleted) string {
 	return ""
 }
 
-func (s *State) userCreated(ev *eventlog.Event, d *schemas.UserCreated) string {
+func (s *State) userCreated(ev eventlog.Event, d *schemas.UserCreated) string {
 	if _, ok := s.Users[d.Name]; ok {
 		return "user " + d.Name + " already exists"
 	}
@@ -54,7 +54,7 @@ func (s *State) userCreated(ev *eventlog.Event, d *schemas.UserCreated) string {
 	return ""
 }
 
-func (s *State) userUpdated(ev *eventlog.Event, d *schemas.UserUpdated) string {
+func (s *State) userUpdated(ev eventlog.Event, d *schemas.UserUpdated) string {
 	old, ok := s.Users[d.Name]
 	if !ok {
 		return "user " + d.Name + " does not exist"
@@ -66,7 +66,7 @@ func (s *State) userUpdated(ev *eventlog.Event, d *schemas.UserUpdated) string {
 	return ""
 }
 
-func (s *State) userDeleted(_ *eventlog.Event, d *schemas.UserDeleted) string {
+func (s *State) userDeleted(_ eventlog.Event, d *schemas.UserDeleted) string {
 	if _, ok := s.Users[d.Name]; !ok {
 		return "user " + d.Name + " does not exist"
 	}
@@ -74,7 +74,7 @@ func (s *State) userDeleted(_ *eventlog.Event, d *schemas.UserDeleted) string {
 	return ""
 }
 
-func (s *State) userPasswordSet(ev *eventlog.Event, d *schemas.UserPasswordSet) string {
+func (s *State) userPasswordSet(ev eventlog.Event, d *schemas.UserPasswordSet) string {
 	old, ok := s.Users[d.Name]
 	if !ok {
 		return "user " + d.Name + " does not exist"
@@ -90,7 +90,7 @@ func (s *State) userPasswordSet(ev *eventlog.Event, d *schemas.UserPasswordSet) 
 	return ""
 }
 
-func (s *State) userInviteCreated(ev *eventlog.Event, d *schemas.UserInviteCreated) string {
+func (s *State) userInviteCreated(ev eventlog.Event, d *schemas.UserInviteCreated) string {
 	old, ok := s.Users[d.Name]
 	if !ok {
 		return "user " + d.Name + " does not exist"
@@ -103,7 +103,7 @@ func (s *State) userInviteCreated(ev *eventlog.Event, d *schemas.UserInviteCreat
 	return ""
 }
 
-func (s *State) tokenCreated(ev *eventlog.Event, d *schemas.TokenCreated) string {
+func (s *State) tokenCreated(ev eventlog.Event, d *schemas.TokenCreated) string {
 	if _, ok := s.Tokens[d.Hash]; ok {
 		return "token " + shortHash(d.Hash) + " already exists"
 	}
@@ -111,7 +111,7 @@ func (s *State) tokenCreated(ev *eventlog.Event, d *schemas.TokenCreated) string
 	return ""
 }
 
-func (s *State) tokenConsumed(_ *eventlog.Event, d *schemas.TokenConsumed) string {
+func (s *State) tokenConsumed(_ eventlog.Event, d *schemas.TokenConsumed) string {
 	old, ok := s.Tokens[d.Hash]
 	if !ok {
 		return "token " + shortHash(d.Hash) + " does not exist"
@@ -126,7 +126,7 @@ func (s *State) tokenConsumed(_ *eventlog.Event, d *schemas.TokenConsumed) strin
 	return ""
 }
 
-func (s *State) tokenDeleted(_ *eventlog.Event, d *schemas.TokenDeleted) string {
+func (s *State) tokenDeleted(_ eventlog.Event, d *schemas.TokenDeleted) string {
 	if _, ok := s.Tokens[d.Hash]; !ok {
 		return "token " + shortHash(d.Hash) + " does not exist"
 	}
@@ -136,12 +136,12 @@ func (s *State) tokenDeleted(_ *eventlog.Event, d *schemas.TokenDeleted) string 
 
 // agentJoined registers the agent; a re-join (e.g. an agent that lost its
 // identity) replaces the registration.
-func (s *State) agentJoined(ev *eventlog.Event, d *schemas.AgentJoined) string {
+func (s *State) agentJoined(ev eventlog.Event, d *schemas.AgentJoined) string {
 	s.Agents[d.ID] = &Agent{Agent: d.Agent, JoinedAt: ev.Time, LastSeen: ev.Time, LastEvent: ev.Type}
 	return ""
 }
 
-func (s *State) agentUpdated(ev *eventlog.Event, d *schemas.AgentUpdated) string {
+func (s *State) agentUpdated(ev eventlog.Event, d *schemas.AgentUpdated) string {
 	old, ok := s.Agents[d.ID]
 	if !ok {
 		return "agent " + d.ID + " has not joined"
@@ -150,7 +150,7 @@ func (s *State) agentUpdated(ev *eventlog.Event, d *schemas.AgentUpdated) string
 	return ""
 }
 
-func (s *State) databaseRegistered(ev *eventlog.Event, d *schemas.DatabaseRegistered) string {
+func (s *State) databaseRegistered(ev eventlog.Event, d *schemas.DatabaseRegistered) string {
 	if _, ok := s.Databases[d.Name]; ok {
 		return "database " + d.Name + " is already registered"
 	}
@@ -159,7 +159,7 @@ func (s *State) databaseRegistered(ev *eventlog.Event, d *schemas.DatabaseRegist
 	return ""
 }
 
-func (s *State) databaseUpdated(ev *eventlog.Event, d *schemas.DatabaseUpdated) string {
+func (s *State) databaseUpdated(ev eventlog.Event, d *schemas.DatabaseUpdated) string {
 	old, ok := s.Databases[d.Name]
 	if !ok {
 		return "database " + d.Name + " is not registered"
@@ -169,7 +169,7 @@ func (s *State) databaseUpdated(ev *eventlog.Event, d *schemas.DatabaseUpdated) 
 	return ""
 }
 
-func (s *State) databaseDeregistered(_ *eventlog.Event, d *schemas.DatabaseDeregistered) string {
+func (s *State) databaseDeregistered(_ eventlog.Event, d *schemas.DatabaseDeregistered) string {
 	if _, ok := s.Databases[d.Name]; !ok {
 		return "database " + d.Name + " is not registered"
 	}
@@ -177,7 +177,7 @@ func (s *State) databaseDeregistered(_ *eventlog.Event, d *schemas.DatabaseDereg
 	return ""
 }
 
-func (s *State) lockCreated(ev *eventlog.Event, d *schemas.LockCreated) string {
+func (s *State) lockCreated(ev eventlog.Event, d *schemas.LockCreated) string {
 	if _, ok := s.Locks[d.ID]; ok {
 		return "lock " + d.ID + " already exists"
 	}
@@ -185,7 +185,7 @@ func (s *State) lockCreated(ev *eventlog.Event, d *schemas.LockCreated) string {
 	return ""
 }
 
-func (s *State) lockDeleted(_ *eventlog.Event, d *schemas.LockDeleted) string {
+func (s *State) lockDeleted(_ eventlog.Event, d *schemas.LockDeleted) string {
 	if _, ok := s.Locks[d.ID]; !ok {
 		return "lock " + d.ID + " does not exist"
 	}
@@ -197,7 +197,7 @@ func (s *State) lockDeleted(_ *eventlog.Event, d *schemas.LockDeleted) string {
 // database of its config registered or updated); the agent is replaced,
 // not changed in place, so that earlier views of the state stay as they
 // were.
-func (s *State) agentSeen(id string, ev *eventlog.Event) {
+func (s *State) agentSeen(id string, ev eventlog.Event) {
 	a, ok := s.Agents[id]
 	if id == "" || !ok {
 		return

@@ -3,6 +3,10 @@ package replaytests
 import (
 	"context"
 	"flag"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +17,10 @@ import (
 	"github.com/tollgate-db/tollgate/projections"
 )
 
-var benchEvents = flag.Int("rebuild-events", 1_000_000, "events in BenchmarkRebuildFromJetStream")
+var (
+	benchEvents  = flag.Int("rebuild-events", 1_000_000, "events in BenchmarkRebuildFromJetStream")
+	benchProfile = flag.String("rebuild-cpuprofile", "", "write a CPU profile of BenchmarkRebuildFromJetStream's timed part to this file")
+)
 
 // BenchmarkRebuildFromJetStream rebuilds the projection from a control
 // stream of -rebuild-events generated events (a realistic mix, see
@@ -21,10 +28,56 @@ var benchEvents = flag.Int("rebuild-events", 1_000_000, "events in BenchmarkRebu
 // the events happens once, outside the timer; each iteration reads the
 // whole stream and applies every record to a new State. Target (DESIGN
 // §9): 1,000,000 events in ≤ 5 s.
+//
+// Besides events/s it reports the CPU time of the timed part (all
+// goroutines: JetStream server, NATS client, decode, Apply, GC), the GC's
+// share of it, the bytes it allocated and its GC cycles (steadier than
+// time on a shared machine),
+// the process's peak RSS (setup included) and the live heap once the last
+// State is built (the State, the server's caches, the test's own).
 func BenchmarkRebuildFromJetStream(b *testing.B) {
 	ctx := context.Background()
-	evs := newGenerator(1).events(*benchEvents)
 	st := openJetStream(b).Control
+	want := storeEvents(ctx, b, st, *benchEvents)
+	runtime.GC() // the generated events are garbage now: not the timed part's
+	stop := startProfile(b, *benchProfile)
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	gc0 := gcCPU()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	var s *projections.State
+	for b.Loop() {
+		s = projections.New()
+		n := 0
+		err := st.Read(ctx, eventlog.Query{}, func(rec eventlog.Record) error {
+			n++
+			return s.Apply(rec)
+		})
+		require.NoError(b, err)
+		require.Equal(b, want, n)
+	}
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	stop()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/(1<<20), "alloc-MiB/op")
+	b.ReportMetric(float64(ms.NumGC-ms0.NumGC)/float64(b.N), "gcs/op")
+	b.ReportMetric((gcCPU()-gc0)/float64(b.N), "gc-cpu-s/op")
+	b.ReportMetric(float64(want)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(maxRSS())/(1<<20), "peak-rss-MiB")
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	runtime.KeepAlive(s)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MiB")
+}
+
+// storeEvents appends n generated events to st and returns n. The events
+// are not kept: the timed part must not find them in the heap.
+func storeEvents(ctx context.Context, b *testing.B, st eventlog.Appender, n int) int {
+	evs := newGenerator(1).events(n)
 	// Chunks under the client's async publish window (4000), so that a busy
 	// machine slows the setup down instead of stalling it.
 	const chunk = 1000
@@ -32,20 +85,22 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 		_, err := st.AppendBatch(ctx, evs[i:min(i+chunk, len(evs))])
 		require.NoError(b, err)
 	}
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		s := projections.New()
-		n := 0
-		err := st.Read(ctx, eventlog.Query{}, func(rec eventlog.Record) error {
-			n++
-			return s.Apply(rec)
-		})
-		require.NoError(b, err)
-		require.Equal(b, len(evs), n)
+	return len(evs)
+}
+
+// startProfile starts a CPU profile into path (none when path is empty)
+// and returns what stops it.
+func startProfile(b *testing.B, path string) (stop func()) {
+	if path == "" {
+		return func() {}
 	}
-	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	f, err := os.Create(path)
+	require.NoError(b, err)
+	require.NoError(b, pprof.StartCPUProfile(f))
+	return func() {
+		pprof.StopCPUProfile()
+		require.NoError(b, f.Close())
+	}
 }
 
 // cpuTime is the user plus system CPU time of this process so far.
@@ -55,6 +110,23 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCPU is the CPU time the runtime estimates it spent in the GC so far,
+// in seconds.
+func gcCPU() float64 {
+	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(m)
+	return m[0].Value.Float64()
+}
+
+// maxRSS is the peak resident set size of this process so far, in bytes.
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
 }
 
 // BenchmarkApply measures Apply alone on the same mix, from memory.

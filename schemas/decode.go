@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 )
@@ -25,10 +26,19 @@ type Upcaster struct {
 // reader decodes events carrying optional fields it does not know yet.
 // Decode does not validate; use a Validator for that.
 func Decode(ev eventlog.Event) (any, error) {
-	return defaultRegistry().decode(ev)
+	return defaultRegistry().decode(ev, false)
 }
 
-func (r *registry) decode(ev eventlog.Event) (any, error) {
+// DecodeOwned is Decode for data nobody modifies afterwards: strings of
+// the result may alias ev.Data instead of being copied from it, so
+// whatever keeps one of them keeps ev.Data's buffer alive. The caller must
+// not modify ev.Data later, nor let anyone else do so (records an
+// eventlog.Reader delivers are never modified).
+func DecodeOwned(ev eventlog.Event) (any, error) {
+	return defaultRegistry().decode(ev, true)
+}
+
+func (r *registry) decode(ev eventlog.Event, owned bool) (any, error) {
 	in, ok := r.byType[ev.Type]
 	if !ok {
 		return nil, fmt.Errorf("decode %q v%d: %w", ev.Type, ev.V, ErrUnknownType)
@@ -50,7 +60,7 @@ func (r *registry) decode(ev eventlog.Event) (any, error) {
 		data = next
 	}
 	out := in.New()
-	if fastUnmarshal(data, out) {
+	if fastUnmarshal(data, dataString(data, owned), out) {
 		return out, nil
 	}
 	out = in.New()
@@ -58,6 +68,15 @@ func (r *registry) decode(ev eventlog.Event) (any, error) {
 		return nil, fmt.Errorf("decode %s v%d: %w", ev.Type, ev.V, err)
 	}
 	return out, nil
+}
+
+// dataString holds the bytes of data for the fast decoder: data itself when
+// alias is set (the caller vouches that nobody modifies it), else a copy.
+func dataString(data []byte, alias bool) string {
+	if alias {
+		return unsafe.String(unsafe.SliceData(data), len(data))
+	}
+	return string(data)
 }
 
 // Marshal returns the JSON of data for an event of type typ and the version
@@ -94,7 +113,7 @@ func (r *registry) marshal(typ string, data any) (json.RawMessage, int, error) {
 // upcast to the current version, as *T (e.g. DecodeAs[SessionEnded]). It
 // fails when T is not the Go type of ev.Type's current version.
 func DecodeAs[T any](ev eventlog.Event) (*T, error) {
-	v, err := defaultRegistry().decode(ev)
+	v, err := defaultRegistry().decode(ev, false)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +134,7 @@ func Upcast(ev eventlog.Event) (eventlog.Event, error) {
 }
 
 func (r *registry) upcast(ev eventlog.Event) (eventlog.Event, error) {
-	v, err := r.decode(ev)
+	v, err := r.decode(ev, false)
 	if err != nil {
 		return ev, err
 	}

@@ -13,13 +13,15 @@ import (
 // type) returns false, leaving out partly written: the caller then decodes
 // into a fresh value with encoding/json, which also gives the exact error.
 //
-// Strings without escapes are substrings of one copy of data, so decoding
-// an event allocates that copy plus the values themselves.
-func fastUnmarshal(data []byte, out any) bool {
+// Strings without escapes are substrings of s, which holds the bytes of
+// data: one copy of it (decoding an event then allocates that copy plus
+// the values themselves), or data itself for a caller that never modifies
+// data afterwards (see DecodeOwned).
+func fastUnmarshal(data []byte, s string, out any) bool {
 	if !utf8.Valid(data) {
 		return false
 	}
-	d := &scanner{b: data, s: string(data)}
+	d := &scanner{b: data, s: s}
 	var ok bool
 	switch v := out.(type) {
 	case *UserCreated:

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/eventlog"
 )
 
 // checkFast decodes data as typ both ways. When the fast path takes it, its
@@ -19,7 +22,7 @@ func checkFast(t testing.TB, typ string, data []byte) bool {
 	in, ok := Lookup(typ)
 	require.True(t, ok, typ)
 	fast := in.New()
-	if !fastUnmarshal(data, fast) {
+	if !fastUnmarshal(data, string(data), fast) {
 		return false
 	}
 	slow := in.New()
@@ -27,6 +30,10 @@ func checkFast(t testing.TB, typ string, data []byte) bool {
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("%s %q:\nfast %#v\njson %#v", typ, data, fast, slow)
 	}
+	// Cutting the strings from data itself (DecodeOwned) gives the same.
+	aliased := in.New()
+	require.True(t, fastUnmarshal(data, dataString(data, true), aliased), "%s %q", typ, data)
+	require.Equal(t, slow, aliased, "%s %q aliased", typ, data)
 	return true
 }
 
@@ -130,4 +137,23 @@ func FuzzFastUnmarshal(f *testing.F) {
 		}
 		checkFast(t, typ, data)
 	})
+}
+
+// TestDecodeOwned: DecodeOwned gives what Decode gives, with the strings
+// cut from the event's data rather than from a copy of it.
+func TestDecodeOwned(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"name":"alice","roles":["access"],"traits":{}}`)
+	ev := eventlog.Event{Type: TypeUserUpdated, V: 1, Data: data}
+	want, err := Decode(ev)
+	require.NoError(t, err)
+	got, err := DecodeOwned(ev)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	inData := func(s string) bool {
+		p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+		return p >= start && p < start+uintptr(len(data))
+	}
+	require.True(t, inData(got.(*UserUpdated).Name), "DecodeOwned copied the name")
+	require.False(t, inData(want.(*UserUpdated).Name), "Decode aliased the name")
 }

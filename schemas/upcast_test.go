@@ -92,7 +92,7 @@ func TestUpcastSessionEnded(t *testing.T) {
 	old := sample(t, TypeSessionEnded)
 	require.Equal(t, 1, old.V)
 	require.NoError(t, v.Validate(&old))
-	got, err := reg.decode(old)
+	got, err := reg.decode(old, false)
 	require.NoError(t, err)
 	require.Equal(t, &sessionEndedV2{
 		SessionID: "01JQ8ZD0A1B2C3D4E5F6G7H8J9", Reason: EndClient, Message: "client sent Terminate",
@@ -106,7 +106,7 @@ func TestUpcastSessionEnded(t *testing.T) {
 	cur := old
 	cur.V, cur.Data = ver, raw
 	require.NoError(t, v.Validate(&cur))
-	again, err := reg.decode(cur)
+	again, err := reg.decode(cur, false)
 	require.NoError(t, err)
 	require.Equal(t, got, again)
 
@@ -122,7 +122,7 @@ func TestUpcastSessionEnded(t *testing.T) {
 	future := cur
 	future.V = 3
 	require.ErrorIs(t, v.Validate(&future), ErrUnknownVersion)
-	_, err = reg.decode(future)
+	_, err = reg.decode(future, false)
 	require.ErrorIs(t, err, ErrUnknownVersion)
 }
 
@@ -131,7 +131,7 @@ func TestUpcastFailures(t *testing.T) {
 	old := sample(t, TypeSessionEnded)
 
 	// A version bump without its upcaster cannot decode old events.
-	_, err := upcastRegistry(t, nil).decode(old)
+	_, err := upcastRegistry(t, nil).decode(old, false)
 	require.ErrorIs(t, err, ErrUnknownVersion)
 	require.ErrorContains(t, err, "no upcaster from v1")
 
@@ -139,7 +139,7 @@ func TestUpcastFailures(t *testing.T) {
 	bad := old
 	bad.Data = bytes.Replace(old.Data, []byte(`"duration_ms": 93512`), []byte(`"duration_ms": "long"`), 1)
 	require.NotEqual(t, old.Data, bad.Data)
-	_, err = upcastRegistry(t, []Upcaster{sessionEndedUp}).decode(bad)
+	_, err = upcastRegistry(t, []Upcaster{sessionEndedUp}).decode(bad, false)
 	require.ErrorContains(t, err, "decode session.ended v1: upcast v1 to v2: duration_ms: not an integer")
 
 	// Without the v2 schema file, the validator refuses to start.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -214,7 +213,10 @@ func (f *fetcher) handle(msg jetstream.Msg) {
 	if ok {
 		d.md = md
 		d.rec.StreamSeq = md.sseq
-		d.decodeErr = eventlog.DecodeEvent(msg.Data(), &d.rec.Event)
+		// The NATS client copies every message into a buffer of its own
+		// (nats.go's processMsg) that nobody writes again: the record
+		// may alias it.
+		d.decodeErr = eventlog.DecodeEventOwned(msg.Data(), &d.rec.Event)
 	} else {
 		d.badReply = msg.Reply()
 	}
@@ -275,51 +277,4 @@ func (s *Stream) deliver(c *cursor, d *delivery, dseq *uint64) (done bool, err e
 		return true, nil
 	}
 	return false, nil
-}
-
-type ackMeta struct {
-	sseq, dseq, pending uint64
-	ts                  int64
-}
-
-// parseAckReply reads a JetStream ack subject without allocating:
-// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>, or
-// the v2 form with <domain>.<account hash> before <stream> and a random
-// token at the end.
-func parseAckReply(r string) (ackMeta, bool) {
-	var toks [12]string
-	n := 0
-	start := 0
-	for i := 0; i <= len(r); i++ {
-		if i == len(r) || r[i] == '.' {
-			if n == len(toks) {
-				return ackMeta{}, false
-			}
-			toks[n] = r[start:i]
-			n++
-			start = i + 1
-		}
-	}
-	if n < 9 || toks[0] != "$JS" || toks[1] != "ACK" {
-		return ackMeta{}, false
-	}
-	off := 5 // index of sseq in v1
-	if n >= 11 {
-		off = 7
-	}
-	var md ackMeta
-	var err error
-	if md.sseq, err = strconv.ParseUint(toks[off], 10, 64); err != nil {
-		return ackMeta{}, false
-	}
-	if md.dseq, err = strconv.ParseUint(toks[off+1], 10, 64); err != nil {
-		return ackMeta{}, false
-	}
-	if md.ts, err = strconv.ParseInt(toks[off+2], 10, 64); err != nil {
-		return ackMeta{}, false
-	}
-	if md.pending, err = strconv.ParseUint(toks[off+3], 10, 64); err != nil {
-		return ackMeta{}, false
-	}
-	return md, true
 }

@@ -90,7 +90,11 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	}()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Composing starts control, which returns once its projection has
+	// caught up with the control stream.
+	restoreGC := raiseGCForCatchUp(os.LookupEnv)
 	comps, env, err := compose(runCtx, cfg, agent, lg, log)
+	restoreGC()
 	if err != nil {
 		return err
 	}
