@@ -171,3 +171,21 @@ db_service:
     protocol: cockroachdb
     uri: roach.example.com:26257
 `
+
+// TestAgentsGoodConfigsStartTheDaemon reads every config agent/config
+// accepts as good with the daemon's parser: a file the agent's parser
+// takes must not be refused by `tollgate start` (a top-level `version:`
+// key once was).
+func TestAgentsGoodConfigsStartTheDaemon(t *testing.T) {
+	files, err := filepath.Glob("../../agent/config/testdata/good/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			_, err = Parse(raw)
+			require.NoError(t, err)
+		})
+	}
+}
