@@ -262,7 +262,7 @@ func (l *loop) item(m jetstream.Msg) (export.Item, bool) {
 	if md, err := m.Metadata(); err == nil {
 		it.StreamSeq = md.Sequence.Stream
 	}
-	if err := json.Unmarshal(m.Data(), &it.Event); err != nil {
+	if err := eventlog.DecodeEvent(m.Data(), &it.Event); err != nil {
 		l.s.log.Error().Err(err).Uint64("stream_seq", it.StreamSeq).Msg("undecodable event exported raw")
 		it.Doc = rawDoc(m.Data())
 		return it, false
