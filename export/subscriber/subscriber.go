@@ -116,6 +116,9 @@ type loop struct {
 	subjects []string
 	cons     jetstream.Consumer // set by setup under mu
 	infoMu   sync.Mutex         // serializes consumer Info calls
+	// arenaHint is the largest batch of documents so far, the size a
+	// batch's buffer starts at.
+	arenaHint int
 
 	mu          sync.Mutex
 	lag         uint64
@@ -190,19 +193,30 @@ func (l *loop) run(ctx context.Context) {
 func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
 	items := make([]export.Item, 0, len(msgs))
 	pend := make([]jetstream.Msg, 0, len(msgs))
+	ends := make([]int, 0, len(msgs))
+	arena := make([]byte, 0, l.arenaHint)
 	var lastPending uint64
 	for _, m := range msgs {
-		it, skip := l.item(m)
+		it := export.Item{Stream: l.stream}
 		if md, err := m.Metadata(); err == nil {
-			lastPending = md.NumPending
+			it.StreamSeq, lastPending = md.Sequence.Stream, md.NumPending
 		}
-		if skip {
+		var skip bool
+		if arena, skip = l.item(arena, m, &it); skip {
 			_ = m.Ack()
 			continue
 		}
 		items = append(items, it)
 		pend = append(pend, m)
+		ends = append(ends, len(arena))
 	}
+	// The documents share one buffer, cut once it stopped growing.
+	start := 0
+	for i, end := range ends {
+		items[i].Doc = arena[start:end:end]
+		start = end
+	}
+	l.arenaHint = max(l.arenaHint, len(arena))
 	attempt := 0
 	for len(items) > 0 {
 		l.s.wmu.Lock()
@@ -255,28 +269,23 @@ func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
 	l.s.m.lag.WithLabelValues(l.s.cfg.Name, l.stream).Set(float64(lastPending))
 }
 
-// item decodes and formats one message. An event that does not decode or
-// format is still delivered, as its raw stored JSON.
-func (l *loop) item(m jetstream.Msg) (export.Item, bool) {
-	it := export.Item{Stream: l.stream}
-	if md, err := m.Metadata(); err == nil {
-		it.StreamSeq = md.Sequence.Stream
-	}
+// item decodes one message into it and appends its document to arena. An
+// event that does not decode or format is still delivered, as its raw
+// stored JSON. skip reports an event of a type the filter leaves out.
+func (l *loop) item(arena []byte, m jetstream.Msg, it *export.Item) (_ []byte, skip bool) {
 	if err := eventlog.DecodeEvent(m.Data(), &it.Event); err != nil {
 		l.s.log.Error().Err(err).Uint64("stream_seq", it.StreamSeq).Msg("undecodable event exported raw")
-		it.Doc = rawDoc(m.Data())
-		return it, false
+		return append(arena, rawDoc(m.Data())...), false
 	}
 	if l.s.types != nil && !l.s.types[it.Event.Type] {
-		return it, true
+		return arena, true
 	}
-	doc, err := l.s.fmt.Format(&it.Event)
+	arena, err := l.s.fmt.Append(arena, &it.Event)
 	if err != nil {
 		l.s.log.Error().Err(err).Str("id", it.Event.ID).Msg("event exported in native format")
-		doc = rawDoc(m.Data())
+		arena = append(arena, rawDoc(m.Data())...)
 	}
-	it.Doc = doc
-	return it, false
+	return arena, false
 }
 
 func rawDoc(b []byte) []byte {
