@@ -1,0 +1,179 @@
+package subscriber
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/export"
+)
+
+// partialSink accepts every item but those of the stream sequences in
+// refuse, which it refuses once each (a *PartialError); with down set it
+// refuses every write. It records the sequences it accepted.
+type partialSink struct {
+	mu       sync.Mutex
+	refuse   map[uint64]bool
+	down     bool
+	accepted []uint64
+}
+
+func (p *partialSink) Write(_ context.Context, b []export.Item) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return errors.New("destination down")
+	}
+	var failed []int
+	for i, it := range b {
+		if p.refuse[it.StreamSeq] {
+			delete(p.refuse, it.StreamSeq)
+			p.down = p.down || p.refuse[0]
+			failed = append(failed, i)
+			continue
+		}
+		p.accepted = append(p.accepted, it.StreamSeq)
+	}
+	if len(failed) > 0 {
+		return &export.PartialError{Failed: failed, Err: errors.New("some refused")}
+	}
+	return nil
+}
+
+func (p *partialSink) Close() error { return nil }
+
+func (p *partialSink) seqs() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]uint64(nil), p.accepted...)
+}
+
+func seqRange(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+// ackFloor is the stream sequence a sink's consumer acked all up to (0
+// while it has none, as when it is being recreated).
+func ackFloor(e *env, sink string) uint64 {
+	c, err := e.js.Consumer(context.Background(), eventlog.AuditStream, ConsumerName(sink))
+	if err != nil {
+		return 0
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		return 0
+	}
+	return info.AckFloor.Stream
+}
+
+// TestPartialFailureRetriesOnlyRefused: a batch the sink accepted in part
+// sends again only what it refused, and once all is accepted the consumer
+// has acked the whole batch.
+func TestPartialFailureRetriesOnlyRefused(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t)
+	e.appendQueries(t, 30)
+	cfg := fileSink("partial", filepath.Join(t.TempDir(), "unused.jsonl"))
+	cfg.Batch.MaxEvents = 10
+	ps := &partialSink{refuse: map[uint64]bool{4: true, 8: true}}
+	sub, err := New(e.js, cfg, ps, Options{Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	stop := run(t, sub)
+	defer stop()
+	require.Eventually(t, func() bool { return len(ps.seqs()) >= 30 && ackFloor(e, "partial") == 30 }, 20*time.Second, 20*time.Millisecond)
+	got := ps.seqs()
+	want := append(append(append(seqRange(1, 3), seqRange(5, 7)...), seqRange(9, 10)...), 4, 8)
+	require.Equal(t, append(want, seqRange(11, 30)...), got)
+}
+
+// TestPartialFailureThenCrash: when the subscriber stops while it retries
+// what the sink refused, the consumer has acked only the messages before
+// the first refused one; the next subscriber gets the rest again (at least
+// once), nothing before.
+func TestPartialFailureThenCrash(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t)
+	e.appendQueries(t, 30)
+	cfg := fileSink("crash", filepath.Join(t.TempDir(), "unused.jsonl"))
+	cfg.Batch.MaxEvents = 10
+	// Refuse 5 and 8, then everything (refuse[0] marks "then go down").
+	ps := &partialSink{refuse: map[uint64]bool{5: true, 8: true, 0: true}}
+	opts := Options{Logger: zerolog.Nop(), AckWait: 300 * time.Millisecond}
+	sub, err := New(e.js, cfg, ps, opts)
+	require.NoError(t, err)
+	stop := run(t, sub)
+	require.Eventually(t, func() bool {
+		return ackFloor(e, "crash") == 4 && sub.Status(context.Background()).Streams[0].Retrying
+	},
+		20*time.Second, 10*time.Millisecond)
+	stop()
+	require.Equal(t, []uint64{1, 2, 3, 4, 6, 7, 9, 10}, ps.seqs())
+
+	again := &partialSink{}
+	sub, err = New(e.js, cfg, again, opts)
+	require.NoError(t, err)
+	stop = run(t, sub)
+	defer stop()
+	require.Eventually(t, func() bool { return len(again.seqs()) >= 26 && ackFloor(e, "crash") == 30 }, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, seqRange(5, 30), again.seqs())
+}
+
+// thiefSink records the sequences it accepts; during its first write it
+// appends more events and has another client of the same durable consumer
+// take one of them without acking it.
+type thiefSink struct {
+	partialSink
+	once  sync.Once
+	steal func()
+}
+
+func (s *thiefSink) Write(ctx context.Context, b []export.Item) error {
+	s.once.Do(s.steal)
+	return s.partialSink.Write(ctx, b)
+}
+
+// TestDeliveryGapResumesFromAckFloor: a message the consumer delivered
+// elsewhere is a gap in this subscriber's deliveries; acking past it would
+// ack it too. The subscriber writes nothing past the gap and resumes from
+// the ack floor: every event reaches the sink, in order.
+func TestDeliveryGapResumesFromAckFloor(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t)
+	e.appendQueries(t, 10)
+	cfg := fileSink("gap", filepath.Join(t.TempDir(), "unused.jsonl"))
+	cfg.Batch.MaxEvents = 10
+	ts := &thiefSink{}
+	ts.steal = func() {
+		e.appendQueries(t, 10)
+		c, err := e.js.Consumer(context.Background(), eventlog.AuditStream, ConsumerName("gap"))
+		require.NoError(t, err)
+		fb, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		require.NoError(t, err)
+		n := 0
+		for m := range fb.Messages() {
+			md, err := m.Metadata()
+			require.NoError(t, err)
+			require.EqualValues(t, 11, md.Sequence.Stream)
+			n++
+		}
+		require.Equal(t, 1, n)
+	}
+	sub, err := New(e.js, cfg, ts, Options{Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	stop := run(t, sub)
+	defer stop()
+	require.Eventually(t, func() bool { return len(ts.seqs()) >= 20 && ackFloor(e, "gap") == 20 }, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, seqRange(1, 20), ts.seqs())
+}
