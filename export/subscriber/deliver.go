@@ -32,12 +32,13 @@ type batch struct {
 // all, then acks the last. It returns early only when ctx ends, leaving
 // the rest unacked for redelivery, or after a gap in the deliveries (an
 // ack would cover messages this loop never got): it then writes nothing
-// and recreates the consumer from its ack floor.
-func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
+// and recreates the consumer from its ack floor. It reports whether the
+// batch went through at the first attempt.
+func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) bool {
 	b := l.prepare(msgs)
 	if b.gap {
 		l.recover(ctx)
-		return
+		return false
 	}
 	attempt := 0
 	for len(b.items) > 0 {
@@ -48,7 +49,7 @@ func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
 			break
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		l.keepFailed(b, err)
 		l.fail(err)
@@ -61,7 +62,7 @@ func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
 		l.setRetrying(true)
 		l.s.log.Warn().Err(err).Int("events", len(b.items)).Dur("retry_in", delay).Str("stream", l.stream).Msg("export write failed; retrying")
 		if !l.holdFor(ctx, b.msgs[b.acked:], delay) {
-			return
+			return false
 		}
 		l.refreshLag(ctx)
 	}
@@ -71,6 +72,7 @@ func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
 	l.lag = b.lastPending
 	l.mu.Unlock()
 	l.s.m.lag.WithLabelValues(l.s.cfg.Name, l.stream).Set(float64(b.lastPending))
+	return attempt == 0
 }
 
 // prepare decodes and formats msgs. The documents share one buffer, cut

@@ -15,7 +15,8 @@
 // whose deliveries skipped, and one of another ack policy (an older
 // release acked each message) are recreated to resume just after their ack
 // floor: what they had delivered past it is exported again, nothing is
-// skipped (consumer.go).
+// skipped (consumer.go). While the sink writes a full batch, the next one
+// is already being fetched.
 //
 // Lag (pending plus unacknowledged messages of each consumer) is exported
 // as the Prometheus gauge tollgate_export_lag_events{sink,stream} on the

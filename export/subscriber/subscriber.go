@@ -158,33 +158,60 @@ func (l *loop) setup(ctx context.Context) error {
 	return nil
 }
 
+// run fetches and delivers batches until ctx ends. While it delivers a
+// full batch the next one is already on its way (the consumer delivers in
+// parallel with the sink's write); a prefetched batch whose predecessor
+// did not go through at once is dropped unread, and deliver's gap check
+// then has its messages delivered again from the ack floor.
 func (l *loop) run(ctx context.Context) {
-	maxEvents := l.s.cfg.Batch.MaxEvents
-	wait := l.s.cfg.Batch.MaxWait
+	var next jetstream.MessageBatch
 	for ctx.Err() == nil {
-		fb, err := l.cons.Fetch(maxEvents, jetstream.FetchMaxWait(max(wait, 100*time.Millisecond)))
-		if err != nil {
-			l.fail(err)
-			sleep(ctx, l.s.cfg.Retry.Initial)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range fb.Messages() {
-			msgs = append(msgs, m)
-		}
-		if err := fb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
-			if ctx.Err() == nil {
+		fb := next
+		next = nil
+		if fb == nil {
+			var err error
+			if fb, err = l.fetch(); err != nil {
 				l.fail(err)
 				sleep(ctx, l.s.cfg.Retry.Initial)
+				continue
 			}
+		}
+		msgs, ok := l.collect(ctx, fb)
+		if !ok {
 			continue
 		}
-		if len(msgs) == 0 {
-			l.refreshLag(ctx)
-			continue
+		if len(msgs) == l.s.cfg.Batch.MaxEvents {
+			next, _ = l.fetch() // on an error, fetched again next round
 		}
-		l.deliver(ctx, msgs)
+		if !l.deliver(ctx, msgs) {
+			next = nil
+		}
 	}
+}
+
+func (l *loop) fetch() (jetstream.MessageBatch, error) {
+	return l.cons.Fetch(l.s.cfg.Batch.MaxEvents, jetstream.FetchMaxWait(max(l.s.cfg.Batch.MaxWait, 100*time.Millisecond)))
+}
+
+// collect waits for the messages of fb. Not ok when there are none (the
+// lag refreshed) or the fetch failed (counted, after a pause).
+func (l *loop) collect(ctx context.Context, fb jetstream.MessageBatch) (msgs []jetstream.Msg, ok bool) {
+	msgs = make([]jetstream.Msg, 0, l.s.cfg.Batch.MaxEvents)
+	for m := range fb.Messages() {
+		msgs = append(msgs, m)
+	}
+	if err := fb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
+		if ctx.Err() == nil {
+			l.fail(err)
+			sleep(ctx, l.s.cfg.Retry.Initial)
+		}
+		return nil, false
+	}
+	if len(msgs) == 0 {
+		l.refreshLag(ctx)
+		return nil, false
+	}
+	return msgs, true
 }
 
 func (l *loop) fail(err error) {
