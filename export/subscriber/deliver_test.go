@@ -80,6 +80,23 @@ func ackFloor(e *env, sink string) uint64 {
 	return info.AckFloor.Stream
 }
 
+// startBatches runs a subscriber of sink name in batches of 10 events,
+// writing to sink.
+func startBatches(t *testing.T, e *env, name string, sink export.Sink, opts Options) (*Subscriber, func()) {
+	cfg := fileSink(name, filepath.Join(t.TempDir(), "unused.jsonl"))
+	cfg.Batch.MaxEvents = 10
+	opts.Logger = zerolog.Nop()
+	sub, err := New(e.js, cfg, sink, opts)
+	require.NoError(t, err)
+	return sub, run(t, sub)
+}
+
+// waitAcked waits until ps accepted n events and the consumer of sink
+// name acked the stream up to floor.
+func waitAcked(t *testing.T, e *env, name string, ps *partialSink, n int, floor uint64) {
+	require.Eventually(t, func() bool { return len(ps.seqs()) >= n && ackFloor(e, name) == floor }, 20*time.Second, 20*time.Millisecond)
+}
+
 // TestPartialFailureRetriesOnlyRefused: a batch the sink accepted in part
 // sends again only what it refused, and once all is accepted the consumer
 // has acked the whole batch.
@@ -87,14 +104,10 @@ func TestPartialFailureRetriesOnlyRefused(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
 	e.appendQueries(t, 30)
-	cfg := fileSink("partial", filepath.Join(t.TempDir(), "unused.jsonl"))
-	cfg.Batch.MaxEvents = 10
 	ps := &partialSink{refuse: map[uint64]bool{4: true, 8: true}}
-	sub, err := New(e.js, cfg, ps, Options{Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	stop := run(t, sub)
+	_, stop := startBatches(t, e, "partial", ps, Options{})
 	defer stop()
-	require.Eventually(t, func() bool { return len(ps.seqs()) >= 30 && ackFloor(e, "partial") == 30 }, 20*time.Second, 20*time.Millisecond)
+	waitAcked(t, e, "partial", ps, 30, 30)
 	got := ps.seqs()
 	want := append(append(append(seqRange(1, 3), seqRange(5, 7)...), seqRange(9, 10)...), 4, 8)
 	require.Equal(t, append(want, seqRange(11, 30)...), got)
@@ -107,14 +120,10 @@ func TestRetryWithPrefetchedBatch(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
 	e.appendQueries(t, 30)
-	cfg := fileSink("prefetch", filepath.Join(t.TempDir(), "unused.jsonl"))
-	cfg.Batch.MaxEvents = 10
 	ps := &partialSink{failNext: 2}
-	sub, err := New(e.js, cfg, ps, Options{Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	stop := run(t, sub)
+	_, stop := startBatches(t, e, "prefetch", ps, Options{})
 	defer stop()
-	require.Eventually(t, func() bool { return len(ps.seqs()) >= 30 && ackFloor(e, "prefetch") == 30 }, 20*time.Second, 20*time.Millisecond)
+	waitAcked(t, e, "prefetch", ps, 30, 30)
 	require.Equal(t, seqRange(1, 30), ps.seqs())
 }
 
@@ -126,27 +135,20 @@ func TestPartialFailureThenCrash(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
 	e.appendQueries(t, 30)
-	cfg := fileSink("crash", filepath.Join(t.TempDir(), "unused.jsonl"))
-	cfg.Batch.MaxEvents = 10
 	// Refuse 5 and 8, then everything (refuse[0] marks "then go down").
 	ps := &partialSink{refuse: map[uint64]bool{5: true, 8: true, 0: true}}
-	opts := Options{Logger: zerolog.Nop(), AckWait: 300 * time.Millisecond}
-	sub, err := New(e.js, cfg, ps, opts)
-	require.NoError(t, err)
-	stop := run(t, sub)
+	opts := Options{AckWait: 300 * time.Millisecond}
+	sub, stop := startBatches(t, e, "crash", ps, opts)
 	require.Eventually(t, func() bool {
 		return ackFloor(e, "crash") == 4 && sub.Status(context.Background()).Streams[0].Retrying
-	},
-		20*time.Second, 10*time.Millisecond)
+	}, 20*time.Second, 10*time.Millisecond)
 	stop()
 	require.Equal(t, []uint64{1, 2, 3, 4, 6, 7, 9, 10}, ps.seqs())
 
 	again := &partialSink{}
-	sub, err = New(e.js, cfg, again, opts)
-	require.NoError(t, err)
-	stop = run(t, sub)
+	_, stop = startBatches(t, e, "crash", again, opts)
 	defer stop()
-	require.Eventually(t, func() bool { return len(again.seqs()) >= 26 && ackFloor(e, "crash") == 30 }, 20*time.Second, 20*time.Millisecond)
+	waitAcked(t, e, "crash", again, 26, 30)
 	require.Equal(t, seqRange(5, 30), again.seqs())
 }
 
@@ -174,8 +176,6 @@ func TestDeliveryGapResumesFromAckFloor(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
 	e.appendQueries(t, 5)
-	cfg := fileSink("gap", filepath.Join(t.TempDir(), "unused.jsonl"))
-	cfg.Batch.MaxEvents = 10
 	ts := &thiefSink{}
 	ts.steal = func() {
 		e.appendQueries(t, 10)
@@ -192,10 +192,8 @@ func TestDeliveryGapResumesFromAckFloor(t *testing.T) {
 		}
 		require.Equal(t, 1, n)
 	}
-	sub, err := New(e.js, cfg, ts, Options{Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	stop := run(t, sub)
+	_, stop := startBatches(t, e, "gap", ts, Options{})
 	defer stop()
-	require.Eventually(t, func() bool { return len(ts.seqs()) >= 15 && ackFloor(e, "gap") == 15 }, 20*time.Second, 20*time.Millisecond)
+	waitAcked(t, e, "gap", &ts.partialSink, 15, 15)
 	require.Equal(t, seqRange(1, 15), ts.seqs())
 }
