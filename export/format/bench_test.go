@@ -21,6 +21,17 @@ func BenchmarkFormat(b *testing.B) {
 					}
 				}
 			})
+			// Append into a reused buffer, as the subscriber does.
+			b.Run(name+"/"+typ+"/append", func(b *testing.B) {
+				b.ReportAllocs()
+				var buf []byte
+				for b.Loop() {
+					var err error
+					if buf, err = f.Append(buf[:0], &ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

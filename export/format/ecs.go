@@ -31,6 +31,15 @@ func (ECS) Format(ev *eventlog.Event) ([]byte, error) {
 	return b, nil
 }
 
+// Append appends the mapping of ev to dst (dst unchanged on an error).
+func (f ECS) Append(dst []byte, ev *eventlog.Event) ([]byte, error) {
+	b, err := f.Format(ev)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
 // ecsEvent is one event being mapped: its document, the objects in it the
 // family builders fill (event.*, tollgate.*, db.*), and what event.* and
 // related.user get once they are done.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -15,9 +16,12 @@ import (
 var ErrUnknownFormat = errors.New("unknown export format")
 
 // Formatter turns one event into one JSON document (no trailing newline).
+// Append appends the document to dst and returns the extended slice, dst
+// unchanged on an error; Format is Append to nil.
 type Formatter interface {
 	Name() string
 	Format(ev *eventlog.Event) ([]byte, error)
+	Append(dst []byte, ev *eventlog.Event) ([]byte, error)
 }
 
 // New returns the formatter named name: native (also for ""), ocsf or
@@ -46,12 +50,50 @@ type Native struct{}
 func (Native) Name() string { return "native" }
 
 // Format encodes the envelope.
-func (Native) Format(ev *eventlog.Event) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+func (f Native) Format(ev *eventlog.Event) ([]byte, error) {
+	return f.Append(make([]byte, 0, docSize(ev)), ev)
+}
+
+// docSize is a first guess at the size of ev's document, for Format to
+// allocate it once: its data, its envelope and a mapping's own fields.
+func docSize(ev *eventlog.Event) int {
+	return len(ev.Data) + len(ev.ID) + len(ev.Subject) + len(ev.Source) + len(ev.Actor) + len(ev.Prev) + len(ev.Hash) + 512
+}
+
+// Append appends the envelope to dst (dst unchanged on an error): in the
+// canonical form eventlog.AppendJSON writes, which is what an Encoder
+// without HTML escaping writes for an event whose data is valid JSON and
+// whose time has a four-digit year; anything else goes through that
+// Encoder, for its exact output or error.
+func (Native) Append(dst []byte, ev *eventlog.Event) ([]byte, error) {
+	if !canonicalTime(ev.Time) || ev.Data != nil && len(ev.Data) == 0 {
+		return nativeEncode(dst, ev)
+	}
+	data, err := eventlog.CompactData(ev.Data)
+	if err != nil {
+		return nativeEncode(dst, ev)
+	}
+	c := *ev
+	c.Data = data
+	return eventlog.AppendJSON(dst, &c, true), nil
+}
+
+// canonicalTime reports whether time.Time's MarshalJSON writes t as
+// AppendFormat(RFC3339Nano) does: a year of four digits, a zone offset
+// under 24 hours.
+func canonicalTime(t time.Time) bool {
+	_, off := t.Zone()
+	y := t.Year()
+	return y >= 0 && y <= 9999 && off > -24*3600 && off < 24*3600
+}
+
+// nativeEncode is Native through encoding/json.
+func nativeEncode(dst []byte, ev *eventlog.Event) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(ev); err != nil {
-		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
+		return dst, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
 	}
 	b := buf.Bytes()
 	return b[:len(b)-1], nil // Encode appends a newline
@@ -64,8 +106,13 @@ func auditParts(subject string) (db, user, session string) {
 	if !ok {
 		return "", "", ""
 	}
-	p := strings.Split(rest, ".")
-	if len(p) != 4 {
+	var p [4]string
+	for i := range 3 {
+		if p[i], rest, ok = strings.Cut(rest, "."); !ok {
+			return "", "", ""
+		}
+	}
+	if strings.Contains(rest, ".") {
 		return "", "", ""
 	}
 	return eventlog.DecodeToken(p[0]), eventlog.DecodeToken(p[1]), eventlog.DecodeToken(p[2])
@@ -101,25 +148,25 @@ func currentData(ev *eventlog.Event) (json.RawMessage, error) {
 	return up.Data, nil
 }
 
-// endpoint is an OCSF endpoint of "ip:port" (or "[ip6]:port"): its ip,
-// and its port when there is one; nil for no address.
-func endpoint(addr string) map[string]any {
+// endpoint is the OCSF endpoint of "ip:port" (or "[ip6]:port"): its ip,
+// and its port when there is one; unset for no address.
+func endpoint(addr string) ocsfEndpoint {
 	if addr == "" {
-		return nil
+		return ocsfEndpoint{}
 	}
 	host, port := addr, ""
 	if i := strings.LastIndexByte(addr, ':'); i > 0 && !strings.HasSuffix(addr, "]") {
 		host, port = addr[:i], addr[i+1:]
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	m := map[string]any{"ip": host}
+	e := ocsfEndpoint{set: true, ip: host}
 	if port != "" {
 		var n int
 		if _, err := fmt.Sscanf(port, "%d", &n); err == nil {
-			m["port"] = n
+			e.port, e.hasPort = n, true
 		}
 	}
-	return m
+	return e
 }
 
 // change is what a control (or cert.issued) event does to its entity, as
@@ -142,3 +189,9 @@ func changeOf(typ string) change {
 	}
 	return changeUpdate
 }
+
+var (
+	_ Formatter = Native{}
+	_ Formatter = OCSF{}
+	_ Formatter = ECS{}
+)

@@ -1,8 +1,8 @@
 package format
 
 import (
-	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -46,84 +46,13 @@ type OCSF struct{}
 // Name returns "ocsf".
 func (OCSF) Name() string { return "ocsf" }
 
-// ocsfDoc is one OCSF event; fields in JSON-name order so that the output
-// is sorted like a map's.
-type ocsfDoc struct {
-	ActivityID     int            `json:"activity_id"`
-	ActivityName   string         `json:"activity_name"`
-	Actor          any            `json:"actor,omitempty"`
-	AuthProtocol   string         `json:"auth_protocol,omitempty"`
-	AuthProtocolID int            `json:"auth_protocol_id,omitempty"`
-	CategoryName   string         `json:"category_name"`
-	CategoryUID    int            `json:"category_uid"`
-	ClassName      string         `json:"class_name"`
-	ClassUID       int            `json:"class_uid"`
-	Database       any            `json:"database,omitempty"`
-	DstEndpoint    any            `json:"dst_endpoint,omitempty"`
-	Duration       *int64         `json:"duration,omitempty"`
-	Entity         any            `json:"entity,omitempty"`
-	Metadata       ocsfMetadata   `json:"metadata"`
-	Privileges     any            `json:"privileges,omitempty"`
-	QueryInfo      *ocsfQueryInfo `json:"query_info,omitempty"`
-	Service        any            `json:"service,omitempty"`
-	Session        any            `json:"session,omitempty"`
-	Severity       string         `json:"severity"`
-	SeverityID     int            `json:"severity_id"`
-	SrcEndpoint    any            `json:"src_endpoint,omitempty"`
-	Status         string         `json:"status"`
-	StatusCode     string         `json:"status_code,omitempty"`
-	StatusDetail   string         `json:"status_detail,omitempty"`
-	StatusID       int            `json:"status_id"`
-	Time           int64          `json:"time"`
-	Type           string         `json:"type,omitempty"`
-	TypeID         int            `json:"type_id,omitempty"`
-	TypeName       string         `json:"type_name"`
-	TypeUID        int            `json:"type_uid"`
-	Unmapped       map[string]any `json:"unmapped"`
-	User           any            `json:"user,omitempty"`
-}
-
-type ocsfMetadata struct {
-	EventCode string      `json:"event_code"`
-	LogName   string      `json:"log_name"`
-	Product   ocsfProduct `json:"product"`
-	UID       string      `json:"uid"`
-	Version   string      `json:"version"`
-}
-
-type ocsfProduct struct {
-	Name       string `json:"name"`
-	UID        string `json:"uid"`
-	VendorName string `json:"vendor_name"`
-}
-
-type ocsfQueryInfo struct {
-	Name        string `json:"name,omitempty"`
-	QueryString string `json:"query_string,omitempty"`
-	UID         string `json:"uid"`
-}
-
-type ocsfUser struct {
-	Name string `json:"name"`
-}
-
-type ocsfActor struct {
-	User ocsfUser `json:"user"`
-}
-
-type ocsfDatabase struct {
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	TypeID int    `json:"type_id"`
-}
-
 // set names the document's class, activity and status.
 func (d *ocsfDoc) set(class, activity int, activityName string, status int) {
 	c := ocsfClass[class]
 	d.ClassUID, d.ClassName = class, c.name
 	d.CategoryUID, d.CategoryName = c.category, c.categoryName
 	d.ActivityID, d.ActivityName = activity, activityName
-	d.TypeUID, d.TypeName = class*100+activity, c.name+": "+activityName
+	d.TypeUID = class*100 + activity
 	d.StatusID = status
 	switch status {
 	case statusSuccess:
@@ -136,52 +65,72 @@ func (d *ocsfDoc) set(class, activity int, activityName string, status int) {
 }
 
 // Format maps one event.
-func (OCSF) Format(ev *eventlog.Event) ([]byte, error) {
-	m := newOCSFEvent(ev)
+func (f OCSF) Format(ev *eventlog.Event) ([]byte, error) {
+	return f.Append(make([]byte, 0, docSize(ev)), ev)
+}
+
+// Append appends the mapping of ev to dst (dst unchanged on an error).
+func (OCSF) Append(dst []byte, ev *eventlog.Event) ([]byte, error) {
+	m := ocsfPool.Get().(*ocsfEvent)
+	defer m.release()
+	m.start(ev)
 	if err := m.body(); err != nil {
-		return nil, err
+		return dst, err
 	}
-	m.d.Unmapped = m.un
-	b, err := json.Marshal(m.d)
-	if err != nil {
-		return nil, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, err)
+	if m.un.err != nil {
+		return dst, fmt.Errorf("format %s %s: %w", ev.Type, ev.ID, m.un.err)
 	}
-	return b, nil
+	return m.d.append(dst, &m.un), nil
 }
 
 // ocsfEvent is one event being mapped: its document, the fields OCSF has
 // no place for (unmapped), and the database and user its audit subject
-// names.
+// names. Mappings reuse them through ocsfPool.
 type ocsfEvent struct {
 	ev       *eventlog.Event
-	d        *ocsfDoc
-	un       map[string]any
+	d        ocsfDoc
+	un       ocsfUnmapped
 	db, user string
 }
 
-// newOCSFEvent fills what every document has: time, severity, metadata,
-// the envelope's unmapped fields, the actor and the session of the
-// subject. The family builders (ocsffamilies.go) fill the rest.
-func newOCSFEvent(ev *eventlog.Event) *ocsfEvent {
-	d := &ocsfDoc{
-		Time:       ev.Time.UnixMilli(),
-		SeverityID: 1,
-		Severity:   "Informational",
-		Metadata: ocsfMetadata{Version: OCSFVersion, UID: ev.ID, EventCode: ev.Type, LogName: streamOf(ev),
-			Product: ocsfProduct{Name: "Tollgate", VendorName: "Tollgate", UID: ev.Source}},
+var ocsfPool = sync.Pool{New: func() any { return new(ocsfEvent) }}
+
+// maxPooledUnmapped bounds the unmapped buffer a pooled mapping keeps (a
+// session's parameters can be large).
+const maxPooledUnmapped = 64 << 10
+
+// release returns m to the pool, keeping no reference to the event.
+func (m *ocsfEvent) release() {
+	m.ev, m.d, m.db, m.user = nil, ocsfDoc{}, "", ""
+	m.un.reset()
+	if cap(m.un.buf) > maxPooledUnmapped {
+		m.un.buf = nil
 	}
-	un := map[string]any{"subject": ev.Subject, "source": ev.Source, "schema_version": ev.V}
+	ocsfPool.Put(m)
+}
+
+// start fills what every document has: time, severity, metadata, the
+// envelope's unmapped fields, the actor and the session of the subject.
+// The family builders (ocsffamilies.go) fill the rest.
+func (m *ocsfEvent) start(ev *eventlog.Event) {
+	m.ev = ev
+	m.d = ocsfDoc{Time: ev.Time.UnixMilli(),
+		Metadata: ocsfMetadata{UID: ev.ID, EventCode: ev.Type, LogName: streamOf(ev), ProductUID: ev.Source}}
+	m.un.reset()
+	m.un.str("subject", ev.Subject)
+	m.un.str("source", ev.Source)
+	m.un.int("schema_version", int64(ev.V))
 	if ev.Seq != 0 {
-		un["chain"] = map[string]any{"seq": ev.Seq, "prev": ev.Prev, "hash": ev.Hash}
+		m.un.chain(ev.Seq, ev.Prev, ev.Hash)
 	}
 	if ev.Actor != "" {
-		d.Actor = &ocsfActor{User: ocsfUser{Name: ev.Actor}}
+		m.d.Actor = named(ev.Actor)
 	}
-	db, user, session := auditParts(ev.Subject)
+	var session string
+	m.db, m.user, session = auditParts(ev.Subject)
 	if session != "" {
-		d.Session = map[string]any{"uid": session}
+		m.d.Session = named(session)
 	}
-	return &ocsfEvent{ev: ev, d: d, un: un, db: db, user: user}
 }
 
 // body maps the event's data with the builder of its family: datastore

@@ -2,7 +2,7 @@ package format
 
 import (
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate-db/tollgate/schemas"
@@ -19,14 +19,14 @@ import (
 func (m *ocsfEvent) datastore(activity int, name string, status int) {
 	m.d.set(ocsfDatastore, activity, name, status)
 	m.d.TypeID, m.d.Type = 1, "Database"
-	m.d.Database = &ocsfDatabase{Name: m.db, Type: "Relational", TypeID: 1}
+	m.d.Database = named(m.db)
 }
 
 // queryParty names the database a query went to and the user who sent it.
 func (m *ocsfEvent) queryParty() {
-	m.d.DstEndpoint = map[string]any{"name": m.db}
+	m.d.DstEndpoint = ocsfDst{set: true, name: m.db}
 	if m.user != "" {
-		m.d.Actor = &ocsfActor{User: ocsfUser{Name: m.user}}
+		m.d.Actor = named(m.user)
 	}
 }
 
@@ -37,17 +37,17 @@ func (m *ocsfEvent) query() error {
 	}
 	m.datastore(4, "Query", statusUnknown)
 	m.queryParty()
-	m.d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", q.SessionID, q.N), QueryString: q.Statement, Name: q.StatementName}
-	m.un["kind"] = q.Kind
+	m.d.QueryInfo = ocsfQueryInfo{set: true, UID: queryUID(q.SessionID, q.N), QueryString: q.Statement, Name: q.StatementName}
+	m.un.str("kind", q.Kind)
 	if len(q.Params) > 0 {
-		m.un["params"] = q.Params
+		m.un.params("params", q.Params)
 	}
 	if q.Portal != "" {
-		m.un["portal"] = q.Portal
+		m.un.str("portal", q.Portal)
 	}
 	if q.Truncated {
-		m.un["truncated"] = true
-		m.un["sha256"] = q.SHA256
+		m.un.bool("truncated", true)
+		m.un.str("sha256", q.SHA256)
 	}
 	return nil
 }
@@ -63,14 +63,13 @@ func (m *ocsfEvent) queryResult() error {
 	}
 	m.datastore(4, "Query", st)
 	m.queryParty()
-	m.d.QueryInfo = &ocsfQueryInfo{UID: fmt.Sprintf("%s/%d", r.SessionID, r.N)}
-	ms := r.DurationUS / 1000
-	m.d.Duration = &ms
+	m.d.QueryInfo = ocsfQueryInfo{set: true, UID: queryUID(r.SessionID, r.N)}
+	m.d.Duration = ocsfInt{set: true, n: r.DurationUS / 1000}
 	m.d.StatusCode, m.d.StatusDetail = r.SQLState, r.Error
-	m.un["rows"] = r.Rows
-	m.un["command_tag"] = r.CommandTag
-	m.un["result_status"] = r.Status
-	m.un["duration_us"] = r.DurationUS
+	m.un.int("rows", r.Rows)
+	m.un.str("command_tag", r.CommandTag)
+	m.un.str("result_status", r.Status)
+	m.un.int("duration_us", r.DurationUS)
 	return nil
 }
 
@@ -86,20 +85,17 @@ func (m *ocsfEvent) cancel() error {
 	m.datastore(99, "Cancel", st)
 	m.setSource(c.ClientAddr)
 	m.d.StatusDetail = c.Reason
-	m.un["matched"], m.un["forwarded"] = c.Matched, c.Forwarded
+	m.un.bool("matched", c.Matched)
+	m.un.bool("forwarded", c.Forwarded)
 	return nil
 }
 
 // setSource sets the source endpoint when there is an address.
 func (m *ocsfEvent) setSource(addr string) {
-	if ep := endpoint(addr); ep != nil {
-		m.d.SrcEndpoint = ep
-	}
+	m.d.SrcEndpoint = endpoint(addr)
 }
 
 // Authentication 3002: logins to control, database sessions.
-
-func ocsfUserObj(name string) map[string]any { return map[string]any{"name": name} }
 
 func (m *ocsfEvent) login() error {
 	a, err := decode[schemas.AuthLogin](m.ev)
@@ -111,9 +107,9 @@ func (m *ocsfEvent) login() error {
 		st = statusSuccess
 	}
 	m.d.set(ocsfAuthentication, 1, "Logon", st)
-	m.d.User = ocsfUserObj(a.User)
+	m.d.User = named(a.User)
 	m.d.AuthProtocolID, m.d.AuthProtocol = 99, a.Method
-	m.d.Service = map[string]any{"name": "tollgate-control"}
+	m.d.Service = named("tollgate-control")
 	m.setSource(a.RemoteAddr)
 	m.d.StatusDetail = a.Reason
 	return nil
@@ -125,13 +121,18 @@ func (m *ocsfEvent) sessionStarted() error {
 		return err
 	}
 	m.d.set(ocsfAuthentication, 1, "Logon", statusSuccess)
-	m.d.User = ocsfUserObj(s.User)
-	m.d.Service = map[string]any{"name": s.Database}
-	m.d.DstEndpoint = map[string]any{"name": s.Database, "agent_list": []any{map[string]any{"uid": s.AgentID}}}
+	m.d.User = named(s.User)
+	m.d.Service = named(s.Database)
+	m.d.DstEndpoint = ocsfDst{set: true, name: s.Database, agent: &s.AgentID}
 	m.setSource(s.ClientAddr)
-	m.d.Session = map[string]any{"uid": s.SessionID}
-	m.un["db_user"], m.un["db_name"], m.un["protocol"] = s.DBUser, s.DBName, s.Protocol
-	m.un["roles"], m.un["decided_by"], m.un["params"], m.un["cert_serial"] = s.Roles, s.DecidedBy, s.Params, s.CertSerial
+	m.d.Session = named(s.SessionID)
+	m.un.str("db_user", s.DBUser)
+	m.un.str("db_name", s.DBName)
+	m.un.str("protocol", s.Protocol)
+	m.un.strs("roles", s.Roles)
+	m.un.str("decided_by", s.DecidedBy)
+	m.un.json("params", s.Params)
+	m.un.str("cert_serial", s.CertSerial)
 	return nil
 }
 
@@ -141,12 +142,14 @@ func (m *ocsfEvent) sessionRejected() error {
 		return err
 	}
 	m.d.set(ocsfAuthentication, 1, "Logon", statusFailure)
-	m.d.User = ocsfUserObj(s.User)
-	m.d.Service = map[string]any{"name": s.Database}
+	m.d.User = named(s.User)
+	m.d.Service = named(s.Database)
 	m.setSource(s.ClientAddr)
-	m.d.Session = map[string]any{"uid": s.SessionID}
+	m.d.Session = named(s.SessionID)
 	m.d.StatusCode, m.d.StatusDetail = s.Code, s.Reason
-	m.un["db_user"], m.un["db_name"], m.un["params"] = s.DBUser, s.DBName, s.Params
+	m.un.str("db_user", s.DBUser)
+	m.un.str("db_name", s.DBName)
+	m.un.json("params", s.Params)
 	return nil
 }
 
@@ -156,12 +159,15 @@ func (m *ocsfEvent) sessionEnded() error {
 		return err
 	}
 	m.d.set(ocsfAuthentication, 2, "Logoff", statusSuccess)
-	m.d.User = ocsfUserObj(m.user)
-	m.d.Service = map[string]any{"name": m.db}
-	m.d.Session = map[string]any{"uid": s.SessionID}
-	m.d.Duration = &s.DurationMS
+	m.d.User = named(m.user)
+	m.d.Service = named(m.db)
+	m.d.Session = named(s.SessionID)
+	m.d.Duration = ocsfInt{set: true, n: s.DurationMS}
 	m.d.StatusDetail = s.Reason
-	m.un["queries"], m.un["bytes_in"], m.un["bytes_out"], m.un["message"] = s.Queries, s.BytesIn, s.BytesOut, s.Message
+	m.un.uint("queries", s.Queries)
+	m.un.int("bytes_in", s.BytesIn)
+	m.un.int("bytes_out", s.BytesOut)
+	m.un.str("message", s.Message)
 	return nil
 }
 
@@ -173,8 +179,8 @@ func (m *ocsfEvent) userCreated() error {
 		return err
 	}
 	m.d.set(ocsfAccountChange, 1, "Create", statusSuccess)
-	m.un["roles"] = u.Roles
-	m.d.User = ocsfUserObj(u.Name)
+	m.un.strs("roles", u.Roles)
+	m.d.User = named(u.Name)
 	return nil
 }
 
@@ -184,7 +190,7 @@ func (m *ocsfEvent) userDeleted() error {
 		return err
 	}
 	m.d.set(ocsfAccountChange, 6, "Delete", statusSuccess)
-	m.d.User = ocsfUserObj(u.Name)
+	m.d.User = named(u.Name)
 	return nil
 }
 
@@ -198,7 +204,7 @@ func (m *ocsfEvent) passwordSet() error {
 	} else {
 		m.d.set(ocsfAccountChange, 3, "Password Change", statusSuccess)
 	}
-	m.d.User = ocsfUserObj(u.Name)
+	m.d.User = named(u.Name)
 	return nil
 }
 
@@ -208,7 +214,7 @@ func (m *ocsfEvent) inviteCreated() error {
 		return err
 	}
 	m.d.set(ocsfAccountChange, 99, "Invite", statusSuccess)
-	m.d.User = ocsfUserObj(u.Name)
+	m.d.User = named(u.Name)
 	return nil
 }
 
@@ -218,10 +224,10 @@ func (m *ocsfEvent) userUpdated() error {
 		return err
 	}
 	m.d.set(ocsfUserAccessMgmt, 1, "Assign Privileges", statusSuccess)
-	m.d.User = ocsfUserObj(u.Name)
-	m.d.Privileges = nonNil(u.Roles)
+	m.d.User = named(u.Name)
+	m.d.Privileges = ocsfStrings{set: true, s: nonNil(u.Roles)}
 	if len(u.Traits) > 0 {
-		m.un["traits"] = u.Traits
+		m.un.json("traits", u.Traits)
 	}
 	return nil
 }
@@ -243,13 +249,13 @@ func (m *ocsfEvent) entity() error {
 	}
 	m.d.set(ocsfEntityMgmt, activity, name, statusSuccess)
 	m.d.Entity = entityOf(m.ev.Type, data)
-	m.un["data"] = data
+	m.un.json("data", data)
 	return nil
 }
 
 // entityOf names the managed entity of a control (or cert.issued) event
 // from its data at the current version.
-func entityOf(typ string, data json.RawMessage) map[string]any {
+func entityOf(typ string, data json.RawMessage) ocsfEntity {
 	var v struct {
 		Name   string `json:"name"`
 		ID     string `json:"id"`
@@ -260,20 +266,26 @@ func entityOf(typ string, data json.RawMessage) map[string]any {
 	}
 	_ = json.Unmarshal(data, &v)
 	kind, _, _ := strings.Cut(typ, ".")
-	e := map[string]any{"type": kind}
+	e := ocsfEntity{set: true, typ: kind}
 	switch {
 	case typ == schemas.TypeCertIssued:
-		e["type"], e["uid"], e["name"] = "certificate", v.Serial, v.Subj
+		e.typ, e.uid, e.name, e.hasUID, e.hasName = "certificate", v.Serial, v.Subj, true, true
 	case v.Name != "":
-		e["name"] = v.Name
+		e.name, e.hasName = v.Name, true
 	case v.ID != "":
-		e["uid"] = v.ID
+		e.uid, e.hasUID = v.ID, true
 	case v.Hash != "":
-		e["uid"] = v.Hash
+		e.uid, e.hasUID = v.Hash, true
 	case v.CAType != "":
-		e["type"], e["name"] = "certificate_authority", v.CAType
+		e.typ, e.name, e.hasName = "certificate_authority", v.CAType, true
 	}
 	return e
+}
+
+// queryUID is a query's uid in its session: "<session>/<n>".
+func queryUID(session string, n uint64) string {
+	var b [20]byte
+	return session + "/" + string(strconv.AppendUint(b[:0], n, 10))
 }
 
 func nonNil(s []string) []string {

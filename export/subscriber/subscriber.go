@@ -2,7 +2,6 @@ package subscriber
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -114,8 +113,16 @@ type loop struct {
 	s        *Subscriber
 	stream   string
 	subjects []string
-	cons     jetstream.Consumer // set by setup under mu
-	infoMu   sync.Mutex         // serializes consumer Info calls
+	cons     jetstream.Consumer       // set by openConsumer under mu
+	cc       jetstream.ConsumerConfig // what cons was created with
+	infoMu   sync.Mutex               // serializes consumer Info calls
+	// nextDelivery is the consumer sequence of the delivery expected next:
+	// one that skips it means messages were delivered that this loop did
+	// not get (see deliver).
+	nextDelivery uint64
+	// arenaHint is the largest batch of documents so far, the size a
+	// batch's buffer starts at.
+	arenaHint int
 
 	mu          sync.Mutex
 	lag         uint64
@@ -131,7 +138,7 @@ func (l *loop) setup(ctx context.Context) error {
 		Durable:       ConsumerName(l.s.cfg.Name),
 		Description:   "tollgate export sink " + l.s.cfg.Name,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       l.s.opts.AckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: max(4*l.s.cfg.Batch.MaxEvents, 1000),
@@ -144,179 +151,67 @@ func (l *loop) setup(ctx context.Context) error {
 	default:
 		cc.FilterSubjects = l.subjects
 	}
-	cons, err := l.s.js.CreateOrUpdateConsumer(ctx, l.stream, cc)
-	if err != nil {
+	if err := l.openConsumer(ctx, cc, false); err != nil {
 		return fmt.Errorf("export sink %s: consumer on %s: %w", l.s.cfg.Name, l.stream, err)
 	}
-	l.mu.Lock()
-	l.cons = cons
-	l.mu.Unlock()
 	l.refreshLag(ctx)
 	return nil
 }
 
+// run fetches and delivers batches until ctx ends. While it delivers a
+// full batch the next one is already on its way (the consumer delivers in
+// parallel with the sink's write); a prefetched batch whose predecessor
+// did not go through at once is dropped unread, and deliver's gap check
+// then has its messages delivered again from the ack floor.
 func (l *loop) run(ctx context.Context) {
-	maxEvents := l.s.cfg.Batch.MaxEvents
-	wait := l.s.cfg.Batch.MaxWait
+	var next jetstream.MessageBatch
 	for ctx.Err() == nil {
-		fb, err := l.cons.Fetch(maxEvents, jetstream.FetchMaxWait(max(wait, 100*time.Millisecond)))
-		if err != nil {
-			l.fail(err)
-			sleep(ctx, l.s.cfg.Retry.Initial)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range fb.Messages() {
-			msgs = append(msgs, m)
-		}
-		if err := fb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
-			if ctx.Err() == nil {
+		fb := next
+		next = nil
+		if fb == nil {
+			var err error
+			if fb, err = l.fetch(); err != nil {
 				l.fail(err)
 				sleep(ctx, l.s.cfg.Retry.Initial)
+				continue
 			}
+		}
+		msgs, ok := l.collect(ctx, fb)
+		if !ok {
 			continue
 		}
-		if len(msgs) == 0 {
-			l.refreshLag(ctx)
-			continue
+		if len(msgs) == l.s.cfg.Batch.MaxEvents {
+			next, _ = l.fetch() // on an error, fetched again next round
 		}
-		l.deliver(ctx, msgs)
+		if !l.deliver(ctx, msgs) {
+			next = nil
+		}
 	}
 }
 
-// deliver writes msgs (skipping filtered types) until the sink accepted
-// all, then acks them. It returns early only when ctx ends, leaving the
-// rest unacked for redelivery.
-func (l *loop) deliver(ctx context.Context, msgs []jetstream.Msg) {
-	items := make([]export.Item, 0, len(msgs))
-	pend := make([]jetstream.Msg, 0, len(msgs))
-	var lastPending uint64
-	for _, m := range msgs {
-		it, skip := l.item(m)
-		if md, err := m.Metadata(); err == nil {
-			lastPending = md.NumPending
-		}
-		if skip {
-			_ = m.Ack()
-			continue
-		}
-		items = append(items, it)
-		pend = append(pend, m)
+func (l *loop) fetch() (jetstream.MessageBatch, error) {
+	return l.cons.Fetch(l.s.cfg.Batch.MaxEvents, jetstream.FetchMaxWait(max(l.s.cfg.Batch.MaxWait, 100*time.Millisecond)))
+}
+
+// collect waits for the messages of fb. Not ok when there are none (the
+// lag refreshed) or the fetch failed (counted, after a pause).
+func (l *loop) collect(ctx context.Context, fb jetstream.MessageBatch) (msgs []jetstream.Msg, ok bool) {
+	msgs = make([]jetstream.Msg, 0, l.s.cfg.Batch.MaxEvents)
+	for m := range fb.Messages() {
+		msgs = append(msgs, m)
 	}
-	attempt := 0
-	for len(items) > 0 {
-		l.s.wmu.Lock()
-		err := l.s.sink.Write(ctx, items)
-		l.s.wmu.Unlock()
-		if err == nil {
-			l.ack(pend)
-			break
+	if err := fb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
+		if ctx.Err() == nil {
+			l.fail(err)
+			sleep(ctx, l.s.cfg.Retry.Initial)
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		var pe *export.PartialError
-		if errors.As(err, &pe) && len(pe.Failed) > 0 && len(pe.Failed) < len(items) {
-			failed := make(map[int]bool, len(pe.Failed))
-			for _, i := range pe.Failed {
-				failed[i] = true
-			}
-			var okMsgs, keepMsgs []jetstream.Msg
-			var keep []export.Item
-			for i := range items {
-				if failed[i] {
-					keep = append(keep, items[i])
-					keepMsgs = append(keepMsgs, pend[i])
-				} else {
-					okMsgs = append(okMsgs, pend[i])
-				}
-			}
-			l.ack(okMsgs)
-			items, pend = keep, keepMsgs
-		}
-		l.fail(err)
-		delay := backoff(l.s.cfg.Retry, attempt)
-		var ra *export.RetryAfterError
-		if errors.As(err, &ra) && ra.After > delay {
-			delay = ra.After
-		}
-		attempt++
-		l.setRetrying(true)
-		l.s.log.Warn().Err(err).Int("events", len(items)).Dur("retry_in", delay).Str("stream", l.stream).Msg("export write failed; retrying")
-		if !l.holdFor(ctx, pend, delay) {
-			return
-		}
+		return nil, false
+	}
+	if len(msgs) == 0 {
 		l.refreshLag(ctx)
+		return nil, false
 	}
-	l.setRetrying(false)
-	l.mu.Lock()
-	l.lag = lastPending
-	l.mu.Unlock()
-	l.s.m.lag.WithLabelValues(l.s.cfg.Name, l.stream).Set(float64(lastPending))
-}
-
-// item decodes and formats one message. An event that does not decode or
-// format is still delivered, as its raw stored JSON.
-func (l *loop) item(m jetstream.Msg) (export.Item, bool) {
-	it := export.Item{Stream: l.stream}
-	if md, err := m.Metadata(); err == nil {
-		it.StreamSeq = md.Sequence.Stream
-	}
-	if err := json.Unmarshal(m.Data(), &it.Event); err != nil {
-		l.s.log.Error().Err(err).Uint64("stream_seq", it.StreamSeq).Msg("undecodable event exported raw")
-		it.Doc = rawDoc(m.Data())
-		return it, false
-	}
-	if l.s.types != nil && !l.s.types[it.Event.Type] {
-		return it, true
-	}
-	doc, err := l.s.fmt.Format(&it.Event)
-	if err != nil {
-		l.s.log.Error().Err(err).Str("id", it.Event.ID).Msg("event exported in native format")
-		doc = rawDoc(m.Data())
-	}
-	it.Doc = doc
-	return it, false
-}
-
-func rawDoc(b []byte) []byte {
-	if json.Valid(b) {
-		return b
-	}
-	d, _ := json.Marshal(map[string]string{"raw": string(b)})
-	return d
-}
-
-func (l *loop) ack(msgs []jetstream.Msg) {
-	for _, m := range msgs {
-		if err := m.Ack(); err != nil {
-			// Unacked: redelivered later, de-duplicated downstream by id.
-			l.s.log.Warn().Err(err).Msg("ack export message")
-		}
-	}
-	l.s.m.exported.WithLabelValues(l.s.cfg.Name, l.stream).Add(float64(len(msgs)))
-	l.mu.Lock()
-	l.exported += uint64(len(msgs))
-	l.lastSuccess = time.Now()
-	l.mu.Unlock()
-}
-
-// holdFor waits d, telling JetStream the messages are still in progress so
-// that they are not redelivered meanwhile. False when ctx ended.
-func (l *loop) holdFor(ctx context.Context, msgs []jetstream.Msg, d time.Duration) bool {
-	step := l.s.opts.AckWait / 3
-	for {
-		for _, m := range msgs {
-			_ = m.InProgress()
-		}
-		if d <= step {
-			return sleep(ctx, d)
-		}
-		if !sleep(ctx, step) {
-			return false
-		}
-		d -= step
-	}
+	return msgs, true
 }
 
 func (l *loop) fail(err error) {
