@@ -28,6 +28,10 @@ type Config struct {
 	// Hosts are the names and addresses of control's HTTPS listener, put
 	// in its host cert.
 	Hosts []string
+	// Keys, when set, is where CA keys and secrets are kept (the NATS KV
+	// store shared by several controls); nil opens the file keystore in
+	// DataDir, sealed with SealKeyFile when that is set.
+	Keys Keys
 	// SealKeyFile, when set, seals the keystore with AES-256-GCM under the
 	// 32-byte key in this file (created 0600 at first start).
 	SealKeyFile string

@@ -24,6 +24,20 @@ const Source = "control"
 // KeystoreDir is the keystore's directory in a data dir.
 func KeystoreDir(dataDir string) string { return filepath.Join(dataDir, "keystore") }
 
+// OpenFileKeys opens the file keystore in dataDir, sealed under the key in
+// sealKeyFile when it is set (created 0600 when missing).
+func OpenFileKeys(dataDir, sealKeyFile string) (*keystore.Store, error) {
+	var opts []keystore.Option
+	if sealKeyFile != "" {
+		opts = append(opts, keystore.WithSealKey(sealKeyFile, true))
+	}
+	ks, err := keystore.New(KeystoreDir(dataDir), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	return ks, nil
+}
+
 // Service is the control plane: the projection it follows, the core every
 // command shares (authorize, build, append, wait for the projection) and
 // its own identity. Its commands and queries are grouped by concept, each a
@@ -33,7 +47,7 @@ type Service struct {
 	cfg      Config
 	log      zerolog.Logger
 	builder  *eventlog.Builder
-	keys     *keystore.Store
+	keys     Keys
 	pki      *authority
 	audit    *auditor
 	throttle *throttle
@@ -57,13 +71,13 @@ func New(cfg Config) (*Service, error) {
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
 	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
-	var opts []keystore.Option
-	if cfg.SealKeyFile != "" {
-		opts = append(opts, keystore.WithSealKey(cfg.SealKeyFile, true))
-	}
-	ks, err := keystore.New(KeystoreDir(cfg.DataDir), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("open keystore: %w", err)
+	ks := cfg.Keys
+	if ks == nil {
+		fs, err := OpenFileKeys(cfg.DataDir, cfg.SealKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		ks = fs
 	}
 	s.keys = ks
 	s.pki = newAuthority(s, ks)
