@@ -203,5 +203,34 @@ func TestEncodeName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, keystore.EncodeName(tc.in))
+		back, err := keystore.DecodeName(tc.want)
+		require.NoError(t, err)
+		require.Equal(t, tc.in, back)
+	}
+}
+
+func TestNamesListsWhatWasPut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := keystore.New(t.TempDir())
+	require.NoError(t, err)
+	secrets := []string{"a%2Fb", "a/b", "password/alice", "Ünïcode user"}
+	for _, n := range secrets {
+		require.NoError(t, s.PutSecret(ctx, n, []byte("x")))
+	}
+	for id, k := range newKeys(t) {
+		require.NoError(t, s.Put(ctx, id, k))
+	}
+	got, err := s.Names(ctx, keystore.KindSecret)
+	require.NoError(t, err)
+	require.ElementsMatch(t, secrets, got)
+	got, err = s.Names(ctx, keystore.KindKey)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"user-ec", "db-rsa"}, got)
+	_, err = s.Names(ctx, "other")
+	require.Error(t, err)
+	for _, bad := range []string{"a%2", "a%ZZ"} {
+		_, err := keystore.DecodeName(bad)
+		require.Error(t, err, bad)
 	}
 }
