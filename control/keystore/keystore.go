@@ -29,6 +29,7 @@ type Option func(*options)
 type options struct {
 	sealPath   string
 	sealCreate bool
+	readClear  bool
 }
 
 // WithSealKey seals every file with AES-256-GCM under the 32-byte key in
@@ -38,10 +39,16 @@ func WithSealKey(path string, create bool) Option {
 	return func(o *options) { o.sealPath, o.sealCreate = path, create }
 }
 
+// ReadClear lets a store with a seal key read files that are not sealed
+// (written before the data dir had a seal key), to import them into a
+// sealed store; it still writes every file sealed.
+func ReadClear() Option { return func(o *options) { o.readClear = true } }
+
 // Store is a keystore directory. It is safe for concurrent use.
 type Store struct {
-	dir  string
-	seal *Sealer
+	dir       string
+	seal      *Sealer
+	readClear bool
 }
 
 // New opens (creating if needed) the keystore in dir.
@@ -58,7 +65,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("restrict keystore dir: %w", err)
 		}
 	}
-	s := &Store{dir: dir}
+	s := &Store{dir: dir, readClear: o.readClear}
 	if o.sealPath != "" {
 		sl, err := LoadSealKey(o.sealPath, o.sealCreate)
 		if err != nil {
@@ -191,7 +198,7 @@ func (s *Store) read(kind, name, ext string) ([]byte, error) {
 	switch {
 	case s.seal == nil && sealed:
 		return nil, fmt.Errorf("%s %q is sealed: open the keystore with its seal key file: %w", strings.TrimSuffix(kind, "s"), name, ErrSealed)
-	case s.seal != nil && !sealed:
+	case s.seal != nil && !sealed && !s.readClear:
 		return nil, fmt.Errorf("%s %q is not sealed but the keystore uses a seal key: %w", strings.TrimSuffix(kind, "s"), name, ErrSealed)
 	case sealed:
 		return s.seal.Open(SealAD(kind, name), data)

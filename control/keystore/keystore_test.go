@@ -234,3 +234,27 @@ func TestNamesListsWhatWasPut(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestReadClearOpensFilesFromBeforeTheSealKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, sealPath := t.TempDir(), filepath.Join(t.TempDir(), "seal.key")
+	plain, err := keystore.New(dir)
+	require.NoError(t, err)
+	require.NoError(t, plain.PutSecret(ctx, "old", []byte("clear")))
+
+	sealed, err := keystore.New(dir, keystore.WithSealKey(sealPath, true))
+	require.NoError(t, err)
+	_, err = sealed.GetSecret(ctx, "old")
+	require.ErrorIs(t, err, keystore.ErrSealed, "without ReadClear a clear file is refused")
+
+	rc, err := keystore.New(dir, keystore.WithSealKey(sealPath, false), keystore.ReadClear())
+	require.NoError(t, err)
+	v, err := rc.GetSecret(ctx, "old")
+	require.NoError(t, err)
+	require.Equal(t, "clear", string(v))
+	require.NoError(t, rc.PutSecret(ctx, "new", []byte("sealed now")))
+	raw, err := os.ReadFile(filepath.Join(dir, "secrets", "new"))
+	require.NoError(t, err)
+	require.True(t, keystore.IsSealed(raw), "ReadClear still writes sealed")
+}
