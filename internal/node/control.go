@@ -63,9 +63,14 @@ func newControl(ctx context.Context, cfg config.Config, lg *jetstream.Log, nl *n
 		natsFor = natsAdvertiseFor(cfg, lg.Server)
 	}
 	clog := log.With().Str("component", "control").Logger()
+	keys, err := openKeys(ctx, cfg, lg.JS, clog)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
 		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, NATSURLFor: natsFor, Logger: clog,
-		SealKeyFile: cfg.Control.SealKeyFile})
+		SealKeyFile: cfg.Control.SealKeyFile, Keys: keys})
 	if err != nil {
 		ln.Close()
 		return nil, err
