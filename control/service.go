@@ -44,10 +44,14 @@ func OpenFileKeys(dataDir, sealKeyFile string) (*keystore.Store, error) {
 // small type over the Service: Users, Roles, Tokens, Locks, Databases,
 // Agents, Certs, CAs, Cluster, Auth and Audit (control/api mounts each).
 type Service struct {
-	cfg      Config
-	log      zerolog.Logger
-	builder  *eventlog.Builder
-	keys     Keys
+	cfg     Config
+	log     zerolog.Logger
+	builder *eventlog.Builder
+	keys    Keys
+	// local is this control's own keystore in its data dir (its host cert
+	// and key: each control has its own names); keys when they are not
+	// shared.
+	local    Keys
 	pki      *authority
 	audit    *auditor
 	throttle *throttle
@@ -71,15 +75,15 @@ func New(cfg Config) (*Service, error) {
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
 	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
+	local, err := OpenFileKeys(cfg.DataDir, cfg.SealKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	ks := cfg.Keys
 	if ks == nil {
-		fs, err := OpenFileKeys(cfg.DataDir, cfg.SealKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		ks = fs
+		ks = local
 	}
-	s.keys = ks
+	s.keys, s.local = ks, local
 	s.pki = newAuthority(s, ks)
 	s.audit = newAuditor(s)
 	s.throttle = newThrottle(cfg.FailureDelay)
