@@ -2,13 +2,17 @@ package node_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
@@ -55,4 +59,56 @@ func TestTwoControlsOnOneNATS(t *testing.T) {
 	require.Eventually(t, func() bool { return logB.count(checkpointLeaseTaken) == 1 }, 30*time.Second, 50*time.Millisecond,
 		"b takes the checkpoints over")
 	signs(t, b)
+}
+
+// exportTo is an export section with one file sink (the same sink, and so
+// the same durable consumer, on every node) writing to path.
+func exportTo(t *testing.T, path string) func(*config.Config) {
+	c, err := config.Parse([]byte(fmt.Sprintf("export:\n  sinks:\n  - name: audit-file\n    type: file\n    file:\n      path: %s\n", path)))
+	require.NoError(t, err)
+	return func(cfg *config.Config) { cfg.Export = c.Export }
+}
+
+func fileHas(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && strings.Contains(string(b), s)
+}
+
+// TestExportRunsUnderTheLease: two controls with the same export sink run
+// its subscriber one at a time: only the lease holder's file receives
+// events; when it stops, the other's subscriber takes over.
+func TestExportRunsUnderTheLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	seal := filepath.Join(t.TempDir(), "seal.key")
+	fileA, fileB := filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "b.jsonl")
+	node := func(file string, logs *syncLog) *nodetest.Node {
+		exp := exportTo(t, file)
+		return nodetest.StartIn(t, t.TempDir(), logs, func(c *config.Config) {
+			c.NATS.URL, c.NATS.ListenAddr = srv.ClientURL(), "none"
+			c.Control.Keystore, c.Control.SealKeyFile = config.KeystoreNATS, seal
+			exp(c)
+		})
+	}
+	logA, logB := &syncLog{}, &syncLog{}
+	a := node(fileA, logA)
+	require.Eventually(t, func() bool { return logA.count(`"lease":"export","holder"`) == 1 }, 20*time.Second, 20*time.Millisecond)
+	b := node(fileB, logB)
+
+	signs(t, a) // cert.issued, an audit event
+	require.Eventually(t, func() bool { return fileHas(fileA, "cert.issued") }, 20*time.Second, 50*time.Millisecond)
+	require.Zero(t, logB.count(`"lease":"export","holder"`), "b's subscriber waits")
+	_, statErr := os.Stat(fileB)
+	require.True(t, os.IsNotExist(statErr) || !fileHas(fileB, "cert.issued"), "only the holder exports")
+
+	a.Stop()
+	require.Eventually(t, func() bool { return logB.count(`"lease":"export","holder"`) == 1 }, 30*time.Second, 50*time.Millisecond)
+	out, err := b.Env.Control.Certs().Sign(ctx, admin, wire.SignRequest{Format: "tls", Hosts: []string{"after.example"}, TTL: time.Hour})
+	require.NoError(t, err)
+	require.NotEmpty(t, out.CertPEM)
+	require.Eventually(t, func() bool { return fileHas(fileB, "cert.issued") }, 20*time.Second, 50*time.Millisecond,
+		"b exports what was appended after a stopped")
 }
