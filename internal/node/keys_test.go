@@ -1,12 +1,10 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,25 +18,11 @@ import (
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
+	"github.com/tollgate-db/tollgate/internal/testio"
 )
 
-// syncLog is a log sink the node's goroutines may share.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
+// count is how often s stands in what log holds so far.
+func count(log *testio.Buffer, s string) int { return strings.Count(log.String(), s) }
 
 func caPin(t *testing.T, n *nodetest.Node) string {
 	t.Helper()
@@ -66,15 +50,15 @@ const importedMsg = "imported the data dir's keystore into NATS KV"
 func TestKeystoreNATSImportsTheDataDirOnce(t *testing.T) {
 	t.Parallel()
 	dir, seal := t.TempDir(), filepath.Join(t.TempDir(), "seal.key")
-	logs := &syncLog{}
+	logs := &testio.Buffer{}
 	n := nodetest.StartIn(t, dir, logs, nil)
 	pin := caPin(t, n)
 	n.Stop()
-	require.Zero(t, logs.count(importedMsg))
+	require.Zero(t, count(logs, importedMsg))
 
 	inNATS := func(c *config.Config) { c.Control.Keystore, c.Control.SealKeyFile = config.KeystoreNATS, seal }
 	n = nodetest.StartIn(t, dir, logs, inNATS)
-	require.Equal(t, 1, logs.count(importedMsg))
+	require.Equal(t, 1, count(logs, importedMsg))
 	require.Equal(t, pin, caPin(t, n), "the same CAs, not a second set")
 	signs(t, n)
 	kv, err := n.Env.Log.JS.KeyValue(context.Background(), natskv.DefaultBucket)
@@ -96,7 +80,7 @@ func TestKeystoreNATSImportsTheDataDirOnce(t *testing.T) {
 
 	require.NoError(t, os.RemoveAll(control.KeystoreDir(dir)))
 	n = nodetest.StartIn(t, dir, logs, inNATS)
-	require.Equal(t, 1, logs.count(importedMsg), "imported once")
+	require.Equal(t, 1, count(logs, importedMsg), "imported once")
 	require.Equal(t, pin, caPin(t, n))
 	signs(t, n)
 }

@@ -16,10 +16,26 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/node/nodetest"
+	"github.com/tollgate-db/tollgate/internal/testio"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
 const checkpointLeaseTaken = `"lease":"control-checkpoints","holder"`
+
+// sharedNATS starts a NATS server for the test and returns the config
+// change that puts a control on it with the nats keystore (one seal key
+// file for all).
+func sharedNATS(t *testing.T) func(*config.Config) {
+	t.Helper()
+	srv, err := embedded.Start(context.Background(), embedded.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	seal := filepath.Join(t.TempDir(), "seal.key")
+	return func(c *config.Config) {
+		c.NATS.URL, c.NATS.ListenAddr = srv.ClientURL(), "none"
+		c.Control.Keystore, c.Control.SealKeyFile = config.KeystoreNATS, seal
+	}
+}
 
 // TestTwoControlsOnOneNATS: two controls with control.keystore nats on one
 // NATS server, each with its own data dir: both serve, a write on one is
@@ -29,21 +45,14 @@ const checkpointLeaseTaken = `"lease":"control-checkpoints","holder"`
 func TestTwoControlsOnOneNATS(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	seal := filepath.Join(t.TempDir(), "seal.key")
-	shared := func(c *config.Config) {
-		c.NATS.URL, c.NATS.ListenAddr = srv.ClientURL(), "none"
-		c.Control.Keystore, c.Control.SealKeyFile = config.KeystoreNATS, seal
-	}
-	logA, logB := &syncLog{}, &syncLog{}
+	shared := sharedNATS(t)
+	logA, logB := &testio.Buffer{}, &testio.Buffer{}
 	a := nodetest.StartIn(t, t.TempDir(), logA, shared)
-	require.Eventually(t, func() bool { return logA.count("lease taken") == 1 }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return count(logA, "lease taken") == 1 }, 20*time.Second, 20*time.Millisecond)
 	b := nodetest.StartIn(t, t.TempDir(), logB, shared)
 	require.Equal(t, caPin(t, a), caPin(t, b), "one cluster, one set of CAs")
 
-	_, err = a.Env.Control.Users().Add(ctx, admin, schemas.User{Name: "alice", Roles: []string{"auditor"}})
+	_, err := a.Env.Control.Users().Add(ctx, admin, schemas.User{Name: "alice", Roles: []string{"auditor"}})
 	require.NoError(t, err)
 	require.NoError(t, b.Env.Control.Sync(ctx))
 	u, err := b.Env.Control.Users().Get(admin, "alice")
@@ -52,11 +61,11 @@ func TestTwoControlsOnOneNATS(t *testing.T) {
 	signs(t, a)
 	signs(t, b)
 
-	require.Equal(t, 1, logA.count(checkpointLeaseTaken), "a took the checkpoints' lease")
-	require.Zero(t, logB.count(checkpointLeaseTaken), "b waits while a holds it")
+	require.Equal(t, 1, count(logA, checkpointLeaseTaken), "a took the checkpoints' lease")
+	require.Zero(t, count(logB, checkpointLeaseTaken), "b waits while a holds it")
 	a.Stop()
-	require.Equal(t, 1, logA.count("lease released"), "a released the lease as it stopped")
-	require.Eventually(t, func() bool { return logB.count(checkpointLeaseTaken) == 1 }, 30*time.Second, 50*time.Millisecond,
+	require.Equal(t, 1, count(logA, "lease released"), "a released the lease as it stopped")
+	require.Eventually(t, func() bool { return count(logB, checkpointLeaseTaken) == 1 }, 30*time.Second, 50*time.Millisecond,
 		"b takes the checkpoints over")
 	signs(t, b)
 }
@@ -80,32 +89,28 @@ func fileHas(path, s string) bool {
 func TestExportRunsUnderTheLease(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	seal := filepath.Join(t.TempDir(), "seal.key")
+	shared := sharedNATS(t)
 	fileA, fileB := filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "b.jsonl")
-	node := func(file string, logs *syncLog) *nodetest.Node {
+	node := func(file string, logs *testio.Buffer) *nodetest.Node {
 		exp := exportTo(t, file)
 		return nodetest.StartIn(t, t.TempDir(), logs, func(c *config.Config) {
-			c.NATS.URL, c.NATS.ListenAddr = srv.ClientURL(), "none"
-			c.Control.Keystore, c.Control.SealKeyFile = config.KeystoreNATS, seal
+			shared(c)
 			exp(c)
 		})
 	}
-	logA, logB := &syncLog{}, &syncLog{}
+	logA, logB := &testio.Buffer{}, &testio.Buffer{}
 	a := node(fileA, logA)
-	require.Eventually(t, func() bool { return logA.count(`"lease":"export","holder"`) == 1 }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return count(logA, `"lease":"export","holder"`) == 1 }, 20*time.Second, 20*time.Millisecond)
 	b := node(fileB, logB)
 
 	signs(t, a) // cert.issued, an audit event
 	require.Eventually(t, func() bool { return fileHas(fileA, "cert.issued") }, 20*time.Second, 50*time.Millisecond)
-	require.Zero(t, logB.count(`"lease":"export","holder"`), "b's subscriber waits")
+	require.Zero(t, count(logB, `"lease":"export","holder"`), "b's subscriber waits")
 	_, statErr := os.Stat(fileB)
 	require.True(t, os.IsNotExist(statErr) || !fileHas(fileB, "cert.issued"), "only the holder exports")
 
 	a.Stop()
-	require.Eventually(t, func() bool { return logB.count(`"lease":"export","holder"`) == 1 }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return count(logB, `"lease":"export","holder"`) == 1 }, 30*time.Second, 50*time.Millisecond)
 	out, err := b.Env.Control.Certs().Sign(ctx, admin, wire.SignRequest{Format: "tls", Hosts: []string{"after.example"}, TTL: time.Hour})
 	require.NoError(t, err)
 	require.NotEmpty(t, out.CertPEM)

@@ -13,11 +13,11 @@ import (
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
 )
 
-// An import cut short (the marker says running, some records are in) is
-// done again at the next start.
-func TestImportCutShortIsDoneAgain(t *testing.T) {
-	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{StoreDir: t.TempDir(), Logger: zerolog.Nop()})
+// EmbeddedJS starts an embedded NATS server for the test and connects to
+// it (the external tests use it too).
+func EmbeddedJS(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	srv, err := embedded.Start(context.Background(), embedded.Config{StoreDir: t.TempDir(), Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	nc, err := srv.Connect()
@@ -25,6 +25,14 @@ func TestImportCutShortIsDoneAgain(t *testing.T) {
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
+	return js
+}
+
+// An import cut short (the marker says running, some records are in) is
+// done again at the next start.
+func TestImportCutShortIsDoneAgain(t *testing.T) {
+	ctx := context.Background()
+	js := EmbeddedJS(t)
 	sealPath := filepath.Join(t.TempDir(), "seal.key")
 	seal, err := keystore.LoadSealKey(sealPath, true)
 	require.NoError(t, err)

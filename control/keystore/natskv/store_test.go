@@ -13,32 +13,15 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/control/keystore/keystoretest"
 	"github.com/tollgate-db/tollgate/control/keystore/natskv"
-	"github.com/tollgate-db/tollgate/eventlog/embedded"
 )
 
 var _ control.Keys = (*natskv.Store)(nil)
-
-// natsJS starts an embedded NATS server for the test and connects to it.
-func natsJS(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{StoreDir: t.TempDir(), Logger: zerolog.Nop()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return js
-}
 
 func sealer(t *testing.T, path string) *keystore.Sealer {
 	t.Helper()
@@ -49,7 +32,7 @@ func sealer(t *testing.T, path string) *keystore.Sealer {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	js := natsJS(t)
+	js := natskv.EmbeddedJS(t)
 	var n atomic.Int32
 	keystoretest.Run(t, func(t *testing.T) control.Keys {
 		s, err := natskv.Open(context.Background(), js, natskv.Config{
@@ -61,7 +44,7 @@ func TestConformance(t *testing.T) {
 
 func TestOpenNeedsASealKey(t *testing.T) {
 	t.Parallel()
-	_, err := natskv.Open(context.Background(), natsJS(t), natskv.Config{})
+	_, err := natskv.Open(context.Background(), natskv.EmbeddedJS(t), natskv.Config{})
 	require.ErrorIs(t, err, natskv.ErrNoSealKey)
 	require.ErrorContains(t, err, "control.seal_key_file")
 }
@@ -69,7 +52,7 @@ func TestOpenNeedsASealKey(t *testing.T) {
 func TestBucketHoldsNoClearValue(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	js := natsJS(t)
+	js := natskv.EmbeddedJS(t)
 	sealPath := filepath.Join(t.TempDir(), "seal.key")
 	s, err := natskv.Open(ctx, js, natskv.Config{Seal: sealer(t, sealPath)})
 	require.NoError(t, err)
@@ -130,7 +113,7 @@ func TestImportFileOnceIntoAnEmptyBucket(t *testing.T) {
 	require.NoError(t, file.PutSecret(ctx, "password/alice", []byte("hash-a")))
 	require.NoError(t, file.PutSecret(ctx, "control/host.key", []byte("pem")))
 
-	s, err := natskv.Open(ctx, natsJS(t), natskv.Config{Seal: sealer(t, sealPath)})
+	s, err := natskv.Open(ctx, natskv.EmbeddedJS(t), natskv.Config{Seal: sealer(t, sealPath)})
 	require.NoError(t, err)
 	empty, err := s.Empty(ctx)
 	require.NoError(t, err)
@@ -162,7 +145,7 @@ func TestImportIntoAUsedBucketCopiesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	sealPath := filepath.Join(t.TempDir(), "seal.key")
-	s, err := natskv.Open(ctx, natsJS(t), natskv.Config{Seal: sealer(t, sealPath)})
+	s, err := natskv.Open(ctx, natskv.EmbeddedJS(t), natskv.Config{Seal: sealer(t, sealPath)})
 	require.NoError(t, err)
 	require.NoError(t, s.PutSecret(ctx, "password/alice", []byte("bucket")))
 	file, err := keystore.New(t.TempDir(), keystore.WithSealKey(sealPath, true))
