@@ -24,8 +24,9 @@ var ErrNoSealKey = errors.New("the NATS keystore needs a seal key: set control.s
 type Config struct {
 	// Bucket is the KV bucket (default DefaultBucket).
 	Bucket string
-	// Replicas of a bucket Open creates (default 1); an existing bucket is
-	// bound as it is.
+	// Replicas of a bucket Open creates (0: 1). An existing bucket is
+	// bound as it is, but one with other replicas than a non-zero
+	// Replicas is refused, naming both.
 	Replicas int
 	// Seal seals every value.
 	Seal *keystore.Sealer
@@ -47,6 +48,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	if cfg.Bucket == "" {
 		cfg.Bucket = DefaultBucket
 	}
+	asked := cfg.Replicas
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
@@ -66,7 +68,30 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("open keystore bucket %s: %w", cfg.Bucket, err)
 	}
+	if err := checkReplicas(ctx, kv, cfg.Bucket, asked); err != nil {
+		return nil, err
+	}
 	return &Store{kv: kv, seal: cfg.Seal}, nil
+}
+
+// checkReplicas refuses a bucket with other replicas than asked (0: any).
+func checkReplicas(ctx context.Context, kv jetstream.KeyValue, bucket string, asked int) error {
+	if asked == 0 {
+		return nil
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("keystore bucket %s: %w", bucket, err)
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return nil
+	}
+	if have := bs.StreamInfo().Config.Replicas; have != asked {
+		return fmt.Errorf("keystore bucket %s exists with replicas %d, this config asks %d: set nats.replicas to %d, "+
+			"or scale the bucket with nats stream edit KV_%s --replicas %d", bucket, have, asked, have, bucket, asked)
+	}
+	return nil
 }
 
 // kvKey is the bucket's key of a record.

@@ -158,3 +158,16 @@ func TestImportIntoAUsedBucketCopiesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "bucket", string(v))
 }
+
+func TestOpenRefusesOtherReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	js := natskv.EmbeddedJS(t)
+	seal := sealer(t, filepath.Join(t.TempDir(), "seal.key"))
+	_, err := natskv.Open(ctx, js, natskv.Config{Seal: seal})
+	require.NoError(t, err)
+	_, err = natskv.Open(ctx, js, natskv.Config{Seal: seal, Replicas: 1})
+	require.NoError(t, err, "the same replicas bind")
+	_, err = natskv.Open(ctx, js, natskv.Config{Seal: seal, Replicas: 3})
+	require.ErrorContains(t, err, "keystore bucket TOLLGATE_KEYS exists with replicas 1, this config asks 3: set nats.replicas to 1")
+}
