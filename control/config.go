@@ -28,6 +28,12 @@ type Config struct {
 	// Hosts are the names and addresses of control's HTTPS listener, put
 	// in its host cert.
 	Hosts []string
+	// Keys, when set, is where CA keys and secrets are kept (the NATS KV
+	// store shared by several controls); nil means the file keystore in
+	// DataDir, sealed with SealKeyFile when that is set. Control's own
+	// host cert and key stay in that file keystore either way: each
+	// control has its own.
+	Keys Keys
 	// SealKeyFile, when set, seals the keystore with AES-256-GCM under the
 	// 32-byte key in this file (created 0600 at first start).
 	SealKeyFile string

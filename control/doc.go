@@ -13,10 +13,13 @@
 //
 // Certificates are made with control/pki; CA private keys (by key id),
 // password hashes (argon2id from control/secret, as secret
-// "password/<user>") and control's own host cert and key live in
-// control/keystore under <data-dir>/keystore, optionally sealed with a key
-// file (Config.SealKeyFile, config `control.seal_key_file`). Tokens and
-// invites are control/secret values; only their hashes are stored.
+// "password/<user>") live in a Keys store: control/keystore under
+// <data-dir>/keystore, optionally sealed with a key file
+// (Config.SealKeyFile, config `control.seal_key_file`), or, shared by
+// several controls, the sealed NATS KV bucket of control/keystore/natskv
+// (Config.Keys, config `control.keystore: nats`). Control's own host cert
+// and key stay in its data dir's keystore either way. Tokens and invites
+// are control/secret values; only their hashes are stored.
 //
 // Control's own host cert (HTTPS API) is kept in the keystore and renewed
 // when less than a third of ServerCertTTL is left, at start and at the next

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/projections"
@@ -25,13 +24,13 @@ const CATTL = 10 * 365 * 24 * time.Hour
 // events.
 type authority struct {
 	s  *Service
-	ks *keystore.Store
+	ks Keys
 
 	mu      sync.Mutex
 	issuers map[string]*pki.Issuer // by key id
 }
 
-func newAuthority(s *Service, ks *keystore.Store) *authority {
+func newAuthority(s *Service, ks Keys) *authority {
 	return &authority{s: s, ks: ks, issuers: map[string]*pki.Issuer{}}
 }
 

@@ -46,10 +46,10 @@ func (s *Service) ServerCertificate(ctx context.Context) (tls.Certificate, error
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := s.keys.PutSecret(ctx, serverKeySecret, []byte(iss.keyPEM)); err != nil {
+	if err := s.local.PutSecret(ctx, serverKeySecret, []byte(iss.keyPEM)); err != nil {
 		return tls.Certificate{}, fmt.Errorf("store control's host key: %w", err)
 	}
-	if err := s.keys.PutSecret(ctx, serverCertSecret, []byte(iss.certPEM)); err != nil {
+	if err := s.local.PutSecret(ctx, serverCertSecret, []byte(iss.certPEM)); err != nil {
 		return tls.Certificate{}, fmt.Errorf("store control's host cert: %w", err)
 	}
 	s.log.Info().Str("serial", iss.serial).Time("not_after", iss.notAfter).Msg("issued control's host cert")
@@ -59,14 +59,14 @@ func (s *Service) ServerCertificate(ctx context.Context) (tls.Certificate, error
 // storedServerCert returns the stored host cert if it is still good for
 // hosts and has more than a third of its lifetime left.
 func (s *Service) storedServerCert(ctx context.Context, hosts []string) (tls.Certificate, bool) {
-	certPEM, err := s.keys.GetSecret(ctx, serverCertSecret)
+	certPEM, err := s.local.GetSecret(ctx, serverCertSecret)
 	if err != nil {
 		if !errors.Is(err, keystore.ErrNotFound) {
 			s.log.Warn().Err(err).Msg("read control's host cert; issuing a new one")
 		}
 		return tls.Certificate{}, false
 	}
-	keyPEM, err := s.keys.GetSecret(ctx, serverKeySecret)
+	keyPEM, err := s.local.GetSecret(ctx, serverKeySecret)
 	if err != nil {
 		return tls.Certificate{}, false
 	}

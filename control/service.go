@@ -24,16 +24,34 @@ const Source = "control"
 // KeystoreDir is the keystore's directory in a data dir.
 func KeystoreDir(dataDir string) string { return filepath.Join(dataDir, "keystore") }
 
+// OpenFileKeys opens the file keystore in dataDir, sealed under the key in
+// sealKeyFile when it is set (created 0600 when missing).
+func OpenFileKeys(dataDir, sealKeyFile string) (*keystore.Store, error) {
+	var opts []keystore.Option
+	if sealKeyFile != "" {
+		opts = append(opts, keystore.WithSealKey(sealKeyFile, true))
+	}
+	ks, err := keystore.New(KeystoreDir(dataDir), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	return ks, nil
+}
+
 // Service is the control plane: the projection it follows, the core every
 // command shares (authorize, build, append, wait for the projection) and
 // its own identity. Its commands and queries are grouped by concept, each a
 // small type over the Service: Users, Roles, Tokens, Locks, Databases,
 // Agents, Certs, CAs, Cluster, Auth and Audit (control/api mounts each).
 type Service struct {
-	cfg      Config
-	log      zerolog.Logger
-	builder  *eventlog.Builder
-	keys     *keystore.Store
+	cfg     Config
+	log     zerolog.Logger
+	builder *eventlog.Builder
+	keys    Keys
+	// local is this control's own keystore in its data dir (its host cert
+	// and key: each control has its own names); keys when they are not
+	// shared.
+	local    Keys
 	pki      *authority
 	audit    *auditor
 	throttle *throttle
@@ -57,15 +75,15 @@ func New(cfg Config) (*Service, error) {
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
 	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
-	var opts []keystore.Option
-	if cfg.SealKeyFile != "" {
-		opts = append(opts, keystore.WithSealKey(cfg.SealKeyFile, true))
-	}
-	ks, err := keystore.New(KeystoreDir(cfg.DataDir), opts...)
+	local, err := OpenFileKeys(cfg.DataDir, cfg.SealKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("open keystore: %w", err)
+		return nil, err
 	}
-	s.keys = ks
+	ks := cfg.Keys
+	if ks == nil {
+		ks = local
+	}
+	s.keys, s.local = ks, local
 	s.pki = newAuthority(s, ks)
 	s.audit = newAuditor(s)
 	s.throttle = newThrottle(cfg.FailureDelay)

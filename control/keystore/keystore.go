@@ -3,8 +3,6 @@ package keystore
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -19,12 +17,10 @@ var ErrNotFound = errors.New("not found in keystore")
 // key, or the other way round, or the seal key does not open it.
 var ErrSealed = errors.New("keystore seal mismatch")
 
-// maxName bounds a key id or secret name (bytes, before encoding).
-const maxName = 200
-
+// The kinds of record: CA keys and secrets.
 const (
-	kindKey    = "keys"
-	kindSecret = "secrets"
+	KindKey    = "keys"
+	KindSecret = "secrets"
 )
 
 // Option configures New.
@@ -33,6 +29,7 @@ type Option func(*options)
 type options struct {
 	sealPath   string
 	sealCreate bool
+	readClear  bool
 }
 
 // WithSealKey seals every file with AES-256-GCM under the 32-byte key in
@@ -42,10 +39,16 @@ func WithSealKey(path string, create bool) Option {
 	return func(o *options) { o.sealPath, o.sealCreate = path, create }
 }
 
+// ReadClear lets a store with a seal key read files that are not sealed
+// (written before the data dir had a seal key), to import them into a
+// sealed store; it still writes every file sealed.
+func ReadClear() Option { return func(o *options) { o.readClear = true } }
+
 // Store is a keystore directory. It is safe for concurrent use.
 type Store struct {
-	dir  string
-	seal *sealer
+	dir       string
+	seal      *Sealer
+	readClear bool
 }
 
 // New opens (creating if needed) the keystore in dir.
@@ -54,7 +57,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, kindKey), filepath.Join(dir, kindSecret)} {
+	for _, d := range []string{dir, filepath.Join(dir, KindKey), filepath.Join(dir, KindSecret)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create keystore dir: %w", err)
 		}
@@ -62,9 +65,9 @@ func New(dir string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("restrict keystore dir: %w", err)
 		}
 	}
-	s := &Store{dir: dir}
+	s := &Store{dir: dir, readClear: o.readClear}
 	if o.sealPath != "" {
-		sl, err := loadSealKey(o.sealPath, o.sealCreate)
+		sl, err := LoadSealKey(o.sealPath, o.sealCreate)
 		if err != nil {
 			return nil, err
 		}
@@ -84,12 +87,11 @@ func (s *Store) Put(ctx context.Context, keyID string, key crypto.Signer) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	data, err := EncodeKey(keyID, key)
 	if err != nil {
-		return fmt.Errorf("encode key %s: %w", keyID, err)
+		return err
 	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	return s.write(kindKey, keyID, ".pem", data)
+	return s.write(KindKey, keyID, ".pem", data)
 }
 
 // Get loads the key stored under keyID, or ErrNotFound.
@@ -97,23 +99,11 @@ func (s *Store) Get(ctx context.Context, keyID string) (crypto.Signer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := s.read(kindKey, keyID, ".pem")
+	data, err := s.read(KindKey, keyID, ".pem")
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("key %s: damaged keystore file (no PKCS#8 PEM block)", keyID)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: damaged keystore file: %w", keyID, err)
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("key %s: not a signing key", keyID)
-	}
-	return signer, nil
+	return DecodeKey(keyID, data)
 }
 
 // Delete removes the key stored under keyID; a missing key is no error.
@@ -121,7 +111,7 @@ func (s *Store) Delete(ctx context.Context, keyID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.remove(kindKey, keyID, ".pem")
+	return s.remove(KindKey, keyID, ".pem")
 }
 
 // PutSecret stores value under name, replacing any value stored there.
@@ -129,7 +119,7 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.write(kindSecret, name, "", value)
+	return s.write(KindSecret, name, "", value)
 }
 
 // GetSecret returns the value stored under name, or ErrNotFound.
@@ -137,7 +127,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.read(kindSecret, name, "")
+	return s.read(KindSecret, name, "")
 }
 
 // DeleteSecret removes the value stored under name; a missing one is no
@@ -146,15 +136,12 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.remove(kindSecret, name, "")
+	return s.remove(KindSecret, name, "")
 }
 
 func (s *Store) path(kind, name, ext string) (string, error) {
-	if name == "" {
-		return "", errors.New("keystore: empty name")
-	}
-	if len(name) > maxName {
-		return "", fmt.Errorf("keystore: name longer than %d bytes", maxName)
+	if err := CheckName(name); err != nil {
+		return "", err
 	}
 	return filepath.Join(s.dir, kind, EncodeName(name)+ext), nil
 }
@@ -165,7 +152,7 @@ func (s *Store) write(kind, name, ext string, data []byte) error {
 		return err
 	}
 	if s.seal != nil {
-		if data, err = s.seal.seal(kind+"/"+name, data); err != nil {
+		if data, err = s.seal.Seal(SealAD(kind, name), data); err != nil {
 			return err
 		}
 	}
@@ -207,14 +194,14 @@ func (s *Store) read(kind, name, ext string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read keystore: %w", err)
 	}
-	sealed := isSealed(data)
+	sealed := IsSealed(data)
 	switch {
 	case s.seal == nil && sealed:
 		return nil, fmt.Errorf("%s %q is sealed: open the keystore with its seal key file: %w", strings.TrimSuffix(kind, "s"), name, ErrSealed)
-	case s.seal != nil && !sealed:
+	case s.seal != nil && !sealed && !s.readClear:
 		return nil, fmt.Errorf("%s %q is not sealed but the keystore uses a seal key: %w", strings.TrimSuffix(kind, "s"), name, ErrSealed)
 	case sealed:
-		return s.seal.open(kind+"/"+name, data)
+		return s.seal.Open(SealAD(kind, name), data)
 	}
 	return data, nil
 }

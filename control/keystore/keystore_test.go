@@ -203,5 +203,58 @@ func TestEncodeName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, keystore.EncodeName(tc.in))
+		back, err := keystore.DecodeName(tc.want)
+		require.NoError(t, err)
+		require.Equal(t, tc.in, back)
 	}
+}
+
+func TestNamesListsWhatWasPut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := keystore.New(t.TempDir())
+	require.NoError(t, err)
+	secrets := []string{"a%2Fb", "a/b", "password/alice", "Ünïcode user"}
+	for _, n := range secrets {
+		require.NoError(t, s.PutSecret(ctx, n, []byte("x")))
+	}
+	for id, k := range newKeys(t) {
+		require.NoError(t, s.Put(ctx, id, k))
+	}
+	got, err := s.Names(ctx, keystore.KindSecret)
+	require.NoError(t, err)
+	require.ElementsMatch(t, secrets, got)
+	got, err = s.Names(ctx, keystore.KindKey)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"user-ec", "db-rsa"}, got)
+	_, err = s.Names(ctx, "other")
+	require.Error(t, err)
+	for _, bad := range []string{"a%2", "a%ZZ"} {
+		_, err := keystore.DecodeName(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+func TestReadClearOpensFilesFromBeforeTheSealKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, sealPath := t.TempDir(), filepath.Join(t.TempDir(), "seal.key")
+	plain, err := keystore.New(dir)
+	require.NoError(t, err)
+	require.NoError(t, plain.PutSecret(ctx, "old", []byte("clear")))
+
+	sealed, err := keystore.New(dir, keystore.WithSealKey(sealPath, true))
+	require.NoError(t, err)
+	_, err = sealed.GetSecret(ctx, "old")
+	require.ErrorIs(t, err, keystore.ErrSealed, "without ReadClear a clear file is refused")
+
+	rc, err := keystore.New(dir, keystore.WithSealKey(sealPath, false), keystore.ReadClear())
+	require.NoError(t, err)
+	v, err := rc.GetSecret(ctx, "old")
+	require.NoError(t, err)
+	require.Equal(t, "clear", string(v))
+	require.NoError(t, rc.PutSecret(ctx, "new", []byte("sealed now")))
+	raw, err := os.ReadFile(filepath.Join(dir, "secrets", "new"))
+	require.NoError(t, err)
+	require.True(t, keystore.IsSealed(raw), "ReadClear still writes sealed")
 }

@@ -19,9 +19,14 @@ const SealKeySize = 32
 // sealMagic starts every sealed file.
 var sealMagic = []byte("TGSEAL1\n")
 
-type sealer struct{ aead cipher.AEAD }
+// Sealer seals and opens records with AES-256-GCM under a seal key. The
+// file store seals its files with it, the NATS KV store its values.
+type Sealer struct{ aead cipher.AEAD }
 
-func loadSealKey(path string, create bool) (*sealer, error) {
+// LoadSealKey reads the 32-byte seal key in path (refused when others may
+// read it). When create is true and path does not exist, a new random key
+// is written there (0600); otherwise a missing file is an error.
+func LoadSealKey(path string, create bool) (*Sealer, error) {
 	key, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
 		key = make([]byte, SealKeySize)
@@ -62,7 +67,7 @@ func loadSealKey(path string, create bool) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal key: %w", err)
 	}
-	return &sealer{aead: aead}, nil
+	return &Sealer{aead: aead}, nil
 }
 
 // privateMode reports whether only this process's user can read the key
@@ -88,10 +93,12 @@ func privateMode(fi os.FileInfo) bool {
 	return err == nil && slices.Contains(groups, int(st.Gid))
 }
 
-func isSealed(data []byte) bool { return bytes.HasPrefix(data, sealMagic) }
+// IsSealed reports whether data starts as a sealed record does.
+func IsSealed(data []byte) bool { return bytes.HasPrefix(data, sealMagic) }
 
-// seal returns magic | nonce | ciphertext, with ad bound as additional data.
-func (s *sealer) seal(ad string, plain []byte) ([]byte, error) {
+// Seal returns magic | nonce | ciphertext, with ad (the record's kind and
+// name, SealAD) bound as additional data.
+func (s *Sealer) Seal(ad string, plain []byte) ([]byte, error) {
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
 		return nil, fmt.Errorf("random nonce: %w", err)
@@ -100,10 +107,15 @@ func (s *sealer) seal(ad string, plain []byte) ([]byte, error) {
 	return s.aead.Seal(out, nonce, plain, []byte(ad)), nil
 }
 
-func (s *sealer) open(ad string, data []byte) ([]byte, error) {
+// Open returns the clear bytes of a record Seal made with the same ad; a
+// record that is not sealed, or does not open with this key, is ErrSealed.
+func (s *Sealer) Open(ad string, data []byte) ([]byte, error) {
+	if !IsSealed(data) {
+		return nil, fmt.Errorf("%s is not sealed: %w", ad, ErrSealed)
+	}
 	data = data[len(sealMagic):]
 	if len(data) < s.aead.NonceSize()+s.aead.Overhead() {
-		return nil, fmt.Errorf("sealed %s: file too short: %w", ad, ErrSealed)
+		return nil, fmt.Errorf("sealed %s: too short: %w", ad, ErrSealed)
 	}
 	n := s.aead.NonceSize()
 	plain, err := s.aead.Open(nil, data[:n], data[n:], []byte(ad))
@@ -112,3 +124,8 @@ func (s *sealer) open(ad string, data []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// SealAD is the additional data a record of kind (KindKey, KindSecret) and
+// name is sealed with, so that a sealed record moved to another name does
+// not open.
+func SealAD(kind, name string) string { return kind + "/" + name }

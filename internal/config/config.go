@@ -102,8 +102,13 @@ type Control struct {
 	// CAKeyAlg selects the key algorithm per CA type ("user", "host", "db",
 	// "db_client"): ECDSA-P256 (default) or RSA-2048.
 	CAKeyAlg map[string]string `yaml:"ca_key_alg"`
-	// SealKeyFile optionally seals the keystore with a key file.
+	// SealKeyFile optionally seals the keystore with a key file; the
+	// nats keystore requires it.
 	SealKeyFile string `yaml:"seal_key_file"`
+	// Keystore is where CA keys and secrets live: "file" (default: the
+	// data dir's keystore) or "nats" (one sealed NATS KV bucket, shared
+	// by every control on the cluster; KeystoreNATS).
+	Keystore string `yaml:"keystore"`
 	// MetricsAddr serves the process's Prometheus /metrics (export lag
 	// among them) and control's /healthz (default 127.0.0.1:7090; "none"
 	// or "-": no listener). When the agent runs in the same process on
@@ -233,6 +238,9 @@ func (c *Config) fill() {
 	if c.Control.MetricsAddr == "" {
 		c.Control.MetricsAddr = agentconfig.DefaultMetricsAddr
 	}
+	if c.Control.Keystore == "" {
+		c.Control.Keystore = KeystoreFile
+	}
 }
 
 // Validate checks values that cannot work.
@@ -278,6 +286,9 @@ func (c *Config) Validate() error {
 		if err := c.Agent.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
+	}
+	if err := c.Control.validateKeystore(); err != nil {
+		return err
 	}
 	for typ, alg := range c.Control.CAKeyAlg {
 		switch typ {

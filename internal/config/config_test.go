@@ -48,6 +48,15 @@ func TestParse(t *testing.T) {
 		{name: "bad nats listen", yaml: "nats:\n  listen_addr: nope\n", wantErr: "nats.listen_addr"},
 		{name: "nats listen with url", yaml: "nats:\n  listen_addr: \":7422\"\n  url: nats://x:4222\n", wantErr: "remove it or nats.url"},
 		{name: "bad nats advertise", yaml: "nats:\n  advertise: ctl:7422\n", wantErr: "nats.advertise"},
+		{name: "keystore default file", yaml: "", check: func(t *testing.T, c Config) {
+			require.Equal(t, KeystoreFile, c.Control.Keystore)
+			require.False(t, c.KeysInNATS())
+		}},
+		{name: "keystore nats", yaml: "control:\n  keystore: nats\n  seal_key_file: /etc/tollgate/seal.key\n", check: func(t *testing.T, c Config) {
+			require.True(t, c.KeysInNATS())
+		}},
+		{name: "keystore nats without seal key", yaml: "control:\n  keystore: nats\n", wantErr: "control.keystore: nats needs control.seal_key_file"},
+		{name: "keystore unknown", yaml: "control:\n  keystore: vault\n", wantErr: `control.keystore "vault": use file (the default) or nats`},
 		{name: "negative nats replicas", yaml: "nats:\n  replicas: -1\n", wantErr: "nats.replicas -1"},
 		{name: "nats client tls", yaml: "nats:\n  url: tls://a:4222,tls://b:4222\n  ca_file: $DIR/ca.pem\n  cert_file: $DIR/c.crt\n  key_file: $DIR/c.key\n",
 			check: func(t *testing.T, c Config) {

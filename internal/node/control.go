@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/api"
+	"github.com/tollgate-db/tollgate/control/lease"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/internal/config"
@@ -29,6 +30,8 @@ type controlComponent struct {
 	log  zerolog.Logger
 	// addr is control's API address as clients reach it.
 	addr string
+	// leases, when set, is what the checkpoints run under.
+	leases *lease.Leases
 }
 
 // newControl starts control over lg and binds its API listener; nl, when
@@ -63,9 +66,14 @@ func newControl(ctx context.Context, cfg config.Config, lg *jetstream.Log, nl *n
 		natsFor = natsAdvertiseFor(cfg, lg.Server)
 	}
 	clog := log.With().Str("component", "control").Logger()
+	keys, err := openKeys(ctx, cfg, lg.JS, clog)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	svc, err := control.New(control.Config{Control: lg.Control, Audit: lg.Audit, Validator: val, DataDir: cfg.DataDir,
 		ClusterName: cfg.ClusterName, KeyAlg: cfg.KeyAlg, Hosts: hosts, NATSURL: natsURL, NATSURLFor: natsFor, Logger: clog,
-		SealKeyFile: cfg.Control.SealKeyFile})
+		SealKeyFile: cfg.Control.SealKeyFile, Keys: keys})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -134,24 +142,38 @@ func clientAddr(listen string) string {
 func (c *controlComponent) Name() string { return "control" }
 
 // Run serves the API and signs the head of control's audit chain
-// (checkpoints) until ctx ends, then once more at shutdown.
+// (checkpoints) until ctx ends, then once more at shutdown, once the API
+// has stopped. With leases (several controls on the cluster) the
+// checkpoints run only while this process holds their lease, and the one
+// at shutdown only if it still does.
 func (c *controlComponent) Run(ctx context.Context) error {
 	c.log.Info().Str("listen", c.ln.Addr().String()).Str("public", c.addr).Msg("control API listening")
 	cpCtx, stopCP := context.WithCancel(ctx)
-	cpDone := make(chan struct{})
+	apiDone, cpDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(cpDone)
-		c.svc.RunCheckpoints(cpCtx)
+		_ = underLease(cpCtx, c.leases, leaseCheckpoints, func(lctx context.Context) error {
+			c.svc.RunCheckpoints(lctx)
+			if cpCtx.Err() != nil { // stopping, not a lost lease
+				<-apiDone
+				c.shutdownCheckpoint(ctx)
+			}
+			return nil
+		})
 	}()
 	err := c.api.Serve(ctx, c.ln, c.cert)
+	close(apiDone)
 	stopCP()
 	<-cpDone
+	return err
+}
+
+func (c *controlComponent) shutdownCheckpoint(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if cerr := c.svc.Checkpoint(cctx, schemas.CheckpointShutdown); cerr != nil {
 		c.log.Warn().Err(cerr).Msg("audit checkpoint at shutdown")
 	}
-	return err
 }
 
 // interfaceIPs are this host's unicast addresses, but link-local ones: the

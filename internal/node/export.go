@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tollgate-db/tollgate/control/lease"
 	"github.com/tollgate-db/tollgate/control/wire"
 	eventlogjs "github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/export"
@@ -24,6 +25,8 @@ type exportComponent struct {
 	log zerolog.Logger
 	// running are the subscribers once started (for status).
 	running atomic.Pointer[subscriber.Manager]
+	// leases, when set, is what the subscribers run under.
+	leases *lease.Leases
 }
 
 // newExport is the export component of cfg (nil, nil when there is no
@@ -40,12 +43,19 @@ func newExport(cfg *export.Config, lg *eventlogjs.Log, reg *prometheus.Registry,
 
 func (e *exportComponent) Name() string { return "export" }
 
+// Run runs the subscribers until ctx ends; with leases (several controls
+// on the cluster), only while this process holds the export lease.
 func (e *exportComponent) Run(ctx context.Context) error {
+	return underLease(ctx, e.leases, leaseExport, e.run)
+}
+
+func (e *exportComponent) run(ctx context.Context) error {
 	m, err := subscriber.Start(ctx, e.js, e.cfg, subscriber.Options{Logger: e.log, Registerer: e.reg})
 	if err != nil {
 		return err
 	}
 	e.running.Store(m)
+	defer e.running.Store(nil)
 	e.log.Info().Int("sinks", len(e.cfg.Sinks)).Msg("export subscribers running")
 	<-ctx.Done()
 	return m.Wait()

@@ -167,6 +167,13 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 	if err != nil {
 		return nil, nil, err
 	}
+	leases, err := openLeases(ctx, cfg, lg.JS, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if exp != nil {
+		exp.leases = leases
+	}
 	var comps []component
 	if cfg.ControlEnabled() {
 		status := func(context.Context) wire.ExportStatus { return wire.ExportStatus{} }
@@ -177,6 +184,7 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 		if err != nil {
 			return nil, nil, err
 		}
+		c.leases = leases
 		comps = append(comps, c)
 		env.Control, env.ControlAddr = c.svc, c.addr
 	}
