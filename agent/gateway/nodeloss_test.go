@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,11 +26,7 @@ import (
 )
 
 // TestMain removes the nats-server natstest built, if a test did.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	natstest.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { natstest.Main(m) }
 
 // clusterLog runs the event log on three nats-server processes, both
 // streams at three replicas.

@@ -18,11 +18,7 @@ import (
 )
 
 // TestMain removes the nats-server natstest built, if a test did.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	natstest.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { natstest.Main(m) }
 
 // TestStartOnNATSCluster runs `tollgate start` (control only) on three
 // nats-servers with mTLS, given as seed URLs with nats.ca_file,

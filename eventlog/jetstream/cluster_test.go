@@ -2,7 +2,6 @@ package jetstream_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -14,11 +13,7 @@ import (
 	"github.com/tollgate-db/tollgate/internal/natstest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	natstest.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { natstest.Main(m) }
 
 // TestCluster runs the log on three real nats-servers. The subtests share
 // the cluster and run in turn: the streams' subjects are fixed, so each

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // serverPkg is the main package of the nats-server module (go.mod requires
@@ -28,7 +29,16 @@ func Binary(ctx context.Context) (string, error) {
 	return build.path, build.err
 }
 
-// RemoveBinary deletes the built binary, if any (a TestMain calls it after
+// Main runs a package's tests and then removes the nats-server they built,
+// if any, and exits: the TestMain of every package that starts a Cluster
+// is `func TestMain(m *testing.M) { natstest.Main(m) }`.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBinary()
+	os.Exit(code)
+}
+
+// RemoveBinary deletes the built binary, if any (Main calls it after
 // m.Run).
 func RemoveBinary() {
 	if build.path != "" {

@@ -2,7 +2,6 @@ package natstest_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,11 +12,7 @@ import (
 	"github.com/tollgate-db/tollgate/internal/natstest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	natstest.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { natstest.Main(m) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
