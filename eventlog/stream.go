@@ -115,6 +115,10 @@ type AppendOptions struct {
 	// record on the event's subject must have (0: no record yet).
 	ExpectSubjectSeq uint64
 	HasExpect        bool
+	// ExpectOn, when set, is the subject filter (wildcards allowed) whose
+	// last record the expectation is about, instead of the event's
+	// subject.
+	ExpectOn string
 }
 
 // AppendOption configures one Append.
@@ -127,6 +131,19 @@ func ExpectLastSubjectSeq(seq uint64) AppendOption {
 	return func(o *AppendOptions) {
 		o.ExpectSubjectSeq = seq
 		o.HasExpect = true
+	}
+}
+
+// ExpectLastSeqOn makes the append conditional on the last record of any
+// subject matching filter having sequence seq (0: none matches yet): a
+// writer of a hash chain spread over many subjects (control's audit
+// events) appends only onto the head it chained from. A mismatch fails
+// with ErrConflict.
+func ExpectLastSeqOn(filter string, seq uint64) AppendOption {
+	return func(o *AppendOptions) {
+		o.ExpectSubjectSeq = seq
+		o.HasExpect = true
+		o.ExpectOn = filter
 	}
 }
 

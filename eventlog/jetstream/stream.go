@@ -99,7 +99,10 @@ func (s *Stream) Append(ctx context.Context, ev eventlog.Event, opts ...eventlog
 		return 0, err
 	}
 	var popts []jetstream.PublishOpt
-	if o.HasExpect {
+	switch {
+	case o.HasExpect && o.ExpectOn != "":
+		popts = append(popts, jetstream.WithExpectLastSequenceForSubject(o.ExpectSubjectSeq, o.ExpectOn))
+	case o.HasExpect:
 		popts = append(popts, jetstream.WithExpectLastSequencePerSubject(o.ExpectSubjectSeq))
 	}
 	ack, err := s.js.PublishMsg(ctx, m, popts...)
@@ -109,7 +112,11 @@ func (s *Stream) Append(ctx context.Context, ev eventlog.Event, opts ...eventlog
 			// JetStream checks the expectation before de-duplication: a
 			// retried conditional append whose first try was stored
 			// conflicts with itself. Recognize it.
-			if seq, ok := s.storedLast(ctx, ev.Subject, ev.ID); ok {
+			on := ev.Subject
+			if o.ExpectOn != "" {
+				on = o.ExpectOn
+			}
+			if seq, ok := s.storedLast(ctx, on, ev.ID); ok {
 				return seq, nil
 			}
 		}
@@ -118,7 +125,8 @@ func (s *Stream) Append(ctx context.Context, ev eventlog.Event, opts ...eventlog
 	return ack.Sequence, nil
 }
 
-// storedLast reports whether the last record on subject has event id id.
+// storedLast reports whether the last record on subject (a filter
+// too) has event id id.
 func (s *Stream) storedLast(ctx context.Context, subject, id string) (uint64, bool) {
 	m, err := s.st.GetLastMsgForSubject(ctx, subject)
 	if err != nil || m.Header.Get(jetstream.MsgIDHeader) != id {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStream Factory) {
 		{"TimeBounds", s.testTimeBounds},
 		{"Dedupe", s.testDedupe},
 		{"ExpectLastSubjectSeq", s.testExpect},
+		{"ExpectLastSeqOn", s.testExpectOn},
 		{"ConcurrentExpect", s.testConcurrentExpect},
 		{"ReadUpperBound", s.testReadUpperBound},
 		{"ReadCallbackError", s.testReadCallbackError},
@@ -294,6 +295,31 @@ func (s *suite) testDedupe(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, other, last)
 	require.Len(t, readAll(t, st, eventlog.Query{}), 2)
+}
+
+// testExpectOn: the expectation is about the last record on any subject
+// of a filter, so two writers chaining over the filter's subjects cannot
+// both append onto one head.
+func (s *suite) testExpectOn(t *testing.T) {
+	st := s.stream(t)
+	ctx := ctxT(t)
+	roles := eventlog.ControlPrefix + "." + eventlog.KindRole + ".*"
+	s1, err := st.Append(ctx, s.event(eventlog.KindRole, "a", 1), eventlog.ExpectLastSeqOn(roles, 0))
+	require.NoError(t, err)
+	// Another subject of the filter: it must name role a's record as the head.
+	_, err = st.Append(ctx, s.event(eventlog.KindRole, "b", 2), eventlog.ExpectLastSeqOn(roles, 0))
+	require.ErrorIs(t, err, eventlog.ErrConflict)
+	s2, err := st.Append(ctx, s.event(eventlog.KindRole, "b", 3), eventlog.ExpectLastSeqOn(roles, s1))
+	require.NoError(t, err)
+	// A subject outside the filter does not move its head.
+	_, err = st.Append(ctx, s.event(eventlog.KindUser, "u", 4))
+	require.NoError(t, err)
+	_, err = st.Append(ctx, s.event(eventlog.KindRole, "a", 5), eventlog.ExpectLastSeqOn(roles, s1))
+	require.ErrorIs(t, err, eventlog.ErrConflict)
+	s3, err := st.Append(ctx, s.event(eventlog.KindRole, "c", 6), eventlog.ExpectLastSeqOn(roles, s2))
+	require.NoError(t, err)
+	require.Greater(t, s3, s2)
+	require.Len(t, readAll(t, st, eventlog.Query{Subjects: []string{roles}}), 3)
 }
 
 func (s *suite) testExpect(t *testing.T) {

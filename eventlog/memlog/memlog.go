@@ -139,9 +139,13 @@ func (s *Stream) appendLocked(ev eventlog.Event, o eventlog.AppendOptions) (uint
 		return 0, fmt.Errorf("append event %s (%d bytes, max %d): %w", ev.ID, len(raw), s.maxSize, eventlog.ErrTooLarge)
 	}
 	if o.HasExpect {
-		if last := s.bySubject[ev.Subject]; last != o.ExpectSubjectSeq {
+		on, last := ev.Subject, s.bySubject[ev.Subject]
+		if o.ExpectOn != "" {
+			on, last = o.ExpectOn, s.lastOnLocked(o.ExpectOn)
+		}
+		if last != o.ExpectSubjectSeq {
 			return 0, fmt.Errorf("append event on %s: expected last sequence %d, have %d: %w",
-				ev.Subject, o.ExpectSubjectSeq, last, eventlog.ErrConflict)
+				on, o.ExpectSubjectSeq, last, eventlog.ErrConflict)
 		}
 	}
 	// Keep our own copy: the caller may reuse its buffer.
@@ -249,6 +253,17 @@ func (s *Stream) LastSeq(ctx context.Context) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return uint64(len(s.recs)), nil
+}
+
+// lastOnLocked is the sequence of the last record on a subject matching
+// filter (0: none).
+func (s *Stream) lastOnLocked(filter string) uint64 {
+	for i := len(s.recs) - 1; i >= 0; i-- {
+		if eventlog.SubjectMatch(filter, s.recs[i].rec.Event.Subject) {
+			return s.recs[i].rec.StreamSeq
+		}
+	}
+	return 0
 }
 
 // LastSubjectSeq returns the sequence of the last record on subject (0 when
