@@ -16,6 +16,9 @@ type auditor struct {
 	// checkpointed is the chain sequence of control's last checkpoint
 	// (checkpoint.go): the head has not moved while it is the head.
 	checkpointed uint64
+	// headStreamSeq is the stream sequence of the chain's head, which the next
+	// append expects to be ChainFilter's last record (appendChained).
+	headStreamSeq uint64
 }
 
 func newAuditor(s *Service) *auditor { return &auditor{s: s} }
@@ -27,13 +30,7 @@ func (a *auditor) emit(ctx context.Context, typ, db, user, actor string, data an
 	defer a.mu.Unlock()
 	ev, err := a.s.builder.Build(typ, 1, actor, eventlog.AuditSubject(db, user, ChainSession, typ), data)
 	if err == nil {
-		err = a.chain(context.WithoutCancel(ctx), &ev)
-	}
-	if err == nil && a.s.cfg.Validator != nil {
-		err = a.s.cfg.Validator.Validate(&ev)
-	}
-	if err == nil {
-		_, err = a.s.cfg.Audit.Append(context.WithoutCancel(ctx), ev)
+		_, err = a.appendChained(context.WithoutCancel(ctx), ev)
 	}
 	if err != nil {
 		a.s.log.Error().Err(err).Str("type", typ).Str("user", user).Msg("append audit event")

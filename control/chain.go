@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tollgate-db/tollgate/eventlog"
@@ -36,31 +37,69 @@ func (a *auditor) resume(ctx context.Context) error {
 	if a.chainer != nil {
 		return nil
 	}
-	seq, hash, typ, err := a.chainHead(ctx)
+	seq, hash, typ, head, err := a.chainHead(ctx)
 	if err != nil {
 		return fmt.Errorf("resume audit chain: %w", err)
 	}
 	a.chainer = eventlog.NewChainer(seq, hash)
+	a.headStreamSeq = head
 	if typ == schemas.TypeAuditCheckpoint {
 		a.checkpointed = seq
 	}
 	return nil
 }
 
-func (a *auditor) chainHead(ctx context.Context) (seq uint64, hash, typ string, err error) {
+// chainHead is the chain's last event on ChainFilter: its chain sequence,
+// hash and type, and head, its stream sequence (what the next append
+// expects to be the filter's last record).
+func (a *auditor) chainHead(ctx context.Context) (seq uint64, hash, typ string, head uint64, err error) {
 	q := eventlog.Query{Subjects: []string{ChainFilter}}
 	last, err := a.s.cfg.Audit.LastSubjectSeq(ctx, ChainFilter)
 	if err != nil {
-		return 0, "", "", err
+		return 0, "", "", 0, err
 	}
 	if last > 0 {
 		q.FromSeq, q.ToSeq = last, last
 	}
 	err = a.s.cfg.Audit.Read(ctx, q, func(r eventlog.Record) error {
+		head = r.StreamSeq
 		if r.Event.Source == Source && r.Event.Seq > 0 {
 			seq, hash, typ = r.Event.Seq, r.Event.Hash, r.Event.Type
 		}
 		return nil
 	})
-	return seq, hash, typ, err
+	return seq, hash, typ, head, err
+}
+
+// appendChained appends ev, chained, onto the head this process chained
+// from: when another control appended to the chain meanwhile (several
+// controls on one log), the append conflicts, and ev is chained again onto
+// the head read back from the stream, a few times. Any failure drops the
+// chain state, so the next event resumes from the stream. Callers hold a.mu.
+func (a *auditor) appendChained(ctx context.Context, ev eventlog.Event) (eventlog.Event, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		try := ev
+		if err = a.chain(ctx, &try); err != nil {
+			break
+		}
+		if v := a.s.cfg.Validator; v != nil {
+			if err = v.Validate(&try); err != nil {
+				break
+			}
+		}
+		var seq uint64
+		seq, err = a.s.cfg.Audit.Append(ctx, try, eventlog.ExpectLastSeqOn(ChainFilter, a.headStreamSeq))
+		if err == nil {
+			a.headStreamSeq = seq
+			return try, nil
+		}
+		a.chainer = nil
+		if !errors.Is(err, eventlog.ErrConflict) {
+			break
+		}
+	}
+	a.chainer = nil
+	return ev, err
 }

@@ -81,6 +81,10 @@ func (s *Service) Checkpoint(ctx context.Context, reason string) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// A failed append meanwhile dropped the chain state: read it again.
+	if err := a.resume(ctx); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	seq, hash := a.chainer.Last()
 	if seq == 0 || seq == a.checkpointed {
 		return nil
@@ -99,17 +103,24 @@ func (s *Service) Checkpoint(ctx context.Context, reason string) error {
 		Signature: base64.StdEncoding.EncodeToString(sig)}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	// It signs this head: if another control moved the chain meanwhile, the
+	// append conflicts and the next checkpoint signs the new head.
 	if err := a.chainer.Next(&ev); err != nil {
+		a.chainer = nil
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if s.cfg.Validator != nil {
 		if err := s.cfg.Validator.Validate(&ev); err != nil {
+			a.chainer = nil
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	if _, err := s.cfg.Audit.Append(context.WithoutCancel(ctx), ev); err != nil {
+	stored, err := s.cfg.Audit.Append(context.WithoutCancel(ctx), ev, eventlog.ExpectLastSeqOn(ChainFilter, a.headStreamSeq))
+	if err != nil {
+		a.chainer = nil
 		return fmt.Errorf("checkpoint: append: %w", err)
 	}
+	a.headStreamSeq = stored
 	a.checkpointed = ev.Seq
 	return nil
 }
