@@ -29,7 +29,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "tollgate-control.validate" -}}
 {{- if ne (int .Values.replicas) 1 -}}
-{{- fail (printf "replicas=%v: one control process per cluster today (several controls sharing sealed secrets are not supported yet); set replicas=1" .Values.replicas) -}}
+{{- fail (printf "replicas=%v: this chart runs one control (several controls need control.keystore nats on a NATS cluster, docs/OPERATIONS.md section 5, which the chart does not set up yet); set replicas=1" .Values.replicas) -}}
 {{- end -}}
 {{- if and (not .Values.nats.url) (gt (int .Values.nats.replicas) 1) -}}
 {{- fail (printf "nats.replicas=%v needs a NATS cluster: set nats.url to its seed URLs, or nats.replicas=1 for the embedded server" .Values.nats.replicas) -}}
