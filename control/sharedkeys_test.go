@@ -16,14 +16,15 @@ import (
 	"github.com/tollgate-db/tollgate/projections"
 )
 
-// Two controls sharing their keys (Config.Keys) on one log: the CA keys
-// the first made sign on the second, and each keeps its own host cert for
-// its own names in its own data dir, so neither reissues the other's.
-func TestSharedKeysKeepEachControlsHostCert(t *testing.T) {
-	t.Parallel()
+// twoControls starts two controls (ctl-a.example, ctl-b.example) on one
+// log, sharing their keys (Config.Keys); it returns them, the shared keys
+// and the audit stream. They stop with the test.
+func twoControls(t *testing.T) (a, b *Service, shared *keystore.Store, aud *memlog.Stream) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ctl, aud := memlog.New(eventlog.ControlStream), memlog.New(eventlog.AuditStream)
+	t.Cleanup(cancel)
+	ctl := memlog.New(eventlog.ControlStream)
+	aud = memlog.New(eventlog.AuditStream)
 	shared, err := keystore.New(filepath.Join(t.TempDir(), "shared"))
 	require.NoError(t, err)
 	start := func(host string) *Service {
@@ -33,7 +34,16 @@ func TestSharedKeysKeepEachControlsHostCert(t *testing.T) {
 		require.NoError(t, svc.Start(ctx))
 		return svc
 	}
-	a, b := start("ctl-a.example"), start("ctl-b.example")
+	return start("ctl-a.example"), start("ctl-b.example"), shared, aud
+}
+
+// Two controls sharing their keys (Config.Keys) on one log: the CA keys
+// the first made sign on the second, and each keeps its own host cert for
+// its own names in its own data dir, so neither reissues the other's.
+func TestSharedKeysKeepEachControlsHostCert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, shared, _ := twoControls(t)
 	admin := Caller{Kind: CallerUser, Name: AdminUser}
 	for _, s := range []*Service{a, b} {
 		out, err := s.Certs().Sign(ctx, admin, wire.SignRequest{Format: "tls", Hosts: []string{"db.example"}, TTL: time.Hour})

@@ -2,18 +2,14 @@ package control
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
-	"github.com/tollgate-db/tollgate/eventlog/memlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -25,19 +21,8 @@ import (
 // intact, checkpoints of both controls included.
 func TestTwoControlsWriteOneUnforkedAuditChain(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ctl, aud := memlog.New(eventlog.ControlStream), memlog.New(eventlog.AuditStream)
-	shared, err := keystore.New(filepath.Join(t.TempDir(), "shared"))
-	require.NoError(t, err)
-	start := func(host string) *Service {
-		svc, err := New(Config{Control: ctl, Audit: aud, DataDir: t.TempDir(), ClusterName: "test", Hosts: []string{host},
-			Keys: shared, Logger: zerolog.Nop(), FailureDelay: time.Millisecond})
-		require.NoError(t, err)
-		require.NoError(t, svc.Start(ctx))
-		return svc
-	}
-	a, b := start("ctl-a.example"), start("ctl-b.example")
+	ctx := context.Background()
+	a, b, _, aud := twoControls(t)
 	admin := Caller{Kind: CallerUser, Name: AdminUser}
 	const perWriter = 15
 	var wg sync.WaitGroup
