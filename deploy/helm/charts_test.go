@@ -49,6 +49,10 @@ var renderCases = []chartCase{
 		"resources[0].labels.env[0]=dev",
 	}},
 	{"control-embedded", "tollgate-control", []string{"publicAddr=tollgate.example.com:7080", "sealKeySecret=tollgate-seal"}},
+	{"control-three-controls", "tollgate-control", []string{
+		"replicas=3", "nats.url=tls://nats-0.nats:4222\\,tls://nats-1.nats:4222\\,tls://nats-2.nats:4222",
+		"nats.replicas=3", "nats.tlsSecret=nats-ca", "sealKeySecret=tollgate-seal", "publicAddr=tollgate.example.com:7080",
+	}},
 	{"control-nats-cluster", "tollgate-control", []string{
 		"nats.url=tls://nats-0.nats:4222\\,tls://nats-1.nats:4222\\,tls://nats-2.nats:4222",
 		"nats.replicas=3", "nats.credsSecret=tollgate-nats", "nats.tlsSecret=nats-ca", "sealKeySecret=tollgate-seal",
@@ -141,7 +145,9 @@ func TestChartsRefuseBadValues(t *testing.T) {
 		{"no database", chartCase{chart: "tollgate-agent", set: without("databases[0]")}, "nothing to serve"},
 		{"database without uri", chartCase{chart: "tollgate-agent", set: without("databases[0].uri=")}, "databases[0] needs name and uri"},
 		{"bad audit mode", chartCase{chart: "tollgate-agent", set: append(guideAgent, "auditMode=sometimes")}, "strict or async"},
-		{"two controls", chartCase{chart: "tollgate-control", set: []string{"replicas=2"}}, "set replicas=1"},
+		{"two controls without a cluster", chartCase{chart: "tollgate-control", set: []string{"replicas=2", "sealKeySecret=s"}}, "set nats.url"},
+		{"two controls without a seal key", chartCase{chart: "tollgate-control", set: []string{"replicas=2", "nats.url=nats://n:4222"}}, "set sealKeySecret"},
+		{"no control", chartCase{chart: "tollgate-control", set: []string{"replicas=0"}}, "at least 1"},
 		{"replicas without a cluster", chartCase{chart: "tollgate-control", set: []string{"nats.replicas=3"}}, "needs a NATS cluster"},
 		{"creds without a cluster", chartCase{chart: "tollgate-control", set: []string{"nats.credsSecret=x"}}, "are for nats.url"},
 	} {

@@ -27,9 +27,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.publicAddr | default (printf "%s.%s.svc:%v" (include "tollgate-control.fullname" .) .Release.Namespace .Values.service.apiPort) -}}
 {{- end -}}
 
+{{/* Several controls keep their keys in NATS KV (control.keystore nats). */}}
+{{- define "tollgate-control.keystore" -}}
+{{- if gt (int .Values.replicas) 1 -}}nats{{- else -}}file{{- end -}}
+{{- end -}}
+
 {{- define "tollgate-control.validate" -}}
-{{- if ne (int .Values.replicas) 1 -}}
-{{- fail (printf "replicas=%v: this chart runs one control (several controls need control.keystore nats on a NATS cluster, docs/OPERATIONS.md section 5, which the chart does not set up yet); set replicas=1" .Values.replicas) -}}
+{{- if lt (int .Values.replicas) 1 -}}
+{{- fail (printf "replicas=%v: at least 1" .Values.replicas) -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.nats.url) -}}
+{{- fail (printf "replicas=%v: several controls share one NATS cluster; set nats.url to its seed URLs (and nats.replicas=3), or replicas=1 for the embedded server" .Values.replicas) -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.sealKeySecret) -}}
+{{- fail (printf "replicas=%v: several controls share their CA keys sealed in NATS KV; set sealKeySecret to a Secret (key seal.key) every control mounts" .Values.replicas) -}}
 {{- end -}}
 {{- if and (not .Values.nats.url) (gt (int .Values.nats.replicas) 1) -}}
 {{- fail (printf "nats.replicas=%v needs a NATS cluster: set nats.url to its seed URLs, or nats.replicas=1 for the embedded server" .Values.nats.replicas) -}}
