@@ -153,7 +153,9 @@ func (l *loop) ack(b *batch, n, written int) {
 // event that does not decode or format is still delivered, as its raw
 // stored JSON. skip reports an event of a type the filter leaves out.
 func (l *loop) item(arena []byte, m jetstream.Msg, it *export.Item) (_ []byte, skip bool) {
-	if err := eventlog.DecodeEvent(m.Data(), &it.Event); err != nil {
+	// A NATS message owns its data (the client allocates it per message and
+	// never reuses it): the event aliases it rather than copying it.
+	if err := eventlog.DecodeEventOwned(m.Data(), &it.Event); err != nil {
 		l.s.log.Error().Err(err).Uint64("stream_seq", it.StreamSeq).Msg("undecodable event exported raw")
 		return append(arena, rawDoc(m.Data())...), false
 	}
