@@ -36,23 +36,45 @@ type AuthorizeFunc func(leaf *x509.Certificate) (Client, error)
 type authenticator struct {
 	token     []byte
 	authorize AuthorizeFunc
+	leaf      AuthorizeFunc
 	log       zerolog.Logger
 }
 
-func newAuthenticator(authorize AuthorizeFunc, log zerolog.Logger) (*authenticator, error) {
+func newAuthenticator(authorize, leaf AuthorizeFunc, log zerolog.Logger) (*authenticator, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("generate in-process token: %w", err)
 	}
-	return &authenticator{token: []byte(hex.EncodeToString(b[:])), authorize: authorize, log: log}, nil
+	if authorize == nil {
+		authorize = allowAll
+	}
+	return &authenticator{token: []byte(hex.EncodeToString(b[:])), authorize: authorize, leaf: leaf, log: log}, nil
+}
+
+// allowAll is Authorize when only leaf nodes are authorized: every client
+// with a verified cert may do everything (as without Authorize).
+func allowAll(*x509.Certificate) (Client, error) {
+	return Client{Publish: []string{">"}, Subscribe: []string{">"}}, nil
 }
 
 // Check implements server.Authentication.
 func (a *authenticator) Check(c server.ClientAuthentication) bool {
-	if c.Kind() != server.CLIENT {
+	authorize := a.authorize
+	switch c.Kind() {
+	case server.CLIENT:
+	case server.LEAF:
+		if a.leaf == nil {
+			return false
+		}
+		authorize = a.leaf
+	default:
 		return false
 	}
 	cs := c.GetTLSConnectionState()
+	if cs == nil && c.Kind() == server.LEAF {
+		a.log.Warn().Str("remote", addr(c)).Msg("NATS leaf node without TLS refused")
+		return false
+	}
 	if cs == nil {
 		opts := c.GetOpts()
 		if opts == nil || subtle.ConstantTimeCompare([]byte(opts.Token), a.token) != 1 {
@@ -67,7 +89,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		return false
 	}
 	leaf := cs.VerifiedChains[0][0]
-	cl, err := a.authorize(leaf)
+	cl, err := authorize(leaf)
 	if err != nil {
 		a.log.Warn().Str("remote", addr(c)).Str("subject", leaf.Subject.CommonName).Err(err).Msg("NATS client refused")
 		return false

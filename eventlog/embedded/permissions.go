@@ -35,3 +35,37 @@ func AgentClient(name, controlStream, auditStream, auditPrefix string) Client {
 		Subscribe: []string{"_INBOX.>", "_TGACK.>"},
 	}
 }
+
+// LeafAgentClient is what a leaf agent's NATS server may do across its
+// leaf-node connection to the hub (hubDomain), its own JetStream being in
+// agentDomain. Publish is what it may send into the hub: the requests of
+// its mirror of the control stream (a push consumer with flow control),
+// stream info and direct gets of both streams for its agent (how it finds
+// what the hub has of its chain), and the messages the hub's source of its
+// audit stream receives. Subscribe is what the hub may send it: the hub's
+// requests to create and drop that source's consumer on the agent's audit
+// stream, the mirrored control events, flow control, and replies. It may
+// not publish audit or control events into the hub directly, nor reach any
+// other stream's API or any other agent's domain.
+func LeafAgentClient(name, hubDomain, agentDomain, controlStream, auditStream string) Client {
+	hub, own := "$JS."+hubDomain+".API.", "$JS."+agentDomain+".API."
+	pub := []string{
+		hub + "INFO",
+		hub + "CONSUMER.CREATE." + controlStream + ".>",
+		hub + "CONSUMER.CREATE." + controlStream,
+		hub + "CONSUMER.DELETE." + controlStream + ".*",
+		"$JS.S.>", "$JS.FC.>", "$JSC.R.>",
+	}
+	for _, s := range []string{controlStream, auditStream} {
+		pub = append(pub, hub+"STREAM.INFO."+s, hub+"DIRECT.GET."+s, hub+"DIRECT.GET."+s+".>", hub+"STREAM.MSG.GET."+s)
+	}
+	sub := []string{
+		own + "INFO",
+		own + "STREAM.INFO." + auditStream,
+		own + "CONSUMER.CREATE." + auditStream + ".>",
+		own + "CONSUMER.CREATE." + auditStream,
+		own + "CONSUMER.DELETE." + auditStream + ".*",
+		"$JS.M.>", "$JS.FC.>", "$JSC.R.>", "_INBOX.>",
+	}
+	return Client{Name: name, Publish: pub, Subscribe: sub}
+}

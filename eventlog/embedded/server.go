@@ -40,6 +40,22 @@ type Config struct {
 	Authorize AuthorizeFunc
 	// ServerName names the server (default "tollgate").
 	ServerName string
+	// Domain is the server's JetStream domain ("": none). Across a leaf
+	// node, each side's JetStream is reached by its domain
+	// ($JS.<domain>.API), so a hub taking leaf agents and every leaf agent
+	// each have a distinct one.
+	Domain string
+	// LeafListen is "host:port" (port 0 picks a free one) of a listener
+	// for leaf-node connections (leaf agents), "" for none. It needs the
+	// TLS settings above (the same certificate and client-cert
+	// verification) and AuthorizeLeaf.
+	LeafListen string
+	// AuthorizeLeaf decides what each leaf node may do from its verified
+	// certificate: Publish is what the leaf may send into this server,
+	// Subscribe what it may receive (see LeafAgentClient).
+	AuthorizeLeaf AuthorizeFunc
+	// Leaf, when set, connects this server to a hub as a leaf node.
+	Leaf *LeafRemote
 	// MaxMemory and MaxStore bound JetStream's memory and disk use in bytes
 	// (0: the server's defaults).
 	MaxMemory int64
@@ -55,6 +71,7 @@ type Server struct {
 	ns        *server.Server
 	inProcess bool
 	token     string // in-process token when Authorize is set
+	leafURL   string // of the leaf-node listener, "" without one
 	log       zerolog.Logger
 }
 
@@ -76,6 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	opts := &server.Options{
 		ServerName:         cfg.ServerName,
 		JetStream:          true,
+		JetStreamDomain:    cfg.Domain,
 		StoreDir:           cfg.StoreDir,
 		JetStreamMaxMemory: cfg.MaxMemory,
 		JetStreamMaxStore:  cfg.MaxStore,
@@ -83,16 +101,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		DontListen:         cfg.Listen == "",
 	}
 	if cfg.Listen != "" {
-		host, portStr, err := net.SplitHostPort(cfg.Listen)
+		host, port, err := hostPort(cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("start embedded NATS: listen address %q: %w", cfg.Listen, err)
-		}
-		port, err := strconv.Atoi(portStr)
-		if err != nil || port < 0 || port > 65535 {
-			return nil, fmt.Errorf("start embedded NATS: listen port %q is not a port number", portStr)
-		}
-		if port == 0 {
-			port = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port = host, port
 	}
@@ -106,13 +117,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		opts.TLS, opts.TLSVerify, opts.TLSConfig, opts.TLSTimeout = true, true, tc, 5
 	}
+	if err := configureLeaf(opts, cfg, tc); err != nil {
+		return nil, fmt.Errorf("start embedded NATS: %w", err)
+	}
 	l := cfg.Logger.With().Str("component", "nats").Logger()
 	var auth *authenticator
-	if cfg.Authorize != nil {
+	if cfg.Authorize != nil || cfg.AuthorizeLeaf != nil {
 		if tc == nil {
 			return nil, errors.New("start embedded NATS: Authorize needs TLS with client certs")
 		}
-		if auth, err = newAuthenticator(cfg.Authorize, l); err != nil {
+		if auth, err = newAuthenticator(cfg.Authorize, cfg.AuthorizeLeaf, l); err != nil {
 			return nil, fmt.Errorf("start embedded NATS: %w", err)
 		}
 		opts.CustomClientAuthentication = auth
@@ -131,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		return nil, err
+	}
+	if cfg.LeafListen != "" { // the listener's port is known once ready
+		s.leafURL = "tls://" + net.JoinHostPort(opts.LeafNode.Host, strconv.Itoa(opts.LeafNode.Port))
 	}
 	return s, nil
 }

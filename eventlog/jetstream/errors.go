@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +17,7 @@ const (
 	codeWrongLastSequence         = 10071
 	codeWrongLastSequenceConstant = 10164
 	codeMessageExceedsMaximum     = 10054
+	codeStoreFailed               = 10077
 )
 
 // mapErr wraps err with the eventlog sentinel it means, keeping err in the
@@ -35,6 +37,9 @@ func mapErr(err error) error {
 	}
 	var aerr *jetstream.APIError
 	if errors.As(err, &aerr) {
+		if aerr.ErrorCode == codeStoreFailed && strings.Contains(aerr.Description, "maximum bytes") {
+			return fmt.Errorf("%w: %w", ErrLocalFull, err)
+		}
 		switch aerr.ErrorCode {
 		case codeWrongLastSequence, codeWrongLastSequenceConstant:
 			return fmt.Errorf("%w: %w", eventlog.ErrConflict, err)

@@ -23,6 +23,10 @@ type Log struct {
 	JS   jetstream.JetStream
 	// Server is the embedded server, nil for an external one.
 	Server *embedded.Server
+	// Hub is the hub's JetStream across the leaf node of a leaf agent's
+	// log (OpenLeaf), nil otherwise.
+	Hub       jetstream.JetStream
+	leafAudit string // the local audit stream's name (OpenLeaf)
 }
 
 // Open connects to the configured server (starting the embedded one when

@@ -33,13 +33,15 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	control, audit := cfg.StreamConfigs()
 	wants := []jetstream.StreamConfig{control, audit}
 	var errs []error
-	for _, want := range wants {
+	for i, want := range wants {
 		have, err := existing(ctx, js, want.Name)
 		if err != nil {
 			return err
 		}
 		if have != nil {
 			errs = append(errs, mismatch(*have, want, checkReplicas|checkSettings))
+			// The sources of leaf agents (AddLeafSource) stay.
+			wants[i].Sources = have.Sources
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
