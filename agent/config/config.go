@@ -116,11 +116,37 @@ type DBService struct {
 	// 256KiB). When events the log has not stored yet fill it, queries are
 	// refused (SQLSTATE 58000) until the log takes them.
 	SpoolMaxBytes ByteSize `yaml:"spool_max_bytes,omitempty"`
+	// AuditLeaf, with a hub_url, makes this agent a NATS leaf node with
+	// its own JetStream: its audit is durable in a local stream the hub
+	// sources, so strict sessions keep running while the hub or the link
+	// is down (docs/OPERATIONS.md, "Leaf-node agents").
+	AuditLeaf AuditLeaf `yaml:"audit_leaf,omitempty"`
 	// Databases are served statically.
 	Databases []Database `yaml:"databases,omitempty"`
 	// Resources select dynamically registered databases by labels.
 	Resources []ResourceMatcher `yaml:"resources,omitempty"`
 }
+
+// AuditLeaf is db_service.audit_leaf.
+type AuditLeaf struct {
+	// HubURL is control's leaf-node listener (its nats.leaf_listen_addr),
+	// e.g. "tls://control.example.com:7423"; empty: not a leaf node.
+	HubURL string `yaml:"hub_url,omitempty"`
+	// HubDomain is the hub's JetStream domain (control's nats.domain,
+	// default "tollgate").
+	HubDomain string `yaml:"hub_domain,omitempty"`
+	// MaxBytes bounds the local audit stream (default 1GiB, at least
+	// 256KiB): when events the hub has not taken fill it (and then the
+	// spool), queries are refused (SQLSTATE 58000) until the hub takes
+	// them.
+	MaxBytes ByteSize `yaml:"max_bytes,omitempty"`
+}
+
+// Enabled reports whether the agent is a leaf node.
+func (l AuditLeaf) Enabled() bool { return l.HubURL != "" }
+
+// DefaultHubDomain is the hub's JetStream domain by default.
+const DefaultHubDomain = "tollgate"
 
 // Database is one database this agent serves.
 type Database struct {
@@ -178,6 +204,14 @@ func (f *File) fill() {
 	}
 	if s.SpoolMaxBytes == 0 {
 		s.SpoolMaxBytes = DefaultSpoolMaxBytes
+	}
+	if s.AuditLeaf.Enabled() {
+		if s.AuditLeaf.HubDomain == "" {
+			s.AuditLeaf.HubDomain = DefaultHubDomain
+		}
+		if s.AuditLeaf.MaxBytes == 0 {
+			s.AuditLeaf.MaxBytes = DefaultSpoolMaxBytes
+		}
 	}
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = DefaultHandshakeTimeout

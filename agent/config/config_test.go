@@ -96,6 +96,10 @@ func TestParseBad(t *testing.T) {
 		"resources.yaml":             `db_service.resources[0].labels (line 3): required`,
 		"name.yaml":                  `db_service.databases[0].name (line 3): "my db": use 1-63 letters`,
 		"not_mapping.yaml":           `line 1: the config must be a mapping`,
+		"audit_leaf_url.yaml":        `db_service.audit_leaf.hub_url (line 3): must be a URL like tls://control.example.com:7423`,
+		"audit_leaf_no_url.yaml":     `db_service.audit_leaf.hub_url (line 2): is required with hub_domain or max_bytes`,
+		"audit_leaf_domain.yaml":     `db_service.audit_leaf.hub_domain (line 4): must be letters, digits`,
+		"audit_leaf_max_bytes.yaml":  `db_service.audit_leaf.max_bytes (line 4): must be at least 256KiB, got 1024 bytes`,
 	}
 	files, err := filepath.Glob("testdata/bad/*.yaml")
 	require.NoError(t, err)

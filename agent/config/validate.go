@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -94,6 +95,39 @@ func (s *DBService) validateLimits(p path, add func(*FieldError)) {
 	if s.MaxConnections < 0 {
 		add(p.key("max_connections").errorf("must be positive, got %d", s.MaxConnections))
 	}
+	s.AuditLeaf.validate(p.key("audit_leaf"), add)
+}
+
+func (l AuditLeaf) validate(p path, add func(*FieldError)) {
+	if !l.Enabled() {
+		if l.HubDomain != "" || l.MaxBytes != 0 {
+			add(p.key("hub_url").errorf("is required with hub_domain or max_bytes (control's nats.leaf_listen_addr, e.g. tls://control.example.com:7423)"))
+		}
+		return
+	}
+	if u, err := url.Parse(l.HubURL); err != nil || u.Scheme != "tls" || u.Port() == "" {
+		add(p.key("hub_url").errorf("must be a URL like tls://control.example.com:7423 (control's nats.leaf_listen_addr), got %q", l.HubURL))
+	}
+	if !validDomain(l.HubDomain) {
+		add(p.key("hub_domain").errorf("must be letters, digits, '-' or '_' (control's nats.domain), got %q", l.HubDomain))
+	}
+	if l.MaxBytes < MinSpoolMaxBytes {
+		add(p.key("max_bytes").errorf("must be at least 256KiB, got %d bytes", int64(l.MaxBytes)))
+	}
+}
+
+// validDomain reports whether d can be a JetStream domain (one subject
+// token of plain characters).
+func validDomain(d string) bool {
+	if d == "" {
+		return false
+	}
+	for _, c := range d {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Database) validate(p path, add func(*FieldError)) {

@@ -60,6 +60,11 @@ type Config struct {
 	// (0: the server's defaults).
 	MaxMemory int64
 	MaxStore  int64
+	// PingInterval is how often the server pings each connection (0: the
+	// server's default, 2 minutes); after 3 unanswered pings it drops the
+	// connection. A leaf agent pings its hub often, to notice a cut link
+	// and reconnect.
+	PingInterval time.Duration
 	// ReadyTimeout bounds Start's wait (default DefaultReadyTimeout).
 	ReadyTimeout time.Duration
 	// Logger receives the server's log lines.
@@ -99,6 +104,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		JetStreamMaxStore:  cfg.MaxStore,
 		NoSigs:             true,
 		DontListen:         cfg.Listen == "",
+		PingInterval:       cfg.PingInterval,
+		MaxPingsOut:        3,
 	}
 	if cfg.Listen != "" {
 		host, port, err := hostPort(cfg.Listen)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +17,11 @@ import (
 
 // DefaultLeafMaxBytes bounds a leaf agent's local audit stream.
 const DefaultLeafMaxBytes = 1 << 30
+
+// DefaultLeafPing is how often a leaf agent's server pings its hub: a cut
+// link is noticed after three unanswered pings, and the leaf reconnects
+// when it is back.
+const DefaultLeafPing = 5 * time.Second
 
 // LeafConfig is the event log of a leaf agent (OpenLeaf): a NATS server of
 // its own, with JetStream in Domain, connected to the hub as a leaf node.
@@ -83,6 +89,9 @@ func OpenLeaf(ctx context.Context, lc LeafConfig) (*Log, error) {
 	hub.DenyExports = appendNew(hub.DenyExports, eventlog.AuditPrefix+".>", eventlog.ControlPrefix+".>")
 	hub.DenyImports = appendNew(hub.DenyImports, eventlog.AuditPrefix+".>", eventlog.ControlPrefix+".>")
 	ec.Leaf = &hub
+	if ec.PingInterval <= 0 {
+		ec.PingInterval = DefaultLeafPing
+	}
 	if ec.Logger.GetLevel() == lc.Logger.GetLevel() {
 		ec.Logger = lc.Logger
 	}
@@ -147,4 +156,18 @@ func appendNew(list []string, subjects ...string) []string {
 		}
 	}
 	return out
+}
+
+// LeafDomain is the JetStream domain of the leaf agent agentID: the hub
+// derives it from the agent's verified cert, the agent from its identity.
+// Characters a domain cannot hold become '_' (an agent id ends in a
+// random part, so ids stay apart).
+func LeafDomain(agentID string) string {
+	b := []byte("tg-" + agentID)
+	for i, c := range b {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }

@@ -182,3 +182,13 @@ func TestLeafLocalStreamBoundRefuses(t *testing.T) {
 	require.Greater(t, stored, 10)
 	require.Len(t, ids(t, ctx, leaf.Audit), stored, "nothing dropped")
 }
+
+func TestLeafDomain(t *testing.T) {
+	for id, want := range map[string]string{
+		"db1-abcdef0123":             "tg-db1-abcdef0123",
+		"db1.example.com-abcdef0123": "tg-db1_example_com-abcdef0123",
+		"a b*>c":                     "tg-a_b__c",
+	} {
+		require.Equal(t, want, jetstream.LeafDomain(id), id)
+	}
+}

@@ -88,6 +88,27 @@ type NATS struct {
 	// "tls://control.example.com:7422"); default derived from ListenAddr.
 	// Its host is added to control's host cert.
 	Advertise string `yaml:"advertise"`
+	// LeafListenAddr is the embedded server's listener for leaf agents
+	// (db_service.audit_leaf), HOST:PORT, e.g. "0.0.0.0:7423". It serves
+	// TLS with control's host cert and requires a joined agent's host
+	// cert. Empty: none.
+	LeafListenAddr string `yaml:"leaf_listen_addr"`
+	// Domain is the embedded JetStream's domain, which leaf agents reach
+	// it by (their db_service.audit_leaf.hub_domain); default "tollgate"
+	// with a leaf listener.
+	Domain string `yaml:"domain"`
+}
+
+// NATSDomain is the embedded JetStream's domain: nats.domain, else
+// "tollgate" with a leaf listener, else none.
+func (c *Config) NATSDomain() string {
+	if c.NATS.Domain != "" {
+		return c.NATS.Domain
+	}
+	if c.NATS.LeafListenAddr != "" {
+		return agentconfig.DefaultHubDomain
+	}
+	return ""
 }
 
 // Control configures the control plane.
@@ -266,6 +287,9 @@ func (c *Config) Validate() error {
 		if c.NATS.URL != "" {
 			return fmt.Errorf("%w: nats.listen_addr is for the embedded server: remove it or nats.url", ErrInvalid)
 		}
+	}
+	if err := c.validateLeaf(); err != nil {
+		return err
 	}
 	if c.NATS.Replicas < 0 {
 		return fmt.Errorf("%w: nats.replicas %d: use 0 (the default: 1) or a positive number (3 on a cluster)", ErrInvalid, c.NATS.Replicas)

@@ -48,6 +48,18 @@ func TestParse(t *testing.T) {
 		{name: "bad nats listen", yaml: "nats:\n  listen_addr: nope\n", wantErr: "nats.listen_addr"},
 		{name: "nats listen with url", yaml: "nats:\n  listen_addr: \":7422\"\n  url: nats://x:4222\n", wantErr: "remove it or nats.url"},
 		{name: "bad nats advertise", yaml: "nats:\n  advertise: ctl:7422\n", wantErr: "nats.advertise"},
+		{name: "leaf listener", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n", check: func(t *testing.T, c Config) {
+			require.Equal(t, "tollgate", c.NATSDomain())
+		}},
+		{name: "leaf listener domain", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n  domain: hq\n", check: func(t *testing.T, c Config) {
+			require.Equal(t, "hq", c.NATSDomain())
+		}},
+		{name: "no leaf listener no domain", yaml: "", check: func(t *testing.T, c Config) { require.Empty(t, c.NATSDomain()) }},
+		{name: "bad leaf listen", yaml: "nats:\n  leaf_listen_addr: nope\n", wantErr: "nats.leaf_listen_addr \"nope\": use HOST:PORT"},
+		{name: "leaf listen with url", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n  url: nats://x:4222\n", wantErr: "leaf agents on an external NATS are not supported yet"},
+		{name: "leaf listen without nats listener", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n  listen_addr: none\n", wantErr: "needs the NATS listener"},
+		{name: "bad domain", yaml: "nats:\n  domain: a.b\n", wantErr: "nats.domain \"a.b\""},
+		{name: "audit leaf in control's process", yaml: "db_service:\n  audit_leaf:\n    hub_url: tls://ctl:7423\n", wantErr: "db_service.audit_leaf is for an agent on another host"},
 		{name: "keystore default file", yaml: "", check: func(t *testing.T, c Config) {
 			require.Equal(t, KeystoreFile, c.Control.Keystore)
 			require.False(t, c.KeysInNATS())

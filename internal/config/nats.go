@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"strings"
 )
 
 // validateTLS checks the client TLS files of an external NATS: only with
@@ -28,6 +30,32 @@ func (n NATS) validateTLS() error {
 		if _, err := os.Stat(f.path); err != nil {
 			return fmt.Errorf("%w: %s %q: %w", ErrInvalid, f.key, f.path, err)
 		}
+	}
+	return nil
+}
+
+// validateLeaf checks the leaf-node settings: control's leaf listener is
+// the embedded server's (not with nats.url, not without control), and a
+// leaf agent's (db_service.audit_leaf) joins a control in another process.
+func (c *Config) validateLeaf() error {
+	if l := c.NATS.LeafListenAddr; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return fmt.Errorf("%w: nats.leaf_listen_addr %q: use HOST:PORT, e.g. \"0.0.0.0:7423\"", ErrInvalid, l)
+		}
+		if c.NATSListen() == "" && c.NATS.URL == "" && c.ControlEnabled() {
+			return fmt.Errorf("%w: nats.leaf_listen_addr needs the NATS listener for agents (nats.listen_addr is none)", ErrInvalid)
+		}
+		if c.NATS.URL != "" || !c.ControlEnabled() {
+			return fmt.Errorf("%w: nats.leaf_listen_addr is for control's embedded NATS: remove it, or nats.url "+
+				"(leaf agents on an external NATS are not supported yet)", ErrInvalid)
+		}
+	}
+	if d := c.NATS.Domain; d != "" && strings.Trim(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return fmt.Errorf("%w: nats.domain %q: use letters, digits, '-' and '_'", ErrInvalid, d)
+	}
+	if c.AgentEnabled && c.Agent.DBService.AuditLeaf.Enabled() && c.ControlEnabled() {
+		return fmt.Errorf("%w: db_service.audit_leaf is for an agent on another host than control: "+
+			"remove it (an agent in control's process writes to control's JetStream directly)", ErrInvalid)
 	}
 	return nil
 }

@@ -28,6 +28,10 @@ type natsListener struct {
 	svc     atomic.Pointer[control.Service]
 	control string // stream names
 	audit   string
+	// hubDomain and leaves are set with a leaf-node listener
+	// (nats.leaf_listen_addr).
+	hubDomain string
+	leaves    *leafSources
 }
 
 // newNATSListener returns nil when cfg has no listener for agents
@@ -42,6 +46,11 @@ func newNATSListener(cfg config.Config, jc *jetstream.Config) *natsListener {
 	jc.Embedded.Listen = listen
 	jc.Embedded.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: n.configForClient}
 	jc.Embedded.Authorize = n.authorize
+	if cfg.NATS.LeafListenAddr != "" {
+		n.hubDomain, n.leaves = cfg.NATSDomain(), newLeafSources(d.AuditName)
+		jc.Embedded.LeafListen, jc.Embedded.Domain = cfg.NATS.LeafListenAddr, n.hubDomain
+		jc.Embedded.AuthorizeLeaf = n.authorizeLeaf
+	}
 	return n
 }
 
@@ -65,6 +74,23 @@ func (n *natsListener) authorize(leaf *x509.Certificate) (embedded.Client, error
 	return embedded.AgentClient(id, n.control, n.audit, eventlog.AuditPrefix), nil
 }
 
+// authorizeLeaf lets a joined agent's leaf node in with
+// embedded.LeafAgentClient's rights for its domain (jetstream.LeafDomain of
+// its id), and has the hub's audit stream source it.
+func (n *natsListener) authorizeLeaf(leaf *x509.Certificate) (embedded.Client, error) {
+	svc := n.svc.Load()
+	if svc == nil {
+		return embedded.Client{}, fmt.Errorf("%w: control is not ready yet", embedded.ErrRefused)
+	}
+	id, err := svc.AgentOfCert(leaf)
+	if err != nil {
+		return embedded.Client{}, fmt.Errorf("%w: %w", embedded.ErrRefused, err)
+	}
+	domain := jetstream.LeafDomain(id)
+	n.leaves.seen(domain)
+	return embedded.LeafAgentClient(id, n.hubDomain, domain, n.control, n.audit), nil
+}
+
 // setControl starts serving: control's host cert and the host CA.
 func (n *natsListener) setControl(ctx context.Context, svc *control.Service, cert tls.Certificate) {
 	n.tls.Store(svc.NATSTLSConfig(ctx, cert))
@@ -78,8 +104,10 @@ func natsHosts(cfg config.Config) []string {
 	if u, err := url.Parse(cfg.NATS.Advertise); err == nil && u.Hostname() != "" {
 		hosts = append(hosts, u.Hostname())
 	}
-	if h, _, err := net.SplitHostPort(cfg.NATSListen()); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
-		hosts = append(hosts, h)
+	for _, l := range []string{cfg.NATSListen(), cfg.NATS.LeafListenAddr} {
+		if h, _, err := net.SplitHostPort(l); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+			hosts = append(hosts, h)
+		}
 	}
 	return hosts
 }

@@ -112,6 +112,8 @@ type eventLog struct {
 	// remote is a separate agent's connection to control (nil: control
 	// runs here).
 	remote *join.Remote
+	// agentID is a leaf agent's id (its log has a Hub).
+	agentID string
 	// nats is the embedded server's listener for agents on other hosts
 	// (nil: none).
 	nats *natsListener
@@ -128,6 +130,13 @@ func openLog(ctx context.Context, cfg config.Config, gopt gateway.Options, log z
 		r, id, err := remoteJoin(ctx, &cfg, gopt)
 		if err != nil {
 			return eventLog{}, err
+		}
+		if cfg.Agent.DBService.AuditLeaf.Enabled() {
+			lg, err := openLeafLog(ctx, cfg, id, log)
+			if err != nil {
+				return eventLog{}, err
+			}
+			return eventLog{Log: lg, remote: r, agentID: id.AgentID}, nil
 		}
 		if jc, err = remoteLogConfig(cfg, id); err != nil {
 			return eventLog{}, err
@@ -186,6 +195,9 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 		}
 		c.leases = leases
 		comps = append(comps, c)
+		if lg.nats != nil && lg.nats.leaves != nil {
+			comps = append(comps, &leafSourcer{l: lg.nats.leaves, js: lg.JS, log: log})
+		}
 		env.Control, env.ControlAddr = c.svc, c.addr
 	}
 	agentMetrics := ""
@@ -200,6 +212,9 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 	}
 	if exp != nil {
 		comps = append(comps, exp)
+	}
+	if lg.Hub != nil {
+		comps = append(comps, newLeafTrimmer(lg.Log, lg.agentID, log))
 	}
 	if addr := controlMetricsAddr(cfg, env.Control != nil, agentMetrics); addr != "" {
 		m, err := newMetrics(addr, lg.Log, reg, log)

@@ -1,0 +1,130 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/embedded"
+	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/internal/config"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// openLeafLog is a leaf agent's event log (db_service.audit_leaf): its own
+// NATS server and JetStream in <data_dir>/leaf-jetstream, connected as a
+// leaf node to control's leaf listener with the agent's host cert.
+func openLeafLog(ctx context.Context, cfg config.Config, id *join.Identity, log zerolog.Logger) (*jetstream.Log, error) {
+	al := cfg.Agent.DBService.AuditLeaf
+	u, err := url.Parse(al.HubURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: db_service.audit_leaf.hub_url %q: %w", config.ErrInvalid, al.HubURL, err)
+	}
+	dir := join.Dir(cfg.DataDir)
+	lc := jetstream.LeafConfig{
+		Config:    jetstream.Config{DataDir: cfg.DataDir, Logger: log},
+		Domain:    jetstream.LeafDomain(id.AgentID),
+		HubDomain: al.HubDomain,
+		MaxBytes:  int64(al.MaxBytes),
+		Hub: embedded.LeafRemote{URLs: []string{al.HubURL},
+			TLSConfig: reloadingTLS(filepath.Join(dir, "host-ca.pem"), filepath.Join(dir, "host.crt"), filepath.Join(dir, "host.key"), u.Hostname())},
+	}
+	lg, err := jetstream.OpenLeaf(ctx, lc)
+	if err != nil {
+		return nil, err
+	}
+	log.Info().Str("hub", al.HubURL).Str("domain", lc.Domain).Str("store", filepath.Join(cfg.DataDir, "leaf-jetstream")).
+		Msg("audit is durable in this agent's own JetStream; the hub sources it")
+	return lg, nil
+}
+
+// reloadingTLS is a client TLS config that reads the CA bundle, cert and
+// key files at every handshake, so leaf reconnects follow host CA
+// rotations and host cert renewals (the gateway keeps the files current).
+func reloadingTLS(caFile, certFile, keyFile, serverName string) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := tls.LoadX509KeyPair(certFile, keyFile)
+			if err != nil {
+				return nil, fmt.Errorf("load the host cert: %w", err)
+			}
+			return &c, nil
+		},
+		// Verified below against the file as it is now.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return fmt.Errorf("read the host CA: %w", err)
+			}
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return errors.New("the host CA file holds no certificate")
+			}
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the hub presented no certificate")
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: serverName, Roots: roots, Intermediates: inter})
+			return err
+		},
+	}
+}
+
+// leafTrimInterval is how often a leaf agent drops from its local audit
+// stream what the hub has stored.
+const leafTrimInterval = 10 * time.Second
+
+// leafTrimmer is the component that trims a leaf agent's local audit
+// stream (jetstream.Log.TrimSourced) by its checkpoints in the hub.
+type leafTrimmer struct {
+	lg      *jetstream.Log
+	subject string
+	log     zerolog.Logger
+}
+
+func newLeafTrimmer(lg *jetstream.Log, agentID string, log zerolog.Logger) *leafTrimmer {
+	return &leafTrimmer{lg: lg, subject: eventlog.AuditSubject("", "", agentID, schemas.TypeAuditCheckpoint), log: log}
+}
+
+func (t *leafTrimmer) Name() string { return "leaf trim" }
+
+func (t *leafTrimmer) Run(ctx context.Context) error {
+	tk := time.NewTicker(leafTrimInterval)
+	defer tk.Stop()
+	var last uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+		if !t.lg.Server.LeafConnected() {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		seq, err := t.lg.TrimSourced(cctx, t.subject)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			t.log.Debug().Err(err).Msg("trim the local audit stream")
+		case seq > last:
+			last = seq
+			t.log.Debug().Uint64("below", seq).Msg("local audit stream trimmed: the hub holds these events")
+		}
+	}
+}
