@@ -89,8 +89,13 @@ func reloadingTLS(caFile, certFile, keyFile, serverName string) *tls.Config {
 // stream what the hub has stored.
 const leafTrimInterval = 10 * time.Second
 
-// leafTrimmer is the component that trims a leaf agent's local audit
-// stream (jetstream.Log.TrimSourced) by its checkpoints in the hub.
+// leafWatchInterval is how often a leaf agent looks at its link to the
+// hub, to log when it goes down and comes back.
+const leafWatchInterval = time.Second
+
+// leafTrimmer is the component that watches a leaf agent's link to the
+// hub and trims its local audit stream (jetstream.Log.TrimSourced) by its
+// checkpoints in the hub.
 type leafTrimmer struct {
 	lg      *jetstream.Log
 	subject string
@@ -104,16 +109,26 @@ func newLeafTrimmer(lg *jetstream.Log, agentID string, log zerolog.Logger) *leaf
 func (t *leafTrimmer) Name() string { return "leaf trim" }
 
 func (t *leafTrimmer) Run(ctx context.Context) error {
-	tk := time.NewTicker(leafTrimInterval)
+	tk := time.NewTicker(leafWatchInterval)
 	defer tk.Stop()
 	var last uint64
-	for {
+	up, since := true, time.Now()
+	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tk.C:
 		}
-		if !t.lg.Server.LeafConnected() {
+		now := t.lg.Server.LeafConnected()
+		switch {
+		case up && !now:
+			t.log.Warn().Msg("the link to the hub is down: audit events stay in this agent's JetStream until it is back")
+			since = time.Now()
+		case !up && now:
+			t.log.Info().Dur("after", time.Since(since).Round(time.Second)).Msg("the link to the hub is back: the hub takes the events kept here")
+		}
+		up = now
+		if !up || n%int(leafTrimInterval/leafWatchInterval) != 0 {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tollgate-db/tollgate/agent/relay/difftest"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/pgtest"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+// TestLeafAgentAcrossACutLink: control (the hub, with its embedded NATS
+// and a leaf-node listener) runs in a network namespace of its own, a
+// stand-in for another host; the agent, PostgreSQL and the client run
+// here. The agent is a leaf node (db_service.audit_leaf) in strict mode.
+// pgbench runs through `toll proxy db` before, during and after the veth
+// link between the two is taken down: every transaction during the cut
+// succeeds while none of its audit reaches the hub, and once the link is
+// back the hub's audit stream and PostgreSQL's log_statement=all agree
+// statement by statement, session by session; no event is stored twice
+// and `tollctl audit verify` finds every chain intact.
+func TestLeafAgentAcrossACutLink(t *testing.T) {
+	w := newWorld(t)
+	link := newNetLink(t)
+	hub := func(port int) string { return link.nsIP + ":" + strconv.Itoa(port) }
+	controlAddr, leafAddr := hub(freePort(t)), hub(freePort(t))
+	w.controlAddr = controlAddr
+	cfgOut, err := yaml.Marshal(map[string]any{
+		"data_dir": w.dataDir, "cluster_name": "e2e",
+		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
+		"nats":    map[string]any{"listen_addr": hub(freePort(t)), "leaf_listen_addr": leafAddr},
+	})
+	require.NoError(t, err)
+	ctlCfg := filepath.Join(w.dir, "control.yaml")
+	require.NoError(t, os.WriteFile(ctlCfg, cfgOut, 0o600))
+	ip, args := link.exec(filepath.Join(w.bin, "tollgate"), "start", "--config", ctlCfg, "--log-format", "text")
+	control := w.start(ip, args...)
+	var status string
+	eventually(t, "control in the other namespace answers", control, func() bool {
+		out, _, err := w.try("", "tollctl", "status")
+		status = out
+		return err == nil
+	})
+	pin := pinRE.FindString(status)
+	require.NotEmpty(t, pin, status)
+
+	out := w.run("", "tollctl", "users", "add", "--roles=access", `--db-users=*`, `--db-names=*`, "alice")
+	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
+	require.Len(t, invite, 2, out)
+	const pw = "correct horse battery staple\n"
+	w.run(pw, "toll", "signup", "--proxy="+controlAddr, "--invite="+invite[1], "--password-stdin", "--ca-pin="+pin)
+
+	certs := filepath.Join(w.dir, "certs")
+	w.run("", "tollctl", "auth", "sign", "--format=db", "--host=localhost,127.0.0.1", "--out="+certs, "--ttl=24h")
+	pg, err := pgtest.StartServer(context.Background(), pgtest.Config{
+		CertFile: filepath.Join(certs, "server.crt"), KeyFile: filepath.Join(certs, "server.key"), CAFile: filepath.Join(certs, "server.cas"),
+		Settings: map[string]string{"log_statement": "all", "log_line_prefix": "[%u:%c] "},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close() })
+	for _, q := range []string{"CREATE ROLE alice LOGIN", "CREATE DATABASE alice OWNER alice"} {
+		require.NoError(t, pg.ExecContext(context.Background(), q))
+	}
+
+	tokenFile := filepath.Join(w.dir, "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(w.run("", "tollctl", "tokens", "add", "--type=db", "--format=text")), 0o600))
+	agentCfg := filepath.Join(w.dir, "agent.yaml")
+	w.run("", "tollgate", "db", "configure", "create", "-o", agentCfg, "--token="+tokenFile, "--proxy="+controlAddr,
+		"--name=pg", "--protocol=postgres", "--uri="+pg.Addr(), "--ca-pin="+pin,
+		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	setLeaf(t, agentCfg, "tls://"+leafAddr)
+	agent := w.start("tollgate", "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
+	eventually(t, "the leaf agent registers pg", agent, func() bool {
+		out, _, err := w.try("", "tollctl", "db", "ls")
+		return err == nil && strings.Contains(out, "pg")
+	})
+	require.Contains(t, agent.out.String(), "audit is durable in this agent's own JetStream")
+
+	w.run(pw, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
+	pport := freePort(t)
+	px := w.start("toll", "proxy", "db", "pg", "--db-user=alice", "--db-name=alice", "--port", strconv.Itoa(pport))
+	eventually(t, "toll proxy db starts", px, func() bool { return strings.Contains(px.out.String(), "Started local proxy") })
+	conn := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice"}
+	bench := func(what string, tx int) {
+		t.Helper()
+		o, e, err := w.try("", w.pgbenchPath, append(append([]string{"-n", "-S", "-t", strconv.Itoa(tx), "-c", "2"}, conn...), "alice")...)
+		require.NoError(t, err, "pgbench %s: %s %s", what, o, e)
+		require.Contains(t, o, "number of transactions actually processed: "+strconv.Itoa(2*tx)+"/"+strconv.Itoa(2*tx), what)
+	}
+	w.run("", w.pgbenchPath, append(append([]string{"-i", "-s", "1"}, conn...), "alice")...)
+	bench("before the cut", 50)
+	logged := func() int { return len(aliceStatement.FindAllString(pg.LogContents(), -1)) }
+	hubQueries := func(inNS bool) int {
+		args := []string{"audit", "search", "--user=alice", "--type=query", "--limit=10000", "--format=json"}
+		var o string
+		var err error
+		if inNS {
+			ip, a := link.exec(filepath.Join(w.bin, "tollctl"), append([]string{"--proxy=" + controlAddr}, args...)...)
+			o, _, err = w.try("", ip, a...)
+		} else {
+			o, _, err = w.try("", "tollctl", args...)
+		}
+		if err != nil {
+			return -1
+		}
+		return len(searchEvents(t, o))
+	}
+	eventually(t, "the hub holds every query before the cut", agent, func() bool { return hubQueries(false) == logged() })
+	before := logged()
+
+	link.down()
+	eventually(t, "the agent notices the cut link", agent, func() bool {
+		return strings.Contains(agent.out.String(), "the link to the hub is down")
+	})
+	bench("during the cut", 100)
+	require.Greater(t, logged(), before)
+	require.Equal(t, before, hubQueries(true), "no query of the cut reached the hub")
+	t.Logf("%d statements before the cut, %d during it, none of them in the hub", before, logged()-before)
+	link.up()
+	eventually(t, "the agent reconnects to the hub", agent, func() bool {
+		return strings.Contains(agent.out.String(), "the link to the hub is back")
+	})
+	bench("after the cut", 50)
+	px.stop(t)
+
+	eventually(t, "the hub holds every query", agent, func() bool { return hubQueries(false) == logged() })
+	matchSessions(t, w, pg.LogContents())
+	all := w.run("", "tollctl", "audit", "search", "--limit=10000", "--format=json")
+	ids := map[string]bool{}
+	for _, ev := range searchEvents(t, all) {
+		require.False(t, ids[ev.ID], "event %s stored twice", ev.ID)
+		ids[ev.ID] = true
+	}
+	agent.stop(t)
+	out = w.run("", "tollctl", "audit", "verify")
+	require.Contains(t, out, "OK", out)
+}
+
+// aliceStatement is a statement of alice's in PostgreSQL's log.
+var aliceStatement = regexp.MustCompile(`(?m)^\[alice:[0-9a-f.]+\] LOG:  (statement|execute [^:]*): `)
+
+// setLeaf adds db_service.audit_leaf.hub_url to the agent config at path.
+func setLeaf(t *testing.T, path, hubURL string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, yaml.Unmarshal(b, &m))
+	m["db_service"].(map[string]any)["audit_leaf"] = map[string]any{"hub_url": hubURL}
+	b, err = yaml.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+}
+
+// searchEvents decodes `tollctl audit search --format=json`.
+func searchEvents(t *testing.T, out string) []eventlog.Event {
+	t.Helper()
+	var res struct {
+		Events []struct {
+			Event eventlog.Event `json:"event"`
+		} `json:"events"`
+		More bool `json:"more"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.False(t, res.More, "more than one page")
+	evs := make([]eventlog.Event, len(res.Events))
+	for i, e := range res.Events {
+		evs[i] = e.Event
+	}
+	return evs
+}
+
+// matchSessions pairs each of alice's audited sessions with one of
+// PostgreSQL's sessions (log_line_prefix "[%u:%c] ") whose statements are
+// its queries, statement by statement (difftest.Compare); every
+// PostgreSQL session that ran a statement must be paired.
+func matchSessions(t *testing.T, w *world, pgLog string) {
+	t.Helper()
+	bySession := map[string][]eventlog.Event{}
+	var order []string
+	for _, ev := range searchEvents(t, w.run("", "tollctl", "audit", "search", "--user=alice", "--limit=10000", "--format=json")) {
+		if ev.Type != schemas.TypeQuery && ev.Type != schemas.TypeQueryResult {
+			continue
+		}
+		var d struct {
+			SessionID string `json:"session_id"`
+		}
+		require.NoError(t, json.Unmarshal(ev.Data, &d))
+		if _, ok := bySession[d.SessionID]; !ok {
+			order = append(order, d.SessionID)
+		}
+		bySession[d.SessionID] = append(bySession[d.SessionID], ev)
+	}
+	pgSessions := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\[alice:([0-9a-f.]+)\] LOG:  statement: `).FindAllStringSubmatch(pgLog, -1) {
+		pgSessions[m[1]] = true
+	}
+	var ids []string
+	for id := range pgSessions {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	used := map[string]bool{}
+	for _, s := range order {
+		found := ""
+		for _, id := range ids {
+			if !used[id] && difftest.Compare(difftest.Logged(pgLog, "[alice:"+id+"] LOG:  "), bySession[s]) == "" {
+				found = id
+				break
+			}
+		}
+		require.NotEmpty(t, found, "audited session %s matches no PostgreSQL session's statements", s)
+		used[found] = true
+	}
+	require.Len(t, used, len(ids), "every PostgreSQL session that ran a statement is audited")
+	t.Logf("%d sessions of alice: the audit and the server's log agree statement by statement", len(ids))
+}
