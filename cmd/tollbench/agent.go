@@ -29,7 +29,13 @@ type agentSpec struct {
 	// natsURL, when set, is the agent's nats.url (an external NATS
 	// server); empty: the NATS URL its join answered (control's listener).
 	natsURL string
+	// leaf makes the agent a leaf node of control's leaf listener
+	// (db_service.audit_leaf).
+	leaf bool
 }
+
+// leafSuffix marks a mode of --modes whose agent is a leaf node.
+const leafSuffix = "-leaf"
 
 // startAgent writes the agent's config (what `tollgate db configure
 // create` writes, plus audit_mode), starts it and waits until its
@@ -56,6 +62,9 @@ func (c *controlNode) startAgent(ctx context.Context, s agentSpec) (*agentProc, 
 	}
 	if s.natsURL != "" {
 		cfg["nats"] = map[string]any{"url": s.natsURL}
+	}
+	if s.leaf {
+		cfg["db_service"].(map[string]any)["audit_leaf"] = map[string]any{"hub_url": "tls://" + c.leafAddr}
 	}
 	raw, err := yaml.Marshal(cfg)
 	if err != nil {

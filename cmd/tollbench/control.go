@@ -21,19 +21,20 @@ const benchPassword = "correct horse battery staple"
 // administered through tollctl with its local admin identity, and the
 // bench user reaches it through toll, as in the README's seed guide.
 type controlNode struct {
-	d       *daemon
-	b       bins
-	dir     string
-	dataDir string
-	addr    string // the HTTPS API
-	pin     string // the host CA pin
-	home    string // the bench user's TOLLGATE_HOME
+	d        *daemon
+	b        bins
+	dir      string
+	dataDir  string
+	addr     string // the HTTPS API
+	pin      string // the host CA pin
+	home     string // the bench user's TOLLGATE_HOME
+	leafAddr string // the leaf-node listener (leaf agents), "" without one
 }
 
 // startControl starts control in dir/name. With natsURL empty it runs the
 // embedded NATS with its listener for agents on a free port; else it
 // uses the NATS server at natsURL.
-func startControl(ctx context.Context, b bins, dir, name, natsURL string) (*controlNode, error) {
+func startControl(ctx context.Context, b bins, dir, name, natsURL string, leaf bool) (*controlNode, error) {
 	c := &controlNode{b: b, dir: filepath.Join(dir, name)}
 	c.dataDir, c.home = filepath.Join(c.dir, "data"), filepath.Join(c.dir, "bench-home")
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -51,6 +52,12 @@ func startControl(ctx context.Context, b bins, dir, name, natsURL string) (*cont
 			return nil, err
 		}
 		args = append(args, "--nats-listen", nats)
+		if leaf {
+			if c.leafAddr, err = freeAddr(); err != nil {
+				return nil, err
+			}
+			args = append(args, "--nats-leaf-listen", c.leafAddr)
+		}
 	} else {
 		args = append(args, "--nats-url", natsURL)
 	}

@@ -46,7 +46,7 @@ func (t *topology) startExternal(ctx context.Context, o options) error {
 	if t.nats, url, err = startNATSServer(ctx, t.b, t.dir); err != nil {
 		return err
 	}
-	if t.ext, err = startControl(ctx, t.b, t.dir, "ext", url); err != nil {
+	if t.ext, err = startControl(ctx, t.b, t.dir, "ext", url, false); err != nil {
 		return fmt.Errorf("control on nats-server: %w", err)
 	}
 	t.natsURL = url

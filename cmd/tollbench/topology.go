@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate-db/tollgate/internal/pgtest"
 )
@@ -53,7 +55,8 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 	if err := t.localCerts(); err != nil {
 		return t, err
 	}
-	if t.split, err = startControl(ctx, t.b, dir, "split", ""); err != nil {
+	leaf := slices.ContainsFunc(o.modes, func(m string) bool { return strings.HasSuffix(m, leafSuffix) })
+	if t.split, err = startControl(ctx, t.b, dir, "split", "", leaf); err != nil {
 		return t, fmt.Errorf("control: %w", err)
 	}
 	if err := t.startExternal(ctx, o); err != nil {
@@ -63,7 +66,8 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 		return t, err
 	}
 	for _, m := range o.modes {
-		a, err := t.split.startAgent(ctx, agentSpec{name: "agent " + m, route: "pg-" + m, mode: m, pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
+		mode, leaf := strings.CutSuffix(m, leafSuffix)
+		a, err := t.split.startAgent(ctx, agentSpec{name: "agent " + m, route: "pg-" + m, mode: mode, leaf: leaf, pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
 		if a != nil {
 			t.agents = append(t.agents, a)
 		}

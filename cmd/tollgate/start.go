@@ -13,7 +13,7 @@ import (
 
 type startOptions struct {
 	configFile, dataDir, clusterName, natsURL, natsCreds, listen, logLevel, logFormat, metricsAddr string
-	publicAddr, natsListen                                                                         string
+	publicAddr, natsListen, natsLeafListen                                                         string
 }
 
 func newStartCommand() *cobra.Command {
@@ -39,7 +39,8 @@ cert names this host's hostname and addresses; give the name agents and clients 
   tollgate start --public-addr tollgate.example.com:7080
 
 (--nats-listen HOST:PORT moves the NATS listener, --nats-listen none removes it: agents in
-this process only.) Metrics and health are on 127.0.0.1:7090 (--metrics-addr).
+this process only. --nats-leaf-listen HOST:PORT adds one for leaf agents, whose audit is durable
+on their own host while the link to control is down.) Metrics and health are on 127.0.0.1:7090 (--metrics-addr).
 
 One --config file holds every part: the daemon's (data_dir, cluster_name, nats, control, log),
 the agent's (tollgate:, db_service:) and the export subscribers' (export:). The agent runs when
@@ -95,6 +96,7 @@ config and certificates.`,
 	f.StringVar(&o.listen, "listen", "", "control API listen address (default 0.0.0.0:7080: every interface; 127.0.0.1:7080 keeps it on this host)")
 	f.StringVar(&o.publicAddr, "public-addr", "", "address clients and agents dial control by (a name in its cert; default the listen address)")
 	f.StringVar(&o.natsListen, "nats-listen", "", "embedded NATS listener for agents on other hosts (default: the --listen host, port 7422; none: no listener)")
+	f.StringVar(&o.natsLeafListen, "nats-leaf-listen", "", "embedded NATS listener for leaf agents (db_service.audit_leaf), e.g. 0.0.0.0:7423 (default: none)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "metrics and health listener of control and the agent: overrides control.metrics_addr and db_service.metrics_addr (default 127.0.0.1:7090; none for no listener)")
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "", "auto, text or json")
@@ -120,7 +122,7 @@ func (o startOptions) config() (config.Config, error) {
 		to   *string
 	}{
 		{o.clusterName, &cfg.ClusterName}, {o.natsURL, &cfg.NATS.URL}, {o.natsCreds, &cfg.NATS.Creds},
-		{o.listen, &cfg.Control.ListenAddr}, {o.publicAddr, &cfg.Control.PublicAddr}, {o.natsListen, &cfg.NATS.ListenAddr},
+		{o.listen, &cfg.Control.ListenAddr}, {o.publicAddr, &cfg.Control.PublicAddr}, {o.natsListen, &cfg.NATS.ListenAddr}, {o.natsLeafListen, &cfg.NATS.LeafListenAddr},
 		// One override for the process: control's and the agent's.
 		{o.metricsAddr, &cfg.Control.MetricsAddr}, {o.metricsAddr, &cfg.Agent.DBService.MetricsAddr},
 		{o.logLevel, &cfg.Log.Level}, {o.logFormat, &cfg.Log.Format},
