@@ -65,6 +65,12 @@ type Config struct {
 	// connection. A leaf agent pings its hub often, to notice a cut link
 	// and reconnect.
 	PingInterval time.Duration
+	// SyncInterval is how often JetStream flushes its files to stable
+	// storage (0: the server's default, 2 minutes); SyncAlways flushes
+	// after every write. A leaf agent's local stream is the only copy of
+	// its events until the hub takes them.
+	SyncInterval time.Duration
+	SyncAlways   bool
 	// ReadyTimeout bounds Start's wait (default DefaultReadyTimeout).
 	ReadyTimeout time.Duration
 	// Logger receives the server's log lines.
@@ -105,6 +111,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		NoSigs:             true,
 		DontListen:         cfg.Listen == "",
 		PingInterval:       cfg.PingInterval,
+		SyncInterval:       cfg.SyncInterval,
+		SyncAlways:         cfg.SyncAlways,
 		MaxPingsOut:        3,
 	}
 	if cfg.Listen != "" {

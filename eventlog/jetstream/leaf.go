@@ -18,6 +18,12 @@ import (
 // DefaultLeafMaxBytes bounds a leaf agent's local audit stream.
 const DefaultLeafMaxBytes = 1 << 30
 
+// DefaultLeafSync is how often a leaf agent's JetStream flushes its files
+// to stable storage: as the spool's default (db_service.spool_sync:
+// interval), a power loss loses at most this much of what the hub has not
+// taken; Embedded.SyncAlways flushes after every write.
+const DefaultLeafSync = 100 * time.Millisecond
+
 // DefaultLeafPing is how often a leaf agent's server pings its hub: a cut
 // link is noticed after three unanswered pings, and the leaf reconnects
 // when it is back.
@@ -91,6 +97,9 @@ func OpenLeaf(ctx context.Context, lc LeafConfig) (*Log, error) {
 	ec.Leaf = &hub
 	if ec.PingInterval <= 0 {
 		ec.PingInterval = DefaultLeafPing
+	}
+	if ec.SyncInterval <= 0 {
+		ec.SyncInterval = DefaultLeafSync
 	}
 	if ec.Logger.GetLevel() == lc.Logger.GetLevel() {
 		ec.Logger = lc.Logger

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
@@ -32,7 +33,8 @@ func openLeafLog(ctx context.Context, cfg config.Config, id *join.Identity, log 
 	}
 	dir := join.Dir(cfg.DataDir)
 	lc := jetstream.LeafConfig{
-		Config:    jetstream.Config{DataDir: cfg.DataDir, Logger: log},
+		Config: jetstream.Config{DataDir: cfg.DataDir, Logger: log,
+			Embedded: embedded.Config{SyncAlways: cfg.Agent.DBService.SpoolSync == agentconfig.SpoolSyncAlways}},
 		Domain:    jetstream.LeafDomain(id.AgentID),
 		HubDomain: al.HubDomain,
 		MaxBytes:  int64(al.MaxBytes),
