@@ -49,6 +49,8 @@ var renderCases = []chartCase{
 		"resources[0].labels.env[0]=dev",
 	}},
 	{"control-embedded", "tollgate-control", []string{"publicAddr=tollgate.example.com:7080", "sealKeySecret=tollgate-seal"}},
+	{"control-leaf-listener", "tollgate-control", []string{"publicAddr=tollgate.example.com:7080", "nats.leafPort=7423"}},
+	{"agent-leaf", "tollgate-agent", append(append([]string(nil), guideAgent...), "extraConfig.audit_leaf.hub_url=tls://tollgate.example.com:7423")},
 	{"control-three-controls", "tollgate-control", []string{
 		"replicas=3", "nats.url=tls://nats-0.nats:4222\\,tls://nats-1.nats:4222\\,tls://nats-2.nats:4222",
 		"nats.replicas=3", "nats.tlsSecret=nats-ca", "sealKeySecret=tollgate-seal", "publicAddr=tollgate.example.com:7080",
@@ -150,6 +152,7 @@ func TestChartsRefuseBadValues(t *testing.T) {
 		{"no control", chartCase{chart: "tollgate-control", set: []string{"replicas=0"}}, "at least 1"},
 		{"replicas without a cluster", chartCase{chart: "tollgate-control", set: []string{"nats.replicas=3"}}, "needs a NATS cluster"},
 		{"creds without a cluster", chartCase{chart: "tollgate-control", set: []string{"nats.credsSecret=x"}}, "are for nats.url"},
+		{"leaf listener on a cluster", chartCase{chart: "tollgate-control", set: []string{"nats.url=nats://n:4222", "nats.leafPort=7423"}}, "leaf agents are not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runTool(t, helm, helmArgs("template", tc.c)...)

@@ -45,6 +45,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (not .Values.nats.url) (gt (int .Values.nats.replicas) 1) -}}
 {{- fail (printf "nats.replicas=%v needs a NATS cluster: set nats.url to its seed URLs, or nats.replicas=1 for the embedded server" .Values.nats.replicas) -}}
 {{- end -}}
+{{- if and .Values.nats.url .Values.nats.leafPort -}}
+{{- fail "nats.leafPort is control's embedded NATS listener for leaf agents: with nats.url, leaf agents are not supported yet; set nats.leafPort=0" -}}
+{{- end -}}
 {{- if and (not .Values.nats.url) (or .Values.nats.credsSecret .Values.nats.tlsSecret) -}}
 {{- fail "nats.credsSecret and nats.tlsSecret are for nats.url (an existing NATS cluster)" -}}
 {{- end -}}
