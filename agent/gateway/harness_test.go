@@ -63,6 +63,9 @@ type harness struct {
 	run func(*gateway.Gateway, context.Context) error
 	opt func(*gateway.Options)
 	cp  func(*inprocess.Control) join.ControlPlane
+	// agentAudit, when set, is the stream the agent appends its audit to
+	// instead of audit (a leaf agent's own).
+	agentAudit eventlog.Stream
 }
 
 func newHarness(t *testing.T) *harness {
@@ -188,8 +191,12 @@ func (h *harness) startAgent() {
 	if h.cp != nil {
 		cp = h.cp(&inprocess.Control{Service: h.svc})
 	}
+	audit := h.audit
+	if h.agentAudit != nil {
+		audit = h.agentAudit
+	}
 	gw, err := gateway.New(h.ctx, gateway.Deps{Control: cp, ControlStream: h.control,
-		AuditStream: h.audit, Logger: zerolog.Nop()}, h.agentOptions())
+		AuditStream: audit, Logger: zerolog.Nop()}, h.agentOptions())
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.gw, h.stopGW, h.gwDone = gw, cancel, make(chan error, 1)
