@@ -27,8 +27,8 @@ import (
 // here. The agent is a leaf node (db_service.audit_leaf) in strict mode.
 // pgbench runs through `toll proxy db` before, during and after the veth
 // link between the two is taken down: every transaction during the cut
-// succeeds while none of its audit reaches the hub, the agent restarts
-// before the link is back, and once it is
+// succeeds while none of its audit reaches the hub (after the agent's
+// restart in the middle of the cut too), and once the link is
 // back the hub's audit stream and PostgreSQL's log_statement=all agree
 // statement by statement, session by session; no event is stored twice
 // and `tollctl audit verify` finds every chain intact.
@@ -128,14 +128,14 @@ func TestLeafAgentAcrossACutLink(t *testing.T) {
 	bench("during the cut", 100)
 	require.Greater(t, logged(), before)
 	// The agent restarts while the link is down: it comes back on its
-	// own JetStream, with the events the hub has not taken. (New sessions
-	// wait for the link: the agent's db_client certs come from control
-	// and are kept in memory only.)
+	// own JetStream, with the events the hub has not taken, and serves new
+	// sessions with the db_client certs it kept.
 	agent.stop(t)
 	agent = w.start("tollgate", "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
 	eventually(t, "the agent restarted during the cut serves", agent, func() bool {
 		return strings.Contains(agent.out.String(), "agent serving")
 	})
+	bench("during the cut, after the agent's restart", 50)
 	require.Equal(t, before, hubQueries(true), "no query of the cut reached the hub")
 	t.Logf("%d statements before the cut, %d during it, none of them in the hub", before, logged()-before)
 	link.up()

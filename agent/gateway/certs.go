@@ -36,9 +36,12 @@ type certKey struct {
 
 // clientCerts caches db_client certs per db user, database and CA key.
 type clientCerts struct {
-	g  *Gateway
-	mu sync.Mutex
-	m  map[certKey]certEntry
+	g *Gateway
+	// dir keeps the cached certs on disk (certstore.go); "" none.
+	dir      string
+	loadOnce sync.Once
+	mu       sync.Mutex
+	m        map[certKey]certEntry
 	// cas are the parsed db_client CA certs by key id (to tell which key
 	// signed a cert control issued).
 	cas map[string]*x509.Certificate
@@ -100,6 +103,7 @@ func (c *clientCerts) retain(key string) {
 	for k := range c.m {
 		if k.caKey != key {
 			delete(c.m, k)
+			c.forget(k)
 		}
 	}
 	for id := range c.cas {
@@ -122,6 +126,7 @@ func (c *clientCerts) rotated() {
 // CA signs with now.
 func (c *clientCerts) get(ctx context.Context, dbUser, db, forUser string, notAfter time.Time) (*tls.Certificate, error) {
 	now := time.Now()
+	c.load(now)
 	signing, keys := c.signer()
 	k := certKey{dbUser: dbUser, db: db, caKey: signing}
 	c.mu.Lock()
@@ -162,9 +167,16 @@ func (c *clientCerts) get(ctx context.Context, dbUser, db, forUser string, notAf
 	if c.m == nil {
 		c.m = map[certKey]certEntry{}
 	}
+	stored := false
 	if old, ok := c.m[k]; !ok || leaf.NotAfter.After(old.notAfter) || old.notAfter.Sub(now) <= certMargin {
 		c.m[k] = certEntry{cert: cert, notAfter: leaf.NotAfter}
+		stored = true
 	}
 	c.mu.Unlock()
+	if stored {
+		if err := c.save(k, cert); err != nil {
+			c.g.log.Warn().Err(err).Msg("keep the db_client cert on disk (a restart without control will need a new one)")
+		}
+	}
 	return cert, nil
 }

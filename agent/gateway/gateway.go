@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,9 @@ func New(ctx context.Context, deps Deps, opt Options) (*Gateway, error) {
 	g.creds = &credentials{state: g.state}
 	g.creds.cert.Store(g.identity.Certificate())
 	g.certs = &clientCerts{g: g}
+	if opt.DataDir != "" {
+		g.certs.dir = filepath.Join(join.Dir(opt.DataDir), certDirName)
+	}
 	var err error
 	if g.cancels, err = cancel.New(cancel.Options{}); err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func Save(dataDir string, id *Identity) error {
 		{stateFile, string(meta) + "\n", 0o644}, // last: its presence means complete
 	}
 	for _, f := range files {
-		if err := writeFile(filepath.Join(dir, f.name), []byte(f.data), f.mode); err != nil {
+		if err := WriteFile(filepath.Join(dir, f.name), []byte(f.data), f.mode); err != nil {
 			return err
 		}
 	}
@@ -154,10 +154,12 @@ func SaveRecord(dataDir string, id *Identity) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(Dir(dataDir), stateFile), append(meta, '\n'), 0o644)
+	return WriteFile(filepath.Join(Dir(dataDir), stateFile), append(meta, '\n'), 0o644)
 }
 
-func writeFile(path string, data []byte, mode os.FileMode) error {
+// WriteFile writes data to path with mode atomically: a temp file, synced,
+// renamed over path.
+func WriteFile(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {

@@ -88,7 +88,7 @@ func (l *Live) SetHostCA(pems []string) (bool, error) {
 		return false, nil
 	}
 	if l.dataDir != "" {
-		if err := writeFile(filepath.Join(Dir(l.dataDir), hostCA), []byte(strings.Join(pems, "")), 0o644); err != nil {
+		if err := WriteFile(filepath.Join(Dir(l.dataDir), hostCA), []byte(strings.Join(pems, "")), 0o644); err != nil {
 			return false, err
 		}
 	}
@@ -111,10 +111,10 @@ func (l *Live) SetCert(certPEM, keyPEM string) error {
 	defer l.mu.Unlock()
 	if l.dataDir != "" {
 		dir := Dir(l.dataDir)
-		if err := writeFile(filepath.Join(dir, keyFile), []byte(keyPEM), 0o600); err != nil {
+		if err := WriteFile(filepath.Join(dir, keyFile), []byte(keyPEM), 0o600); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(dir, certFile), []byte(certPEM), 0o644); err != nil {
+		if err := WriteFile(filepath.Join(dir, certFile), []byte(certPEM), 0o644); err != nil {
 			return err
 		}
 	}
