@@ -139,34 +139,50 @@ func (s *Service) recordHostCert(ctx context.Context, leaf *x509.Certificate) er
 	if s.hostCertRecorded == serial {
 		return nil
 	}
-	last, err := s.lastRecordedHostCert(ctx)
-	if err != nil {
-		return fmt.Errorf("record control's host cert: %w", err)
-	}
-	if last != serial {
-		certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
-		_, err := s.change(ctx, Source, eventlog.KindHost, Source, schemas.TypeControlHostCertIssued, func(st *projections.State) (any, error) {
-			rec := schemas.ControlHostCertIssued{Serial: serial, CertPEM: certPEM, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()}
-			if ca, ok := st.CAs[schemas.CAHost]; ok {
-				for _, k := range append([]projections.CAKey{ca.Active}, nextKey(ca)...) {
-					if signedBy(leaf, k) {
-						rec.KeyID = k.KeyID
-					}
-				}
-			}
-			return rec, nil
-		})
-		if isCode(err, CodeConflict) {
-			// Another control recorded one first: look again next time.
-			return nil
-		}
+	// Another control may record its own cert at the same moment (the
+	// append is conditional on the subject's last record): read again and
+	// retry, so no checkpoint is signed with a cert the stream lacks.
+	for attempt := 0; ; attempt++ {
+		last, err := s.lastRecordedHostCert(ctx)
 		if err != nil {
 			return fmt.Errorf("record control's host cert: %w", err)
 		}
-		s.log.Info().Str("serial", serial).Msg("recorded control's host cert on the control stream (audit checkpoints are verified with it)")
+		if last == serial {
+			break
+		}
+		err = s.appendHostCert(ctx, leaf, serial)
+		if err == nil {
+			s.log.Info().Str("serial", serial).Msg("recorded control's host cert on the control stream (audit checkpoints are verified with it)")
+			break
+		}
+		if !isCode(err, CodeConflict) || attempt >= 9 {
+			return fmt.Errorf("record control's host cert: %w", err)
+		}
+		// The append is checked against this control's view: let it take
+		// the other control's record first.
+		if err := s.Sync(ctx); err != nil {
+			return fmt.Errorf("record control's host cert: %w", err)
+		}
 	}
 	s.hostCertRecorded = serial
 	return nil
+}
+
+// appendHostCert appends control.host_cert_issued for leaf.
+func (s *Service) appendHostCert(ctx context.Context, leaf *x509.Certificate, serial string) error {
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
+	_, err := s.change(ctx, Source, eventlog.KindHost, Source, schemas.TypeControlHostCertIssued, func(st *projections.State) (any, error) {
+		rec := schemas.ControlHostCertIssued{Serial: serial, CertPEM: certPEM, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()}
+		if ca, ok := st.CAs[schemas.CAHost]; ok {
+			for _, k := range append([]projections.CAKey{ca.Active}, nextKey(ca)...) {
+				if signedBy(leaf, k) {
+					rec.KeyID = k.KeyID
+				}
+			}
+		}
+		return rec, nil
+	})
+	return err
 }
 
 func nextKey(ca *projections.CA) []projections.CAKey {
