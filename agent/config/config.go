@@ -121,6 +121,11 @@ type DBService struct {
 	// sources, so strict sessions keep running while the hub or the link
 	// is down (docs/OPERATIONS.md, "Leaf-node agents").
 	AuditLeaf AuditLeaf `yaml:"audit_leaf,omitempty"`
+	// Tunnel keeps a reverse tunnel to control (tollgate.proxy_server):
+	// clients reach this agent's databases through control's public port,
+	// so the agent needs no address they can dial (docs/OPERATIONS.md,
+	// "Agents behind a firewall").
+	Tunnel bool `yaml:"tunnel,omitempty"`
 	// Databases are served statically.
 	Databases []Database `yaml:"databases,omitempty"`
 	// Resources select dynamically registered databases by labels.

@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/spool"
+	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections/follow"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -46,6 +47,10 @@ type Deps struct {
 	// Registry receives the metrics (nil: a private registry).
 	Registry *prometheus.Registry
 	Logger   zerolog.Logger
+	// Tunnel, when set, is the agent's reverse tunnel to control
+	// (agent/tunnel): clients control relays arrive on it besides the
+	// listener, and the databases are registered as served through it.
+	Tunnel net.Listener
 }
 
 // Gateway is a running agent.
@@ -216,6 +221,9 @@ func (g *Gateway) runtime() *Reloadable { return g.rc.Load() }
 // publicAddr is the address clients dial, registered with each database:
 // AdvertiseAddr with r's PublicAddr and the bound listener.
 func (g *Gateway) publicAddr(r *Reloadable) string {
+	if g.deps.Tunnel != nil {
+		return wire.TunnelAddr
+	}
 	o := g.opt
 	o.Reloadable = *r
 	var bound net.Addr
@@ -293,15 +301,18 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	go g.watch(bg)
 	go g.sweepFloods(bg)
-	g.log.Info().Str("listen", g.ln.Addr().String()).Msg("agent serving")
-	acceptDone := make(chan struct{})
-	go func() {
-		defer close(acceptDone)
-		g.accept(bg)
-	}()
+	g.log.Info().Str("listen", g.ln.Addr().String()).Bool("tunnel", g.deps.Tunnel != nil).Msg("agent serving")
+	var accepting sync.WaitGroup
+	for _, ln := range g.listeners() {
+		accepting.Add(1)
+		go func() {
+			defer accepting.Done()
+			g.accept(bg, ln)
+		}()
+	}
 	<-ctx.Done()
 	g.drain()
-	<-acceptDone
+	accepting.Wait()
 	// Every connection is done: what the rate limit still counts is
 	// recorded now, before the publisher stops.
 	g.recordSummaries(g.floods.Flush())
@@ -393,10 +404,18 @@ func resumeChain(ctx context.Context, sp *spool.Spool, stream eventlog.Reader, a
 	return chain, nil
 }
 
-func (g *Gateway) accept(ctx context.Context) {
+// listeners are where clients arrive: the listener, and the tunnel.
+func (g *Gateway) listeners() []net.Listener {
+	if g.deps.Tunnel != nil {
+		return []net.Listener{g.ln, g.deps.Tunnel}
+	}
+	return []net.Listener{g.ln}
+}
+
+func (g *Gateway) accept(ctx context.Context, ln net.Listener) {
 	backoff := 5 * time.Millisecond
 	for {
-		conn, err := g.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
 			if g.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return
@@ -429,7 +448,9 @@ func (g *Gateway) accept(ctx context.Context) {
 // done (at most the grace period), and waits for the sessions' records.
 func (g *Gateway) drain() {
 	g.closing.Store(true)
-	g.ln.Close()
+	for _, ln := range g.listeners() {
+		ln.Close()
+	}
 	deadline := time.Now().Add(g.opt.Grace)
 	for {
 		g.mu.Lock()

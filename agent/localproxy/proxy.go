@@ -23,6 +23,10 @@ const DefaultDialTimeout = 10 * time.Second
 type Config struct {
 	// Agent is the agent's PostgreSQL-wire address HOST:PORT.
 	Agent string
+	// Dial, when set, reaches the agent instead of dialing Agent (e.g.
+	// through control's public port to an agent's tunnel); Agent then
+	// only names it.
+	Dial func(ctx context.Context) (net.Conn, error)
 	// TLS presents the route cert and verifies the agent (ServerName and
 	// RootCAs set).
 	TLS *tls.Config
@@ -39,7 +43,7 @@ type Proxy struct {
 
 // New checks cfg and returns a Proxy.
 func New(cfg Config) (*Proxy, error) {
-	if cfg.Agent == "" {
+	if cfg.Agent == "" && cfg.Dial == nil {
 		return nil, errors.New("localproxy: agent address is required")
 	}
 	if cfg.TLS == nil || len(cfg.TLS.Certificates) == 0 {
@@ -130,6 +134,11 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 }
 
 func (p *Proxy) dial(ctx context.Context) (net.Conn, error) {
+	if p.cfg.Dial != nil {
+		ctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+		defer cancel()
+		return p.cfg.Dial(ctx)
+	}
 	d := net.Dialer{Timeout: p.cfg.DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", p.cfg.Agent)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/agent/localproxy"
+	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // proxyCmd is `toll proxy`: local proxies for clients without certs.
@@ -41,11 +42,25 @@ number of clients may connect at once; Ctrl-C in psql works through it. Stop wit
 			if err != nil {
 				return err
 			}
-			if err := checkReachable(cmd.Context(), l); err != nil {
-				return err
-			}
 			tc, err := l.tlsConfig()
 			if err != nil {
+				return err
+			}
+			h, pr := l.hostPort()
+			cfg := localproxy.Config{Agent: net.JoinHostPort(h, pr), TLS: tc, Logger: zerolog.Nop()}
+			via := "agent " + cfg.Agent
+			if l.tunneled() {
+				hm, err := home()
+				if err != nil {
+					return err
+				}
+				p, err := profile.Load(hm)
+				if err != nil {
+					return err
+				}
+				cfg.Agent, cfg.TLS, cfg.Dial = l.Name, tunnelTLS(tc), tunnelDial(p, l, tc)
+				via = "through control's tunnel at " + p.Proxy
+			} else if err := checkReachable(cmd.Context(), l); err != nil {
 				return err
 			}
 			addr := listen
@@ -54,8 +69,7 @@ number of clients may connect at once; Ctrl-C in psql works through it. Stop wit
 			} else if port != 0 {
 				return errors.New("use either --listen or --port")
 			}
-			h, pr := l.hostPort()
-			p, err := localproxy.New(localproxy.Config{Agent: net.JoinHostPort(h, pr), TLS: tc, Logger: zerolog.Nop()})
+			px, err := localproxy.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -68,11 +82,11 @@ number of clients may connect at once; Ctrl-C in psql works through it. Stop wit
 			if l.Protocol == protoCRDB {
 				enc = " (and " + pgClientEnc + "=UTF8)"
 			}
-			fmt.Fprintf(a.stdout, "Started local proxy for %s on %s (agent %s, db user %s, valid until %s).\n"+
+			fmt.Fprintf(a.stdout, "Started local proxy for %s on %s (%s, db user %s, valid until %s).\n"+
 				"Use this connection string%s:\n  host=%s port=%s user=%s dbname=%s sslmode=disable\n  postgresql://%s@%s/%s?sslmode=disable\nCtrl-C stops it.\n",
-				l.Name, ln.Addr(), net.JoinHostPort(h, pr), l.DBUser, l.NotAfter.Local().Format("2006-01-02 15:04:05"), enc,
+				l.Name, ln.Addr(), via, l.DBUser, l.NotAfter.Local().Format("2006-01-02 15:04:05"), enc,
 				lh, lp, l.DBUser, l.DBName, l.DBUser, ln.Addr(), l.DBName)
-			return p.Serve(cmd.Context(), ln)
+			return px.Serve(cmd.Context(), ln)
 		},
 	}
 	f.add(cmd)

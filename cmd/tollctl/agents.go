@@ -62,7 +62,14 @@ func renderAgents(w io.Writer, ags []wire.Agent, now time.Time) {
 		if ag.LastEvent != "" {
 			seen += " (" + ag.LastEvent + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ag.ID, ag.Hostname, orDash(ag.PublicAddr), orDash(ag.Version),
+		addr := orDash(ag.PublicAddr)
+		switch {
+		case ag.Tunnel:
+			addr = "tunnel (up)"
+		case ag.PublicAddr == wire.TunnelAddr:
+			addr = "tunnel (down)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ag.ID, ag.Hostname, addr, orDash(ag.Version),
 			ag.JoinedAt.UTC().Format(time.RFC3339), seen, exp, orDash(strings.Join(ag.Databases, ",")))
 	}
 	tw.Flush()

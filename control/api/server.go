@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/tunnel"
 	"github.com/tollgate-db/tollgate/control/wire"
 )
 
@@ -28,7 +29,13 @@ type Server struct {
 	getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 
 	exportStatus atomic.Pointer[ExportStatusFunc]
+	tunnels      *tunnel.Hub
 }
+
+// SetTunnelHub makes Serve take agents' reverse tunnels and clients'
+// database connections on the API's port (ALPN wire.ALPNTunnel and
+// wire.ALPNDatabase).
+func (s *Server) SetTunnelHub(h *tunnel.Hub) { s.tunnels = h }
 
 // SetCertificateSource makes Serve ask get for the server cert at each
 // handshake (so a renewed cert is served without a restart).
@@ -65,6 +72,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificat
 	}
 	if s.getCert != nil {
 		hs.TLSConfig.Certificates, hs.TLSConfig.GetCertificate = nil, s.getCert
+	}
+	if h := s.tunnels; h != nil {
+		hs.TLSConfig.NextProtos = append([]string{"http/1.1"}, tunnel.NextProtos...)
+		hs.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
+			wire.ALPNTunnel:   func(_ *http.Server, c *tls.Conn, _ http.Handler) { h.ServeAgent(c) },
+			wire.ALPNDatabase: func(_ *http.Server, c *tls.Conn, _ http.Handler) { h.ServeClient(ctx, c) },
+		}
+		// Tunnels are long-lived connections Shutdown would wait for.
+		hs.RegisterOnShutdown(h.Close)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(tls.NewListener(ln, hs.TLSConfig)) }()

@@ -28,4 +28,7 @@ type Agent struct {
 	HostCertNotAfter time.Time `json:"host_cert_not_after,omitzero"`
 	OldHostKey       bool      `json:"old_host_key,omitempty"`
 	Databases        []string  `json:"databases,omitempty"`
+	// Tunnel: the agent has its reverse tunnel up to the control that
+	// answered (db_service.tunnel; an agent keeps one to each control).
+	Tunnel bool `json:"tunnel,omitempty"`
 }

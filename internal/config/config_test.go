@@ -59,6 +59,10 @@ func TestParse(t *testing.T) {
 		{name: "leaf listen with url", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n  url: nats://x:4222\n", wantErr: "leaf agents on an external NATS are not supported yet"},
 		{name: "leaf listen without nats listener", yaml: "nats:\n  leaf_listen_addr: 0.0.0.0:7423\n  listen_addr: none\n", wantErr: "needs the NATS listener"},
 		{name: "bad domain", yaml: "nats:\n  domain: a.b\n", wantErr: "nats.domain \"a.b\""},
+		{name: "tunnel in control's process", yaml: "db_service:\n  tunnel: true\n", wantErr: "db_service.tunnel is for an agent on another host"},
+		{name: "tunnel agent", yaml: "tollgate:\n  proxy_server: ctl:7080\ndb_service:\n  tunnel: true\n", check: func(t *testing.T, c Config) {
+			require.True(t, c.Agent.DBService.Tunnel)
+		}},
 		{name: "audit leaf in control's process", yaml: "db_service:\n  audit_leaf:\n    hub_url: tls://ctl:7423\n", wantErr: "db_service.audit_leaf is for an agent on another host"},
 		{name: "keystore default file", yaml: "", check: func(t *testing.T, c Config) {
 			require.Equal(t, KeystoreFile, c.Control.Keystore)

@@ -53,6 +53,10 @@ func (c *Config) validateLeaf() error {
 	if d := c.NATS.Domain; d != "" && strings.Trim(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
 		return fmt.Errorf("%w: nats.domain %q: use letters, digits, '-' and '_'", ErrInvalid, d)
 	}
+	if c.AgentEnabled && c.Agent.DBService.Tunnel && c.ControlEnabled() {
+		return fmt.Errorf("%w: db_service.tunnel is for an agent on another host than control (tollgate.proxy_server): "+
+			"remove it (an agent in control's process needs no tunnel)", ErrInvalid)
+	}
 	if c.AgentEnabled && c.Agent.DBService.AuditLeaf.Enabled() && c.ControlEnabled() {
 		return fmt.Errorf("%w: db_service.audit_leaf is for an agent on another host than control: "+
 			"remove it (an agent in control's process writes to control's JetStream directly)", ErrInvalid)

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/api"
 	"github.com/tollgate-db/tollgate/control/lease"
+	"github.com/tollgate-db/tollgate/control/tunnel"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/internal/config"
@@ -98,6 +99,7 @@ func newControl(ctx context.Context, cfg config.Config, lg *jetstream.Log, nl *n
 	srv := api.New(svc, clog)
 	srv.SetCertificateSource(svc.CertificateSource(ctx, cert))
 	srv.SetExportStatus(exportStatus)
+	srv.SetTunnelHub(tunnel.New(svc, clog))
 	return &controlComponent{svc: svc, api: srv, ln: ln, cert: cert, log: clog, addr: addr}, nil
 }
 

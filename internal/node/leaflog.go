@@ -2,12 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -39,7 +35,7 @@ func openLeafLog(ctx context.Context, cfg config.Config, id *join.Identity, log 
 		HubDomain: al.HubDomain,
 		MaxBytes:  int64(al.MaxBytes),
 		Hub: embedded.LeafRemote{URLs: []string{al.HubURL},
-			TLSConfig: reloadingTLS(filepath.Join(dir, "host-ca.pem"), filepath.Join(dir, "host.crt"), filepath.Join(dir, "host.key"), u.Hostname())},
+			TLSConfig: reloadingTLS(dir, u.Hostname())},
 	}
 	lg, err := jetstream.OpenLeaf(ctx, lc)
 	if err != nil {
@@ -48,43 +44,6 @@ func openLeafLog(ctx context.Context, cfg config.Config, id *join.Identity, log 
 	log.Info().Str("hub", al.HubURL).Str("domain", lc.Domain).Str("store", filepath.Join(cfg.DataDir, "leaf-jetstream")).
 		Msg("audit is durable in this agent's own JetStream; the hub sources it")
 	return lg, nil
-}
-
-// reloadingTLS is a client TLS config that reads the CA bundle, cert and
-// key files at every handshake, so leaf reconnects follow host CA
-// rotations and host cert renewals (the gateway keeps the files current).
-func reloadingTLS(caFile, certFile, keyFile, serverName string) *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			c, err := tls.LoadX509KeyPair(certFile, keyFile)
-			if err != nil {
-				return nil, fmt.Errorf("load the host cert: %w", err)
-			}
-			return &c, nil
-		},
-		// Verified below against the file as it is now.
-		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			pem, err := os.ReadFile(caFile)
-			if err != nil {
-				return fmt.Errorf("read the host CA: %w", err)
-			}
-			roots := x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(pem) {
-				return errors.New("the host CA file holds no certificate")
-			}
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("the hub presented no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: serverName, Roots: roots, Intermediates: inter})
-			return err
-		},
-	}
 }
 
 // leafTrimInterval is how often a leaf agent drops from its local audit

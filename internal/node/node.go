@@ -203,6 +203,13 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 	agentMetrics := ""
 	if cfg.AgentEnabled {
 		deps := gateway.Deps{ControlStream: lg.Control, AuditStream: lg.Audit, Registry: reg, Logger: log}
+		if cfg.Agent.DBService.Tunnel {
+			tl, err := openTunnel(cfg, log)
+			if err != nil {
+				return nil, nil, err
+			}
+			deps.Tunnel = tl
+		}
 		gw, err := newAgent(ctx, cfg, agent.opt, env.Control, lg.remote, deps)
 		if err != nil {
 			return nil, nil, err

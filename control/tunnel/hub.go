@@ -1,0 +1,235 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/control/wire"
+)
+
+// ErrNoTunnel means no agent serving the database has a tunnel up.
+var ErrNoTunnel = errors.New("no agent serving this database has a tunnel to control")
+
+// Auth is what the hub asks of control.
+type Auth interface {
+	// AgentOfCert is the joined agent a host cert belongs to.
+	AgentOfCert(cert *x509.Certificate) (string, error)
+	// VerifyUserCert checks a user cert of this cluster.
+	VerifyUserCert(cert *x509.Certificate) error
+	// AgentsServing are the agents that serve database.
+	AgentsServing(database string) []string
+}
+
+// Hub holds the agents' tunnels.
+type Hub struct {
+	auth Auth
+	log  zerolog.Logger
+
+	mu      sync.Mutex
+	tunnels map[string][]*tunnel // by agent id
+	next    uint64               // round robin over the candidates
+	closed  bool
+}
+
+type tunnel struct {
+	sess  *yamux.Session
+	since time.Time
+}
+
+// New returns a Hub.
+func New(auth Auth, log zerolog.Logger) *Hub {
+	return &Hub{auth: auth, log: log.With().Str("component", "tunnel").Logger(), tunnels: map[string][]*tunnel{}}
+}
+
+// NextProtos are the ALPN protocols the hub serves on control's port.
+var NextProtos = []string{wire.ALPNTunnel, wire.ALPNDatabase}
+
+// yamuxConfig keeps tunnels alive across idle NATs and notices a dead
+// link within about 30 s.
+func yamuxConfig() *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.KeepAliveInterval = 10 * time.Second
+	c.ConnectionWriteTimeout = 10 * time.Second
+	c.LogOutput = io.Discard
+	return c
+}
+
+func peer(c *tls.Conn) (*x509.Certificate, error) {
+	st := c.ConnectionState()
+	if len(st.PeerCertificates) == 0 {
+		return nil, errors.New("no client certificate")
+	}
+	return st.PeerCertificates[0], nil
+}
+
+// ServeAgent keeps c, a connection an agent opened with ALPN
+// wire.ALPNTunnel, as that agent's tunnel until it closes.
+func (h *Hub) ServeAgent(c *tls.Conn) {
+	defer c.Close()
+	cert, err := peer(c)
+	var id string
+	if err == nil {
+		id, err = h.auth.AgentOfCert(cert)
+	}
+	if err != nil {
+		h.log.Warn().Err(err).Str("remote", c.RemoteAddr().String()).Msg("tunnel refused")
+		return
+	}
+	sess, err := yamux.Client(c, yamuxConfig())
+	if err != nil {
+		h.log.Warn().Err(err).Str("agent", id).Msg("tunnel refused")
+		return
+	}
+	t := &tunnel{sess: sess, since: time.Now()}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		sess.Close()
+		return
+	}
+	h.tunnels[id] = append(h.tunnels[id], t)
+	h.mu.Unlock()
+	h.log.Info().Str("agent", id).Str("remote", c.RemoteAddr().String()).Msg("agent tunnel up")
+	<-sess.CloseChan()
+	h.mu.Lock()
+	ts := h.tunnels[id]
+	for i := range ts {
+		if ts[i] == t {
+			h.tunnels[id] = append(ts[:i:i], ts[i+1:]...)
+			break
+		}
+	}
+	if len(h.tunnels[id]) == 0 {
+		delete(h.tunnels, id)
+	}
+	h.mu.Unlock()
+	h.log.Info().Str("agent", id).Msg("agent tunnel down")
+}
+
+// Connected returns since when each agent with a tunnel has had it.
+func (h *Hub) Connected() map[string]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]time.Time, len(h.tunnels))
+	for id, ts := range h.tunnels {
+		for _, t := range ts {
+			if !t.sess.IsClosed() {
+				out[id] = t.since
+				break
+			}
+		}
+	}
+	return out
+}
+
+// candidates are the live tunnels of the agents serving database, in
+// round-robin order.
+func (h *Hub) candidates(database string) []*tunnel {
+	agents := h.auth.AgentsServing(database)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*tunnel
+	for _, a := range agents {
+		for _, t := range h.tunnels[a] {
+			if !t.sess.IsClosed() {
+				out = append(out, t)
+			}
+		}
+	}
+	if len(out) > 1 {
+		k := int(h.next % uint64(len(out)))
+		h.next++
+		out = append(out[k:], out[:k]...)
+	}
+	return out
+}
+
+// Open opens a stream to an agent serving database, trying the next one
+// when a tunnel fails, and writes the stream's frame.
+func (h *Hub) Open(database, clientAddr string) (net.Conn, error) {
+	var errs []error
+	for _, t := range h.candidates(database) {
+		s, err := t.sess.OpenStream()
+		if err == nil {
+			if err = wire.WriteFrame(s, wire.TunnelStream{ClientAddr: clientAddr, Database: database}); err == nil {
+				return s, nil
+			}
+			s.Close()
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNoTunnel, errors.Join(errs...))
+	}
+	return nil, ErrNoTunnel
+}
+
+// ServeClient relays c, a client connection with ALPN wire.ALPNDatabase,
+// to an agent serving the database its first frame names.
+func (h *Hub) ServeClient(ctx context.Context, c *tls.Conn) {
+	defer c.Close()
+	cert, err := peer(c)
+	if err == nil {
+		err = h.auth.VerifyUserCert(cert)
+	}
+	if err != nil {
+		h.log.Warn().Err(err).Str("remote", c.RemoteAddr().String()).Msg("database connection refused")
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var d wire.DatabaseDial
+	if err := wire.ReadFrame(c, &d); err != nil {
+		h.log.Warn().Err(err).Str("remote", c.RemoteAddr().String()).Msg("database connection refused")
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	s, err := h.Open(d.Database, c.RemoteAddr().String())
+	if err != nil {
+		h.log.Warn().Err(err).Str("database", d.Database).Msg("database connection refused")
+		return
+	}
+	relay(ctx, c, s)
+}
+
+// relay copies both ways until either side ends (the PostgreSQL protocol
+// has no half-closed state), then closes both.
+func relay(ctx context.Context, a, b net.Conn) {
+	stop := context.AfterFunc(ctx, func() { a.Close(); b.Close() })
+	defer stop()
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		done <- struct{}{}
+	}
+	go cp(a, b)
+	go cp(b, a)
+	<-done
+	a.Close()
+	b.Close()
+	<-done
+}
+
+// Close drops every tunnel and takes no more (control is stopping; its
+// agents redial it, or another control).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	var all []*tunnel
+	for _, ts := range h.tunnels {
+		all = append(all, ts...)
+	}
+	h.mu.Unlock()
+	for _, t := range all {
+		t.sess.Close()
+	}
+}
