@@ -26,8 +26,8 @@ import (
 type auth struct{}
 
 func (auth) AgentOfCert(c *x509.Certificate) (string, error) {
-	if c.Subject.CommonName == "agent-1" {
-		return "agent-1", nil
+	if cn := c.Subject.CommonName; cn == "agent-1" || cn == "agent-2" {
+		return cn, nil
 	}
 	return "", errors.New("not a joined agent")
 }
@@ -40,8 +40,11 @@ func (auth) VerifyUserCert(c *x509.Certificate) error {
 }
 
 func (auth) AgentsServing(db string) []string {
-	if db == "pg" {
+	switch db {
+	case "pg":
 		return []string{"agent-1"}
+	case "shared":
+		return []string{"agent-1", "agent-2"}
 	}
 	return nil
 }
@@ -138,16 +141,19 @@ func TestTunnelRelaysClientsAndRedials(t *testing.T) {
 		t.Helper()
 		c := dialDB(t, addr, alice, ca.pool, "pg")
 		defer c.Close()
-		_, err := c.Write([]byte("ping"))
+		// A client's first message is at least 8 bytes (control looks
+		// at them for a CancelRequest).
+		_, err := c.Write([]byte("ping1234"))
 		require.NoError(t, err)
 		s, err := l.Accept()
 		require.NoError(t, err)
 		defer s.Close()
 		require.Equal(t, c.LocalAddr().String(), s.RemoteAddr().String(), "the client's address as control saw it")
-		b := make([]byte, 4)
+		b := make([]byte, 8)
 		_, err = io.ReadFull(s, b)
 		require.NoError(t, err)
-		require.Equal(t, "ping", string(b))
+		require.Equal(t, "ping1234", string(b))
+		b = b[:4]
 		_, err = s.Write([]byte("pong"))
 		require.NoError(t, err)
 		_, err = io.ReadFull(c, b)
@@ -176,5 +182,73 @@ func TestTunnelRelaysClientsAndRedials(t *testing.T) {
 		_, err := c.Read(make([]byte, 1))
 		require.Error(t, err, "closed by control")
 		c.Close()
+	}
+}
+
+func listenAs(t *testing.T, ca pair, addr, cn string) *tunnel.Listener {
+	t.Helper()
+	l, err := tunnel.Listen(tunnel.Options{Addrs: []string{addr}, RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		TLS: &tls.Config{Certificates: []tls.Certificate{ca.issue(schemas.CertKindHost, cn)}, RootCAs: ca.pool, ServerName: "localhost",
+			MinVersion: tls.VersionTLS13}})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	require.Eventually(t, l.Up, 10*time.Second, 10*time.Millisecond)
+	return l
+}
+
+// accepted returns the first 8 bytes of the next connection l accepts.
+func accepted(t *testing.T, l *tunnel.Listener, got chan<- string) {
+	for {
+		s, err := l.Accept()
+		if err != nil {
+			return
+		}
+		b := make([]byte, 16)
+		n, _ := io.ReadAtLeast(s, b, 8)
+		got <- string(b[:n])
+		s.Close()
+	}
+}
+
+// TestTunnelSharesLoadFailsOverAndBroadcastsCancels: two agents serving
+// one database take its clients in turn; a CancelRequest goes to both
+// (only the key's holder acts on it); with one agent's tunnel gone every
+// client goes to the other.
+func TestTunnelSharesLoadFailsOverAndBroadcastsCancels(t *testing.T) {
+	t.Parallel()
+	ca := newCA(t)
+	var cur atomic.Pointer[ctunnel.Hub]
+	hub := ctunnel.New(auth{}, zerolog.Nop())
+	cur.Store(hub)
+	addr := serveHub(t, &cur, ca.issue(schemas.CertKindHost, "control", "localhost", "127.0.0.1"))
+	l1, l2 := listenAs(t, ca, addr, "agent-1"), listenAs(t, ca, addr, "agent-2")
+	require.Eventually(t, func() bool { return len(hub.Connected()) == 2 }, 10*time.Second, 10*time.Millisecond)
+	got1, got2 := make(chan string, 16), make(chan string, 16)
+	go accepted(t, l1, got1)
+	go accepted(t, l2, got2)
+	alice := ca.issue(schemas.CertKindHost, "alice")
+	send := func(msg []byte) {
+		c := dialDB(t, addr, alice, ca.pool, "shared")
+		_, err := c.Write(msg)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+	}
+	for range 4 {
+		send([]byte("startup!"))
+	}
+	for range 2 {
+		require.Equal(t, "startup!", <-got1)
+		require.Equal(t, "startup!", <-got2)
+	}
+	cancelReq := []byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 7, 0, 0, 0, 9}
+	send(cancelReq)
+	require.Equal(t, string(cancelReq), <-got1)
+	require.Equal(t, string(cancelReq), <-got2)
+
+	require.NoError(t, l2.Close())
+	require.Eventually(t, func() bool { return len(hub.Connected()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	for range 3 {
+		send([]byte("startup!"))
+		require.Equal(t, "startup!", <-got1)
 	}
 }

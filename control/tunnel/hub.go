@@ -1,7 +1,9 @@
 package tunnel
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -133,8 +135,11 @@ func (h *Hub) Connected() map[string]time.Time {
 }
 
 // candidates are the live tunnels of the agents serving database, in
-// round-robin order.
-func (h *Hub) candidates(database string) []*tunnel {
+// round-robin order (each call moves the order on by one).
+func (h *Hub) candidates(database string) []*tunnel { return h.tunnelsFor(database, true) }
+
+// tunnelsFor is candidates, rotated or not.
+func (h *Hub) tunnelsFor(database string, rotate bool) []*tunnel {
 	agents := h.auth.AgentsServing(database)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -146,7 +151,7 @@ func (h *Hub) candidates(database string) []*tunnel {
 			}
 		}
 	}
-	if len(out) > 1 {
+	if len(out) > 1 && rotate {
 		k := int(h.next % uint64(len(out)))
 		h.next++
 		out = append(out[k:], out[:k]...)
@@ -192,27 +197,83 @@ func (h *Hub) ServeClient(ctx context.Context, c *tls.Conn) {
 		h.log.Warn().Err(err).Str("remote", c.RemoteAddr().String()).Msg("database connection refused")
 		return
 	}
+	if len(h.tunnelsFor(d.Database, false)) == 0 {
+		h.log.Warn().Err(ErrNoTunnel).Str("database", d.Database).Msg("database connection refused")
+		return
+	}
+	br := bufio.NewReader(c)
+	head, err := br.Peek(8)
+	if err != nil {
+		return
+	}
 	_ = c.SetReadDeadline(time.Time{})
+	if isCancelRequest(head) {
+		h.broadcastCancel(br, d.Database, c.RemoteAddr().String())
+		return
+	}
 	s, err := h.Open(d.Database, c.RemoteAddr().String())
 	if err != nil {
 		h.log.Warn().Err(err).Str("database", d.Database).Msg("database connection refused")
 		return
 	}
-	relay(ctx, c, s)
+	relay(ctx, c, br, s)
+}
+
+// cancelRequestCode is PostgreSQL's CancelRequest code (protocol 1234.5678).
+const cancelRequestCode = 80877102
+
+// isCancelRequest reports whether head, a connection's first 8 bytes, is
+// a CancelRequest (its length 16, or more in protocol 3.2, and its code).
+func isCancelRequest(head []byte) bool {
+	n := binary.BigEndian.Uint32(head[:4])
+	return n >= 16 && n <= 256 && binary.BigEndian.Uint32(head[4:8]) == cancelRequestCode
+}
+
+// broadcastCancel sends a CancelRequest to every agent with a tunnel that
+// serves database: only the one holding the session's key acts on it.
+func (h *Hub) broadcastCancel(br *bufio.Reader, database, clientAddr string) {
+	head, _ := br.Peek(4)
+	msg := make([]byte, binary.BigEndian.Uint32(head))
+	if _, err := io.ReadFull(br, msg); err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, t := range h.tunnelsFor(database, false) {
+		s, err := t.sess.OpenStream()
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.Close()
+			if wire.WriteFrame(s, wire.TunnelStream{ClientAddr: clientAddr, Database: database}) != nil {
+				return
+			}
+			if _, err := s.Write(msg); err != nil {
+				return
+			}
+			// The agent closes a cancel connection once it has acted.
+			_ = s.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.Copy(io.Discard, s)
+		}()
+	}
+	wg.Wait()
 }
 
 // relay copies both ways until either side ends (the PostgreSQL protocol
-// has no half-closed state), then closes both.
-func relay(ctx context.Context, a, b net.Conn) {
+// has no half-closed state), then closes both; ar is what a sends (a
+// buffered reader of it).
+func relay(ctx context.Context, a net.Conn, ar io.Reader, b net.Conn) {
 	stop := context.AfterFunc(ctx, func() { a.Close(); b.Close() })
 	defer stop()
 	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
+	cp := func(dst io.Writer, src io.Reader) {
 		_, _ = io.Copy(dst, src)
 		done <- struct{}{}
 	}
 	go cp(a, b)
-	go cp(b, a)
+	go cp(b, ar)
 	<-done
 	a.Close()
 	b.Close()
