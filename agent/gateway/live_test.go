@@ -85,6 +85,37 @@ func TestLiveSessions(t *testing.T) {
 		require.NotContains(t, h.pg.LogContents(), "after lock")
 	})
 
+	t.Run("a lock ending a session mid-query records the query's result", func(t *testing.T) {
+		h.addUser("erin", []string{"access"}, []string{"alice"})
+		erin := h.dbCert("erin", "roach", time.Hour)
+		cmd := exec.Command("psql", "-X", h.connString(erin, "alice", "postgres"), "-c", "select pg_sleep(31)")
+		var out syncBuf
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		require.Eventually(t, func() bool { return strings.Contains(h.pg.LogContents(), "pg_sleep(31)") }, 20*time.Second, 20*time.Millisecond)
+		_, err := h.svc.Locks().Add(h.ctx, h.admin, wire.Lock{LockCreated: schemas.LockCreated{Target: schemas.LockTarget{User: "erin"}, Message: "incident 8"}})
+		require.NoError(t, err)
+		_ = cmd.Wait()
+		require.Contains(t, out.String(), "incident 8")
+		var q schemas.Query
+		for _, ev := range h.events(schemas.TypeQuery) {
+			if ev.Actor == "erin" {
+				q = decode[schemas.Query](t, ev)
+			}
+		}
+		require.Equal(t, "select pg_sleep(31)", q.Statement)
+		require.Eventually(t, func() bool {
+			for _, ev := range h.events(schemas.TypeQueryResult) {
+				r := decode[schemas.QueryResult](t, ev)
+				if r.SessionID == q.SessionID && r.N == q.N {
+					return r.Status == schemas.ResultError && strings.Contains(r.Error, "the session ended while it ran") &&
+						strings.Contains(r.Error, "incident 8")
+				}
+			}
+			return false
+		}, 20*time.Second, 20*time.Millisecond, "the query that ran has a result saying the session ended")
+	})
+
 	t.Run("Ctrl-C in psql cancels the query without a local proxy", func(t *testing.T) {
 		cmd := exec.Command("psql", "-X", h.connString(alice, "alice", "postgres"), "-c", "select pg_sleep(30)")
 		var out syncBuf

@@ -182,6 +182,7 @@ func (s *Session) Run(ctx context.Context) Stats {
 	err := s.clientLoop(ctx)
 	s.end(schemas.EndClient, "client closed the connection", err)
 	<-done
+	s.recordUnanswered()
 	return Stats{
 		Queries: s.queries.Load(), BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
 		Reason: s.reason, Message: s.message,
@@ -400,6 +401,34 @@ func (s *Session) respond(errResp *pgwire.Error, rfq bool) error {
 }
 
 var syncMsg = []byte{byte(pgwire.ClientSync), 0, 0, 0, 4}
+
+// recordUnanswered records a query.result for each query the server had
+// not answered when the session ended (a lock or a shutdown ending it
+// mid-query, a server or link gone): it may have run, so the record says
+// the session ended before its reply, and why.
+func (s *Session) recordUnanswered() {
+	s.t.mu.Lock()
+	var ns []uint64
+	for i := s.t.head; i < len(s.t.fifo); i++ {
+		if it := &s.t.fifo[i]; it.n > 0 && (it.kind == opQuery || it.kind == opExecute || it.kind == opFunc) {
+			ns = append(ns, it.n)
+		}
+	}
+	s.t.mu.Unlock()
+	if len(ns) == 0 {
+		return
+	}
+	now := time.Now()
+	evs := make([]eventlog.Event, 0, len(ns))
+	for _, n := range ns {
+		r := schemas.QueryResult{SessionID: s.cfg.SessionID, N: n, Status: schemas.ResultError,
+			Error: "no reply from the server: the session ended while it ran (" + s.reason + ": " + s.message + ")"}
+		evs = append(evs, s.resultEvent(&r, now))
+	}
+	if err := s.cfg.Publisher.TryPublishAsync(evs); err != nil {
+		s.cfg.Logger.Debug().Err(err).Str("session", s.cfg.SessionID).Msg("results of unanswered queries not recorded")
+	}
+}
 
 // publishNotExecuted records, when the publisher takes it, a query.result
 // "not executed" (58000, with why) for each query event of a refused
