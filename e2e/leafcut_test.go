@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -242,7 +243,13 @@ func sessionMismatch(t *testing.T, w *world, pgLog string, args ...string) (stri
 			}
 		}
 		if found == "" {
-			return fmt.Sprintf("audited session %s matches no PostgreSQL session's statements", s), 0
+			var b strings.Builder
+			for _, id := range ids {
+				if !used[id] {
+					fmt.Fprintf(&b, "\n  against %s: %s", id, difftest.Compare(difftest.Logged(pgLog, "[alice:"+id+"] LOG:  "), bySession[s]))
+				}
+			}
+			return fmt.Sprintf("audited session %s matches no PostgreSQL session's statements:%s", s, b.String()), 0
 		}
 		used[found] = true
 	}
@@ -257,10 +264,15 @@ func requireSessionsAgree(t *testing.T, w *world, d *daemon, pg *pgtest.Server, 
 	t.Helper()
 	var why string
 	var n int
-	eventually(t, "the audit and PostgreSQL's log agree session by session", d, func() bool {
-		why, n = sessionMismatch(t, w, pg.LogContents(), args...)
-		return why == ""
-	})
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		if why, n = sessionMismatch(t, w, pg.LogContents(), args...); why == "" {
+			break
+		}
+		if time.Now().After(deadline) || d.exited() {
+			t.Fatalf("the audit and PostgreSQL's log do not agree session by session: %s", why)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	t.Logf("%d sessions of alice: the audit and the server's log agree statement by statement", n)
 }
 

@@ -8,7 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
@@ -22,8 +26,10 @@ import (
 // control, registers its database as served through it, and psql and
 // pgbench reach the database through `toll proxy db` and control's one
 // public port. Control is restarted (the tunnel drops; the agent redials)
-// and new sessions work again. PostgreSQL's log_statement=all and the
-// audit agree session by session; `tollctl audit verify` is OK.
+// and new sessions work again; pgx cancels a query through the tunnel,
+// and a lock ends a session running through it. PostgreSQL's
+// log_statement=all and the audit agree session by session; `tollctl
+// audit verify` is OK.
 func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	w := newWorld(t)
 	link := newNetLink(t)
@@ -108,6 +114,39 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 		return strings.Count(agent.out.String(), "tunnel to control up") >= 2
 	})
 	bench("after control's restart", 50)
+
+	// pgx through the tunnel: a cancel (a CancelRequest when the context
+	// ends) reaches the agent holding the key; a lock ends a session.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := pgx.ParseConfig("host=127.0.0.1 port=" + strconv.Itoa(pport) + " user=alice dbname=alice sslmode=disable")
+	require.NoError(t, err)
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 20 * time.Second}
+	}
+	sleeps := func() int { return strings.Count(pg.LogContents(), "select pg_sleep(60)") }
+	sleep := func(c *pgx.Conn, qctx context.Context) <-chan error {
+		before := sleeps()
+		res := make(chan error, 1)
+		go func() { _, err := c.Exec(qctx, "select pg_sleep(60)"); res <- err }()
+		eventually(t, "the sleep runs", agent, func() bool { return sleeps() > before })
+		return res
+	}
+	pc, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	qctx, qcancel := context.WithCancel(ctx)
+	res := sleep(pc, qctx)
+	qcancel()
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, <-res, &pgErr, "the server cancelled the statement")
+	require.Equal(t, "57014", pgErr.Code)
+	var one int
+	require.NoError(t, pc.QueryRow(ctx, "select 1").Scan(&one), "the session goes on")
+
+	res = sleep(pc, ctx)
+	w.run("", "tollctl", "lock", "--user=alice", "--message=tunnel test")
+	require.Error(t, <-res, "the lock ends the session")
+	pc.Close(ctx)
 	px.stop(t)
 
 	requireSessionsAgree(t, w, agent, pg)
