@@ -106,6 +106,11 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	out = w.run("", w.psqlPath, "-X", "-A", "-t", "host=127.0.0.1 port="+strconv.Itoa(pport)+" user=alice dbname=alice sslmode=disable",
 		"-c", "select 'through the tunnel'")
 	require.Equal(t, "through the tunnel", strings.TrimSpace(out))
+	out = w.run("", "toll", "db", "connect", "pg", "--", "-X", "-A", "-t", "-c", "select 'toll db connect through the tunnel'")
+	require.Equal(t, "toll db connect through the tunnel", strings.TrimSpace(out))
+	_, errOut, err := w.try("", "toll", "db", "env", "pg")
+	require.Error(t, err)
+	require.Contains(t, errOut, "toll proxy db pg", "toll db env says what works instead")
 
 	// The tunnel drops with control; the agent redials it.
 	control.stop(t)

@@ -462,6 +462,9 @@ func (a *app) dbEnvCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if l.tunneled() {
+				return errTunnelEnv(l.Name)
+			}
 			for _, kv := range l.env() {
 				fmt.Fprintf(a.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 			}

@@ -1,16 +1,44 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tollgate-db/tollgate/agent/localproxy"
 )
 
 // lookPath is exec.LookPath; tests may replace it.
 var lookPath = exec.LookPath
+
+// tunnelFor serves l on a local proxy on a free loopback port, reaching
+// its agent through control's tunnel, and points l there (plain, as toll
+// proxy db) until stop.
+func (a *app) tunnelFor(ctx context.Context, l *dbLogin) (stop func(), err error) {
+	cfg, _, err := localProxyConfig(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	px, err := localproxy.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the local proxy: %w", err)
+	}
+	// Not ctx: Ctrl-C is for the client's query, not for this proxy.
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = px.Serve(pctx, ln) }()
+	l.local = ln.Addr().String()
+	return func() { cancel(); <-done }, nil
+}
 
 // clientCommand returns the database client to run for l: cockroach sql
 // when on PATH, else psql; "" when neither is.
@@ -48,7 +76,15 @@ go to the client.
 			if err != nil {
 				return err
 			}
-			if err := checkReachable(cmd.Context(), l); err != nil {
+			if l.tunneled() {
+				// The client talks to a local proxy of this process, which
+				// reaches the agent through control's tunnel.
+				stop, err := a.tunnelFor(cmd.Context(), l)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			} else if err := checkReachable(cmd.Context(), l); err != nil {
 				return err
 			}
 			bin, cargs := clientCommand(l, extra)

@@ -46,6 +46,10 @@ type dbLogin struct {
 	DBNameChosen bool      `json:"db_name_chosen,omitempty"`
 	User         string    `json:"user"`
 	NotAfter     time.Time `json:"not_after"`
+	// local, when set, is a local proxy of this process serving the
+	// database in plain (a tunneled database's toll db connect): the
+	// connection strings point there.
+	local string
 }
 
 func dbRoot(home string) string { return filepath.Join(home, dbDirName) }
@@ -194,6 +198,10 @@ func (l *dbLogin) tlsConfig() (*tls.Config, error) {
 
 // connString is the libpq keyword/value connection string.
 func (l *dbLogin) connString() string {
+	if l.local != "" {
+		h, p, _ := net.SplitHostPort(l.local)
+		return "host=" + h + " port=" + p + " user=" + quoteKV(l.DBUser) + " dbname=" + quoteKV(l.DBName) + " sslmode=disable"
+	}
 	h, p := l.hostPort()
 	kv := [][2]string{{"host", h}, {"port", p}, {"user", l.DBUser}, {"dbname", l.DBName}, {"sslmode", "verify-full"},
 		{"sslrootcert", l.CAPath()}, {"sslcert", l.CertPath()}, {"sslkey", l.KeyPath()}}
@@ -212,6 +220,9 @@ func (l *dbLogin) connString() string {
 
 // url is the postgresql:// URL form (for cockroach sql --url).
 func (l *dbLogin) url() string {
+	if l.local != "" {
+		return "postgresql://" + l.DBUser + "@" + l.local + "/" + l.DBName + "?sslmode=disable"
+	}
 	h, p := l.hostPort()
 	q := "sslmode=verify-full&sslrootcert=" + l.CAPath() + "&sslcert=" + l.CertPath() + "&sslkey=" + l.KeyPath()
 	return "postgresql://" + l.DBUser + "@" + net.JoinHostPort(h, p) + "/" + l.DBName + "?" + q

@@ -6,11 +6,9 @@ import (
 	"net"
 	"strconv"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/agent/localproxy"
-	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
 // proxyCmd is `toll proxy`: local proxies for clients without certs.
@@ -42,25 +40,8 @@ number of clients may connect at once; Ctrl-C in psql works through it. Stop wit
 			if err != nil {
 				return err
 			}
-			tc, err := l.tlsConfig()
+			cfg, via, err := localProxyConfig(cmd.Context(), l)
 			if err != nil {
-				return err
-			}
-			h, pr := l.hostPort()
-			cfg := localproxy.Config{Agent: net.JoinHostPort(h, pr), TLS: tc, Logger: zerolog.Nop()}
-			via := "agent " + cfg.Agent
-			if l.tunneled() {
-				hm, err := home()
-				if err != nil {
-					return err
-				}
-				p, err := profile.Load(hm)
-				if err != nil {
-					return err
-				}
-				cfg.Agent, cfg.TLS, cfg.Dial = l.Name, tunnelTLS(tc), tunnelDial(p, l, tc)
-				via = "through control's tunnel at " + p.Proxy
-			} else if err := checkReachable(cmd.Context(), l); err != nil {
 				return err
 			}
 			addr := listen

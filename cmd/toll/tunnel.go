@@ -9,6 +9,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/tollgate-db/tollgate/agent/localproxy"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/profile"
@@ -71,4 +74,38 @@ func tunnelDial(p *profile.Profile, l *dbLogin, tc *tls.Config) func(ctx context
 		}
 		return nil, fmt.Errorf("reach %s through control's tunnel: %w", l.Name, errors.Join(errs...))
 	}
+}
+
+// localProxyConfig is how a local proxy reaches l's agent: directly (its
+// public address, checked reachable) or through control's tunnel; via
+// says which, for people.
+func localProxyConfig(ctx context.Context, l *dbLogin) (localproxy.Config, string, error) {
+	tc, err := l.tlsConfig()
+	if err != nil {
+		return localproxy.Config{}, "", err
+	}
+	h, pr := l.hostPort()
+	cfg := localproxy.Config{Agent: net.JoinHostPort(h, pr), TLS: tc, Logger: zerolog.Nop()}
+	if !l.tunneled() {
+		if err := checkReachable(ctx, l); err != nil {
+			return localproxy.Config{}, "", err
+		}
+		return cfg, "agent " + cfg.Agent, nil
+	}
+	hm, err := home()
+	if err != nil {
+		return localproxy.Config{}, "", err
+	}
+	p, err := profile.Load(hm)
+	if err != nil {
+		return localproxy.Config{}, "", err
+	}
+	cfg.Agent, cfg.TLS, cfg.Dial = l.Name, tunnelTLS(tc), tunnelDial(p, l, tc)
+	return cfg, "through control's tunnel at " + p.Proxy, nil
+}
+
+// errTunnelEnv: libpq cannot reach a tunneled database by itself.
+func errTunnelEnv(name string) error {
+	return fmt.Errorf("%s is served through its agent's tunnel, which libpq cannot reach by itself: "+
+		"run `toll proxy db %s` and use the connection string it prints, or `toll db connect %s`", name, name, name)
 }
