@@ -25,8 +25,8 @@ import (
 // the database). With db_service.tunnel it keeps a reverse tunnel to
 // control, registers its database as served through it, and psql and
 // pgbench reach the database through `toll proxy db` and control's one
-// public port. Control is restarted (the tunnel drops; the agent redials)
-// and new sessions work again; pgx cancels a query through the tunnel,
+// public port. Control is restarted, and the link cut and restored (the
+// tunnel drops; the agent redials), and new sessions work again; pgx cancels a query through the tunnel,
 // and a lock ends a session running through it. PostgreSQL's
 // log_statement=all and the audit agree session by session; `tollctl
 // audit verify` is OK.
@@ -119,6 +119,18 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 		return strings.Count(agent.out.String(), "tunnel to control up") >= 2
 	})
 	bench("after control's restart", 50)
+
+	// The link itself is cut (the agent's network loses its route out)
+	// and restored: the agent notices, redials, and new sessions work.
+	link.down()
+	eventually(t, "the agent notices the tunnel is gone", agent, func() bool {
+		return strings.Count(agent.out.String(), "tunnel to control down") >= 2
+	})
+	link.up()
+	eventually(t, "the agent's tunnel is back after the cut", agent, func() bool {
+		return strings.Count(agent.out.String(), "tunnel to control up") >= 3
+	})
+	bench("after the link is back", 50)
 
 	// pgx through the tunnel: a cancel (a CancelRequest when the context
 	// ends) reaches the agent holding the key; a lock ends a session.
