@@ -78,8 +78,7 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	agentCfg := filepath.Join(w.dir, "agent.yaml")
 	w.run("", "tollgate", "db", "configure", "create", "-o", agentCfg, "--token="+tokenFile, "--proxy="+controlAddr,
 		"--name=pg", "--protocol=postgres", "--uri="+link.hostIP+":"+strconv.Itoa(pg.Port()), "--ca-pin="+pin,
-		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)))
-	patchConfig(t, agentCfg, func(m map[string]any) { m["db_service"].(map[string]any)["tunnel"] = true })
+		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)), "--tunnel")
 	ip, args := link.exec(filepath.Join(w.bin, "tollgate"), "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
 	agent := w.start(ip, args...)
 	eventually(t, "the agent registers pg as served through its tunnel", agent, func() bool {

@@ -37,7 +37,7 @@ type dbConfigureOptions struct {
 	name, description, protocol, uri, labels      string
 	caCertFile, serverName, publicAddr, listenAdr string
 	metricsAddr                                   string
-	force                                         bool
+	force, tunnel                                 bool
 }
 
 func newDBConfigureCreateCommand() *cobra.Command {
@@ -98,6 +98,7 @@ writes hides /tmp (PrivateTmp=true) and /home (ProtectHome=true) from the servic
 	f.StringVar(&o.serverName, "server-name", "", "name to verify in the database's cert (default: the host of --uri)")
 	f.StringVar(&o.publicAddr, "public-addr", "", "HOST:PORT clients use to reach this agent")
 	f.StringVar(&o.listenAdr, "listen-addr", "", "PostgreSQL-wire listener (default "+agentconfig.DefaultListenAddr+")")
+	f.BoolVar(&o.tunnel, "tunnel", false, "keep a reverse tunnel to control: clients reach the databases through control's port, nothing dials the agent (db_service.tunnel)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", agentconfig.DefaultMetricsAddr, "Prometheus /metrics and /healthz listener (none: no listener)")
 	f.BoolVar(&o.force, "force", false, "overwrite an existing file")
 	return cmd
@@ -170,6 +171,7 @@ func buildDBConfig(o dbConfigureOptions) (agentconfig.File, error) {
 			ListenAddr:  o.listenAdr,
 			PublicAddr:  o.publicAddr,
 			MetricsAddr: o.metricsAddr,
+			Tunnel:      o.tunnel,
 		},
 	}
 	if o.token != "" && o.proxy == "" {
