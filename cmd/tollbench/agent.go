@@ -17,6 +17,10 @@ type agentProc struct {
 	d     *daemon
 	name  string // the row's name
 	route string // the database name it registered
+	// viaToll: its row goes through `toll proxy db` (a tunneled agent);
+	// alsoViaToll: a second row does (the plain agent beside a tunneled
+	// one, the same path without the tunnel).
+	viaToll, alsoViaToll bool
 }
 
 // agentSpec says what an agent serves and how it audits.
@@ -30,12 +34,30 @@ type agentSpec struct {
 	// server); empty: the NATS URL its join answered (control's listener).
 	natsURL string
 	// leaf makes the agent a leaf node of control's leaf listener
-	// (db_service.audit_leaf).
-	leaf bool
+	// (db_service.audit_leaf); tunnel gives it a reverse tunnel
+	// (db_service.tunnel), reached through `toll proxy db`.
+	leaf, tunnel bool
 }
 
-// leafSuffix marks a mode of --modes whose agent is a leaf node.
-const leafSuffix = "-leaf"
+// leafSuffix marks a mode of --modes whose agent is a leaf node;
+// tunnelSuffix one whose agent is reached through its tunnel (and a
+// second row: the agent of the plain mode through `toll proxy db`, the
+// same path without the tunnel).
+const (
+	leafSuffix   = "-leaf"
+	tunnelSuffix = "-tunnel"
+)
+
+// agentMode splits a --modes entry into its audit mode and variant.
+func agentMode(m string) (mode string, leaf, tunnel bool) {
+	if mode, ok := strings.CutSuffix(m, leafSuffix); ok {
+		return mode, true, false
+	}
+	if mode, ok := strings.CutSuffix(m, tunnelSuffix); ok {
+		return mode, false, true
+	}
+	return m, false, false
+}
 
 // startAgent writes the agent's config (what `tollgate db configure
 // create` writes, plus audit_mode), starts it and waits until its
@@ -66,6 +88,9 @@ func (c *controlNode) startAgent(ctx context.Context, s agentSpec) (*agentProc, 
 	if s.leaf {
 		cfg["db_service"].(map[string]any)["audit_leaf"] = map[string]any{"hub_url": "tls://" + c.leafAddr}
 	}
+	if s.tunnel {
+		cfg["db_service"].(map[string]any)["tunnel"] = true
+	}
 	raw, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -86,4 +111,21 @@ func (c *controlNode) startAgent(ctx context.Context, s agentSpec) (*agentProc, 
 		return err == nil && registered.MatchString(out) && listening(listen)
 	})
 	return a, err
+}
+
+// startTollProxy runs `toll proxy db route` as the bench user on a free
+// port and returns the daemon and its port.
+func (c *controlNode) startTollProxy(ctx context.Context, route string) (*daemon, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	d, err := startDaemon("toll proxy "+route, filepath.Join(c.dir, "toll-proxy-"+route+".log"), c.env(), c.b.path("toll"),
+		"proxy", "db", route, "--db-user="+benchUser, "--db-name=postgres", "--listen", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	err = d.waitFor(ctx, "toll proxy db "+route+" listens", func() bool { return listening(addr) })
+	return d, port, err
 }

@@ -17,9 +17,10 @@ const (
 	roleRelay     = "copy relay"
 	rolePostgres  = "PostgreSQL"
 	rolePgbench   = "pgbench"
+	roleToll      = "toll proxy"
 )
 
-var roles = []string{roleAgent, roleControl, roleNATS, rolePgbouncer, roleRelay, rolePostgres, rolePgbench}
+var roles = []string{roleAgent, roleControl, roleNATS, rolePgbouncer, roleRelay, roleToll, rolePostgres, rolePgbench}
 
 // probe is a process on a row's path, measured over each of its runs.
 // pgbench is measured from its own rusage and needs no probe.

@@ -124,6 +124,9 @@ func connectP50(ctx context.Context, t target, n int) (float64, error) {
 	}
 	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s",
 		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLROOTCERT"])
+	if env["PGSSLMODE"] == "disable" { // a local proxy: TLS is its own, behind it
+		dsn = fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"])
+	}
 	if env["PGSSLCERT"] != "" {
 		dsn += " sslcert=" + env["PGSSLCERT"] + " sslkey=" + env["PGSSLKEY"]
 	}

@@ -36,6 +36,8 @@ type topology struct {
 	server    pemPair // the copy relay's and pgbouncer's server cert
 	relay     *copyRelay
 	pgb       *pgbouncer
+	// tollProxies serve the rows through `toll proxy db`.
+	tollProxies []*daemon
 }
 
 func (t *topology) dbCA() string { return filepath.Join(t.certs, "ca.crt") }
@@ -66,13 +68,22 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 		return t, err
 	}
 	for _, m := range o.modes {
-		mode, leaf := strings.CutSuffix(m, leafSuffix)
-		a, err := t.split.startAgent(ctx, agentSpec{name: "agent " + m, route: "pg-" + m, mode: mode, leaf: leaf, pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
+		mode, leaf, tunnel := agentMode(m)
+		a, err := t.split.startAgent(ctx, agentSpec{name: "agent " + m, route: "pg-" + m, mode: mode, leaf: leaf, tunnel: tunnel,
+			pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
 		if a != nil {
+			a.viaToll = tunnel
 			t.agents = append(t.agents, a)
 		}
 		if err != nil {
 			return t, err
+		}
+	}
+	for _, a := range t.agents {
+		for _, m := range o.modes {
+			if mode, _, tunnel := agentMode(m); tunnel && a.route == "pg-"+mode {
+				a.alsoViaToll = true
+			}
 		}
 	}
 	if err := t.split.addBenchUser(ctx); err != nil {
@@ -160,12 +171,35 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 			probes: []probe{pg, {role: rolePgbouncer, pid: t.pgb.pid()}}},
 	}
 	for _, a := range t.agents {
+		agentProbes := []probe{pg, {role: roleAgent, pid: a.d.pid()}, {role: roleControl, pid: t.split.d.pid()}}
+		if a.viaToll {
+			tp, port, err := t.split.startTollProxy(ctx, a.route)
+			if tp != nil {
+				t.tollProxies = append(t.tollProxies, tp)
+			}
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, target{name: a.name, env: []string{"PGHOST=127.0.0.1", "PGPORT=" + port, "PGSSLMODE=disable"},
+				probes: append(agentProbes, probe{role: roleToll, pid: tp.pid()})})
+			continue
+		}
 		env, err := t.split.dbEnv(ctx, a.route)
 		if err != nil {
 			return nil, err
 		}
-		ts = append(ts, target{name: a.name, env: env,
-			probes: []probe{pg, {role: roleAgent, pid: a.d.pid()}, {role: roleControl, pid: t.split.d.pid()}}})
+		ts = append(ts, target{name: a.name, env: env, probes: agentProbes})
+		if a.alsoViaToll {
+			tp, port, err := t.split.startTollProxy(ctx, a.route)
+			if tp != nil {
+				t.tollProxies = append(t.tollProxies, tp)
+			}
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, target{name: a.name + " via toll proxy", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + port, "PGSSLMODE=disable"},
+				probes: append(agentProbes, probe{role: roleToll, pid: tp.pid()})})
+		}
 	}
 	for _, a := range t.extAgents {
 		env, err := t.ext.dbEnv(ctx, a.route)
@@ -183,6 +217,9 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 
 // close stops everything, agents before control.
 func (t *topology) close() {
+	for _, tp := range t.tollProxies {
+		tp.stop()
+	}
 	t.pgb.stop()
 	for _, a := range append(t.agents, t.extAgents...) {
 		a.d.stop()
