@@ -2,6 +2,7 @@ package control
 
 import (
 	"crypto/x509"
+	"slices"
 
 	"github.com/tollgate-db/tollgate/projections"
 )
@@ -19,9 +20,10 @@ func (s *Service) VerifyUserCert(cert *x509.Certificate) error {
 	return nil
 }
 
-// AgentsServing are the agents that may serve database: the agent whose
-// config declares it, or, for a database registered dynamically, every
-// joined agent (each checks its own selectors and refuses the others).
+// AgentsServing are the agents that serve database: the agent whose
+// config declares it, or, for a database registered dynamically, the
+// agents whose resource selectors (as recorded at their join) match its
+// labels, in id order.
 func (s *Service) AgentsServing(database string) []string {
 	var out []string
 	s.View(func(st *projections.State) {
@@ -33,9 +35,15 @@ func (s *Service) AgentsServing(database string) []string {
 			out = []string{d.AgentID}
 			return
 		}
-		for id := range st.Agents {
-			out = append(out, id)
+		for id, a := range st.Agents {
+			for _, sel := range a.Resources {
+				if projections.Selector(sel).Matches(d.Labels) {
+					out = append(out, id)
+					break
+				}
+			}
 		}
 	})
+	slices.Sort(out)
 	return out
 }

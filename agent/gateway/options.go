@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/tollgate-db/tollgate/agent/auditpub"
@@ -13,6 +12,7 @@ import (
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/agent/upstream"
+	"github.com/tollgate-db/tollgate/projections"
 )
 
 // Defaults of Options.
@@ -135,43 +135,9 @@ type Database struct {
 	Roots *x509.CertPool
 }
 
-// Selector selects registered databases by labels: every key must be
-// present with one of the listed values; "*" matches any key or value.
-type Selector map[string][]string
-
-// Matches reports whether labels satisfy every key of s. An empty selector
-// matches nothing.
-func (s Selector) Matches(labels map[string]string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for k, want := range s {
-		if k == "*" {
-			if !anyMatches(want, labels) {
-				return false
-			}
-			continue
-		}
-		v, ok := labels[k]
-		if !ok || !(slices.Contains(want, "*") || slices.Contains(want, v)) {
-			return false
-		}
-	}
-	return true
-}
-
-// anyMatches: "*" as key takes any label whose value is wanted.
-func anyMatches(want []string, labels map[string]string) bool {
-	if slices.Contains(want, "*") {
-		return true
-	}
-	for _, v := range labels {
-		if slices.Contains(want, v) {
-			return true
-		}
-	}
-	return false
-}
+// Selector selects registered databases by labels (projections.Selector:
+// control matches the same selectors, to route tunneled clients).
+type Selector = projections.Selector
 
 // withDefaults fills the zero values.
 func (o Options) withDefaults() Options {
