@@ -168,6 +168,10 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	requireSessionsAgree(t, w, agent, pg)
 	requireNoDuplicateIDs(t, w)
 	agent.stop(t)
+	// No tunnel up for pg: the client is told so, not cut off.
+	o, e, err := w.try("", "toll", "db", "connect", "pg", "--", "-X", "-c", "select 1")
+	require.Error(t, err)
+	require.Contains(t, o+e, "no agent serving this database has a tunnel to control")
 	out = w.run("", "tollctl", "audit", "verify")
 	require.Contains(t, out, "OK", out)
 }

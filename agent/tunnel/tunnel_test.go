@@ -156,6 +156,9 @@ func TestTunnelRelaysClientsAndRedials(t *testing.T) {
 		b = b[:4]
 		_, err = s.Write([]byte("pong"))
 		require.NoError(t, err)
+		var r wire.DialResult
+		require.NoError(t, wire.ReadFrame(c, &r))
+		require.Empty(t, r.Error)
 		_, err = io.ReadFull(c, b)
 		require.NoError(t, err)
 		require.Equal(t, "pong", string(b))
@@ -174,13 +177,20 @@ func TestTunnelRelaysClientsAndRedials(t *testing.T) {
 
 	// Refused: no such database; a client cert of no user.
 	for _, tc := range []struct {
-		cert tls.Certificate
-		db   string
-	}{{alice, "other"}, {ca.issue(schemas.CertKindHost, "mallory"), "pg"}} {
+		cert   tls.Certificate
+		db     string
+		answer string // what control says before it closes
+	}{{alice, "other", "no agent serving this database has a tunnel"}, {ca.issue(schemas.CertKindHost, "mallory"), "pg", ""}} {
 		c := dialDB(t, addr, tc.cert, ca.pool, tc.db)
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, err := c.Read(make([]byte, 1))
-		require.Error(t, err, "closed by control")
+		var r wire.DialResult
+		err := wire.ReadFrame(c, &r)
+		if tc.answer != "" {
+			require.NoError(t, err)
+			require.Contains(t, r.Error, tc.answer)
+		} else {
+			require.Error(t, err, "closed by control without a word")
+		}
 		c.Close()
 	}
 }

@@ -70,7 +70,7 @@ func tunnelDial(p *profile.Profile, l *dbLogin, tc *tls.Config) func(ctx context
 				errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 				continue
 			}
-			return c, nil
+			return &dialedConn{Conn: c}, nil
 		}
 		return nil, fmt.Errorf("reach %s through control's tunnel: %w", l.Name, errors.Join(errs...))
 	}
@@ -108,4 +108,29 @@ func localProxyConfig(ctx context.Context, l *dbLogin) (localproxy.Config, strin
 func errTunnelEnv(name string) error {
 	return fmt.Errorf("%s is served through its agent's tunnel, which libpq cannot reach by itself: "+
 		"run `toll proxy db %s` and use the connection string it prints, or `toll db connect %s`", name, name, name)
+}
+
+// dialedConn reads control's DialResult before the agent's first byte:
+// control answers once the client's first message is in (it looks at it
+// for a CancelRequest), so the answer is read lazily, not at dial.
+type dialedConn struct {
+	net.Conn
+	checked bool
+	err     error
+}
+
+func (c *dialedConn) Read(p []byte) (int, error) {
+	if !c.checked {
+		c.checked = true
+		var r wire.DialResult
+		if err := wire.ReadFrame(c.Conn, &r); err != nil {
+			c.err = fmt.Errorf("control's answer: %w", err)
+		} else if r.Error != "" {
+			c.err = errors.New("control: " + r.Error)
+		}
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(p)
 }

@@ -198,7 +198,7 @@ func (h *Hub) ServeClient(ctx context.Context, c *tls.Conn) {
 		return
 	}
 	if len(h.tunnelsFor(d.Database, false)) == 0 {
-		h.log.Warn().Err(ErrNoTunnel).Str("database", d.Database).Msg("database connection refused")
+		h.refuse(c, d.Database, ErrNoTunnel)
 		return
 	}
 	br := bufio.NewReader(c)
@@ -213,10 +213,21 @@ func (h *Hub) ServeClient(ctx context.Context, c *tls.Conn) {
 	}
 	s, err := h.Open(d.Database, c.RemoteAddr().String())
 	if err != nil {
-		h.log.Warn().Err(err).Str("database", d.Database).Msg("database connection refused")
+		h.refuse(c, d.Database, err)
+		return
+	}
+	if err := wire.WriteFrame(c, wire.DialResult{}); err != nil {
+		s.Close()
 		return
 	}
 	relay(ctx, c, br, s)
+}
+
+// refuse tells the client why its database cannot be reached, and logs it.
+func (h *Hub) refuse(c net.Conn, database string, err error) {
+	h.log.Warn().Err(err).Str("database", database).Msg("database connection refused")
+	msg := fmt.Sprintf("database %s: %v (is its agent running with db_service.tunnel, and is it joined to this control?)", database, ErrNoTunnel)
+	_ = wire.WriteFrame(c, wire.DialResult{Error: msg})
 }
 
 // cancelRequestCode is PostgreSQL's CancelRequest code (protocol 1234.5678).

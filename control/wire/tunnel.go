@@ -14,7 +14,7 @@ import (
 // served that way by dialing the same port with ALPN ALPNDatabase and its
 // user cert, then sending a DatabaseDial frame. Control opens a stream on
 // a tunnel of an agent serving the database, writes a TunnelStream frame,
-// and relays bytes it does not read: the client's TLS to the agent runs
+// answers the client with a DialResult frame, and relays bytes it does not read: the client's TLS to the agent runs
 // inside, end to end.
 const (
 	ALPNTunnel   = "tollgate-tunnel/1"
@@ -29,6 +29,12 @@ const (
 // DatabaseDial is a client's first frame on an ALPNDatabase connection.
 type DatabaseDial struct {
 	Database string `json:"database"`
+}
+
+// DialResult is control's answer to a DatabaseDial: an empty Error means
+// the bytes that follow are the agent's.
+type DialResult struct {
+	Error string `json:"error,omitempty"`
 }
 
 // TunnelStream is control's first frame on each stream of a tunnel.
