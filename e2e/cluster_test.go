@@ -2,10 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,11 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/natstest"
-	"github.com/tollgate-db/tollgate/internal/pgtest"
 )
 
 // TestClusterSurvivesANATSNodeAndAControl: the production topology as
@@ -37,65 +31,16 @@ func TestClusterSurvivesANATSNodeAndAControl(t *testing.T) {
 	c := natstest.Start(t, natstest.Options{Nodes: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	seal := filepath.Join(w.dir, "seal.key")
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(seal, key, 0o600))
-	addrA, addrB := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
-	conf := func(name, dataDir, addr string) string {
-		out, err := yaml.Marshal(map[string]any{
-			"data_dir": dataDir, "cluster_name": "e2e",
-			"nats": map[string]any{"url": c.URL(), "replicas": 3},
-			"control": map[string]any{"listen_addr": addr, "metrics_addr": "none",
-				"keystore": "nats", "seal_key_file": seal},
-		})
-		require.NoError(t, err)
-		p := filepath.Join(w.dir, name+".yaml")
-		require.NoError(t, os.WriteFile(p, out, 0o600))
-		return p
-	}
-	confA, confB := conf("a", w.dataDir, addrA), conf("b", filepath.Join(w.dir, "control-b"), addrB)
+	confA, confB, addrA, addrB := w.twoControls(c)
 	a := w.start("tollgate", "start", "--config", confA, "--log-format", "text")
-	var status string
-	eventually(t, "control a answers", a, func() bool {
-		out, _, err := w.try("", "tollctl", "status")
-		status = out
-		return err == nil
-	})
-	pin := pinRE.FindString(status)
-	require.NotEmpty(t, pin, status)
+	pin := w.waitControl(a)
 	b := w.start("tollgate", "start", "--config", confB, "--log-format", "text")
-	eventually(t, "control b answers", b, func() bool {
-		_, _, err := w.try("", "tollctl", "--proxy="+addrB, "status")
-		return err == nil
-	})
-	both := "--proxy=" + addrA + "," + addrB
-
-	out := w.run("", "tollctl", both, "users", "add", "--roles=access", `--db-users=*`, `--db-names=*`, "alice")
-	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
-	require.Len(t, invite, 2, out)
-	const pw = "correct horse battery staple\n"
-	w.run(pw, "toll", "signup", both, "--invite="+invite[1], "--password-stdin", "--ca-pin="+pin)
-
-	certs := filepath.Join(w.dir, "certs")
-	w.run("", "tollctl", both, "auth", "sign", "--format=db", "--host=localhost,127.0.0.1", "--out="+certs, "--ttl=24h")
-	pg, err := pgtest.StartServer(ctx, pgtest.Config{
-		CertFile: filepath.Join(certs, "server.crt"), KeyFile: filepath.Join(certs, "server.key"), CAFile: filepath.Join(certs, "server.cas"),
-		Settings: map[string]string{"log_statement": "all", "log_line_prefix": "[%u:%c] "},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Close() })
-	for _, q := range []string{"CREATE ROLE alice LOGIN", "CREATE DATABASE alice OWNER alice"} {
-		require.NoError(t, pg.ExecContext(ctx, q))
-	}
-
-	tokenFile := filepath.Join(w.dir, "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(w.run("", "tollctl", both, "tokens", "add", "--type=db", "--format=text")), 0o600))
-	agentCfg := filepath.Join(w.dir, "agent.yaml")
-	w.run("", "tollgate", "db", "configure", "create", "-o", agentCfg, "--token="+tokenFile, "--proxy="+addrA+","+addrB,
-		"--name=pg", "--protocol=postgres", "--uri="+pg.Addr(), "--ca-pin="+pin,
-		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	w.waitControl(b, "--proxy="+addrB)
+	controls := addrA + "," + addrB
+	both := "--proxy=" + controls
+	w.signUpAlice(controls, pin)
+	pg := w.alicesPostgres(controls, nil, nil, "")
+	agentCfg := w.agentConfigFor(controls, pin, pg.Addr())
 	patchConfig(t, agentCfg, func(m map[string]any) { m["nats"] = map[string]any{"url": c.URL(), "replicas": 3} })
 	agent := w.start("tollgate", "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
 	eventually(t, "the agent registers pg", agent, func() bool {
@@ -103,21 +48,12 @@ func TestClusterSurvivesANATSNodeAndAControl(t *testing.T) {
 		return err == nil && strings.Contains(out, "pg")
 	})
 
-	w.run(pw, "toll", "login", both, "--user=alice", "--password-stdin")
+	w.run(alicePassword, "toll", "login", both, "--user=alice", "--password-stdin")
 	pport := freePort(t)
 	px := w.start("toll", "proxy", "db", "pg", "--db-user=alice", "--db-name=alice", "--port", strconv.Itoa(pport))
 	eventually(t, "toll proxy db starts", px, func() bool { return strings.Contains(px.out.String(), "Started local proxy") })
-	conn := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice"}
-	bench := func(tx int) (string, error) {
-		o, e, err := w.try("", w.pgbenchPath, append(append([]string{"-n", "-S", "-t", strconv.Itoa(tx), "-c", "2"}, conn...), "alice")...)
-		return o + e, err
-	}
-	mustBench := func(what string, tx int) {
-		t.Helper()
-		o, err := bench(tx)
-		require.NoError(t, err, "pgbench %s: %s", what, o)
-		require.Contains(t, o, "number of transactions actually processed: "+strconv.Itoa(2*tx)+"/"+strconv.Itoa(2*tx), what)
-	}
+	bench := func(tx int) (string, error) { return w.aliceBench(pport, tx) }
+	mustBench := func(what string, tx int) { t.Helper(); w.mustAliceBench(t, what, pport, tx) }
 	logged := func() int { return len(aliceStatement.FindAllString(pg.LogContents(), -1)) }
 	// during runs pgbench while do happens once the run has made progress.
 	during := func(tx int, do func()) (string, error) {
@@ -134,7 +70,7 @@ func TestClusterSurvivesANATSNodeAndAControl(t *testing.T) {
 		return r.out, r.err
 	}
 
-	w.run("", w.pgbenchPath, append(append([]string{"-i", "-s", "1"}, conn...), "alice")...)
+	w.run("", w.pgbenchPath, "-i", "-s", "1", "-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice", "alice")
 	mustBench("before any kill", 50)
 
 	leader := auditLeader(t, ctx, c)
@@ -160,7 +96,7 @@ func TestClusterSurvivesANATSNodeAndAControl(t *testing.T) {
 	requireSessionsAgree(t, w, agent, pg, both)
 	requireNoDuplicateIDs(t, w, both)
 	agent.stop(t)
-	out = w.run("", "tollctl", both, "audit", "verify")
+	out := w.run("", "tollctl", both, "audit", "verify")
 	require.Contains(t, out, "OK", out)
 }
 

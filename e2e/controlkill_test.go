@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate-db/tollgate/internal/natstest"
 )
@@ -26,26 +21,8 @@ func TestMain(m *testing.M) { natstest.Main(m) }
 func TestKilledControlLeavesTheOtherServing(t *testing.T) {
 	w := newWorld(t)
 	c := natstest.Start(t, natstest.Options{Nodes: 3})
-	seal := filepath.Join(w.dir, "seal.key")
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(seal, key, 0o600))
-	addrA, addrB := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
-	dataB := filepath.Join(w.dir, "control-b")
-	conf := func(name, dataDir, addr string) string {
-		out, err := yaml.Marshal(map[string]any{
-			"data_dir": dataDir, "cluster_name": "e2e",
-			"nats": map[string]any{"url": c.URL(), "replicas": 3},
-			"control": map[string]any{"listen_addr": addr, "metrics_addr": "none",
-				"keystore": "nats", "seal_key_file": seal},
-		})
-		require.NoError(t, err)
-		p := filepath.Join(w.dir, name+".yaml")
-		require.NoError(t, os.WriteFile(p, out, 0o600))
-		return p
-	}
-	a := w.start("tollgate", "start", "--config", conf("a", w.dataDir, addrA), "--log-format", "text")
+	confA, confB, addrA, addrB := w.twoControls(c)
+	a := w.start("tollgate", "start", "--config", confA, "--log-format", "text")
 	var status string
 	eventually(t, "control a answers", a, func() bool {
 		out, _, err := w.try("", "tollctl", "status")
@@ -54,7 +31,7 @@ func TestKilledControlLeavesTheOtherServing(t *testing.T) {
 	})
 	pin := pinRE.FindString(status)
 	require.NotEmpty(t, pin, status)
-	b := w.start("tollgate", "start", "--config", conf("b", dataB, addrB), "--log-format", "text")
+	b := w.start("tollgate", "start", "--config", confB, "--log-format", "text")
 	eventually(t, "control b answers", b, func() bool {
 		_, _, err := w.try("", "tollctl", "--proxy="+addrB, "status")
 		return err == nil

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -39,49 +38,17 @@ func TestLeafAgentAcrossACutLink(t *testing.T) {
 	hub := func(port int) string { return link.nsIP + ":" + strconv.Itoa(port) }
 	controlAddr, leafAddr := hub(freePort(t)), hub(freePort(t))
 	w.controlAddr = controlAddr
-	cfgOut, err := yaml.Marshal(map[string]any{
+	ctlCfg := w.writeConfig("control.yaml", map[string]any{
 		"data_dir": w.dataDir, "cluster_name": "e2e",
 		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
 		"nats":    map[string]any{"listen_addr": hub(freePort(t)), "leaf_listen_addr": leafAddr},
 	})
-	require.NoError(t, err)
-	ctlCfg := filepath.Join(w.dir, "control.yaml")
-	require.NoError(t, os.WriteFile(ctlCfg, cfgOut, 0o600))
 	ip, args := link.exec(filepath.Join(w.bin, "tollgate"), "start", "--config", ctlCfg, "--log-format", "text")
 	control := w.start(ip, args...)
-	var status string
-	eventually(t, "control in the other namespace answers", control, func() bool {
-		out, _, err := w.try("", "tollctl", "status")
-		status = out
-		return err == nil
-	})
-	pin := pinRE.FindString(status)
-	require.NotEmpty(t, pin, status)
-
-	out := w.run("", "tollctl", "users", "add", "--roles=access", `--db-users=*`, `--db-names=*`, "alice")
-	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
-	require.Len(t, invite, 2, out)
-	const pw = "correct horse battery staple\n"
-	w.run(pw, "toll", "signup", "--proxy="+controlAddr, "--invite="+invite[1], "--password-stdin", "--ca-pin="+pin)
-
-	certs := filepath.Join(w.dir, "certs")
-	w.run("", "tollctl", "auth", "sign", "--format=db", "--host=localhost,127.0.0.1", "--out="+certs, "--ttl=24h")
-	pg, err := pgtest.StartServer(context.Background(), pgtest.Config{
-		CertFile: filepath.Join(certs, "server.crt"), KeyFile: filepath.Join(certs, "server.key"), CAFile: filepath.Join(certs, "server.cas"),
-		Settings: map[string]string{"log_statement": "all", "log_line_prefix": "[%u:%c] "},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Close() })
-	for _, q := range []string{"CREATE ROLE alice LOGIN", "CREATE DATABASE alice OWNER alice"} {
-		require.NoError(t, pg.ExecContext(context.Background(), q))
-	}
-
-	tokenFile := filepath.Join(w.dir, "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(w.run("", "tollctl", "tokens", "add", "--type=db", "--format=text")), 0o600))
-	agentCfg := filepath.Join(w.dir, "agent.yaml")
-	w.run("", "tollgate", "db", "configure", "create", "-o", agentCfg, "--token="+tokenFile, "--proxy="+controlAddr,
-		"--name=pg", "--protocol=postgres", "--uri="+pg.Addr(), "--ca-pin="+pin,
-		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	pin := w.waitControl(control)
+	w.signUpAlice(controlAddr, pin)
+	pg := w.alicesPostgres(controlAddr, nil, nil, "")
+	agentCfg := w.agentConfigFor(controlAddr, pin, pg.Addr())
 	setLeaf(t, agentCfg, "tls://"+leafAddr)
 	agent := w.start("tollgate", "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
 	eventually(t, "the leaf agent registers pg", agent, func() bool {
@@ -90,18 +57,12 @@ func TestLeafAgentAcrossACutLink(t *testing.T) {
 	})
 	require.Contains(t, agent.out.String(), "audit is durable in this agent's own JetStream")
 
-	w.run(pw, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
+	w.run(alicePassword, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
 	pport := freePort(t)
 	px := w.start("toll", "proxy", "db", "pg", "--db-user=alice", "--db-name=alice", "--port", strconv.Itoa(pport))
 	eventually(t, "toll proxy db starts", px, func() bool { return strings.Contains(px.out.String(), "Started local proxy") })
-	conn := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice"}
-	bench := func(what string, tx int) {
-		t.Helper()
-		o, e, err := w.try("", w.pgbenchPath, append(append([]string{"-n", "-S", "-t", strconv.Itoa(tx), "-c", "2"}, conn...), "alice")...)
-		require.NoError(t, err, "pgbench %s: %s %s", what, o, e)
-		require.Contains(t, o, "number of transactions actually processed: "+strconv.Itoa(2*tx)+"/"+strconv.Itoa(2*tx), what)
-	}
-	w.run("", w.pgbenchPath, append(append([]string{"-i", "-s", "1"}, conn...), "alice")...)
+	bench := func(what string, tx int) { t.Helper(); w.mustAliceBench(t, what, pport, tx) }
+	w.run("", w.pgbenchPath, "-i", "-s", "1", "-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice", "alice")
 	bench("before the cut", 50)
 	logged := func() int { return len(aliceStatement.FindAllString(pg.LogContents(), -1)) }
 	hubQueries := func(inNS bool) int {
@@ -150,7 +111,7 @@ func TestLeafAgentAcrossACutLink(t *testing.T) {
 	requireSessionsAgree(t, w, agent, pg)
 	requireNoDuplicateIDs(t, w)
 	agent.stop(t)
-	out = w.run("", "tollctl", "audit", "verify")
+	out := w.run("", "tollctl", "audit", "verify")
 	require.Contains(t, out, "OK", out)
 }
 

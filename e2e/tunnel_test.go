@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,9 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
-
-	"github.com/tollgate-db/tollgate/internal/pgtest"
 )
 
 // TestAgentBehindAFirewallServesThroughItsTunnel: the agent runs in a
@@ -35,50 +31,17 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	link := newNetLink(t)
 	controlAddr := link.hostIP + ":" + strconv.Itoa(freePort(t))
 	w.controlAddr = controlAddr
-	cfgOut, err := yaml.Marshal(map[string]any{
+	ctlCfg := w.writeConfig("control.yaml", map[string]any{
 		"data_dir": w.dataDir, "cluster_name": "e2e",
 		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
 		"nats":    map[string]any{"listen_addr": link.hostIP + ":" + strconv.Itoa(freePort(t))},
 	})
-	require.NoError(t, err)
-	ctlCfg := filepath.Join(w.dir, "control.yaml")
-	require.NoError(t, os.WriteFile(ctlCfg, cfgOut, 0o600))
 	control := w.start("tollgate", "start", "--config", ctlCfg, "--log-format", "text")
-	var status string
-	eventually(t, "control answers", control, func() bool {
-		out, _, err := w.try("", "tollctl", "status")
-		status = out
-		return err == nil
-	})
-	pin := pinRE.FindString(status)
-	require.NotEmpty(t, pin, status)
-
-	out := w.run("", "tollctl", "users", "add", "--roles=access", `--db-users=*`, `--db-names=*`, "alice")
-	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
-	require.Len(t, invite, 2, out)
-	const pw = "correct horse battery staple\n"
-	w.run(pw, "toll", "signup", "--proxy="+controlAddr, "--invite="+invite[1], "--password-stdin", "--ca-pin="+pin)
-
+	pin := w.waitControl(control)
+	w.signUpAlice(controlAddr, pin)
 	// The database next to the agent: reachable from the agent's network.
-	certs := filepath.Join(w.dir, "certs")
-	w.run("", "tollctl", "auth", "sign", "--format=db", "--host=localhost,127.0.0.1,"+link.hostIP, "--out="+certs, "--ttl=24h")
-	pg, err := pgtest.StartServer(context.Background(), pgtest.Config{
-		CertFile: filepath.Join(certs, "server.crt"), KeyFile: filepath.Join(certs, "server.key"), CAFile: filepath.Join(certs, "server.cas"),
-		HBA:      []string{"hostssl all all 127.0.0.1/32 cert", "hostssl all all " + link.nsIP + "/32 cert"},
-		Settings: map[string]string{"log_statement": "all", "log_line_prefix": "[%u:%c] ", "listen_addresses": "127.0.0.1," + link.hostIP},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Close() })
-	for _, q := range []string{"CREATE ROLE alice LOGIN", "CREATE DATABASE alice OWNER alice"} {
-		require.NoError(t, pg.ExecContext(context.Background(), q))
-	}
-
-	tokenFile := filepath.Join(w.dir, "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(w.run("", "tollctl", "tokens", "add", "--type=db", "--format=text")), 0o600))
-	agentCfg := filepath.Join(w.dir, "agent.yaml")
-	w.run("", "tollgate", "db", "configure", "create", "-o", agentCfg, "--token="+tokenFile, "--proxy="+controlAddr,
-		"--name=pg", "--protocol=postgres", "--uri="+link.hostIP+":"+strconv.Itoa(pg.Port()), "--ca-pin="+pin,
-		"--data-dir="+filepath.Join(w.dir, "agent-data"), "--listen-addr=127.0.0.1:"+strconv.Itoa(freePort(t)), "--tunnel")
+	pg := w.alicesPostgres(controlAddr, []string{link.hostIP}, []string{"hostssl all all " + link.nsIP + "/32 cert"}, "127.0.0.1,"+link.hostIP)
+	agentCfg := w.agentConfigFor(controlAddr, pin, link.hostIP+":"+strconv.Itoa(pg.Port()), "--tunnel")
 	ip, args := link.exec(filepath.Join(w.bin, "tollgate"), "start", "--config", agentCfg, "--log-format", "text", "--metrics-addr", "none")
 	agent := w.start(ip, args...)
 	eventually(t, "the agent registers pg as served through its tunnel", agent, func() bool {
@@ -88,21 +51,15 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	require.Contains(t, agent.out.String(), "tunnel to control up")
 	require.Regexp(t, `tunnel \(up\)`, w.run("", "tollctl", "agents", "ls"), "tollctl agents ls shows the tunnel")
 
-	w.run(pw, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
+	w.run(alicePassword, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
 	pport := freePort(t)
 	px := w.start("toll", "proxy", "db", "pg", "--db-user=alice", "--db-name=alice", "--port", strconv.Itoa(pport))
 	eventually(t, "toll proxy db starts", px, func() bool { return strings.Contains(px.out.String(), "Started local proxy") })
 	require.Contains(t, px.out.String(), "through control's tunnel")
-	conn := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice"}
-	bench := func(what string, tx int) {
-		t.Helper()
-		o, e, err := w.try("", w.pgbenchPath, append(append([]string{"-n", "-S", "-t", strconv.Itoa(tx), "-c", "2"}, conn...), "alice")...)
-		require.NoError(t, err, "pgbench %s: %s %s", what, o, e)
-		require.Contains(t, o, "number of transactions actually processed: "+strconv.Itoa(2*tx)+"/"+strconv.Itoa(2*tx), what)
-	}
-	w.run("", w.pgbenchPath, append(append([]string{"-i", "-s", "1"}, conn...), "alice")...)
+	bench := func(what string, tx int) { t.Helper(); w.mustAliceBench(t, what, pport, tx) }
+	w.run("", w.pgbenchPath, "-i", "-s", "1", "-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "alice", "alice")
 	bench("through the tunnel", 50)
-	out = w.run("", w.psqlPath, "-X", "-A", "-t", "host=127.0.0.1 port="+strconv.Itoa(pport)+" user=alice dbname=alice sslmode=disable",
+	out := w.run("", w.psqlPath, "-X", "-A", "-t", "host=127.0.0.1 port="+strconv.Itoa(pport)+" user=alice dbname=alice sslmode=disable",
 		"-c", "select 'through the tunnel'")
 	require.Equal(t, "through the tunnel", strings.TrimSpace(out))
 	out = w.run("", "toll", "db", "connect", "pg", "--", "-X", "-A", "-t", "-c", "select 'toll db connect through the tunnel'")
