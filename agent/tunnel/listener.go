@@ -89,16 +89,21 @@ func (l *Listener) Up() bool {
 func (l *Listener) run(addr string) {
 	wait := l.opt.RetryMin
 	for {
+		began := time.Now()
 		err := l.session(addr)
 		select {
 		case <-l.stop:
 			return
 		default:
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			l.opt.Logger.Debug().Err(err).Str("control", addr).Msg("tunnel dial")
-		} else {
-			wait = l.opt.RetryMin // it was up: redial soon
+		case time.Since(began) >= l.opt.RetryMax:
+			// It was up a while: redial soon. One dropped at once (a
+			// control refusing this agent's cert) backs off instead of
+			// redialing ten times a second.
+			wait = l.opt.RetryMin
 		}
 		select {
 		case <-l.stop:
