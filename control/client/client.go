@@ -166,9 +166,24 @@ func (t target) send(ctx context.Context, method, path string, body []byte) (*ht
 	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
-		return nil, sent.Load(), trustError(t.addr, err)
+		return nil, reached(sent.Load(), err), trustError(t.addr, err)
 	}
 	return resp, true, nil
+}
+
+// reached says whether a request that failed with err may have reached
+// control, given that it had a connection (sent). A request that ended
+// in a failed dial reached no control, even after it had a connection:
+// net/http sends a request other than GET or HEAD on a new connection
+// only when the one it had took none of it (a pooled connection the
+// server had closed, an HTTP/2 connection going away), so the request
+// went nowhere before the dial and nowhere with it.
+func reached(sent bool, err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return sent
 }
 
 // failed is the error of a call that ended at t with err; notRetried
