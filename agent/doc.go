@@ -18,8 +18,6 @@
 //   - agent/recordlimit: the bound on what unauthenticated clients make the
 //     agent record.
 //   - agent/upstream: TLS to the database with the db_client cert.
-//   - agent/pgwire: bounded framing, startup packets, the message budget and
-//     PostgreSQL error responses.
 //   - agent/relay: the audited relay and its statement tracker
 //     (agent/relay/difftest: its differential test kit).
 //   - agent/cancel: the agent's cancel secrets and CancelRequest routing.
@@ -27,4 +25,7 @@
 //     checkpoints, group commit) and its on-disk queue.
 //   - agent/metrics: Prometheus collectors and /healthz.
 //   - agent/localproxy: the engine of `toll proxy db` on a user's machine.
+//
+// The PostgreSQL framing the agent relays with is internal/pgwire (control's
+// public port reads startup packets too).
 package agent

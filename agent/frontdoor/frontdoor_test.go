@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgproto3/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // TestProtocol32Startup: a client asking for protocol 3.2 (PostgreSQL 18;

@@ -20,11 +20,11 @@ import (
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
 	"github.com/tollgate-db/tollgate/agent/join"
 	"github.com/tollgate-db/tollgate/agent/metrics"
-	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/recordlimit"
 	"github.com/tollgate-db/tollgate/agent/spool"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 	"github.com/tollgate-db/tollgate/projections/follow"
 	"github.com/tollgate-db/tollgate/schemas"
 )

@@ -11,10 +11,10 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/cancel"
 	"github.com/tollgate-db/tollgate/agent/frontdoor"
-	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/agent/relay"
 	"github.com/tollgate-db/tollgate/agent/upstream"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgproto3/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // body returns m's encoding without its header.

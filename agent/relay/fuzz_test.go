@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgproto3/v2"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // FuzzTracker feeds random client message sequences, answered by a naive

@@ -3,8 +3,8 @@ package relay
 import (
 	"errors"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // The texts of a refused strict batch name the cause: an event over the

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgproto3/v2"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgproto3/v2"
 
-	"github.com/tollgate-db/tollgate/agent/pgwire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // Verification modes (agent/config.TLSVerify*).

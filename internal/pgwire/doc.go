@@ -1,4 +1,4 @@
-// Package pgwire is the agent's bounded framing of the PostgreSQL wire
+// Package pgwire is the bounded framing of the PostgreSQL wire
 // protocol (v3): startup packets (SSLRequest, GSSENCRequest, CancelRequest,
 // StartupMessage) and typed messages (1-byte type + int32 length), each
 // length checked against a limit before any allocation; SQLSTATE constants;
