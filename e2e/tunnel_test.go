@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +22,9 @@ import (
 // the database). With db_service.tunnel it keeps a reverse tunnel to
 // control, registers its database as served through it, and psql and
 // pgbench reach the database through `toll proxy db` and control's one
-// public port. Control is restarted, and the link cut and restored (the
+// public port, and psql, pgbench and pgx reach it by themselves through
+// that port (toll db env: the database named in the TLS SNI; pgx's
+// plaintext CancelRequest routed too). Control is restarted, and the link cut and restored (the
 // tunnel drops; the agent redials), and new sessions work again; pgx cancels a query through the tunnel,
 // and a lock ends a session running through it. PostgreSQL's
 // log_statement=all and the audit agree session by session; `tollctl
@@ -64,9 +67,19 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	require.Equal(t, "through the tunnel", strings.TrimSpace(out))
 	out = w.run("", "toll", "db", "connect", "pg", "--", "-X", "-A", "-t", "-c", "select 'toll db connect through the tunnel'")
 	require.Equal(t, "toll db connect through the tunnel", strings.TrimSpace(out))
-	_, errOut, err := w.try("", "toll", "db", "env", "pg")
-	require.Error(t, err)
-	require.Contains(t, errOut, "toll proxy db pg", "toll db env says what works instead")
+
+	// libpq by itself, straight to control's public port: toll db env
+	// names the database in the host libpq sends as TLS SNI (control's
+	// address is an IP: host pg.tollgate, hostaddr the IP) and verifies the
+	// agent's cert as a host cert of the cluster.
+	exports := w.run("", "toll", "db", "env", "pg")
+	require.Contains(t, exports, "export PGHOST=pg.tollgate\n")
+	require.Contains(t, exports, "export PGHOSTADDR="+link.hostIP+"\n")
+	require.Contains(t, exports, "export PGSSLMODE=verify-ca\n")
+	libpq := exportsOf(t, exports)
+	out = w.run("", "/usr/bin/env", append(libpq, w.psqlPath, "-X", "-A", "-t", "-c", "select 'libpq through the public port'")...)
+	require.Equal(t, "libpq through the public port", strings.TrimSpace(out))
+	w.run("", "/usr/bin/env", append(libpq, w.pgbenchPath, "-n", "-S", "-c", "2", "-t", "25")...)
 
 	// The tunnel drops with control; the agent redials it.
 	control.stop(t)
@@ -116,6 +129,30 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	var one int
 	require.NoError(t, pc.QueryRow(ctx, "select 1").Scan(&one), "the session goes on")
 
+	// pgx straight to the public port (its own resolver standing in for a
+	// DNS record of pg.tollgate): its CancelRequest arrives at control's
+	// port in plaintext and is sent down every tunnel; the agent holding
+	// the key cancels.
+	env := map[string]string{}
+	for _, kv := range libpq {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	rawCfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=alice sslmode=verify-ca sslrootcert=%s sslcert=%s sslkey=%s",
+		env["PGHOST"], env["PGPORT"], env["PGSSLROOTCERT"], env["PGSSLCERT"], env["PGSSLKEY"]))
+	require.NoError(t, err)
+	rawCfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{link.hostIP}, nil }
+	rawCfg.BuildContextWatcherHandler = cfg.BuildContextWatcherHandler
+	rc, err := pgx.ConnectConfig(ctx, rawCfg)
+	require.NoError(t, err)
+	qctx, qcancel = context.WithCancel(ctx)
+	res = sleep(rc, qctx)
+	qcancel()
+	require.ErrorAs(t, <-res, &pgErr, "the server cancelled the statement")
+	require.Equal(t, "57014", pgErr.Code)
+	require.NoError(t, rc.QueryRow(ctx, "select 2").Scan(&one))
+	rc.Close(ctx)
+
 	res = sleep(pc, ctx)
 	w.run("", "tollctl", "lock", "--user=alice", "--message=tunnel test")
 	require.Error(t, <-res, "the lock ends the session")
@@ -131,4 +168,18 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	require.Contains(t, o+e, "no agent serving this database has a tunnel to control")
 	out = w.run("", "tollctl", "audit", "verify")
 	require.Contains(t, out, "OK", out)
+}
+
+// exportsOf turns toll db env's export lines into NAME=VALUE entries (its
+// values here need no shell unquoting: paths and names without spaces).
+func exportsOf(t *testing.T, out string) []string {
+	t.Helper()
+	var kv []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		e, ok := strings.CutPrefix(line, "export ")
+		require.True(t, ok, "an export line: %q", line)
+		require.NotContains(t, e, "'", "a value that needs unquoting: %q", line)
+		kv = append(kv, e)
+	}
+	return kv
 }

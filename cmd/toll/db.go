@@ -454,7 +454,7 @@ func (a *app) dbEnvCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "env NAME",
 		Short:   "Print shell export lines for libpq clients",
-		Long:    "Print shell export lines for libpq clients" + "\n\n" + rememberedHelp,
+		Long:    "Print shell export lines for libpq clients" + "\n\n" + tunnelEnvHelp + "\n\n" + rememberedHelp,
 		Example: `  eval "$(toll db env roach)" && psql`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -463,7 +463,9 @@ func (a *app) dbEnvCmd() *cobra.Command {
 				return err
 			}
 			if l.tunneled() {
-				return errTunnelEnv(l.Name)
+				if err := routePublic(l); err != nil {
+					return err
+				}
 			}
 			for _, kv := range l.env() {
 				fmt.Fprintf(a.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
@@ -487,7 +489,7 @@ func (a *app) dbConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "config NAME",
 		Short:   "Print the connection string and certificate paths",
-		Long:    "Print the connection string and certificate paths" + "\n\n" + rememberedHelp,
+		Long:    "Print the connection string and certificate paths" + "\n\n" + tunnelEnvHelp + "\n\n" + rememberedHelp,
 		Example: "  toll db config roach",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -495,7 +497,15 @@ func (a *app) dbConfigCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if l.tunneled() {
+				if err := routePublic(l); err != nil {
+					return err
+				}
+			}
 			h, p := l.hostPort()
+			if r := l.public; r != nil {
+				h, p = strings.Join(r.hosts, ","), strings.Join(r.ports, ",")
+			}
 			fmt.Fprintf(a.stdout, "Name:      %s\nHost:      %s\nPort:      %s\nUser:      %s\nDatabase:  %s\nCA:        %s\nCert:      %s\nKey:       %s\nValid:     until %s\n\nConnection string:\n  %s\nURL:\n  %s\n",
 				l.Name, h, p, l.DBUser, l.DBName, l.CAPath(), l.CertPath(), l.KeyPath(), l.NotAfter.Local().Format(time.RFC3339), l.connString(), l.url())
 			if l.Protocol == protoCRDB {

@@ -50,6 +50,10 @@ type dbLogin struct {
 	// database in plain (a tunneled database's toll db connect): the
 	// connection strings point there.
 	local string
+	// public, when set, is the route of a tunneled database through
+	// control's public port (toll db env and config): the connection
+	// strings point there.
+	public *publicRoute
 }
 
 func dbRoot(home string) string { return filepath.Join(home, dbDirName) }
@@ -202,9 +206,15 @@ func (l *dbLogin) connString() string {
 		h, p, _ := net.SplitHostPort(l.local)
 		return "host=" + h + " port=" + p + " user=" + quoteKV(l.DBUser) + " dbname=" + quoteKV(l.DBName) + " sslmode=disable"
 	}
-	h, p := l.hostPort()
-	kv := [][2]string{{"host", h}, {"port", p}, {"user", l.DBUser}, {"dbname", l.DBName}, {"sslmode", "verify-full"},
-		{"sslrootcert", l.CAPath()}, {"sslcert", l.CertPath()}, {"sslkey", l.KeyPath()}}
+	var kv [][2]string
+	if r := l.public; r != nil {
+		kv = [][2]string{{"host", strings.Join(r.hosts, ",")}, {"hostaddr", r.hostaddr()}, {"port", strings.Join(r.ports, ",")}}
+	} else {
+		h, p := l.hostPort()
+		kv = [][2]string{{"host", h}, {"port", p}}
+	}
+	kv = append(kv, [][2]string{{"user", l.DBUser}, {"dbname", l.DBName}, {"sslmode", l.sslMode()},
+		{"sslrootcert", l.CAPath()}, {"sslcert", l.CertPath()}, {"sslkey", l.KeyPath()}}...)
 	var b strings.Builder
 	for i, e := range kv {
 		if e[1] == "" {
@@ -223,9 +233,29 @@ func (l *dbLogin) url() string {
 	if l.local != "" {
 		return "postgresql://" + l.DBUser + "@" + l.local + "/" + l.DBName + "?sslmode=disable"
 	}
+	q := "sslmode=" + l.sslMode() + "&sslrootcert=" + l.CAPath() + "&sslcert=" + l.CertPath() + "&sslkey=" + l.KeyPath()
+	if r := l.public; r != nil {
+		hps := make([]string, len(r.hosts))
+		for i := range r.hosts {
+			hps[i] = net.JoinHostPort(r.hosts[i], r.ports[i])
+		}
+		if a := r.hostaddr(); a != "" {
+			q += "&hostaddr=" + a
+		}
+		return "postgresql://" + l.DBUser + "@" + strings.Join(hps, ",") + "/" + l.DBName + "?" + q
+	}
 	h, p := l.hostPort()
-	q := "sslmode=verify-full&sslrootcert=" + l.CAPath() + "&sslcert=" + l.CertPath() + "&sslkey=" + l.KeyPath()
 	return "postgresql://" + l.DBUser + "@" + net.JoinHostPort(h, p) + "/" + l.DBName + "?" + q
+}
+
+// sslMode is verify-full to an agent reached directly, by its name;
+// through control's public port control picks the agent, whose cert is
+// verified as a host cert of the cluster (verify-ca), as toll does.
+func (l *dbLogin) sslMode() string {
+	if l.public != nil {
+		return "verify-ca"
+	}
+	return "verify-full"
 }
 
 func quoteKV(v string) string {
@@ -237,9 +267,19 @@ func quoteKV(v string) string {
 
 // env is the libpq environment for this login.
 func (l *dbLogin) env() [][2]string {
-	h, p := l.hostPort()
-	out := [][2]string{{"PGHOST", h}, {"PGPORT", p}, {"PGSSLMODE", "verify-full"}, {"PGSSLCERT", l.CertPath()},
-		{"PGSSLKEY", l.KeyPath()}, {"PGSSLROOTCERT", l.CAPath()}, {"PGUSER", l.DBUser}, {"PGDATABASE", l.DBName}}
+	var out [][2]string
+	if r := l.public; r != nil {
+		out = [][2]string{{"PGHOST", strings.Join(r.hosts, ",")}}
+		if a := r.hostaddr(); a != "" {
+			out = append(out, [2]string{"PGHOSTADDR", a})
+		}
+		out = append(out, [2]string{"PGPORT", strings.Join(r.ports, ",")})
+	} else {
+		h, p := l.hostPort()
+		out = [][2]string{{"PGHOST", h}, {"PGPORT", p}}
+	}
+	out = append(out, [][2]string{{"PGSSLMODE", l.sslMode()}, {"PGSSLCERT", l.CertPath()},
+		{"PGSSLKEY", l.KeyPath()}, {"PGSSLROOTCERT", l.CAPath()}, {"PGUSER", l.DBUser}, {"PGDATABASE", l.DBName}}...)
 	if l.Protocol == protoCRDB {
 		out = append(out, [2]string{pgClientEnc, "UTF8"})
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -104,12 +106,6 @@ func localProxyConfig(ctx context.Context, l *dbLogin) (localproxy.Config, strin
 	return cfg, "through control's tunnel at " + p.Proxy, nil
 }
 
-// errTunnelEnv: libpq cannot reach a tunneled database by itself.
-func errTunnelEnv(name string) error {
-	return fmt.Errorf("%s is served through its agent's tunnel, which libpq cannot reach by itself: "+
-		"run `toll proxy db %s` and use the connection string it prints, or `toll db connect %s`", name, name, name)
-}
-
 // dialedConn reads control's DialResult before the agent's first byte:
 // control answers once the client's first message is in (it looks at it
 // for a CancelRequest), so the answer is read lazily, not at dial.
@@ -133,4 +129,79 @@ func (c *dialedConn) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	return c.Conn.Read(p)
+}
+
+// tunnelEnvHelp is what toll db env and config say of a tunneled database.
+const tunnelEnvHelp = `A database served through its agent's tunnel is reached at control's public port: the
+host names the database in its first label (libpq sends it as TLS SNI, which control routes
+by), as NAME.CONTROL-HOST with a wildcard DNS record *.CONTROL-HOST, else with hostaddr set
+to control's address; the agent's cert is verified as a host cert of the cluster
+(sslmode=verify-ca), since control picks the agent. libpq 14 or later sends SNI.`
+
+// publicRoute is how a libpq client reaches a tunneled database by itself:
+// control's public port, the database named by the first label of the
+// TLS SNI (libpq sends the host as SNI), one entry per control address.
+type publicRoute struct {
+	hosts, addrs, ports []string
+}
+
+// sniLabel is what a database name must be to go in an SNI label.
+var sniLabel = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
+
+// publicRouteOf is the route to database name through control at proxy
+// (its comma-separated addresses). A control host that is an IP address
+// gives host NAME.tollgate with hostaddr the IP; a name gives host
+// NAME.HOST, with hostaddr the host's address when NAME.HOST does not
+// resolve (no wildcard DNS record for control).
+func publicRouteOf(name, proxy string, lookup func(string) ([]string, error)) (*publicRoute, error) {
+	if !sniLabel.MatchString(name) {
+		return nil, fmt.Errorf("%s is served through its agent's tunnel and its name is no DNS label (a-z, 0-9, _ and -), "+
+			"so a libpq client cannot name it in TLS: run `toll proxy db %s` and use the connection string it prints, or `toll db connect %s`",
+			name, name, name)
+	}
+	r := &publicRoute{}
+	for _, a := range client.SplitProxies(proxy) {
+		h, p, _ := net.SplitHostPort(a)
+		host, addr := name+"."+h, ""
+		if net.ParseIP(h) != nil {
+			host, addr = name+".tollgate", h
+		} else if _, err := lookup(host); err != nil {
+			ips, err := lookup(h)
+			if err != nil {
+				return nil, fmt.Errorf("resolve control's host %s: %w", h, err)
+			}
+			addr = ips[0]
+		}
+		r.hosts, r.addrs, r.ports = append(r.hosts, host), append(r.addrs, addr), append(r.ports, p)
+	}
+	if len(r.hosts) == 0 {
+		return nil, errors.New("this profile names no control address (toll login --proxy=HOST:PORT)")
+	}
+	return r, nil
+}
+
+// hostaddr is the hostaddr list, "" when no entry needs one.
+func (r *publicRoute) hostaddr() string {
+	if strings.Join(r.addrs, "") == "" {
+		return ""
+	}
+	return strings.Join(r.addrs, ",")
+}
+
+// routePublic points l's connection strings at control's public port.
+func routePublic(l *dbLogin) error {
+	hm, err := home()
+	if err != nil {
+		return err
+	}
+	p, err := profile.Load(hm)
+	if err != nil {
+		return err
+	}
+	r, err := publicRouteOf(l.Name, p.Proxy, net.LookupHost)
+	if err != nil {
+		return err
+	}
+	l.public = r
+	return nil
 }

@@ -122,8 +122,12 @@ func connectP50(ctx context.Context, t target, n int) (float64, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s",
-		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLROOTCERT"])
+	mode := env["PGSSLMODE"]
+	if mode == "" {
+		mode = "verify-full"
+	}
+	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=%s sslrootcert=%s",
+		env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], mode, env["PGSSLROOTCERT"])
 	if env["PGSSLMODE"] == "disable" { // a local proxy: TLS is its own, behind it
 		dsn = fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"])
 	}
@@ -133,6 +137,9 @@ func connectP50(ctx context.Context, t target, n int) (float64, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return 0, err
+	}
+	if addr := env["PGHOSTADDR"]; addr != "" { // pgx has no hostaddr: the host (SNI) resolves to it
+		cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{addr}, nil }
 	}
 	var ds []float64
 	for range n {

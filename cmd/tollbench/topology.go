@@ -180,8 +180,14 @@ func (t *topology) targets(ctx context.Context, o options) ([]target, error) {
 			if err != nil {
 				return nil, err
 			}
-			ts = append(ts, target{name: a.name, env: []string{"PGHOST=127.0.0.1", "PGPORT=" + port, "PGSSLMODE=disable"},
+			ts = append(ts, target{name: a.name + " (via toll proxy)", env: []string{"PGHOST=127.0.0.1", "PGPORT=" + port, "PGSSLMODE=disable"},
 				probes: append(agentProbes, probe{role: roleToll, pid: tp.pid()})})
+			// libpq by itself on control's port, routed by its SNI.
+			env, err := t.split.dbEnv(ctx, a.route)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, target{name: a.name + " (libpq, SNI)", env: env, probes: agentProbes})
 			continue
 		}
 		env, err := t.split.dbEnv(ctx, a.route)

@@ -33,8 +33,9 @@ type Server struct {
 }
 
 // SetTunnelHub makes Serve take agents' reverse tunnels and clients'
-// database connections on the API's port (ALPN wire.ALPNTunnel and
-// wire.ALPNDatabase).
+// database connections on the API's port: ALPN wire.ALPNTunnel and
+// wire.ALPNDatabase, and PostgreSQL clients (an SSLRequest first, then
+// TLS with SNI naming the database) relayed to the agent unread.
 func (s *Server) SetTunnelHub(h *tunnel.Hub) { s.tunnels = h }
 
 // SetCertificateSource makes Serve ask get for the server cert at each
@@ -74,6 +75,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificat
 		hs.TLSConfig.Certificates, hs.TLSConfig.GetCertificate = nil, s.getCert
 	}
 	if h := s.tunnels; h != nil {
+		// PostgreSQL clients on the same port: relayed by their SNI.
+		ln = h.Front(ctx, ln, hs.TLSConfig.Clone())
 		hs.TLSConfig.NextProtos = append([]string{"http/1.1"}, tunnel.NextProtos...)
 		hs.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
 			wire.ALPNTunnel:   func(_ *http.Server, c *tls.Conn, _ http.Handler) { h.ServeAgent(c) },

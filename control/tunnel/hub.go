@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/internal/pgwire"
 )
 
 // ErrNoTunnel means no agent serving the database has a tunnel up.
@@ -208,7 +209,9 @@ func (h *Hub) ServeClient(ctx context.Context, c *tls.Conn) {
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	if isCancelRequest(head) {
-		h.broadcastCancel(br, d.Database, c.RemoteAddr().String())
+		if msg, err := readCancel(br); err == nil {
+			h.broadcastCancel(msg, h.tunnelsFor(d.Database, false), d.Database, c.RemoteAddr().String())
+		}
 		return
 	}
 	s, err := h.Open(d.Database, c.RemoteAddr().String())
@@ -230,26 +233,45 @@ func (h *Hub) refuse(c net.Conn, database string, err error) {
 	_ = wire.WriteFrame(c, wire.DialResult{Error: msg})
 }
 
-// cancelRequestCode is PostgreSQL's CancelRequest code (protocol 1234.5678).
-const cancelRequestCode = 80877102
-
 // isCancelRequest reports whether head, a connection's first 8 bytes, is
-// a CancelRequest (its length 16, or more in protocol 3.2, and its code).
+// a CancelRequest's (its length 16, or up to 264 in protocol 3.2, and its
+// code).
 func isCancelRequest(head []byte) bool {
 	n := binary.BigEndian.Uint32(head[:4])
-	return n >= 16 && n <= 256 && binary.BigEndian.Uint32(head[4:8]) == cancelRequestCode
+	return n >= 16 && n <= 8+4+pgwire.MaxCancelKey && binary.BigEndian.Uint32(head[4:8]) == pgwire.CodeCancelRequest
 }
 
-// broadcastCancel sends a CancelRequest to every agent with a tunnel that
-// serves database: only the one holding the session's key acts on it.
-func (h *Hub) broadcastCancel(br *bufio.Reader, database, clientAddr string) {
-	head, _ := br.Peek(4)
-	msg := make([]byte, binary.BigEndian.Uint32(head))
-	if _, err := io.ReadFull(br, msg); err != nil {
-		return
+// readCancel reads the CancelRequest whose first bytes isCancelRequest
+// saw.
+func readCancel(br *bufio.Reader) ([]byte, error) {
+	st, err := pgwire.ReadStartup(br)
+	if err != nil {
+		return nil, err
 	}
+	return st.Raw, nil
+}
+
+// allTunnels are the live tunnels of every agent (for a CancelRequest
+// that names no database).
+func (h *Hub) allTunnels() []*tunnel {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*tunnel
+	for _, ts := range h.tunnels {
+		for _, t := range ts {
+			if !t.sess.IsClosed() {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// broadcastCancel sends msg, a CancelRequest, on a new stream of each of
+// tunnels: only the agent holding the session's key acts on it.
+func (h *Hub) broadcastCancel(msg []byte, tunnels []*tunnel, database, clientAddr string) {
 	var wg sync.WaitGroup
-	for _, t := range h.tunnelsFor(database, false) {
+	for _, t := range tunnels {
 		s, err := t.sess.OpenStream()
 		if err != nil {
 			continue
