@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// tlsHandshake is the first byte of a TLS record holding a handshake.
-const tlsHandshake = 0x16
+// startupFirstByte is the first byte of every PostgreSQL startup packet:
+// the high byte of its length, which is at most pgwire.MaxStartup.
+const startupFirstByte = 0x00
 
 // sniffTimeout bounds how long a new connection may take to send its
 // first bytes (and a PostgreSQL client its ClientHello).
@@ -19,9 +20,10 @@ const sniffTimeout = 10 * time.Second
 
 // Front is control's public port split by what a connection sends first:
 // a PostgreSQL client (an SSLRequest, GSSENCRequest, CancelRequest or
-// StartupMessage before any TLS) is served by the hub (ServePostgres);
-// every other connection (TLS: the API, agents' tunnels, toll's database
-// connections) is returned by Accept with its first bytes unread.
+// StartupMessage before any TLS: its first byte is zero) is served by the
+// hub (ServePostgres); every other connection (TLS: the API, agents'
+// tunnels, toll's database connections) is returned by Accept with its
+// first bytes unread.
 type Front struct {
 	ln    net.Listener
 	serve func(net.Conn, *bufio.Reader)
@@ -64,9 +66,10 @@ func (f *Front) accept() {
 	}
 }
 
-// sniff reads c's first byte: a TLS handshake goes to Accept, anything
-// else is a PostgreSQL client's first packet (or garbage, which
-// ServePostgres refuses).
+// sniff reads c's first byte: a zero starts a PostgreSQL client's
+// startup packet (ServePostgres); anything else goes to Accept — a TLS
+// handshake (0x16), or what the TLS server answers itself (plain HTTP
+// gets its 400).
 func (f *Front) sniff(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	br := bufio.NewReader(c)
@@ -75,7 +78,7 @@ func (f *Front) sniff(c net.Conn) {
 		c.Close()
 		return
 	}
-	if b[0] != tlsHandshake {
+	if b[0] == startupFirstByte {
 		f.serve(c, br)
 		return
 	}
