@@ -79,7 +79,9 @@ type Join struct {
 type DBService struct {
 	// Enabled runs the gateway; nil means true.
 	Enabled *bool `yaml:"enabled,omitempty"`
-	// ListenAddr is the PostgreSQL-wire listener (default 0.0.0.0:7432).
+	// ListenAddr is the PostgreSQL-wire listener (default 0.0.0.0:7432);
+	// none: no listener, clients come through the tunnel only (which
+	// none turns on).
 	ListenAddr string `yaml:"listen_addr,omitempty"`
 	// PublicAddr is the HOST:PORT clients dial; registered with each
 	// database. Empty: derived from ListenAddr by the caller.
@@ -124,8 +126,9 @@ type DBService struct {
 	// Tunnel keeps a reverse tunnel to control (tollgate.proxy_server):
 	// clients reach this agent's databases through control's public port,
 	// so the agent needs no address they can dial (docs/OPERATIONS.md,
-	// "Agents behind a firewall").
-	Tunnel bool `yaml:"tunnel,omitempty"`
+	// "Agents behind a firewall"). Unset, it is on when listen_addr is none:
+	// an agent with no listener is reached through its tunnel only.
+	Tunnel *bool `yaml:"tunnel,omitempty"`
 	// Databases are served statically.
 	Databases []Database `yaml:"databases,omitempty"`
 	// Resources select dynamically registered databases by labels.

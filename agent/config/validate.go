@@ -60,7 +60,13 @@ func (j *Join) validate(p path, add func(*FieldError)) {
 }
 
 func (s *DBService) validateListeners(p path, add func(*FieldError)) {
-	add(checkHostPort(p.key("listen_addr"), s.ListenAddr, true))
+	if Off(s.ListenAddr) {
+		if s.Tunnel != nil && !*s.Tunnel {
+			add(p.key("listen_addr").errorf("none needs the tunnel (clients reach this agent only through it): remove tunnel: false, or give a HOST:PORT"))
+		}
+	} else {
+		add(checkHostPort(p.key("listen_addr"), s.ListenAddr, true))
+	}
 	if !Off(s.MetricsAddr) {
 		add(checkHostPort(p.key("metrics_addr"), s.MetricsAddr, true))
 	}

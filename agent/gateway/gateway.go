@@ -202,14 +202,21 @@ func (g *Gateway) closeAudit() {
 // listen binds the PostgreSQL-wire listener and the metrics listener.
 func (g *Gateway) listen() error {
 	var err error
-	if g.ln, err = net.Listen("tcp", g.opt.ListenAddr); err != nil {
-		return fmt.Errorf("agent listener: %w", err)
+	switch {
+	case g.opt.ListenAddr != NoListener:
+		if g.ln, err = net.Listen("tcp", g.opt.ListenAddr); err != nil {
+			return fmt.Errorf("agent listener: %w", err)
+		}
+	case g.deps.Tunnel == nil:
+		return fmt.Errorf("%w: no listener and no tunnel: clients could not reach this agent", ErrInvalidOptions)
 	}
 	if g.opt.MetricsAddr == NoListener {
 		return nil
 	}
 	if g.mln, err = net.Listen("tcp", g.opt.MetricsAddr); err != nil {
-		g.ln.Close()
+		if g.ln != nil {
+			g.ln.Close()
+		}
 		return fmt.Errorf("agent metrics listener on %s (another tollgate on this host? give each process its own "+
 			"db_service.metrics_addr or control.metrics_addr, or none): %w", g.opt.MetricsAddr, err)
 	}
@@ -236,8 +243,9 @@ func (g *Gateway) publicAddr(r *Reloadable) string {
 // AgentID is the agent's id in the cluster.
 func (g *Gateway) AgentID() string { return g.id.AgentID }
 
-// Addr is the PostgreSQL-wire listener's address.
-func (g *Gateway) Addr() net.Addr { return g.ln.Addr() }
+// Addr is the PostgreSQL-wire listener's address (the tunnel's when the
+// agent has no listener).
+func (g *Gateway) Addr() net.Addr { return g.listeners()[0].Addr() }
 
 // MetricsAddr is the metrics listener's address (nil when disabled).
 func (g *Gateway) MetricsAddr() net.Addr {
@@ -301,7 +309,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	go g.watch(bg)
 	go g.sweepFloods(bg)
-	g.log.Info().Str("listen", g.ln.Addr().String()).Bool("tunnel", g.deps.Tunnel != nil).Msg("agent serving")
+	g.log.Info().Str("listen", g.Addr().String()).Bool("tunnel", g.deps.Tunnel != nil).Msg("agent serving")
 	var accepting sync.WaitGroup
 	for _, ln := range g.listeners() {
 		accepting.Add(1)
@@ -404,12 +412,17 @@ func resumeChain(ctx context.Context, sp *spool.Spool, stream eventlog.Reader, a
 	return chain, nil
 }
 
-// listeners are where clients arrive: the listener, and the tunnel.
+// listeners are where clients arrive: the listener, and the tunnel (at
+// least one of them: listen refuses neither).
 func (g *Gateway) listeners() []net.Listener {
-	if g.deps.Tunnel != nil {
-		return []net.Listener{g.ln, g.deps.Tunnel}
+	var out []net.Listener
+	if g.ln != nil {
+		out = append(out, g.ln)
 	}
-	return []net.Listener{g.ln}
+	if g.deps.Tunnel != nil {
+		out = append(out, g.deps.Tunnel)
+	}
+	return out
 }
 
 func (g *Gateway) accept(ctx context.Context, ln net.Listener) {

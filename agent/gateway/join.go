@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/tollgate-db/tollgate/agent/join"
+	"github.com/tollgate-db/tollgate/control/wire"
 )
 
 // JoinRequest is the join of an agent with these options, before its
@@ -29,6 +30,9 @@ func (o Options) JoinRequest(token string) join.Request {
 func (o Options) AdvertiseAddr(bound net.Addr) string {
 	if o.PublicAddr != "" {
 		return o.PublicAddr
+	}
+	if o.ListenAddr == NoListener && bound == nil {
+		return wire.TunnelAddr // reached through its tunnel only
 	}
 	addr := o.ListenAddr
 	if addr == "" {

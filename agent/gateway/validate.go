@@ -53,7 +53,9 @@ func (p *problems) addr(field, v string, requireHost bool) {
 // wrapping ErrInvalidOptions; nil when all can. Zero values are defaults.
 func (o Options) Validate() error {
 	var p problems
-	p.addr("ListenAddr", o.ListenAddr, false)
+	if o.ListenAddr != NoListener {
+		p.addr("ListenAddr", o.ListenAddr, false)
+	}
 	if o.MetricsAddr != NoListener {
 		p.addr("MetricsAddr", o.MetricsAddr, false)
 	}

@@ -171,8 +171,10 @@ func buildDBConfig(o dbConfigureOptions) (agentconfig.File, error) {
 			ListenAddr:  o.listenAdr,
 			PublicAddr:  o.publicAddr,
 			MetricsAddr: o.metricsAddr,
-			Tunnel:      o.tunnel,
 		},
+	}
+	if o.tunnel {
+		f.DBService.Tunnel = &o.tunnel
 	}
 	if o.token != "" && o.proxy == "" {
 		return f, errors.New("--token needs --proxy=HOST:PORT, the control address to join")

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/embedded"
@@ -28,6 +30,10 @@ type Log struct {
 	Hub       jetstream.JetStream
 	leafAudit string // the local audit stream's name (OpenLeaf)
 }
+
+// ExternalPing is how often a connection to an external NATS (an agent's
+// to control's, or to a cluster) pings it.
+const ExternalPing = 10 * time.Second
 
 // Open connects to the configured server (starting the embedded one when
 // cfg.URL is empty), provisions both streams (unless cfg.Bind) and opens
@@ -56,6 +62,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		l.Conn, err = l.Server.Connect(nats.Name("tollgate"), nats.MaxReconnects(-1))
 	} else {
 		opts := []nats.Option{nats.Name("tollgate"), nats.MaxReconnects(-1)}
+		opts = append(opts, connectionLog(cfg.Logger)...)
 		if cfg.CredsFile != "" {
 			opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 		}
@@ -119,4 +126,22 @@ func (l *Log) Close(ctx context.Context) error {
 		return fmt.Errorf("close event log: %w", err)
 	}
 	return nil
+}
+
+// connectionLog makes a connection to an external NATS say when it drops
+// and when it is back (an agent's strict sessions refuse queries between),
+// and ping every ExternalPing, so that a dead link (a cut, not a close) is
+// noticed and redialed within two pings, not TCP's retransmission backoff.
+func connectionLog(log zerolog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.PingInterval(ExternalPing), nats.MaxPingsOutstanding(2),
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			if !c.IsClosed() {
+				log.Warn().Err(err).Msg("event log connection lost; reconnecting")
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info().Str("server", c.ConnectedUrlRedacted()).Msg("event log connection back")
+		}),
+	}
 }

@@ -172,6 +172,20 @@ func (c *Config) ControlEnabled() bool {
 	return c.Agent.Tollgate.ProxyServer == ""
 }
 
+// AgentTunnel reports whether this process's agent keeps a reverse tunnel
+// to control: db_service.tunnel when set; unset, on when
+// db_service.listen_addr is none (an agent with no listener is reached
+// through its tunnel only).
+func (c *Config) AgentTunnel() bool {
+	if !c.AgentEnabled || c.ControlEnabled() {
+		return false
+	}
+	if t := c.Agent.DBService.Tunnel; t != nil {
+		return *t
+	}
+	return agentconfig.Off(c.Agent.DBService.ListenAddr)
+}
+
 // Default returns the configuration used with no file.
 func Default() Config {
 	return Config{

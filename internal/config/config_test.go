@@ -61,8 +61,15 @@ func TestParse(t *testing.T) {
 		{name: "bad domain", yaml: "nats:\n  domain: a.b\n", wantErr: "nats.domain \"a.b\""},
 		{name: "tunnel in control's process", yaml: "db_service:\n  tunnel: true\n", wantErr: "db_service.tunnel is for an agent on another host"},
 		{name: "tunnel agent", yaml: "tollgate:\n  proxy_server: ctl:7080\ndb_service:\n  tunnel: true\n", check: func(t *testing.T, c Config) {
-			require.True(t, c.Agent.DBService.Tunnel)
+			require.True(t, c.AgentTunnel())
 		}},
+		{name: "tunnel on by default with no listener", yaml: "tollgate:\n  proxy_server: ctl:7080\ndb_service:\n  listen_addr: none\n",
+			check: func(t *testing.T, c Config) { require.True(t, c.AgentTunnel()) }},
+		{name: "tunnel off by default with a listener", yaml: "tollgate:\n  proxy_server: ctl:7080\ndb_service:\n  listen_addr: 127.0.0.1:7432\n",
+			check: func(t *testing.T, c Config) { require.False(t, c.AgentTunnel()) }},
+		{name: "no listener and no tunnel", yaml: "tollgate:\n  proxy_server: ctl:7080\ndb_service:\n  listen_addr: none\n  tunnel: false\n",
+			wantErr: "listen_addr (line 4): none needs the tunnel"},
+		{name: "no listener in control's process", yaml: "db_service:\n  listen_addr: none\n", wantErr: "db_service.listen_addr: none is for an agent on another host"},
 		{name: "audit leaf in control's process", yaml: "db_service:\n  audit_leaf:\n    hub_url: tls://ctl:7423\n", wantErr: "db_service.audit_leaf is for an agent on another host"},
 		{name: "keystore default file", yaml: "", check: func(t *testing.T, c Config) {
 			require.Equal(t, KeystoreFile, c.Control.Keystore)

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	agentconfig "github.com/tollgate-db/tollgate/agent/config"
 )
 
 // validateTLS checks the client TLS files of an external NATS: only with
@@ -53,9 +55,13 @@ func (c *Config) validateLeaf() error {
 	if d := c.NATS.Domain; d != "" && strings.Trim(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
 		return fmt.Errorf("%w: nats.domain %q: use letters, digits, '-' and '_'", ErrInvalid, d)
 	}
-	if c.AgentEnabled && c.Agent.DBService.Tunnel && c.ControlEnabled() {
+	if t := c.Agent.DBService.Tunnel; c.AgentEnabled && t != nil && *t && c.ControlEnabled() {
 		return fmt.Errorf("%w: db_service.tunnel is for an agent on another host than control (tollgate.proxy_server): "+
 			"remove it (an agent in control's process needs no tunnel)", ErrInvalid)
+	}
+	if c.AgentEnabled && agentconfig.Off(c.Agent.DBService.ListenAddr) && c.ControlEnabled() {
+		return fmt.Errorf("%w: db_service.listen_addr: none is for an agent on another host than control, reached through its tunnel: "+
+			"give it a HOST:PORT", ErrInvalid)
 	}
 	if c.AgentEnabled && c.Agent.DBService.AuditLeaf.Enabled() && c.ControlEnabled() {
 		return fmt.Errorf("%w: db_service.audit_leaf is for an agent on another host than control: "+

@@ -26,15 +26,15 @@ func gatewayOptions(f agentconfig.File, dataDir string) (gateway.Options, error)
 	s := f.DBService
 	o := gateway.Options{
 		DataDir: dataDir, JoinToken: joinToken(f.Tollgate),
-		ListenAddr: s.ListenAddr, MetricsAddr: metricsAddr(s.MetricsAddr), HandshakeTimeout: s.HandshakeTimeout, MaxConnections: s.MaxConnections,
+		ListenAddr: metricsAddr(s.ListenAddr), MetricsAddr: metricsAddr(s.MetricsAddr), HandshakeTimeout: s.HandshakeTimeout, MaxConnections: s.MaxConnections,
 		CheckpointInterval: s.CheckpointInterval, SpoolDir: s.SpoolDir, SpoolSyncEveryAppend: s.SpoolSync == agentconfig.SpoolSyncAlways,
 		SpoolMaxBytes: int64(s.SpoolMaxBytes), Reloadable: r,
 	}
 	return o, nil
 }
 
-// metricsAddr is a metrics_addr as the gateway takes it: "none" and "-"
-// are gateway.NoListener.
+// metricsAddr is a listen_addr or metrics_addr as the gateway takes it:
+// "none" and "-" are gateway.NoListener.
 func metricsAddr(addr string) string {
 	if agentconfig.Off(addr) {
 		return gateway.NoListener

@@ -203,7 +203,7 @@ func compose(ctx context.Context, cfg config.Config, agent agentPlan, lg eventLo
 	agentMetrics := ""
 	if cfg.AgentEnabled {
 		deps := gateway.Deps{ControlStream: lg.Control, AuditStream: lg.Audit, Registry: reg, Logger: log}
-		if cfg.Agent.DBService.Tunnel {
+		if cfg.AgentTunnel() {
 			tl, err := openTunnel(cfg, log)
 			if err != nil {
 				return nil, nil, err
