@@ -53,7 +53,7 @@ func AccessAt(ctx context.Context, control eventlog.Reader, t time.Time, user, d
 		return res, fmt.Errorf("access at %s: replay control: %w", t.Format(time.RFC3339), err)
 	}
 	res.LastSeq = st.LastSeq
-	id, ok := access.IdentityFor(st, user)
+	id, ok := access.IdentityFor(st, user, t)
 	if !ok {
 		return res, nil
 	}

@@ -171,7 +171,7 @@ func (ds Databases) List(c Caller, all bool) ([]wire.Database, error) {
 		}
 		// No rule needed: Reachable already shows only what the
 		// caller's roles allow.
-		id, ok := access.IdentityFor(st, c.Name)
+		id, ok := access.IdentityFor(st, c.Name, now)
 		if !ok {
 			err = unauthorizedf("user %s no longer exists; log in again", c.Name)
 			return

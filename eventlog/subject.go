@@ -24,6 +24,8 @@ const (
 	KindAgent    = "agent"
 	KindDatabase = "database"
 	KindLock     = "lock"
+	// KindAccessRequest holds an access request's events, by request id.
+	KindAccessRequest = "access_request"
 	// KindHost holds control's own host identity
 	// (tollgate.control.host.control: control.host_cert_issued).
 	KindHost = "host"

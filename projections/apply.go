@@ -10,14 +10,15 @@ import (
 // New returns the empty state: no cluster, every map allocated.
 func New() *State {
 	return &State{
-		CAs:        map[string]*CA{},
-		Roles:      map[string]*Role{},
-		Users:      map[string]*User{},
-		Tokens:     map[string]*Token{},
-		Agents:     map[string]*Agent{},
-		Databases:  map[string]*Database{},
-		Locks:      map[string]*Lock{},
-		SubjectSeq: map[string]uint64{},
+		CAs:            map[string]*CA{},
+		Roles:          map[string]*Role{},
+		Users:          map[string]*User{},
+		Tokens:         map[string]*Token{},
+		Agents:         map[string]*Agent{},
+		Databases:      map[string]*Database{},
+		Locks:          map[string]*Lock{},
+		AccessRequests: map[string]*AccessRequest{},
+		SubjectSeq:     map[string]uint64{},
 	}
 }
 
@@ -127,6 +128,16 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		return on(s.lockCreated, ev, data)
 	case schemas.TypeLockDeleted:
 		return on(s.lockDeleted, ev, data)
+	case schemas.TypeAccessRequestCreated:
+		return on(s.accessRequestCreated, ev, data)
+	case schemas.TypeAccessRequestReviewed:
+		return on(s.accessRequestReviewed, ev, data)
+	case schemas.TypeAccessRequestApproved:
+		return on(s.accessRequestApproved, ev, data)
+	case schemas.TypeAccessRequestDenied:
+		return on(s.accessRequestDenied, ev, data)
+	case schemas.TypeAccessRequestDropped:
+		return on(s.accessRequestDropped, ev, data)
 	case schemas.TypeControlHostCertIssued:
 		// Recorded for audit verification (the key control's audit
 		// checkpoints are checked with); no access decision depends on it.

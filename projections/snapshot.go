@@ -94,6 +94,9 @@ func (s *State) fillMaps() {
 	if s.Locks == nil {
 		s.Locks = map[string]*Lock{}
 	}
+	if s.AccessRequests == nil { // also a snapshot from before access requests
+		s.AccessRequests = map[string]*AccessRequest{}
+	}
 	if s.SubjectSeq == nil {
 		s.SubjectSeq = map[string]uint64{}
 	}

@@ -24,6 +24,8 @@ type State struct {
 	Agents    map[string]*Agent    `json:"agents"`
 	Databases map[string]*Database `json:"databases"`
 	Locks     map[string]*Lock     `json:"locks"`
+	// AccessRequests are every access request, by id.
+	AccessRequests map[string]*AccessRequest `json:"access_requests"`
 	// SubjectSeq is the last stream sequence per control subject: the
 	// expectation to pass when appending the next change to that entity.
 	SubjectSeq map[string]uint64 `json:"subject_seq"`

@@ -194,7 +194,7 @@ func TestAccessTable(t *testing.T) {
 			if now.IsZero() {
 				now = s.LastTime
 			}
-			id, ok := access.IdentityFor(s, c.User)
+			id, ok := access.IdentityFor(s, c.User, now)
 			require.True(t, ok, "case %d: no user %s", i, c.User)
 			d := access.Decide(s, id, c.DB, c.DBUser, c.DBName, now)
 			msg := fmt.Sprintf("%s case %d (%s): %s", b.name, i, c.Note, d.Reason)

@@ -37,19 +37,22 @@ type CertIssued struct {
 
 // SessionStarted records an accepted database session.
 type SessionStarted struct {
-	SessionID  string            `json:"session_id"`
-	User       string            `json:"user"`
-	Roles      []string          `json:"roles,omitempty"`
-	Database   string            `json:"database"`
-	DBUser     string            `json:"db_user"`
-	DBName     string            `json:"db_name"`
-	Protocol   string            `json:"protocol"`
-	ClientAddr string            `json:"client_addr"`
-	AgentID    string            `json:"agent_id"`
-	CertSerial string            `json:"cert_serial,omitempty"`
-	DecidedBy  string            `json:"decided_by,omitempty"` // role that allowed
-	Decision   string            `json:"decision,omitempty"`   // why it was allowed
-	Params     map[string]string `json:"params,omitempty"`     // every startup parameter
+	SessionID  string   `json:"session_id"`
+	User       string   `json:"user"`
+	Roles      []string `json:"roles,omitempty"`
+	Database   string   `json:"database"`
+	DBUser     string   `json:"db_user"`
+	DBName     string   `json:"db_name"`
+	Protocol   string   `json:"protocol"`
+	ClientAddr string   `json:"client_addr"`
+	AgentID    string   `json:"agent_id"`
+	CertSerial string   `json:"cert_serial,omitempty"`
+	DecidedBy  string   `json:"decided_by,omitempty"` // role that allowed
+	// AccessRequest is the approved access request whose grant gave
+	// DecidedBy, when one did (the session ends with the grant).
+	AccessRequest string            `json:"access_request,omitempty"`
+	Decision      string            `json:"decision,omitempty"` // why it was allowed
+	Params        map[string]string `json:"params,omitempty"`   // every startup parameter
 	// Truncated is set when a startup parameter (or DBUser/DBName) was cut
 	// to the recorded size bound, or parameters past it were left out, or
 	// fields were cut to fit the event size bound (see Fit).
@@ -181,9 +184,12 @@ const (
 	EndServer      = "server"
 	EndLock        = "lock"
 	EndCertExpired = "cert_expired"
-	EndShutdown    = "shutdown"
-	EndIdle        = "idle"
-	EndError       = "error"
+	// EndAccessExpired: the access request grant the session was opened
+	// through expired or was dropped.
+	EndAccessExpired = "access_expired"
+	EndShutdown      = "shutdown"
+	EndIdle          = "idle"
+	EndError         = "error"
 )
 
 // SessionEnded records how and when a session ended.

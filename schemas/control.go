@@ -76,6 +76,10 @@ type RoleConditions struct {
 	DBNames []string `json:"db_names,omitempty"`
 	// Rules grant admin verbs on resources.
 	Rules []Rule `json:"rules,omitempty"`
+	// Request: the roles holders may request (access requests).
+	Request *RequestConditions `json:"request,omitempty"`
+	// ReviewRequests: the requests holders may review (allow only).
+	ReviewRequests *ReviewConditions `json:"review_requests,omitempty"`
 }
 
 // Rule grants verbs on resources. "*" matches any.

@@ -176,10 +176,78 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 			}
 			return false
 		})
+	case *AccessRequestCreated:
+		ok = d.object(func(k string) bool {
+			switch k {
+			case "id":
+				return d.str(&v.ID)
+			case "user":
+				return d.str(&v.User)
+			case "roles":
+				return d.strs(&v.Roles)
+			case "reason":
+				return d.str(&v.Reason)
+			case "duration":
+				return d.str(&v.Duration)
+			case "approve":
+				return d.integer(&v.Approve)
+			case "deny":
+				return d.integer(&v.Deny)
+			}
+			return false
+		})
+	case *AccessRequestReviewed:
+		ok = d.object(func(k string) bool {
+			switch k {
+			case "id":
+				return d.str(&v.ID)
+			case "reviewer":
+				return d.str(&v.Reviewer)
+			case "verdict":
+				return d.str(&v.Verdict)
+			case "reason":
+				return d.str(&v.Reason)
+			}
+			return false
+		})
+	case *AccessRequestApproved:
+		ok = d.object(func(k string) bool {
+			switch k {
+			case "id":
+				return d.str(&v.ID)
+			case "expires":
+				return d.time(&v.Expires)
+			}
+			return false
+		})
+	case *AccessRequestDenied:
+		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
+	case *AccessRequestDropped:
+		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
 	default:
 		return false
 	}
 	return ok && d.end()
+}
+
+// integer reads a non-negative integer of at most 9 digits without a
+// leading zero (what json.Marshal writes for the counts here); anything
+// else takes the slow path.
+func (d *scanner) integer(out *int) bool {
+	d.ws()
+	start, n := d.i, 0
+	for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' && d.i-start < 9 {
+		n = n*10 + int(d.s[d.i]-'0')
+		d.i++
+	}
+	if d.i == start || (d.s[start] == '0' && d.i-start > 1) {
+		return false
+	}
+	if d.i < len(d.s) && (d.s[d.i] == '.' || d.s[d.i] == 'e' || d.s[d.i] == 'E' || (d.s[d.i] >= '0' && d.s[d.i] <= '9')) {
+		return false
+	}
+	*out = n
+	return true
 }
 
 func (d *scanner) user(k string, v *User) bool {

@@ -55,6 +55,11 @@ var catalogue = []Info{
 	control(TypeLockCreated, 1, func() any { return new(LockCreated) }),
 	control(TypeLockDeleted, 1, func() any { return new(LockDeleted) }),
 	control(TypeControlHostCertIssued, 1, func() any { return new(ControlHostCertIssued) }),
+	control(TypeAccessRequestCreated, 1, func() any { return new(AccessRequestCreated) }),
+	control(TypeAccessRequestReviewed, 1, func() any { return new(AccessRequestReviewed) }),
+	control(TypeAccessRequestApproved, 1, func() any { return new(AccessRequestApproved) }),
+	control(TypeAccessRequestDenied, 1, func() any { return new(AccessRequestDenied) }),
+	control(TypeAccessRequestDropped, 1, func() any { return new(AccessRequestDropped) }),
 
 	audit(TypeAuthLogin, 1, func() any { return new(AuthLogin) }),
 	audit(TypeCertIssued, 1, func() any { return new(CertIssued) }),

@@ -49,7 +49,8 @@ func TestCatalogueIsComplete(t *testing.T) {
 		TypeCARotationCompleted, TypeCARotationRolledBack, TypeRoleCreated, TypeRoleUpdated, TypeRoleDeleted,
 		TypeUserCreated, TypeUserUpdated, TypeUserDeleted, TypeUserPasswordSet, TypeUserInviteCreated,
 		TypeTokenCreated, TypeTokenConsumed, TypeTokenDeleted, TypeAgentJoined, TypeAgentUpdated,
-		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted, TypeControlHostCertIssued}
+		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted, TypeControlHostCertIssued,
+		TypeAccessRequestCreated, TypeAccessRequestReviewed, TypeAccessRequestApproved, TypeAccessRequestDenied, TypeAccessRequestDropped}
 	for stream, types := range map[string][]string{StreamAudit: audit, StreamControl: control} {
 		for _, typ := range types {
 			in, ok := Lookup(typ)

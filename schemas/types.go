@@ -31,6 +31,12 @@ const (
 	// TypeControlHostCertIssued records control's own host cert, as
 	// agent.joined and agent.updated record each agent's.
 	TypeControlHostCertIssued = "control.host_cert_issued"
+	// Access requests (just-in-time access).
+	TypeAccessRequestCreated  = "access_request.created"
+	TypeAccessRequestReviewed = "access_request.reviewed"
+	TypeAccessRequestApproved = "access_request.approved"
+	TypeAccessRequestDenied   = "access_request.denied"
+	TypeAccessRequestDropped  = "access_request.dropped"
 
 	TypeAuthLogin       = "auth.login"
 	TypeCertIssued      = "cert.issued"

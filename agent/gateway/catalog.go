@@ -125,7 +125,7 @@ type authorizer struct{ g *Gateway }
 func (a authorizer) Authorize(_ context.Context, req frontdoor.Request) (frontdoor.Decision, error) {
 	var out frontdoor.Decision
 	a.g.state.view(func(st *projections.State) {
-		id, ok := access.IdentityFor(st, req.Identity.User)
+		id, ok := access.IdentityFor(st, req.Identity.User, req.Now)
 		if !ok {
 			out = frontdoor.Decision{Code: schemas.RejectDenied,
 				Reason: fmt.Sprintf("Tollgate user %q does not exist (any more)", req.Identity.User)}

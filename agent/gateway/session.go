@@ -328,7 +328,7 @@ func (g *Gateway) check(now time.Time) {
 	var out []verdict
 	g.state.view(func(st *projections.State) {
 		for _, l := range ls {
-			id, ok := access.IdentityFor(st, l.sess.Identity.User)
+			id, ok := access.IdentityFor(st, l.sess.Identity.User, now)
 			if !ok {
 				out = append(out, verdict{l, schemas.EndLock, pgwire.Fatal(pgwire.CodeAdminShutdown,
 					"terminating connection: Tollgate user "+l.sess.Identity.User+" was deleted")})

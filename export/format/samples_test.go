@@ -45,6 +45,12 @@ func samples() map[string]eventlog.Event {
 		schemas.TypeLockDeleted:          schemas.LockDeleted{ID: "lock-1"},
 		schemas.TypeControlHostCertIssued: schemas.ControlHostCertIssued{Serial: "5d2e", CertPEM: "-----BEGIN CERTIFICATE-----\nMIID\n-----END CERTIFICATE-----\n",
 			KeyID: "k1", NotBefore: sampleTime, NotAfter: exp},
+		schemas.TypeAccessRequestCreated: schemas.AccessRequestCreated{ID: "req-1", User: "alice", Roles: []string{"dba"}, Reason: "incident 42",
+			Duration: "1h0m0s", Approve: 1, Deny: 1},
+		schemas.TypeAccessRequestReviewed: schemas.AccessRequestReviewed{ID: "req-1", Reviewer: "bob", Verdict: schemas.VerdictApprove, Reason: "on call"},
+		schemas.TypeAccessRequestApproved: schemas.AccessRequestApproved{ID: "req-1", Expires: exp},
+		schemas.TypeAccessRequestDenied:   schemas.AccessRequestDenied{ID: "req-1"},
+		schemas.TypeAccessRequestDropped:  schemas.AccessRequestDropped{ID: "req-1"},
 	}
 	audit := map[string]any{
 		schemas.TypeAuthLogin:  schemas.AuthLogin{User: "alice", Success: true, Method: "password", RemoteAddr: "192.0.2.10:51234"},

@@ -196,6 +196,24 @@ func describeControl(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return strings.TrimSpace(fmt.Sprintf("lock %s on %s %s: %s", d.ID, targetText(d.Target), until, d.Message)), true
 	case *schemas.LockDeleted:
 		return "lock " + d.ID + " removed", true
+	case *schemas.AccessRequestCreated:
+		s := fmt.Sprintf("access request %s: %s asks for %s for %s", d.ID, d.User, strings.Join(d.Roles, ","), d.Duration)
+		if d.Reason != "" {
+			s += fmt.Sprintf(" (%q)", d.Reason)
+		}
+		return s, true
+	case *schemas.AccessRequestReviewed:
+		s := fmt.Sprintf("access request %s: %s reviews it: %s", d.ID, d.Reviewer, d.Verdict)
+		if d.Reason != "" {
+			s += fmt.Sprintf(" (%q)", d.Reason)
+		}
+		return s, true
+	case *schemas.AccessRequestApproved:
+		return fmt.Sprintf("access request %s approved: granted until %s", d.ID, d.Expires.UTC().Format(time.RFC3339)), true
+	case *schemas.AccessRequestDenied:
+		return "access request " + d.ID + " denied", true
+	case *schemas.AccessRequestDropped:
+		return "access request " + d.ID + " dropped", true
 	case *schemas.ControlHostCertIssued:
 		return fmt.Sprintf("control host cert %s issued, valid until %s", d.Serial, d.NotAfter.UTC().Format(time.RFC3339)), true
 	}

@@ -261,10 +261,40 @@ func TestTokenUsable(t *testing.T) {
 func TestIdentityFor(t *testing.T) {
 	t.Parallel()
 	s := fixture()
-	_, ok := access.IdentityFor(s, "alice")
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	_, ok := access.IdentityFor(s, "alice", now)
 	require.False(t, ok)
 	s.Users["alice"] = &projections.User{User: schemas.User{Name: "alice", Roles: []string{"dev"}, Traits: map[string][]string{"db_users": {"a"}}}}
-	id, ok := access.IdentityFor(s, "alice")
+	id, ok := access.IdentityFor(s, "alice", now)
 	require.True(t, ok)
 	require.Equal(t, access.Identity{User: "alice", Roles: []string{"dev"}, Traits: map[string][]string{"db_users": {"a"}}}, id)
+}
+
+// TestIdentityForAddsGrantedRoles: roles of approved, unexpired requests
+// join the user's own (after them, each once, from the request that grants
+// it longest); pending, denied, dropped and expired requests and other
+// users' grant nothing, and a role the user has already is not a grant.
+func TestIdentityForAddsGrantedRoles(t *testing.T) {
+	t.Parallel()
+	s := fixture()
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	s.Users["alice"] = &projections.User{User: schemas.User{Name: "alice", Roles: []string{"dev"}}}
+	req := func(id, user, state string, created time.Time, expires time.Time, roles ...string) {
+		s.AccessRequests[id] = &projections.AccessRequest{AccessRequestCreated: schemas.AccessRequestCreated{ID: id, User: user, Roles: roles},
+			State: state, CreatedAt: created, Expires: expires}
+	}
+	req("r1", "alice", schemas.RequestApproved, now.Add(-2*time.Hour), now.Add(time.Hour), "dba", "dev")
+	req("r2", "alice", schemas.RequestApproved, now.Add(-time.Hour), now.Add(2*time.Hour), "dba")
+	req("r3", "alice", schemas.RequestApproved, now.Add(-3*time.Hour), now, "ops")
+	req("r4", "alice", schemas.RequestPending, now, time.Time{}, "pending-role")
+	req("r5", "alice", schemas.RequestDropped, now, now.Add(time.Hour), "dropped-role")
+	req("r6", "alice", schemas.RequestDenied, now, time.Time{}, "denied-role")
+	req("r7", "bob", schemas.RequestApproved, now, now.Add(time.Hour), "bobs-role")
+	id, ok := access.IdentityFor(s, "alice", now)
+	require.True(t, ok)
+	require.Equal(t, []string{"dev", "dba"}, id.Roles, "expired at now (r3) grants nothing: an expiry is exclusive")
+	require.Equal(t, map[string]access.Grant{"dba": {Request: "r2", Expires: now.Add(2 * time.Hour)}}, id.Grants)
+	id, _ = access.IdentityFor(s, "alice", now.Add(3*time.Hour))
+	require.Equal(t, []string{"dev"}, id.Roles)
+	require.Nil(t, id.Grants)
 }

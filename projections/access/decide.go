@@ -25,6 +25,9 @@ type Decision struct {
 	// DBName is the database name decided on: the one asked for, or the db
 	// user when none was given.
 	DBName string
+	// Grant is set when Role is held through an access request: the
+	// session it allows ends with the grant.
+	Grant *Grant
 }
 
 // NamesEnforced tells whether db_names are checked for a protocol. They are
@@ -115,6 +118,9 @@ func Decide(s *projections.State, id Identity, db, dbUser, dbName string, now ti
 		}
 		d.Allowed = true
 		d.Role = r.Name
+		if g, ok := id.Grants[r.Name]; ok {
+			d.Grant = &g
+		}
 		if enforced {
 			d.Reason = fmt.Sprintf("role %s allows db user %q and db name %q on database %s", r.Name, dbUser, dbName, db)
 		} else {
