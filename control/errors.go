@@ -52,6 +52,8 @@ func existsf(format string, args ...any) *Error { return newErr(CodeExists, form
 
 func forbiddenf(format string, args ...any) *Error { return newErr(CodeForbidden, format, args...) }
 
+func conflictf(format string, args ...any) *Error { return newErr(CodeConflict, format, args...) }
+
 func unauthorizedf(format string, args ...any) *Error {
 	return newErr(CodeUnauthorized, format, args...)
 }

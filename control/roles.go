@@ -32,6 +32,21 @@ func checkRole(r schemas.Role) error {
 			return invalidf("role %s: spec.options.max_session_ttl %q is not a positive duration like 8h", r.Name, ttl)
 		}
 	}
+	if rq := r.Spec.Allow.Request; rq != nil {
+		if md := rq.MaxDuration; md != "" {
+			if d, err := time.ParseDuration(md); err != nil || d <= 0 {
+				return invalidf("role %s: spec.allow.request.max_duration %q is not a positive duration like 8h", r.Name, md)
+			}
+		}
+		for _, t := range rq.Thresholds {
+			if t.Approve < 0 || t.Deny < 0 {
+				return invalidf("role %s: spec.allow.request.thresholds: approve and deny are counts of reviews, at least 1", r.Name)
+			}
+		}
+	}
+	if r.Spec.Deny.ReviewRequests != nil {
+		return invalidf("role %s: spec.deny.review_requests means nothing: a role allows reviewing (allow.review_requests) or not", r.Name)
+	}
 	return nil
 }
 

@@ -163,6 +163,17 @@ func TestClientAndServerAgree(t *testing.T) {
 	require.Len(t, locks, 1)
 	require.NoError(t, c.LocksRm(ctx, lk.ID))
 
+	_, err = c.RequestsCreate(ctx, wire.AccessRequestCreate{Roles: []string{"editor"}})
+	refused(t, err, 403, control.CodeForbidden) // the admin holds no role that may request
+	reqs, err := c.RequestsList(ctx, schemas.RequestPending)
+	require.NoError(t, err)
+	require.NotNil(t, reqs, "an empty list is [], not null")
+	_, err = c.RequestsGet(ctx, "nope")
+	refused(t, err, 404, control.CodeNotFound)
+	_, err = c.RequestsReview(ctx, "nope", wire.ReviewVerdict{Verdict: schemas.VerdictApprove})
+	refused(t, err, 404, control.CodeNotFound)
+	refused(t, c.RequestsDrop(ctx, "nope"), 404, control.CodeNotFound)
+
 	exported, err := c.Export(ctx, "db-client")
 	require.NoError(t, err)
 	require.Len(t, exported, 1)

@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	s.exportRoutes()
 	s.rotationRoutes()
 	s.agentRoutes()
+	s.requestRoutes()
 	s.mux.HandleFunc("/", s.serve(true, func(r *http.Request, _ control.Caller) (any, error) {
 		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
 	}))
@@ -83,6 +84,18 @@ func (s *Server) roleRoutes() {
 		return roles.Update(r.Context(), c, req.Body)
 	})
 	mount(s, wire.DeleteRole, rm(roles.Rm))
+}
+
+// requestRoutes are access requests: create, see, review, drop.
+func (s *Server) requestRoutes() {
+	reqs := s.svc.Requests()
+	mount(s, wire.PostAccessRequests, cmd(reqs.Create))
+	mount(s, wire.GetAccessRequests, read(reqs.List))
+	mount(s, wire.GetAccessRequest, read(reqs.Get))
+	mount(s, wire.PostAccessRequestReview, func(r *http.Request, c control.Caller, req wire.AccessRequestReview) (wire.AccessRequest, error) {
+		return reqs.Review(r.Context(), c, req.ID, req.Body)
+	})
+	mount(s, wire.DeleteAccessRequest, rm(reqs.Drop))
 }
 
 // certRoutes issue certs and export what a CA trusts.

@@ -113,6 +113,32 @@ func (c *Client) RolesRm(ctx context.Context, name string) error {
 	return done(call(ctx, c, wire.DeleteRole, name))
 }
 
+// RequestsCreate asks for roles through an access request.
+func (c *Client) RequestsCreate(ctx context.Context, r wire.AccessRequestCreate) (wire.AccessRequest, error) {
+	return call(ctx, c, wire.PostAccessRequests, r)
+}
+
+// RequestsList lists the access requests the caller may see, in state
+// when set.
+func (c *Client) RequestsList(ctx context.Context, state string) ([]wire.AccessRequest, error) {
+	return call(ctx, c, wire.GetAccessRequests, wire.AccessRequestsQuery{State: state})
+}
+
+// RequestsGet returns one access request.
+func (c *Client) RequestsGet(ctx context.Context, id string) (wire.AccessRequest, error) {
+	return call(ctx, c, wire.GetAccessRequest, id)
+}
+
+// RequestsReview approves or denies an access request.
+func (c *Client) RequestsReview(ctx context.Context, id string, v wire.ReviewVerdict) (wire.AccessRequest, error) {
+	return call(ctx, c, wire.PostAccessRequestReview, wire.AccessRequestReview{ID: id, Body: v})
+}
+
+// RequestsDrop withdraws an access request.
+func (c *Client) RequestsDrop(ctx context.Context, id string) error {
+	return done(call(ctx, c, wire.DeleteAccessRequest, id))
+}
+
 // LocksAdd creates a lock.
 func (c *Client) LocksAdd(ctx context.Context, l wire.Lock) (wire.Lock, error) {
 	return call(ctx, c, wire.PostLocks, l)

@@ -43,6 +43,12 @@ var (
 	GetLocks   = authed[None, []Lock]("GET /v1/locks")
 	DeleteLock = authed[string, None]("DELETE /v1/locks/{id}")
 
+	PostAccessRequests      = authed[AccessRequestCreate, AccessRequest]("POST /v1/access-requests")
+	GetAccessRequests       = authed[AccessRequestsQuery, []AccessRequest]("GET /v1/access-requests")
+	GetAccessRequest        = authed[string, AccessRequest]("GET /v1/access-requests/{id}")
+	PostAccessRequestReview = authed[AccessRequestReview, AccessRequest]("POST /v1/access-requests/{id}/review")
+	DeleteAccessRequest     = authed[string, None]("DELETE /v1/access-requests/{id}")
+
 	GetCAExport = authed[string, PEMs]("GET /v1/auth/export/{type}")
 	PostSign    = authed[SignRequest, Signed]("POST /v1/auth/sign")
 	PostRotate  = authed[RotateRequest, Rotation]("POST /v1/auth/rotate")
