@@ -51,19 +51,20 @@ func (s *Session) Started(agentID string) schemas.SessionStarted {
 	dbUser, cutUser := capText(s.DBUser, MaxRecordedValue)
 	dbName, cutName := capText(s.DBName, MaxRecordedValue)
 	return schemas.SessionStarted{
-		SessionID:  s.ID,
-		User:       s.Identity.User,
-		Roles:      s.Decision.Roles,
-		Database:   s.Database.Name,
-		DBUser:     dbUser,
-		DBName:     dbName,
-		Protocol:   s.Database.Protocol,
-		ClientAddr: s.ClientAddr,
-		AgentID:    agentID,
-		CertSerial: s.Identity.Serial,
-		DecidedBy:  s.Decision.DecidedBy,
-		Params:     params,
-		Truncated:  cut || cutUser || cutName,
+		SessionID:     s.ID,
+		User:          s.Identity.User,
+		Roles:         s.Decision.Roles,
+		Database:      s.Database.Name,
+		DBUser:        dbUser,
+		DBName:        dbName,
+		Protocol:      s.Database.Protocol,
+		ClientAddr:    s.ClientAddr,
+		AgentID:       agentID,
+		CertSerial:    s.Identity.Serial,
+		DecidedBy:     s.Decision.DecidedBy,
+		AccessRequest: s.Decision.AccessRequest,
+		Params:        params,
+		Truncated:     cut || cutUser || cutName,
 	}
 }
 

@@ -93,6 +93,9 @@ type Decision struct {
 	// Expires, when set, is when the session must end (the cert's expiry
 	// or a role's max session TTL).
 	Expires time.Time
+	// AccessRequest is the access request whose grant gave DecidedBy,
+	// when one did: the session ends when the grant does.
+	AccessRequest string
 }
 
 // Authorizer decides whether a session may start: implemented over

@@ -146,6 +146,9 @@ func (a authorizer) Authorize(_ context.Context, req frontdoor.Request) (frontdo
 		}
 		out.Allowed = true
 		out.DecidedBy = d.Role
+		if d.Grant != nil {
+			out.AccessRequest = d.Grant.Request
+		}
 		out.Reason = d.Reason
 		out.AllowReplication = access.ReplicationAllowed(st, id.Roles)
 		out.Expires = req.Identity.NotAfter

@@ -339,6 +339,14 @@ func (g *Gateway) check(now time.Time) {
 					"terminating connection: "+lockMessage(lk))})
 				continue
 			}
+			if req := l.sess.Decision.AccessRequest; req != "" {
+				if r, ok := st.AccessRequests[req]; !ok || !r.Granted(now) {
+					out = append(out, verdict{l, schemas.EndAccessExpired, pgwire.Fatal(pgwire.CodeAdminShutdown,
+						"terminating connection: access request "+req+", which granted role "+l.sess.Decision.DecidedBy+
+							" for this session, expired or was dropped: `toll request create` asks again")})
+					continue
+				}
+			}
 			if !l.expires.IsZero() && !now.Before(l.expires) {
 				out = append(out, verdict{l, schemas.EndCertExpired, pgwire.Fatal(pgwire.CodeAdminShutdown,
 					"terminating connection: your Tollgate certificate or session expired: run `toll login` and `toll db login`")})

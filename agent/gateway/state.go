@@ -43,7 +43,7 @@ func (s *stateFollower) pool(caType string) *x509.CertPool { return s.pools.get(
 // CA events.
 func (g *Gateway) controlEventApplied(rec eventlog.Record) {
 	switch rec.Event.Type {
-	case schemas.TypeLockCreated, schemas.TypeUserDeleted, schemas.TypeUserUpdated:
+	case schemas.TypeLockCreated, schemas.TypeUserDeleted, schemas.TypeUserUpdated, schemas.TypeAccessRequestDropped:
 		g.poke()
 	case schemas.TypeCACreated, schemas.TypeCARotationStarted, schemas.TypeCARotationPhase,
 		schemas.TypeCARotationCompleted, schemas.TypeCARotationRolledBack:

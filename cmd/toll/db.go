@@ -75,7 +75,8 @@ func findDB(dbs []wire.Database, name string) (wire.Database, error) {
 	if len(names) > 0 {
 		allowed = strings.Join(names, ", ")
 	}
-	return wire.Database{}, fmt.Errorf("database %q not found or not allowed for you; you may use: %s", name, allowed)
+	return wire.Database{}, fmt.Errorf("database %q not found or not allowed for you; you may use: %s "+
+		"(if a role you may request reaches it: toll db connect %s --request-roles=ROLE --reason=\"…\", or toll request create)", name, allowed, name)
 }
 
 func allows(list []string, v string) bool {

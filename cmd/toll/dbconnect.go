@@ -53,7 +53,10 @@ func clientCommand(l *dbLogin, extra []string) (path string, args []string) {
 }
 
 func (a *app) dbConnectCmd() *cobra.Command {
-	var f dbFlags
+	var (
+		f                     dbFlags
+		requestRoles, because string
+	)
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- client args]",
 		Short: "Connect to a database with cockroach sql or psql (logs in to it when needed)",
@@ -71,6 +74,11 @@ go to the client.
 			name, extra := args[0], args[1:]
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 && dash != 1 {
 				return errors.New("usage: toll db connect NAME [-- client args]")
+			}
+			if requestRoles != "" {
+				if err := a.requestAndWait(cmd.Context(), requestRoles, because); err != nil {
+					return err
+				}
 			}
 			l, err := a.ensureLogin(cmd.Context(), name, f)
 			if err != nil {
@@ -113,6 +121,8 @@ go to the client.
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&requestRoles, "request-roles", "", "first request these roles (an access request) and wait for its approval")
+	cmd.Flags().StringVar(&because, "reason", "", "why, with --request-roles (for the reviewers)")
 	f.add(cmd)
 	return cmd
 }

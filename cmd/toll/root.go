@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.AddCommand(a.signupCmd(), a.loginCmd(), a.logoutCmd(), a.statusCmd())
 	root.AddCommand(a.dbCmd())
 	root.AddCommand(a.proxyCmd())
+	root.AddCommand(a.requestCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
