@@ -49,9 +49,12 @@ func (w *world) waitControl(d *daemon, args ...string) string {
 
 // signUpAlice adds alice (the access role, any db user and name) and
 // signs her up at proxy.
-func (w *world) signUpAlice(proxy, pin string) {
+func (w *world) signUpAlice(proxy, pin string) { w.t.Helper(); w.signUpAliceAs(proxy, pin, "access") }
+
+// signUpAliceAs is signUpAlice with roles (comma-separated).
+func (w *world) signUpAliceAs(proxy, pin, roles string) {
 	w.t.Helper()
-	out := w.run("", "tollctl", "--proxy="+proxy, "users", "add", "--roles=access", `--db-users=*`, `--db-names=*`, "alice")
+	out := w.run("", "tollctl", "--proxy="+proxy, "users", "add", "--roles="+roles, `--db-users=*`, `--db-names=*`, "alice")
 	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
 	require.Len(w.t, invite, 2, out)
 	w.run(alicePassword, "toll", "signup", "--proxy="+proxy, "--invite="+invite[1], "--password-stdin", "--ca-pin="+pin)

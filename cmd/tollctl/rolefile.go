@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -106,9 +107,11 @@ func (w walker) labels(dst *map[string][]string) func(*yaml.Node, string) error 
 func (w walker) conditions(dst *schemas.RoleConditions) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
 		return w.fields(n, path, map[string]func(*yaml.Node, string) error{
-			"db_labels": w.labels(&dst.DBLabels),
-			"db_users":  w.strs(&dst.DBUsers),
-			"db_names":  w.strs(&dst.DBNames),
+			"db_labels":       w.labels(&dst.DBLabels),
+			"db_users":        w.strs(&dst.DBUsers),
+			"db_names":        w.strs(&dst.DBNames),
+			"request":         w.request(&dst.Request),
+			"review_requests": w.reviewRequests(&dst.ReviewRequests),
 			"rules": func(n *yaml.Node, path string) error {
 				if n.Kind != yaml.SequenceNode {
 					return w.fail(n, path, "expected a list of rules")
@@ -129,6 +132,63 @@ func (w walker) conditions(dst *schemas.RoleConditions) func(*yaml.Node, string)
 				return nil
 			},
 		})
+	}
+}
+
+// request reads allow.request (or deny.request): roles, max_duration,
+// thresholds.
+func (w walker) request(dst **schemas.RequestConditions) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		rq := &schemas.RequestConditions{}
+		*dst = rq
+		return w.fields(n, path, map[string]func(*yaml.Node, string) error{
+			"roles": w.strs(&rq.Roles),
+			"max_duration": func(n *yaml.Node, path string) error {
+				if err := w.str(&rq.MaxDuration)(n, path); err != nil {
+					return err
+				}
+				if d, err := time.ParseDuration(rq.MaxDuration); err != nil || d <= 0 {
+					return w.fail(n, path, "%q is not a positive duration like 8h", rq.MaxDuration)
+				}
+				return nil
+			},
+			"thresholds": func(n *yaml.Node, path string) error {
+				if n.Kind != yaml.SequenceNode {
+					return w.fail(n, path, "expected a list like [{approve: 2, deny: 1}]")
+				}
+				for i, c := range n.Content {
+					var t schemas.Threshold
+					if err := w.fields(c, fmt.Sprintf("%s[%d]", path, i), map[string]func(*yaml.Node, string) error{
+						"approve": w.count(&t.Approve), "deny": w.count(&t.Deny),
+					}); err != nil {
+						return err
+					}
+					rq.Thresholds = append(rq.Thresholds, t)
+				}
+				return nil
+			},
+		})
+	}
+}
+
+// reviewRequests reads allow.review_requests: roles.
+func (w walker) reviewRequests(dst **schemas.ReviewConditions) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		rv := &schemas.ReviewConditions{}
+		*dst = rv
+		return w.fields(n, path, map[string]func(*yaml.Node, string) error{"roles": w.strs(&rv.Roles)})
+	}
+}
+
+// count reads a positive integer.
+func (w walker) count(dst *int) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		v, err := strconv.Atoi(n.Value)
+		if n.Kind != yaml.ScalarNode || err != nil || v < 1 {
+			return w.fail(n, path, "expected a count of reviews, at least 1")
+		}
+		*dst = v
+		return nil
 	}
 }
 
