@@ -17,8 +17,11 @@ type AccessResult struct {
 	User string
 	// Exists is false when the user did not exist at At.
 	Exists bool
-	// Roles the user held at At.
+	// Roles the user held at At, its own and granted.
 	Roles []string
+	// Grants are the roles of Roles held through access requests at At:
+	// role → the request and the grant's end.
+	Grants map[string]access.Grant `json:",omitempty"`
 	// Databases reachable at At (only DB when one was asked), with the
 	// granting roles.
 	Databases []access.DatabaseAccess
@@ -57,7 +60,7 @@ func AccessAt(ctx context.Context, control eventlog.Reader, t time.Time, user, d
 	if !ok {
 		return res, nil
 	}
-	res.Exists, res.Roles = true, id.Roles
+	res.Exists, res.Roles, res.Grants = true, id.Roles, id.Grants
 	for _, a := range access.Reachable(st, id, t) {
 		if db == "" || a.Database.Name == db {
 			res.Databases = append(res.Databases, a)

@@ -104,6 +104,9 @@ func TestJustInTimeAccessThroughRequests(t *testing.T) {
 	require.Equal(t, id[1], st.AccessRequest)
 	require.Equal(t, "dba", st.DecidedBy)
 
+	require.Contains(t, w.run("", "tollctl", "access", "at", "0s", "--user=alice"), "Role dba granted by access request "+id[1],
+		"access at names the grant and its request")
+
 	w.run("", "toll", "request", "drop", id[1])
 	_, _, err = psql("select 'after the drop'")
 	require.Error(t, err, "a dropped grant ends")

@@ -19,6 +19,16 @@ func RenderAccess(w io.Writer, r *auditquery.AccessResult) error {
 	}
 	fmt.Fprintf(w, "User %s at %s (control seq %d), roles: %s\n", r.User, r.At.UTC().Format(time.RFC3339), r.LastSeq,
 		strings.Join(r.Roles, ", "))
+	granted := make([]string, 0, len(r.Grants))
+	for role := range r.Grants {
+		granted = append(granted, role)
+	}
+	sort.Strings(granted)
+	for _, role := range granted {
+		g := r.Grants[role]
+		fmt.Fprintf(w, "Role %s granted by access request %s until %s (tollctl requests show %s)\n", role, g.Request,
+			g.Expires.UTC().Format(time.RFC3339), g.Request)
+	}
 	if len(r.Databases) == 0 {
 		_, err := fmt.Fprintln(w, "No database was reachable.")
 		return err
