@@ -14,6 +14,9 @@ const (
 	FormatNative = "native"
 	FormatOCSF   = "ocsf"
 	FormatECS    = "ecs"
+	// FormatSlack is a Slack-compatible message per event ({"text": …}),
+	// for the webhook sink.
+	FormatSlack = "slack"
 )
 
 // Stream names used in SinkConfig.Streams.
@@ -172,9 +175,13 @@ func (s *SinkConfig) validateCommon(p string) error {
 		return Invalid(p+".name", "%q: use letters, digits, '-' and '_'", s.Name)
 	}
 	switch s.Format {
+	case FormatSlack:
+		if s.Type != "webhook" { // httpsink.TypeWebhook: the one sink that posts a message per event
+			return Invalid(p+".format", "slack: a Slack message per event is for the webhook sink")
+		}
 	case FormatNative, FormatOCSF, FormatECS:
 	default:
-		return Invalid(p+".format", "%q: use native, ocsf or ecs", s.Format)
+		return Invalid(p+".format", "%q: use native, ocsf, ecs or slack (webhook only)", s.Format)
 	}
 	for j, st := range s.Streams {
 		if st != StreamAudit && st != StreamControl {

@@ -10,7 +10,7 @@ import (
 func BenchmarkFormat(b *testing.B) {
 	s := samples()
 	for _, name := range []string{"native", "ocsf", "ecs"} {
-		f, _ := New(name)
+		f, _ := New(name, nil)
 		for _, typ := range []string{schemas.TypeQuery, schemas.TypeQueryResult} {
 			ev := s[typ]
 			b.Run(name+"/"+typ, func(b *testing.B) {

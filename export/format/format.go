@@ -24,9 +24,9 @@ type Formatter interface {
 	Append(dst []byte, ev *eventlog.Event) ([]byte, error)
 }
 
-// New returns the formatter named name: native (also for ""), ocsf or
-// ecs.
-func New(name string) (Formatter, error) {
+// New returns the formatter named name: native (also for ""), ocsf, ecs,
+// or slack, which says each event with text.
+func New(name string, text Texter) (Formatter, error) {
 	switch name {
 	case "native", "":
 		return Native{}, nil
@@ -34,8 +34,13 @@ func New(name string) (Formatter, error) {
 		return OCSF{}, nil
 	case "ecs":
 		return ECS{}, nil
+	case "slack":
+		if text == nil {
+			return nil, ErrNoTexter
+		}
+		return Slack{Text: text}, nil
 	}
-	return nil, fmt.Errorf("%w %q (use native, ocsf or ecs)", ErrUnknownFormat, name)
+	return nil, fmt.Errorf("%w %q (use native, ocsf, ecs or slack)", ErrUnknownFormat, name)
 }
 
 // Native is the envelope as stored, data included, byte for byte what the

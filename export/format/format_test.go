@@ -36,7 +36,7 @@ func TestGolden(t *testing.T) {
 	}
 	sort.Strings(types)
 	for _, name := range []string{"native", "ocsf", "ecs"} {
-		f, err := New(name)
+		f, err := New(name, nil)
 		require.NoError(t, err)
 		for _, typ := range types {
 			t.Run(name+"/"+typ, func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestLargeQuery(t *testing.T) {
 	require.NoError(t, err)
 	ev := eventlog.Event{ID: "x", Type: schemas.TypeQuery, V: 1, Time: sampleTime, Subject: eventlog.AuditSubject("d", "u", "s1", "query"), Data: raw}
 	for _, name := range []string{"native", "ocsf", "ecs"} {
-		f, _ := New(name)
+		f, _ := New(name, nil)
 		b, err := f.Format(&ev)
 		require.NoError(t, err)
 		require.Greater(t, len(b), 1<<20-16)
@@ -121,7 +121,7 @@ func TestBadData(t *testing.T) {
 		_, err = f.Format(&unknown)
 		require.ErrorIs(t, err, schemas.ErrUnknownType, f.Name())
 	}
-	_, err = New("xml")
+	_, err = New("xml", nil)
 	require.ErrorIs(t, err, ErrUnknownFormat)
 }
 

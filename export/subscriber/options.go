@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/export"
+	"github.com/tollgate-db/tollgate/export/format"
 )
 
 // DefaultAckWait is how long JetStream waits for an ack before
@@ -35,6 +36,8 @@ type Options struct {
 	// JetStream stream names (default, or "": eventlog.AuditStream /
 	// eventlog.ControlStream).
 	StreamNames map[string]string
+	// Text says an event in one line, for the slack format.
+	Text format.Texter
 }
 
 // validate fills the default AckWait and refuses what cannot work: a

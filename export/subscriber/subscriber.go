@@ -41,7 +41,7 @@ func New(js jetstream.JetStream, cfg export.SinkConfig, sink export.Sink, opts O
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	f, err := format.New(cfg.Format)
+	f, err := format.New(cfg.Format, opts.Text)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,17 @@ type Described struct {
 	DB, User, Session, Detail string
 }
 
+// Sentence is ev in one line for a chat message (the export's slack
+// format): its type, who, and Describe's detail.
+func Sentence(ev *eventlog.Event) string {
+	d := Describe(*ev)
+	who := d.User
+	if who == "" {
+		who = ev.Actor
+	}
+	return "Tollgate " + ev.Type + " (" + who + "): " + d.Detail
+}
+
 // Describe is the one formatter of events for people, of either stream
 // (tollctl audit search, tollctl events ls and tail, the demo's trail).
 // It decodes through schemas, so an old version is upcast; an event this

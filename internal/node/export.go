@@ -15,6 +15,7 @@ import (
 	eventlogjs "github.com/tollgate-db/tollgate/eventlog/jetstream"
 	"github.com/tollgate-db/tollgate/export"
 	"github.com/tollgate-db/tollgate/export/subscriber"
+	"github.com/tollgate-db/tollgate/internal/auditview"
 )
 
 // exportComponent runs the export subscribers of the `export:` section.
@@ -50,7 +51,7 @@ func (e *exportComponent) Run(ctx context.Context) error {
 }
 
 func (e *exportComponent) run(ctx context.Context) error {
-	m, err := subscriber.Start(ctx, e.js, e.cfg, subscriber.Options{Logger: e.log, Registerer: e.reg})
+	m, err := subscriber.Start(ctx, e.js, e.cfg, subscriber.Options{Logger: e.log, Registerer: e.reg, Text: auditview.Sentence})
 	if err != nil {
 		return err
 	}

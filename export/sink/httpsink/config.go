@@ -44,6 +44,9 @@ type Config struct {
 	// Secret (or SecretFile) keys the webhook's HMAC-SHA256 signature.
 	Secret     string `yaml:"secret"`
 	SecretFile string `yaml:"secret_file"`
+	// perEvent (format slack) posts each event as its own request, a
+	// Slack-compatible message, instead of a batch as one JSON array.
+	perEvent bool
 	// SignatureHeader carries the webhook signature (default
 	// "X-Tollgate-Signature", value "sha256=<hex>").
 	SignatureHeader string `yaml:"signature_header"`
@@ -83,9 +86,11 @@ func (c *Config) Validate(p string, sc *export.SinkConfig) error {
 			return export.Invalid(h+".token", "a HEC token (token or token_file) is required")
 		}
 	case TypeWebhook:
-		if c.Secret == "" && c.SecretFile == "" {
-			return export.Invalid(h+".secret", "an HMAC secret (secret or secret_file) is required")
+		c.perEvent = sc.Format == export.FormatSlack
+		if c.Secret == "" && c.SecretFile == "" && !c.perEvent {
+			return export.Invalid(h+".secret", "an HMAC secret (secret or secret_file) is required (format slack needs none: its URL is its secret)")
 		}
+
 	case TypeElasticsearch:
 		if sc.Format != export.FormatECS {
 			return export.Invalid(p+".format", "%q: elasticsearch data streams need ecs (it carries @timestamp)", sc.Format)

@@ -28,12 +28,21 @@ func TestConfigRejectsNonsense(t *testing.T) {
 		{TypeElasticsearch, export.FormatOCSF, Config{URL: "http://h"}, "format"},
 		{TypeSplunkHEC, "", Config{URL: "http://h", Token: "t", Timeout: -time.Second}, "http.timeout"},
 		{TypeWebhook, "", Config{URL: "http://h", Secret: "k", Timeout: -time.Second}, "http.timeout"},
+		{TypeSplunkHEC, export.FormatSlack, Config{URL: "http://h", Token: "t"}, "format"},
 	}
 	for _, c := range cases {
 		cfg := c.cfg
 		err := sinktest.Validate(SinkTypes(), export.SinkConfig{Type: c.typ, Format: c.format, Settings: &cfg})
 		sinktest.RequireInvalid(t, err, "export.sinks[0]."+c.field)
 	}
+}
+
+// TestSlackWebhookNeedsNoSecret: format slack posts to a URL that is its
+// own secret (a Slack incoming webhook), so no HMAC secret is required.
+func TestSlackWebhookNeedsNoSecret(t *testing.T) {
+	t.Parallel()
+	cfg := Config{URL: "https://hooks.example.com/services/T0/B0/x"}
+	require.NoError(t, sinktest.Validate(SinkTypes(), export.SinkConfig{Type: TypeWebhook, Format: export.FormatSlack, Settings: &cfg}))
 }
 
 // TestNewRejectsNegativeTimeout: built directly, a sink refuses a

@@ -13,6 +13,9 @@ import (
 
 // Webhook posts each batch as a JSON array, signed with HMAC-SHA256 of the
 // body under a shared secret: header "<SignatureHeader>: sha256=<hex>".
+// With format slack it posts each event as its own request (a Slack
+// incoming webhook takes one message a request), signed when a secret is
+// set; a batch is written when every one of its events was accepted.
 type Webhook struct {
 	c      *client
 	secret []byte
@@ -32,7 +35,7 @@ func NewWebhook(cfg Config) (*Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sec == "" {
+	if sec == "" && !cfg.perEvent {
 		return nil, errors.New("webhook sink: an HMAC secret is required")
 	}
 	h := cfg.SignatureHeader
@@ -54,6 +57,9 @@ func (w *Webhook) Write(ctx context.Context, batch []export.Item) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if w.c.cfg.perEvent {
+		return w.eachEvent(ctx, batch)
+	}
 	b := append(w.buf[:0], '[')
 	for i := range batch {
 		if i > 0 {
@@ -65,6 +71,29 @@ func (w *Webhook) Write(ctx context.Context, batch []export.Item) error {
 	w.buf = b
 	if _, err := w.c.post(ctx, w.c.cfg.URL, "application/json", b, map[string]string{w.header: Sign(w.secret, b)}); err != nil {
 		return fmt.Errorf("webhook: %w", err)
+	}
+	return nil
+}
+
+// eachEvent posts every item of batch as its own request. One refused
+// fails the batch's rest, which is retried (the ones before it were
+// accepted and are not posted again).
+func (w *Webhook) eachEvent(ctx context.Context, batch []export.Item) error {
+	for i := range batch {
+		var hdr map[string]string
+		if len(w.secret) > 0 {
+			hdr = map[string]string{w.header: Sign(w.secret, batch[i].Doc)}
+		}
+		if _, err := w.c.post(ctx, w.c.cfg.URL, "application/json", batch[i].Doc, hdr); err != nil {
+			if i == 0 { // nothing accepted: the error as it is (a Retry-After kept)
+				return fmt.Errorf("webhook: %w", err)
+			}
+			failed := make([]int, 0, len(batch)-i)
+			for j := i; j < len(batch); j++ {
+				failed = append(failed, j)
+			}
+			return &export.PartialError{Failed: failed, Err: fmt.Errorf("webhook: %w", err)}
+		}
 	}
 	return nil
 }
