@@ -89,9 +89,9 @@ func visible(st *projections.State, c Caller, r *projections.AccessRequest) bool
 // List returns the requests c may see, newest first, in state when set.
 func (rs Requests) List(c Caller, q wire.AccessRequestsQuery) ([]wire.AccessRequest, error) {
 	switch q.State {
-	case "", schemas.RequestPending, schemas.RequestApproved, schemas.RequestDenied, schemas.RequestDropped:
+	case "", schemas.RequestPending, schemas.RequestApproved, schemas.RequestDenied, schemas.RequestDropped, schemas.RequestExpired:
 	default:
-		return nil, invalidf("state %q: use pending, approved, denied or dropped", q.State)
+		return nil, invalidf("state %q: use pending, approved, denied, dropped or expired", q.State)
 	}
 	out := []wire.AccessRequest{}
 	rs.s.View(func(st *projections.State) {
@@ -255,4 +255,73 @@ func requestOut(r *projections.AccessRequest) wire.AccessRequest {
 		out.Reviews = append(out.Reviews, wire.RequestReview(v))
 	}
 	return out
+}
+
+// RequestSweep is how often RunRequestExpiry looks for requests whose
+// time is up.
+const RequestSweep = 5 * time.Second
+
+// RunRequestExpiry expires due requests every RequestSweep until ctx
+// ends. Several controls may run it: the appends are conditional on each
+// request's last event, so one of them wins and the others find nothing
+// left to do.
+func (rs Requests) RunRequestExpiry(ctx context.Context) {
+	t := time.NewTicker(RequestSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := rs.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				rs.s.log.Warn().Err(err).Int("expired", n).Msg("access request expiry (retried at the next sweep)")
+			}
+		}
+	}
+}
+
+// ExpireDue appends access_request.expired for every request whose time
+// is up at control's clock: pending for PendingRequestTTL, or approved
+// and past its grant. It returns how many it expired.
+func (rs Requests) ExpireDue(ctx context.Context) (int, error) {
+	s := rs.s
+	now := s.cfg.Clock.Now().UTC()
+	var due []string
+	s.View(func(st *projections.State) {
+		for id, r := range st.AccessRequests {
+			if dueAt(r, now) {
+				due = append(due, id)
+			}
+		}
+	})
+	sort.Strings(due)
+	n := 0
+	var errs []error
+	for _, id := range due {
+		_, err := s.change(ctx, Source, eventlog.KindAccessRequest, id, schemas.TypeAccessRequestExpired, func(st *projections.State) (any, error) {
+			if r, ok := st.AccessRequests[id]; !ok || !dueAt(r, now) {
+				return nil, errNoDecision
+			}
+			return schemas.AccessRequestExpired{ID: id}, nil
+		})
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, errNoDecision), isCode(err, CodeConflict): // done by another control
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// dueAt reports whether r's time is up at now.
+func dueAt(r *projections.AccessRequest, now time.Time) bool {
+	switch r.State {
+	case schemas.RequestPending:
+		return !now.Before(r.CreatedAt.Add(schemas.PendingRequestTTL))
+	case schemas.RequestApproved:
+		return !now.Before(r.Expires)
+	}
+	return false
 }

@@ -5,9 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/internal/testclock"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -106,4 +110,53 @@ func TestAccessRequests(t *testing.T) {
 		require.Nil(t, id.Grants, "a dropped grant ends")
 	})
 	require.Equal(t, CodeConflict, apiCode(t, reqs.Drop(ctx, alice, r.ID)))
+}
+
+// TestAccessRequestsExpire: at control's clock, a pending request expires
+// after PendingRequestTTL and an approved one once its grant ended (the
+// event puts the end on record; the grant had ended by its time already);
+// a request not yet due is left, and a second sweep finds nothing.
+func TestAccessRequestsExpire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := testclock.New(time.Now().UTC())
+	svc, err := New(Config{Control: memlog.New(eventlog.ControlStream), Audit: memlog.New(eventlog.AuditStream), DataDir: t.TempDir(),
+		ClusterName: "c", Clock: clock, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(ctx))
+	admin, alice := Caller{Kind: CallerUser, Name: AdminUser}, Caller{Kind: CallerUser, Name: "alice"}
+	_, err = svc.Users().Add(ctx, admin, schemas.User{Name: "alice", Roles: []string{"access", "requester"}})
+	require.NoError(t, err)
+	reqs := svc.Requests()
+	pending, err := reqs.Create(ctx, alice, wire.AccessRequestCreate{Roles: []string{"auditor"}})
+	require.NoError(t, err)
+	granted, err := reqs.Create(ctx, alice, wire.AccessRequestCreate{Roles: []string{"auditor"}, Duration: 2 * time.Hour})
+	require.NoError(t, err)
+	_, err = reqs.Review(ctx, admin, granted.ID, wire.ReviewVerdict{Verdict: schemas.VerdictApprove})
+	require.NoError(t, err)
+
+	clock.Add(time.Hour)
+	n, err := reqs.ExpireDue(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is due yet")
+	clock.Add(time.Hour)
+	n, err = reqs.ExpireDue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the 2h grant ended")
+	g, err := reqs.Get(alice, granted.ID)
+	require.NoError(t, err)
+	require.Equal(t, schemas.RequestExpired, g.State)
+
+	clock.Add(schemas.PendingRequestTTL)
+	n, err = reqs.ExpireDue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the pending one waited too long")
+	p, err := reqs.Get(alice, pending.ID)
+	require.NoError(t, err)
+	require.Equal(t, schemas.RequestExpired, p.State)
+	_, err = reqs.Review(ctx, admin, pending.ID, wire.ReviewVerdict{Verdict: schemas.VerdictApprove})
+	require.Equal(t, CodeConflict, apiCode(t, err), "an expired request is not reviewed")
+	n, err = reqs.ExpireDue(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

@@ -128,6 +128,9 @@ func TestJustInTimeAccessThroughRequests(t *testing.T) {
 		return false
 	})
 	eventually(t, "psql sees its session end", nil, sleeper.exited)
+	eventually(t, "control closes the ended grant (access_request.expired)", control, func() bool {
+		return strings.Contains(w.run("", "tollctl", "requests", "show", id2[1]), "State:    expired")
+	})
 	require.Contains(t, sleeper.out.String(), "expired or was dropped")
 
 	// Denied: nothing granted.
@@ -140,7 +143,7 @@ func TestJustInTimeAccessThroughRequests(t *testing.T) {
 
 	requireSessionsAgree(t, w, agent, pg)
 	for _, typ := range []string{schemas.TypeAccessRequestCreated, schemas.TypeAccessRequestReviewed,
-		schemas.TypeAccessRequestApproved, schemas.TypeAccessRequestDenied, schemas.TypeAccessRequestDropped} {
+		schemas.TypeAccessRequestApproved, schemas.TypeAccessRequestDenied, schemas.TypeAccessRequestDropped, schemas.TypeAccessRequestExpired} {
 		require.Contains(t, w.run("", "tollctl", "events", "ls", "--stream=control", "--type="+typ), typ, "every step is an event")
 	}
 	require.Contains(t, w.run("", "tollctl", "audit", "verify"), "OK")

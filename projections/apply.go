@@ -138,6 +138,8 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		return on(s.accessRequestDenied, ev, data)
 	case schemas.TypeAccessRequestDropped:
 		return on(s.accessRequestDropped, ev, data)
+	case schemas.TypeAccessRequestExpired:
+		return on(s.accessRequestExpired, ev, data)
 	case schemas.TypeControlHostCertIssued:
 		// Recorded for audit verification (the key control's audit
 		// checkpoints are checked with); no access decision depends on it.

@@ -137,3 +137,21 @@ func (s *State) accessRequestDropped(ev eventlog.Event, d *schemas.AccessRequest
 	s.AccessRequests[d.ID] = r
 	return ""
 }
+
+func (s *State) accessRequestExpired(ev eventlog.Event, d *schemas.AccessRequestExpired) string {
+	r, why := s.request(d.ID)
+	switch {
+	case r == nil:
+		return why
+	case r.State == schemas.RequestApproved && ev.Time.Before(r.Expires):
+		return "access request " + d.ID + " is granted until " + r.Expires.UTC().Format(time.RFC3339) + ", not expired"
+	case r.State != schemas.RequestPending && r.State != schemas.RequestApproved:
+		return "access request " + d.ID + " is " + r.State + " already"
+	}
+	r.State = schemas.RequestExpired
+	if r.DecidedAt.IsZero() {
+		r.DecidedAt, r.DecidedBy = ev.Time, ev.Actor
+	}
+	s.AccessRequests[d.ID] = r
+	return ""
+}

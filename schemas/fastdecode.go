@@ -224,6 +224,8 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
 	case *AccessRequestDropped:
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
+	case *AccessRequestExpired:
+		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
 	default:
 		return false
 	}

@@ -60,6 +60,7 @@ var catalogue = []Info{
 	control(TypeAccessRequestApproved, 1, func() any { return new(AccessRequestApproved) }),
 	control(TypeAccessRequestDenied, 1, func() any { return new(AccessRequestDenied) }),
 	control(TypeAccessRequestDropped, 1, func() any { return new(AccessRequestDropped) }),
+	control(TypeAccessRequestExpired, 1, func() any { return new(AccessRequestExpired) }),
 
 	audit(TypeAuthLogin, 1, func() any { return new(AuthLogin) }),
 	audit(TypeCertIssued, 1, func() any { return new(CertIssued) }),

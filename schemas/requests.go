@@ -43,7 +43,12 @@ const (
 	RequestApproved = "approved"
 	RequestDenied   = "denied"
 	RequestDropped  = "dropped"
+	RequestExpired  = "expired"
 )
+
+// PendingRequestTTL is how long a request waits for its reviews before
+// control expires it.
+const PendingRequestTTL = 24 * time.Hour
 
 // Review verdicts.
 const (
@@ -81,6 +86,14 @@ type AccessRequestApproved struct {
 
 // AccessRequestDenied refuses a request.
 type AccessRequestDenied struct {
+	ID string `json:"id"`
+}
+
+// AccessRequestExpired closes a request whose time is up: a pending one
+// reviewed too late (PendingRequestTTL), or an approved one whose grant
+// ended (its Expires, which had ended the grant already; the event puts
+// the end on record).
+type AccessRequestExpired struct {
 	ID string `json:"id"`
 }
 

@@ -37,6 +37,7 @@ const (
 	TypeAccessRequestApproved = "access_request.approved"
 	TypeAccessRequestDenied   = "access_request.denied"
 	TypeAccessRequestDropped  = "access_request.dropped"
+	TypeAccessRequestExpired  = "access_request.expired"
 
 	TypeAuthLogin       = "auth.login"
 	TypeCertIssued      = "cert.issued"

@@ -51,6 +51,7 @@ func samples() map[string]eventlog.Event {
 		schemas.TypeAccessRequestApproved: schemas.AccessRequestApproved{ID: "req-1", Expires: exp},
 		schemas.TypeAccessRequestDenied:   schemas.AccessRequestDenied{ID: "req-1"},
 		schemas.TypeAccessRequestDropped:  schemas.AccessRequestDropped{ID: "req-1"},
+		schemas.TypeAccessRequestExpired:  schemas.AccessRequestExpired{ID: "req-1"},
 	}
 	audit := map[string]any{
 		schemas.TypeAuthLogin:  schemas.AuthLogin{User: "alice", Success: true, Method: "password", RemoteAddr: "192.0.2.10:51234"},

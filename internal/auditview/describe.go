@@ -225,6 +225,8 @@ func describeControl(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return "access request " + d.ID + " denied", true
 	case *schemas.AccessRequestDropped:
 		return "access request " + d.ID + " dropped", true
+	case *schemas.AccessRequestExpired:
+		return "access request " + d.ID + " expired", true
 	case *schemas.ControlHostCertIssued:
 		return fmt.Sprintf("control host cert %s issued, valid until %s", d.Serial, d.NotAfter.UTC().Format(time.RFC3339)), true
 	}

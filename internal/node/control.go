@@ -143,8 +143,8 @@ func clientAddr(listen string) string {
 
 func (c *controlComponent) Name() string { return "control" }
 
-// Run serves the API and signs the head of control's audit chain
-// (checkpoints) until ctx ends, then once more at shutdown, once the API
+// Run serves the API, expires access requests whose time is up, and
+// signs the head of control's audit chain (checkpoints) until ctx ends, then once more at shutdown, once the API
 // has stopped. With leases (several controls on the cluster) the
 // checkpoints run only while this process holds their lease, and the one
 // at shutdown only if it still does.
@@ -163,6 +163,7 @@ func (c *controlComponent) Run(ctx context.Context) error {
 			return nil
 		})
 	}()
+	go c.svc.Requests().RunRequestExpiry(ctx)
 	err := c.api.Serve(ctx, c.ln, c.cert)
 	close(apiDone)
 	stopCP()
