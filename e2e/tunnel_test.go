@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -23,8 +24,8 @@ import (
 // control, registers its database as served through it, and psql and
 // pgbench reach the database through `toll proxy db` and control's one
 // public port, and psql, pgbench and pgx reach it by themselves through
-// that port (toll db env: the database named in the TLS SNI; pgx's
-// plaintext CancelRequest routed too). Control is restarted, and the link cut and restored (the
+// that port (toll db env: the database named in the TLS SNI; psql's Ctrl-C
+// and pgx's plaintext CancelRequest routed too). Control is restarted, and the link cut and restored (the
 // tunnel drops; the agent redials), and new sessions work again; pgx cancels a query through the tunnel,
 // and a lock ends a session running through it. PostgreSQL's
 // log_statement=all and the audit agree session by session; `tollctl
@@ -81,6 +82,14 @@ func TestAgentBehindAFirewallServesThroughItsTunnel(t *testing.T) {
 	out = w.run("", "/usr/bin/env", append(libpq, w.psqlPath, "-X", "-A", "-t", "-c", "select 'libpq through the public port'")...)
 	require.Equal(t, "libpq through the public port", strings.TrimSpace(out))
 	w.run("", "/usr/bin/env", append(libpq, w.pgbenchPath, "-n", "-S", "-c", "2", "-t", "25")...)
+	// Ctrl-C in that psql: its CancelRequest, plaintext, to control's port,
+	// down every tunnel to the agent holding the key.
+	before := strings.Count(pg.LogContents(), "select pg_sleep(60)")
+	interrupted := w.start("/usr/bin/env", append(libpq, w.psqlPath, "-X", "-c", "select pg_sleep(60)")...)
+	eventually(t, "psql's sleep runs", interrupted, func() bool { return strings.Count(pg.LogContents(), "select pg_sleep(60)") > before })
+	require.NoError(t, interrupted.cmd.Process.Signal(os.Interrupt))
+	eventually(t, "Ctrl-C cancels the statement", nil, interrupted.exited)
+	require.Contains(t, interrupted.out.String(), "canceling statement due to user request")
 
 	// The tunnel drops with control; the agent redials it.
 	control.stop(t)
