@@ -103,6 +103,11 @@ func TestJustInTimeAccessThroughRequests(t *testing.T) {
 	require.NoError(t, json.Unmarshal(started[len(started)-1].Data, &st))
 	require.Equal(t, id[1], st.AccessRequest)
 	require.Equal(t, "dba", st.DecidedBy)
+	queries := auditOf(t, w, schemas.TypeQuery)
+	var q schemas.Query
+	require.NoError(t, json.Unmarshal(queries[len(queries)-1].Data, &q))
+	require.Equal(t, "select 'granted'", q.Statement)
+	require.Equal(t, id[1], q.AccessRequest, "the session's queries name the request too")
 
 	require.Contains(t, w.run("", "tollctl", "access", "at", "0s", "--user=alice"), "Role dba granted by access request "+id[1],
 		"access at names the grant and its request")

@@ -131,6 +131,9 @@ type Query struct {
 	// by SQL (PREPARE, DECLARE) rather than a Parse: the n of the query
 	// that created it, whose text is then Statement.
 	PreparedBy uint64 `json:"prepared_by,omitempty"`
+	// AccessRequest is the access request whose grant the session was
+	// opened through, when it was (as in its session.started).
+	AccessRequest string `json:"access_request,omitempty"`
 }
 
 // Query kinds (Query.Kind).

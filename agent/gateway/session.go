@@ -163,7 +163,8 @@ func (g *Gateway) relay(ctx context.Context, sess *frontdoor.Session, rc *Reload
 	last *atomic.Int64) relay.Stats {
 	key := &sessionKey{}
 	rs, err := relay.New(relay.Config{
-		SessionID: sess.ID, Database: sess.Database.Name, User: sess.Identity.User, Mode: rc.AuditMode, Builder: g.builder, Publisher: g.pub,
+		SessionID: sess.ID, Database: sess.Database.Name, User: sess.Identity.User, AccessRequest: sess.Decision.AccessRequest,
+		Mode: rc.AuditMode, Builder: g.builder, Publisher: g.pub,
 		MaxMessage: rc.MaxMessageSize, Budget: g.budget, Logger: g.log, MapBackendKey: g.mapBackendKey(sess.ID, target, key),
 	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
 	if err != nil { // the options were validated when loaded

@@ -68,6 +68,10 @@ func appendQueryJSON(dst []byte, q *schemas.Query) []byte {
 		dst = append(dst, `,"prepared_by":`...)
 		dst = strconv.AppendUint(dst, q.PreparedBy, 10)
 	}
+	if q.AccessRequest != "" {
+		dst = append(dst, `,"access_request":`...)
+		dst = jsonx.AppendString(dst, q.AccessRequest, true)
+	}
 	return append(dst, '}')
 }
 

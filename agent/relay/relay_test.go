@@ -397,7 +397,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	t.Parallel()
 	q := schemas.Query{SessionID: "s", N: 3, Kind: "extended", Statement: "select '<\x00>&\"\\\n\t\u2028é\xff'",
 		StatementName: "n", Portal: "p", Params: []schemas.QueryParam{{Format: "null"}, {Format: "text", Value: "x", SHA256: "cd"}},
-		Truncated: true, SHA256: "ab", ParamsOmitted: 3, ParamsSHA256: "ef"}
+		Truncated: true, SHA256: "ab", ParamsOmitted: 3, ParamsSHA256: "ef", PreparedBy: 2, AccessRequest: "01JQ9A"}
 	want, err := json.Marshal(q)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(appendQueryJSON(nil, &q)))

@@ -75,6 +75,9 @@ type Config struct {
 	// pgwire.MaxCancelKey in 3.2; it aliases the frame, valid only during
 	// the call. Nil forwards the server's key unchanged.
 	MapBackendKey func(pid uint32, secret []byte) []byte
+	// AccessRequest is the access request whose grant allowed the session,
+	// if one did: every query event names it.
+	AccessRequest string
 	// MaxMessage bounds one message body (0: pgwire.DefaultMaxMessage;
 	// negative is refused).
 	MaxMessage int
@@ -467,6 +470,7 @@ func (s *Session) newEvent(typ, subject string, data []byte, now time.Time) even
 }
 
 func (s *Session) queryEvent(q *schemas.Query) eventlog.Event {
+	q.AccessRequest = s.cfg.AccessRequest
 	data := appendQueryJSON(make([]byte, 0, 128+len(q.Statement)), q)
 	if len(data) > maxQueryData {
 		// Names, texts and parameters cut, flagged and hashed (schemas.Fit).
