@@ -29,6 +29,9 @@ func authorizeIn(st *projections.State, c Caller, resource, verb string) error {
 	if ok, why := access.CanDo(st, u.Roles, resource, verb); !ok {
 		return forbiddenf("user %s may not %s %s: %s", c.Name, verb, resource, why)
 	}
+	if role, missing := access.MFAMissing(st, access.Identity{User: u.Name, Roles: u.Roles}); missing {
+		return forbiddenf("user %s may not %s %s yet: role %s requires a second factor: enroll one with `toll mfa add --type=totp`", c.Name, verb, resource, role)
+	}
 	return nil
 }
 

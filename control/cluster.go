@@ -74,7 +74,7 @@ func (cl Cluster) Whoami(c Caller) (wire.Whoami, error) {
 			err = unauthorizedf("user %s no longer exists; log in again", c.Name)
 			return
 		}
-		out.Roles, out.Traits = u.Roles, u.Traits
+		out.Roles, out.Traits, out.MFA = u.Roles, u.Traits, u.MFA
 	})
 	return out, err
 }

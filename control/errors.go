@@ -13,12 +13,15 @@ const (
 	CodeExists       = "already_exists"
 	CodeConflict     = "conflict"
 	CodeUnauthorized = "unauthorized"
-	CodeForbidden    = "forbidden"
-	CodeLocked       = "locked"
-	CodeExpired      = "expired"
-	CodeUsed         = "used"
-	CodeUnavailable  = "unavailable"
-	CodeInternal     = "internal"
+	// CodeMFARequired: a login whose user has a second factor came
+	// without its one-time code (the client asks for it and retries).
+	CodeMFARequired = "mfa_required"
+	CodeForbidden   = "forbidden"
+	CodeLocked      = "locked"
+	CodeExpired     = "expired"
+	CodeUsed        = "used"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
 )
 
 // ErrLoginThrottled is wrapped by the CodeLocked error of a password login

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -122,6 +123,18 @@ func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.C
 	}
 	if err := s.userLockedOut(req.User); err != nil {
 		s.loginAudit(ctx, req.User, "password", remote, false, "locked")
+		return wire.Cert{}, err
+	}
+	if err := s.secondFactor(ctx, req.User, req.OTP); err != nil {
+		if errors.Is(err, ErrMFARequired) {
+			return wire.Cert{}, err // toll asks for the code and tries again
+		}
+		s.loginAudit(ctx, req.User, "password+totp", remote, false, "wrong or reused one-time code")
+		wait := s.throttle.fail(req.User, now)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
 		return wire.Cert{}, err
 	}
 	s.throttle.ok(req.User)

@@ -108,6 +108,10 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		return on(s.userPasswordSet, ev, data)
 	case schemas.TypeUserInviteCreated:
 		return on(s.userInviteCreated, ev, data)
+	case schemas.TypeUserMFAAdded:
+		return on(s.userMFAAdded, ev, data)
+	case schemas.TypeUserMFARemoved:
+		return on(s.userMFARemoved, ev, data)
 	case schemas.TypeTokenCreated:
 		return on(s.tokenCreated, ev, data)
 	case schemas.TypeTokenConsumed:

@@ -90,6 +90,31 @@ func (s *State) userPasswordSet(ev eventlog.Event, d *schemas.UserPasswordSet) s
 	return ""
 }
 
+func (s *State) userMFAAdded(ev eventlog.Event, d *schemas.UserMFAAdded) string {
+	old, ok := s.Users[d.Name]
+	if !ok {
+		return "user " + d.Name + " does not exist"
+	}
+	u := *old
+	u.MFA, u.UpdatedAt = d.Type, ev.Time
+	s.Users[d.Name] = &u
+	return ""
+}
+
+func (s *State) userMFARemoved(ev eventlog.Event, d *schemas.UserMFARemoved) string {
+	old, ok := s.Users[d.Name]
+	if !ok {
+		return "user " + d.Name + " does not exist"
+	}
+	if old.MFA == "" {
+		return "user " + d.Name + " has no second factor"
+	}
+	u := *old
+	u.MFA, u.UpdatedAt = "", ev.Time
+	s.Users[d.Name] = &u
+	return ""
+}
+
 func (s *State) userInviteCreated(ev eventlog.Event, d *schemas.UserInviteCreated) string {
 	old, ok := s.Users[d.Name]
 	if !ok {

@@ -74,6 +74,8 @@ type User struct {
 	PasswordSet   bool      `json:"password_set"`
 	InviteHash    string    `json:"invite_hash,omitempty"`
 	InviteExpires time.Time `json:"invite_expires,omitzero"`
+	// MFA is the type of the user's enrolled second factor, "" for none.
+	MFA string `json:"mfa,omitempty"`
 }
 
 // Token is a join token as stored (hash only).

@@ -63,6 +63,9 @@ type RoleOptions struct {
 	MaxSessionTTL string `json:"max_session_ttl,omitempty"`
 	// DBReplication allows the `replication` startup parameter.
 	DBReplication bool `json:"db_replication,omitempty"`
+	// RequireMFA "login": holders log in with a second factor and reach
+	// nothing (databases, admin rules) before they enrolled one.
+	RequireMFA string `json:"require_mfa,omitempty"`
 }
 
 // RoleConditions are the matchers of an allow or a deny section.

@@ -224,12 +224,27 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
 	case *AccessRequestDropped:
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
+	case *UserMFAAdded:
+		ok = d.object(func(k string) bool { return d.nameType(k, &v.Name, &v.Type) })
+	case *UserMFARemoved:
+		ok = d.object(func(k string) bool { return d.nameType(k, &v.Name, &v.Type) })
 	case *AccessRequestExpired:
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
 	default:
 		return false
 	}
 	return ok && d.end()
+}
+
+// nameType reads a {name, type} object's keys.
+func (d *scanner) nameType(k string, name, typ *string) bool {
+	switch k {
+	case "name":
+		return d.str(name)
+	case "type":
+		return d.str(typ)
+	}
+	return false
 }
 
 // integer reads a non-negative integer of at most 9 digits without a

@@ -44,6 +44,8 @@ var catalogue = []Info{
 	control(TypeUserDeleted, 1, func() any { return new(UserDeleted) }),
 	control(TypeUserPasswordSet, 1, func() any { return new(UserPasswordSet) }),
 	control(TypeUserInviteCreated, 1, func() any { return new(UserInviteCreated) }),
+	control(TypeUserMFAAdded, 1, func() any { return new(UserMFAAdded) }),
+	control(TypeUserMFARemoved, 1, func() any { return new(UserMFARemoved) }),
 	control(TypeTokenCreated, 1, func() any { return new(TokenCreated) }),
 	control(TypeTokenConsumed, 1, func() any { return new(TokenConsumed) }),
 	control(TypeTokenDeleted, 1, func() any { return new(TokenDeleted) }),

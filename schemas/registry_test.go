@@ -50,7 +50,8 @@ func TestCatalogueIsComplete(t *testing.T) {
 		TypeUserCreated, TypeUserUpdated, TypeUserDeleted, TypeUserPasswordSet, TypeUserInviteCreated,
 		TypeTokenCreated, TypeTokenConsumed, TypeTokenDeleted, TypeAgentJoined, TypeAgentUpdated,
 		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted, TypeControlHostCertIssued,
-		TypeAccessRequestCreated, TypeAccessRequestReviewed, TypeAccessRequestApproved, TypeAccessRequestDenied, TypeAccessRequestDropped, TypeAccessRequestExpired}
+		TypeAccessRequestCreated, TypeAccessRequestReviewed, TypeAccessRequestApproved, TypeAccessRequestDenied, TypeAccessRequestDropped, TypeAccessRequestExpired,
+		TypeUserMFAAdded, TypeUserMFARemoved}
 	for stream, types := range map[string][]string{StreamAudit: audit, StreamControl: control} {
 		for _, typ := range types {
 			in, ok := Lookup(typ)

@@ -18,6 +18,8 @@ const (
 	TypeUserDeleted          = "user.deleted"
 	TypeUserPasswordSet      = "user.password_set"
 	TypeUserInviteCreated    = "user.invite_created"
+	TypeUserMFAAdded         = "user.mfa_added"
+	TypeUserMFARemoved       = "user.mfa_removed"
 	TypeTokenCreated         = "token.created"
 	TypeTokenConsumed        = "token.consumed"
 	TypeTokenDeleted         = "token.deleted"

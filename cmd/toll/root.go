@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.AddCommand(a.dbCmd())
 	root.AddCommand(a.proxyCmd())
 	root.AddCommand(a.requestCmd())
+	root.AddCommand(a.mfaCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -120,9 +121,9 @@ const proxyFlagHelp = "control's address HOST:PORT, or a comma-separated list of
 	"(HOST:PORT,HOST:PORT) tried in order when one cannot be reached; saved in your identity"
 
 type authFlags struct {
-	proxy, user, invite, caPin string
-	insecure, pwStdin          bool
-	ttl                        time.Duration
+	proxy, user, invite, caPin, otp string
+	insecure, pwStdin               bool
+	ttl                             time.Duration
 }
 
 func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error {
@@ -160,7 +161,13 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 	if signup {
 		cert, err = c.Signup(ctx, req)
 	} else {
+		req.OTP = f.otp
 		cert, err = c.Login(ctx, req)
+		if mfaRequired(err) && f.otp == "" {
+			if req.OTP, err = a.oneTimeCode("", "One-time code for "+f.user+": "); err == nil {
+				cert, err = c.Login(ctx, req)
+			}
+		}
 	}
 	var unknownCA x509.UnknownAuthorityError
 	if errors.As(err, &unknownCA) && saved {
@@ -231,6 +238,7 @@ func (a *app) loginCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "trust the cluster's host CA on first contact without a pin")
 	cmd.Flags().BoolVar(&f.pwStdin, "password-stdin", false, "read the password from stdin")
 	cmd.Flags().DurationVar(&f.ttl, "ttl", 0, "requested certificate validity (capped by your roles)")
+	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time code of your second factor (else asked for when needed)")
 	return cmd
 }
 

@@ -238,6 +238,15 @@ func parseRole(file string, raw []byte) (schemas.Role, error) {
 							}
 							return nil
 						},
+						"require_mfa": func(n *yaml.Node, path string) error {
+							if err := w.str(&r.Spec.Options.RequireMFA)(n, path); err != nil {
+								return err
+							}
+							if r.Spec.Options.RequireMFA != schemas.RequireMFALogin {
+								return w.fail(n, path, "%q: use login (a second factor at toll login)", r.Spec.Options.RequireMFA)
+							}
+							return nil
+						},
 						"db_replication": func(n *yaml.Node, path string) error {
 							hasRep = true
 							if n.Kind != yaml.ScalarNode || (n.Value != "true" && n.Value != "false") {

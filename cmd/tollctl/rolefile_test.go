@@ -46,3 +46,15 @@ spec:
 		require.ErrorContains(t, err, tc.want)
 	}
 }
+
+// TestParseRoleRequireMFA: options.require_mfa takes login, and says so
+// for anything else.
+func TestParseRoleRequireMFA(t *testing.T) {
+	t.Parallel()
+	head := "kind: role\nmetadata:\n  name: x\nspec:\n  options:\n    require_mfa: "
+	r, err := parseRole("x.yaml", []byte(head+"login\n"))
+	require.NoError(t, err)
+	require.Equal(t, schemas.RequireMFALogin, r.Spec.Options.RequireMFA)
+	_, err = parseRole("x.yaml", []byte(head+"always\n"))
+	require.ErrorContains(t, err, `x.yaml:6: spec.options.require_mfa: "always": use login`)
+}

@@ -48,7 +48,7 @@ func (a *app) printInvite(inv wire.Invite, proxy, what string) error {
 
 func (a *app) usersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
-	cmd.AddCommand(a.usersAddCmd(), a.usersLsCmd(), a.usersGetCmd(), a.usersUpdateCmd(), a.usersRmCmd(), a.usersResetCmd())
+	cmd.AddCommand(a.usersAddCmd(), a.usersLsCmd(), a.usersGetCmd(), a.usersUpdateCmd(), a.usersRmCmd(), a.usersResetCmd(), a.usersResetMFACmd())
 	return cmd
 }
 
@@ -185,6 +185,30 @@ func (a *app) usersRmCmd() *cobra.Command {
 					return err
 				}
 				return a.print(map[string]string{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "User %s deleted.\n", args[0]) })
+			})
+		},
+	}
+}
+
+func (a *app) usersResetMFACmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset-mfa NAME",
+		Short: "Remove a user's second factor (a lost device); they enroll a new one with toll mfa add",
+		Long: `Remove a user's second factor, for a lost or replaced device: their next toll login needs the
+password only, and a role with options.require_mfa: login reaches nothing until they enroll a new
+one with toll mfa add. Recorded as user.mfa_removed by you; needs a rule allowing update on user.`,
+		Example: "  tollctl users reset-mfa alice", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.MFARemove(cmd.Context(), wire.MFARemove{User: args[0]}); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"mfa_removed": args[0]}, func(w io.Writer) {
+				fmt.Fprintf(w, "Second factor of %s removed: they enroll a new one with toll mfa add.\n", args[0])
 			})
 		},
 	}

@@ -174,6 +174,12 @@ func TestClientAndServerAgree(t *testing.T) {
 	refused(t, err, 404, control.CodeNotFound)
 	refused(t, c.RequestsDrop(ctx, "nope"), 404, control.CodeNotFound)
 
+	enr, err := c.MFABeginTOTP(ctx)
+	require.NoError(t, err)
+	require.Contains(t, enr.URI, "otpauth://totp/")
+	refused(t, c.MFAConfirmTOTP(ctx, "not-a-code"), 400, control.CodeInvalid)
+	refused(t, c.MFARemove(ctx, wire.MFARemove{User: "nobody"}), 404, control.CodeNotFound)
+
 	exported, err := c.Export(ctx, "db-client")
 	require.NoError(t, err)
 	require.Len(t, exported, 1)

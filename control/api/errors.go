@@ -27,7 +27,7 @@ func status(e *control.Error) int {
 		return http.StatusNotFound
 	case control.CodeExists, control.CodeConflict:
 		return http.StatusConflict
-	case control.CodeUnauthorized, control.CodeExpired, control.CodeUsed:
+	case control.CodeUnauthorized, control.CodeExpired, control.CodeUsed, control.CodeMFARequired:
 		return http.StatusUnauthorized
 	case control.CodeForbidden, control.CodeLocked:
 		return http.StatusForbidden

@@ -29,6 +29,7 @@ func TestStatusOfErrors(t *testing.T) {
 		{"used", coded(control.CodeUsed), http.StatusUnauthorized},
 		{"forbidden", coded(control.CodeForbidden), http.StatusForbidden},
 		{"user locked", coded(control.CodeLocked), http.StatusForbidden},
+		{"one-time code required", coded(control.CodeMFARequired), http.StatusUnauthorized},
 		{"login throttled", &control.Error{Code: control.CodeLocked, Err: control.ErrLoginThrottled}, http.StatusTooManyRequests},
 		{"body too large", &control.Error{Code: control.CodeInvalid, Err: fmt.Errorf("decode: %w", &http.MaxBytesError{Limit: MaxBody})},
 			http.StatusRequestEntityTooLarge},

@@ -96,6 +96,12 @@ func (s *Server) requestRoutes() {
 		return reqs.Review(r.Context(), c, req.ID, req.Body)
 	})
 	mount(s, wire.DeleteAccessRequest, rm(reqs.Drop))
+	mfa := s.svc.MFA()
+	mount(s, wire.PostMFATOTP, func(r *http.Request, c control.Caller, _ wire.None) (wire.TOTPEnrollment, error) {
+		return mfa.BeginTOTP(r.Context(), c)
+	})
+	mount(s, wire.PostMFATOTPConfirm, rm(mfa.ConfirmTOTP))
+	mount(s, wire.PostMFARemove, rm(mfa.Remove))
 }
 
 // certRoutes issue certs and export what a CA trusts.

@@ -139,6 +139,21 @@ func (c *Client) RequestsDrop(ctx context.Context, id string) error {
 	return done(call(ctx, c, wire.DeleteAccessRequest, id))
 }
 
+// MFABeginTOTP starts the caller's TOTP enrollment.
+func (c *Client) MFABeginTOTP(ctx context.Context) (wire.TOTPEnrollment, error) {
+	return call(ctx, c, wire.PostMFATOTP, wire.None{})
+}
+
+// MFAConfirmTOTP enrolls the pending TOTP secret with its first code.
+func (c *Client) MFAConfirmTOTP(ctx context.Context, code string) error {
+	return done(call(ctx, c, wire.PostMFATOTPConfirm, wire.MFACode{Code: code}))
+}
+
+// MFARemove removes a second factor (the caller's with a code, or user's).
+func (c *Client) MFARemove(ctx context.Context, r wire.MFARemove) error {
+	return done(call(ctx, c, wire.PostMFARemove, r))
+}
+
 // LocksAdd creates a lock.
 func (c *Client) LocksAdd(ctx context.Context, l wire.Lock) (wire.Lock, error) {
 	return call(ctx, c, wire.PostLocks, l)

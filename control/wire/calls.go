@@ -49,6 +49,10 @@ var (
 	PostAccessRequestReview = authed[AccessRequestReview, AccessRequest]("POST /v1/access-requests/{id}/review")
 	DeleteAccessRequest     = authed[string, None]("DELETE /v1/access-requests/{id}")
 
+	PostMFATOTP        = authed[None, TOTPEnrollment]("POST /v1/mfa/totp")
+	PostMFATOTPConfirm = authed[MFACode, None]("POST /v1/mfa/totp/confirm")
+	PostMFARemove      = authed[MFARemove, None]("POST /v1/mfa/remove")
+
 	GetCAExport = authed[string, PEMs]("GET /v1/auth/export/{type}")
 	PostSign    = authed[SignRequest, Signed]("POST /v1/auth/sign")
 	PostRotate  = authed[RotateRequest, Rotation]("POST /v1/auth/rotate")

@@ -126,6 +126,9 @@ type Login struct {
 	// PublicKeyPEM is the PKIX public key the cert is issued for; the
 	// private key never leaves the client.
 	PublicKeyPEM string `json:"public_key_pem"`
+	// OTP is the one-time code of the user's second factor, when it has
+	// one (login answers unauthorized with code mfa_required without it).
+	OTP string `json:"otp,omitempty"`
 }
 
 // Cert answers every certificate request.
@@ -149,6 +152,8 @@ type Whoami struct {
 	Traits   map[string][]string `json:"traits,omitempty"`
 	NotAfter time.Time           `json:"not_after"`
 	Cluster  string              `json:"cluster"`
+	// MFA is the caller's enrolled second factor ("totp"), "" for none.
+	MFA string `json:"mfa,omitempty"`
 }
 
 // DBCertRequest is POST /v1/certs/db: a user cert carrying a database route.

@@ -52,6 +52,8 @@ func samples() map[string]eventlog.Event {
 		schemas.TypeAccessRequestDenied:   schemas.AccessRequestDenied{ID: "req-1"},
 		schemas.TypeAccessRequestDropped:  schemas.AccessRequestDropped{ID: "req-1"},
 		schemas.TypeAccessRequestExpired:  schemas.AccessRequestExpired{ID: "req-1"},
+		schemas.TypeUserMFAAdded:          schemas.UserMFAAdded{Name: "alice", Type: schemas.MFATOTP},
+		schemas.TypeUserMFARemoved:        schemas.UserMFARemoved{Name: "alice", Type: schemas.MFATOTP},
 	}
 	audit := map[string]any{
 		schemas.TypeAuthLogin:  schemas.AuthLogin{User: "alice", Success: true, Method: "password", RemoteAddr: "192.0.2.10:51234"},

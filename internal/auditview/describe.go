@@ -225,6 +225,10 @@ func describeControl(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return "access request " + d.ID + " denied", true
 	case *schemas.AccessRequestDropped:
 		return "access request " + d.ID + " dropped", true
+	case *schemas.UserMFAAdded:
+		return "user " + d.Name + " enrolled a second factor (" + d.Type + ")", true
+	case *schemas.UserMFARemoved:
+		return "second factor (" + d.Type + ") of user " + d.Name + " removed", true
 	case *schemas.AccessRequestExpired:
 		return "access request " + d.ID + " expired", true
 	case *schemas.ControlHostCertIssued:

@@ -48,7 +48,9 @@ const cockroachNote = "db names are not enforced for cockroachdb (a session can 
 // The rules, as in Teleport:
 //  1. the database must be registered (else unknown_database);
 //  2. an active lock on the user, one of its roles, the database or its
-//     agent refuses with locked and the lock's message;
+//     agent refuses with locked and the lock's message; a role requiring
+//     a second factor (require_mfa: login) the user has not enrolled
+//     refuses with denied;
 //  3. deny first: a role whose deny db_labels match the database refuses
 //     it entirely; a role whose deny db_users (or, where names are
 //     enforced, deny db_names) match refuses;
@@ -81,6 +83,9 @@ func Decide(s *projections.State, id Identity, db, dbUser, dbName string, now ti
 		d.Reason = lockReason(l)
 		d.Role = l.Target.Role
 		return d
+	}
+	if role, missing := MFAMissing(s, id); missing {
+		return denied(d, role, mfaReason(role))
 	}
 	enforced := NamesEnforced(database.Protocol)
 	roles := roleSet(s, id.Roles)
