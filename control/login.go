@@ -216,6 +216,14 @@ func (au Auth) Signup(ctx context.Context, req wire.Login, remote string) (wire.
 		s.loginAudit(ctx, user, "signup", remote, false, "bad invite")
 		return wire.Cert{}, err
 	}
+	// A password reset does not reset a second factor: its code is asked
+	// for here too (a lost device is tollctl users reset-mfa).
+	if err := s.secondFactor(ctx, user, req.OTP); err != nil {
+		if !errors.Is(err, ErrMFARequired) {
+			s.loginAudit(ctx, user, "signup", remote, false, "wrong or reused one-time code")
+		}
+		return wire.Cert{}, err
+	}
 	if err := s.setPassword(ctx, user, req.Password); err != nil {
 		return wire.Cert{}, err
 	}

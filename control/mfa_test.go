@@ -86,6 +86,17 @@ func TestTOTPSecondFactor(t *testing.T) {
 	clock.Add(30 * time.Second)
 	require.NoError(t, login(code()))
 
+	// A password reset does not skip the second factor.
+	inv, err = svc.Users().Reset(ctx, admin, "alice")
+	require.NoError(t, err)
+	signup := func(otp string) error {
+		_, err := svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: pw, OTP: otp, PublicKeyPEM: pubKey(t)}, "")
+		return err
+	}
+	require.Equal(t, CodeMFARequired, apiCode(t, signup("")))
+	clock.Add(30 * time.Second)
+	require.NoError(t, signup(code()))
+
 	require.NoError(t, ctl.Read(ctx, eventlog.Query{}, func(r eventlog.Record) error {
 		require.NotContains(t, string(r.Event.Data), enr.Secret, "the secret is in no event (%s)", r.Event.Type)
 		return nil

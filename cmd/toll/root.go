@@ -158,15 +158,15 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 	defer c.Close()
 	req := wire.Login{User: f.user, Invite: f.invite, Password: pw, TTL: f.ttl, PublicKeyPEM: string(pubPEM)}
 	var cert wire.Cert
+	send := c.Login
 	if signup {
-		cert, err = c.Signup(ctx, req)
-	} else {
-		req.OTP = f.otp
-		cert, err = c.Login(ctx, req)
-		if mfaRequired(err) && f.otp == "" {
-			if req.OTP, err = a.oneTimeCode("", "One-time code for "+f.user+": "); err == nil {
-				cert, err = c.Login(ctx, req)
-			}
+		send = c.Signup
+	}
+	req.OTP = f.otp
+	cert, err = send(ctx, req)
+	if mfaRequired(err) && f.otp == "" {
+		if req.OTP, err = a.oneTimeCode("", "One-time code of your second factor: "); err == nil {
+			cert, err = send(ctx, req)
 		}
 	}
 	var unknownCA x509.UnknownAuthorityError
@@ -211,6 +211,7 @@ func (a *app) signupCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&f.proxy, "proxy", "", proxyFlagHelp)
 	cmd.Flags().StringVar(&f.invite, "invite", "", "one-time invite")
+	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time code of your second factor, if you have one (else asked for when needed)")
 	cmd.Flags().StringVar(&f.caPin, "ca-pin", "", "expected host CA pin sha256:… (the invite link is trusted otherwise)")
 	cmd.Flags().BoolVar(&f.pwStdin, "password-stdin", false, "read the password from stdin")
 	return cmd
