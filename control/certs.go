@@ -67,7 +67,13 @@ func (cs Certs) DB(ctx context.Context, c Caller, req wire.DBCertRequest) (wire.
 	if ttl <= 0 {
 		return wire.Cert{}, unauthorizedf("your certificate expired; toll login again")
 	}
-	cert, err := s.issueUserCert(ctx, c.Name, ttl, req.PublicKeyPEM, req.Database)
+	var mfaUntil time.Time
+	if per, err := s.sessionFactor(ctx, c, req.OTP); err != nil {
+		return wire.Cert{}, err
+	} else if per {
+		ttl, mfaUntil = min(ttl, SessionMFACertTTL), c.NotAfter
+	}
+	cert, err := s.issueUserCert(ctx, c.Name, ttl, req.PublicKeyPEM, req.Database, mfaUntil)
 	if err != nil {
 		return wire.Cert{}, err
 	}

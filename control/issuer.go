@@ -165,12 +165,12 @@ func parsePublicKey(p string) (crypto.PublicKey, error) {
 	return pub, nil
 }
 
-func (a *authority) issueUser(ctx context.Context, user, route, pubPEM string, ttl time.Duration) (issued, error) {
+func (a *authority) issueUser(ctx context.Context, user, route, pubPEM string, ttl time.Duration, mfaUntil time.Time) (issued, error) {
 	pub, err := parsePublicKey(pubPEM)
 	if err != nil {
 		return issued{}, err
 	}
-	r := pki.Request{Kind: schemas.CertKindUser, CommonName: user, PublicKey: pub, TTL: ttl}
+	r := pki.Request{Kind: schemas.CertKindUser, CommonName: user, PublicKey: pub, TTL: ttl, MFASessionUntil: mfaUntil}
 	if route != "" {
 		r.Kind, r.Route = schemas.CertKindDB, route
 	}

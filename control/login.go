@@ -138,7 +138,7 @@ func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.C
 		return wire.Cert{}, err
 	}
 	s.throttle.ok(req.User)
-	cert, err := s.issueUserCert(ctx, req.User, req.TTL, req.PublicKeyPEM, "")
+	cert, err := s.issueUserCert(ctx, req.User, req.TTL, req.PublicKeyPEM, "", time.Time{})
 	if err != nil {
 		s.loginAudit(ctx, req.User, "password", remote, false, "certificate not issued")
 		return wire.Cert{}, err
@@ -238,7 +238,7 @@ func (au Auth) Signup(ctx context.Context, req wire.Login, remote string) (wire.
 		return wire.Cert{}, err
 	}
 	s.throttle.ok(user)
-	cert, err := s.issueUserCert(ctx, user, req.TTL, req.PublicKeyPEM, "")
+	cert, err := s.issueUserCert(ctx, user, req.TTL, req.PublicKeyPEM, "", time.Time{})
 	if err != nil {
 		return wire.Cert{}, err
 	}
@@ -247,8 +247,9 @@ func (au Auth) Signup(ctx context.Context, req wire.Login, remote string) (wire.
 }
 
 // issueUserCert issues a user cert for user's current roles, TTL capped by
-// access.MaxSessionTTL, optionally with a database route.
-func (s *Service) issueUserCert(ctx context.Context, user string, ttl time.Duration, pubPEM string, route string) (wire.Cert, error) {
+// access.MaxSessionTTL, optionally with a database route and, after a
+// one-time code, the end of the session it may open (mfaUntil).
+func (s *Service) issueUserCert(ctx context.Context, user string, ttl time.Duration, pubPEM string, route string, mfaUntil time.Time) (wire.Cert, error) {
 	var (
 		roles   []string
 		cluster string
@@ -271,7 +272,7 @@ func (s *Service) issueUserCert(ctx context.Context, user string, ttl time.Durat
 	if !found {
 		return wire.Cert{}, notFoundf("user %s not found", user)
 	}
-	iss, err := s.pki.issueUser(ctx, user, route, pubPEM, ttl)
+	iss, err := s.pki.issueUser(ctx, user, route, pubPEM, ttl, mfaUntil)
 	if err != nil {
 		return wire.Cert{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/projections"
+	"github.com/tollgate-db/tollgate/projections/access"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -200,4 +201,35 @@ func (s *Service) secondFactor(ctx context.Context, user, code string) error {
 		return nil // a role that requires one reaches nothing until enrolled (access.MFAMissing)
 	}
 	return s.MFA().checkCode(ctx, user, code)
+}
+
+// SessionMFACertTTL is how long a database cert issued after a one-time
+// code (require_mfa: session) stays valid: long enough to open one
+// session, which then lasts as long as the user's cert.
+const SessionMFACertTTL = time.Minute
+
+// sessionFactor checks the one-time code of a database cert request when
+// c's roles ask one per session, and says whether they do.
+func (s *Service) sessionFactor(ctx context.Context, c Caller, code string) (bool, error) {
+	var role, has string
+	var per bool
+	s.View(func(st *projections.State) {
+		if u, ok := st.Users[c.Name]; ok {
+			role, per = access.SessionMFARequired(st, u.Roles)
+			has = u.MFA
+		}
+	})
+	if !per {
+		return false, nil
+	}
+	if has == "" {
+		return true, forbiddenf("role %s requires a second factor for each session and you have none: enroll one with `toll mfa add --type=totp`", role)
+	}
+	if err := s.MFA().checkCode(ctx, c.Name, code); err != nil {
+		if !errors.Is(err, ErrMFARequired) {
+			s.throttle.fail(c.Name, s.cfg.Clock.Now())
+		}
+		return true, err
+	}
+	return true, nil
 }

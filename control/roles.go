@@ -32,8 +32,8 @@ func checkRole(r schemas.Role) error {
 			return invalidf("role %s: spec.options.max_session_ttl %q is not a positive duration like 8h", r.Name, ttl)
 		}
 	}
-	if m := r.Spec.Options.RequireMFA; m != "" && m != schemas.RequireMFALogin {
-		return invalidf("role %s: spec.options.require_mfa %q: use login (a second factor at toll login) or leave it out", r.Name, m)
+	if m := r.Spec.Options.RequireMFA; m != "" && m != schemas.RequireMFALogin && m != schemas.RequireMFASession {
+		return invalidf("role %s: spec.options.require_mfa %q: use login (a second factor at toll login), session (also one per database session) or leave it out", r.Name, m)
 	}
 	if rq := r.Spec.Allow.Request; rq != nil {
 		if md := rq.MaxDuration; md != "" {

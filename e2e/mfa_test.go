@@ -1,13 +1,20 @@
 package e2e
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/control/pki"
 )
 
 // TestTOTPAtLogin: alice enrolls an authenticator app with toll mfa add
@@ -73,4 +80,85 @@ func TestTOTPAtLogin(t *testing.T) {
 	require.Contains(t, events, "user.mfa_removed")
 	require.NotContains(t, w.run("", "tollctl", "events", "ls", "--stream=control", "--format=json"), secret, "the secret is in no event")
 	require.NotContains(t, control.out.String(), secret, "nor in control's log")
+}
+
+// strictRole reaches every database, with a second factor for each session.
+const strictRole = `kind: role
+version: v7
+metadata:
+  name: strict
+spec:
+  options:
+    require_mfa: session
+  allow:
+    db_labels:
+      '*': '*'
+    db_users: ['{{internal.db_users}}']
+    db_names: ['{{internal.db_names}}']
+`
+
+// TestTOTPPerSession: a role with require_mfa: session. Before alice has
+// a second factor she reaches nothing (toll says to enroll); once she has
+// one, toll db connect without a code says to pass --otp, and with one
+// the session opens on a database cert of a minute, audited as any other.
+func TestTOTPPerSession(t *testing.T) {
+	w := newWorld(t)
+	controlAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	w.controlAddr = controlAddr
+	ctlCfg := w.writeConfig("control.yaml", map[string]any{
+		"data_dir": w.dataDir, "cluster_name": "e2e",
+		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
+		"nats":    map[string]any{"listen_addr": "127.0.0.1:" + strconv.Itoa(freePort(t))},
+	})
+	control := w.start("tollgate", "start", "--config", ctlCfg, "--log-format", "text")
+	pin := w.waitControl(control)
+	rolePath := filepath.Join(w.dir, "strict.yaml")
+	require.NoError(t, os.WriteFile(rolePath, []byte(strictRole), 0o600))
+	w.run("", "tollctl", "roles", "create", "-f", rolePath)
+	w.signUpAliceAs(controlAddr, pin, "strict")
+	pg := w.alicesPostgres(controlAddr, nil, nil, "")
+	agent := w.start("tollgate", "start", "--log-format", "text", "--metrics-addr", "none", "--config", w.agentConfigFor(controlAddr, pin, pg.Addr()))
+	eventually(t, "the agent registers pg", agent, func() bool {
+		out, _, err := w.try("", "tollctl", "db", "ls")
+		return err == nil && strings.Contains(out, "pg")
+	})
+	w.run(alicePassword, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
+	connect := func(otp string) (string, string, error) {
+		args := []string{"db", "connect", "pg", "--db-user=alice", "--db-name=alice"}
+		if otp != "" {
+			args = append(args, "--otp="+otp)
+		}
+		return w.try("", "toll", append(args, "--", "-X", "-A", "-t", "-c", "select 'per session'")...)
+	}
+	_, errOut, err := connect("")
+	require.Error(t, err)
+	require.Contains(t, errOut, "toll mfa add", "no second factor yet: nothing is reachable")
+
+	out := w.run("", "toll", "mfa", "add", "--type=totp")
+	m := regexp.MustCompile(`secret=([A-Z2-7]+)`).FindStringSubmatch(out)
+	require.Len(t, m, 2, out)
+	now := time.Now()
+	first, err := totp.GenerateCode(m[1], now)
+	require.NoError(t, err)
+	w.run("", "toll", "mfa", "confirm", first)
+
+	_, errOut, err = connect("")
+	require.Error(t, err)
+	require.Contains(t, errOut, "pass --otp=CODE")
+	next, err := totp.GenerateCode(m[1], now.Add(30*time.Second))
+	require.NoError(t, err)
+	out, errOut, err = connect(next)
+	require.NoError(t, err, errOut)
+	require.Equal(t, "per session", strings.TrimSpace(out))
+	raw, err := os.ReadFile(filepath.Join(w.home, "db", "pg", "db.crt"))
+	require.NoError(t, err)
+	block, _ := pem.Decode(raw)
+	require.NotNil(t, block)
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	id, err := pki.ParseIdentity(leaf)
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now(), id.NotAfter, 2*time.Minute, "the session's cert lasts about a minute")
+	require.True(t, id.MFASessionUntil.After(time.Now().Add(time.Hour)), "and opens a session that may last as long as the login")
+	requireSessionsAgree(t, w, agent, pg)
 }

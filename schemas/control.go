@@ -64,7 +64,8 @@ type RoleOptions struct {
 	// DBReplication allows the `replication` startup parameter.
 	DBReplication bool `json:"db_replication,omitempty"`
 	// RequireMFA "login": holders log in with a second factor and reach
-	// nothing (databases, admin rules) before they enrolled one.
+	// nothing (databases, admin rules) before they enrolled one;
+	// "session": also a code for each database session.
 	RequireMFA string `json:"require_mfa,omitempty"`
 }
 

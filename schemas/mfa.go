@@ -7,6 +7,10 @@ const (
 	// RequireMFALogin: holders of the role log in with a second factor,
 	// and reach nothing before they enrolled one.
 	RequireMFALogin = "login"
+	// RequireMFASession: login as RequireMFALogin, and a code at each
+	// database session too, for a database cert of one minute that
+	// opens it (SessionMFACertTTL).
+	RequireMFASession = "session"
 )
 
 // UserMFAAdded records that a user enrolled a second factor. The secret

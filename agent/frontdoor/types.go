@@ -40,6 +40,9 @@ type Identity struct {
 	Serial string
 	// NotAfter is the cert's expiry.
 	NotAfter time.Time
+	// MFASessionUntil is set on a database cert issued after a one-time
+	// code (require_mfa: session): how long its session may last.
+	MFASessionUntil time.Time
 	// Cert is the verified leaf.
 	Cert *x509.Certificate
 }

@@ -136,6 +136,11 @@ func (a authorizer) Authorize(_ context.Context, req frontdoor.Request) (frontdo
 			out.Code, out.Reason = schemas.RejectLocked, lockMessage(l)
 			return
 		}
+		if role, per := access.SessionMFARequired(st, id.Roles); per && req.Identity.MFASessionUntil.IsZero() {
+			out.Code, out.Reason, out.DecidedBy = schemas.RejectDenied, "role "+role+
+				" requires a second factor for each session: connect with toll db connect, which asks for a code", role
+			return
+		}
 		d := access.Decide(st, id, req.Database.Name, req.DBUser, req.DBName, req.Now)
 		if !d.Allowed {
 			out.Code, out.Reason = d.Code, d.Reason
@@ -152,6 +157,11 @@ func (a authorizer) Authorize(_ context.Context, req frontdoor.Request) (frontdo
 		out.Reason = d.Reason
 		out.AllowReplication = access.ReplicationAllowed(st, id.Roles)
 		out.Expires = req.Identity.NotAfter
+		if u := req.Identity.MFASessionUntil; !u.IsZero() {
+			// A one-minute cert from a one-time code opens a session
+			// that lasts as long as the user's own cert.
+			out.Expires = u
+		}
 		if ttl := access.MaxSessionTTL(st, id.Roles, 0); ttl > 0 {
 			if e := req.Now.Add(ttl); out.Expires.IsZero() || e.Before(out.Expires) {
 				out.Expires = e

@@ -18,7 +18,7 @@ func identify(cert *x509.Certificate) (frontdoor.Identity, error) {
 	if err != nil {
 		return frontdoor.Identity{}, err
 	}
-	return frontdoor.Identity{User: id.User, Database: id.Database}, nil
+	return frontdoor.Identity{User: id.User, Database: id.Database, MFASessionUntil: id.MFASessionUntil}, nil
 }
 
 // credentials give the front door the user CA pool from the projection and

@@ -127,6 +127,8 @@ func listOrNone(l []string) string {
 type dbChoice struct {
 	User, Name             string
 	UserChosen, NameChosen bool
+	// OTP is a one-time code for roles that ask one per session.
+	OTP string
 }
 
 // login gets a database route cert for name and saves it.
@@ -161,7 +163,14 @@ func (a *app) login(ctx context.Context, name string, ch dbChoice) (*dbLogin, er
 	if err != nil {
 		return nil, err
 	}
-	cert, err := c.DBCert(ctx, wire.DBCertRequest{Database: name, DBUser: dbUser, DBName: dbName, PublicKeyPEM: string(pubPEM)})
+	creq := wire.DBCertRequest{Database: name, DBUser: dbUser, DBName: dbName, PublicKeyPEM: string(pubPEM), OTP: ch.OTP}
+	cert, err := c.DBCert(ctx, creq)
+	if mfaRequired(err) && ch.OTP == "" {
+		// A role asks for a code per session: the cert lasts a minute.
+		if creq.OTP, err = a.oneTimeCode("", "One-time code for a session on "+name+": "); err == nil {
+			cert, err = c.DBCert(ctx, creq)
+		}
+	}
 	if client.StatusOf(err) == 401 {
 		return nil, fmt.Errorf("%w: run toll login --proxy=%s --user=%s", err, p.Proxy, p.User)
 	}
@@ -267,10 +276,10 @@ func checkReachable(ctx context.Context, l *dbLogin) error {
 	return c.Close()
 }
 
-type dbFlags struct{ dbUser, dbName string }
+type dbFlags struct{ dbUser, dbName, otp string }
 
 func (f dbFlags) choice() dbChoice {
-	return dbChoice{User: f.dbUser, Name: f.dbName, UserChosen: f.dbUser != "", NameChosen: f.dbName != ""}
+	return dbChoice{User: f.dbUser, Name: f.dbName, UserChosen: f.dbUser != "", NameChosen: f.dbName != "", OTP: f.otp}
 }
 
 func (f *dbFlags) add(cmd *cobra.Command) {
@@ -278,6 +287,7 @@ func (f *dbFlags) add(cmd *cobra.Command) {
 		"remembered for this database until toll db logout NAME (toll status and toll db ls show it)")
 	cmd.Flags().StringVar(&f.dbName, "db-name", "", "database name (default: defaultdb for cockroachdb, else the db user's name); "+
 		"remembered like --db-user")
+	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time code, when your roles ask one per session (require_mfa: session; else asked for)")
 }
 
 // rememberedHelp is the part of --help of the commands that log in to a

@@ -242,8 +242,8 @@ func parseRole(file string, raw []byte) (schemas.Role, error) {
 							if err := w.str(&r.Spec.Options.RequireMFA)(n, path); err != nil {
 								return err
 							}
-							if r.Spec.Options.RequireMFA != schemas.RequireMFALogin {
-								return w.fail(n, path, "%q: use login (a second factor at toll login)", r.Spec.Options.RequireMFA)
+							if m := r.Spec.Options.RequireMFA; m != schemas.RequireMFALogin && m != schemas.RequireMFASession {
+								return w.fail(n, path, "%q: use login (a second factor at toll login) or session (also one per database session)", m)
 							}
 							return nil
 						},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,6 +15,9 @@ const (
 	uriScheme = "tollgate"
 	uriUser   = "user"
 	uriDB     = "db"
+	// uriMFA carries the end (unix seconds) of the session a database
+	// cert issued after a second factor may open.
+	uriMFA = "mfa-session-until"
 	// legacyRouteScheme is the route form control wrote before this
 	// package: tollgate-route://<path-escaped route>.
 	legacyRouteScheme = "tollgate-route"
@@ -28,6 +32,10 @@ type Identity struct {
 	Database string    // the route (database name); "" for a plain user cert
 	Serial   string    // hex serial
 	NotAfter time.Time // the cert's expiry
+	// MFASessionUntil, on a database cert issued after a one-time code
+	// (require_mfa: session), is how long the session it opens may last
+	// (the user cert's expiry), beyond the cert's own minute.
+	MFASessionUntil time.Time
 }
 
 func identityURI(kind, value string) *url.URL {
@@ -55,6 +63,12 @@ func ParseIdentity(cert *x509.Certificate) (Identity, error) {
 				users = append(users, v)
 			case uriDB:
 				dbs = append(dbs, v)
+			case uriMFA:
+				sec, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || sec <= 0 || !id.MFASessionUntil.IsZero() {
+					return Identity{}, fmt.Errorf("%w: malformed mfa URI SAN", ErrNoIdentity)
+				}
+				id.MFASessionUntil = time.Unix(sec, 0).UTC()
 			}
 		case legacyRouteScheme:
 			v, err := url.PathUnescape(u.Host)

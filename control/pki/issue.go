@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/tollgate-db/tollgate/schemas"
@@ -74,6 +75,9 @@ type Request struct {
 	// expires with the user's own cert or sooner.
 	TTL      time.Duration
 	NotAfter time.Time
+	// MFASessionUntil, on a db cert, records that it was issued after a
+	// second factor and how long its session may last.
+	MFASessionUntil time.Time
 }
 
 // caFor is the CA kind each cert kind is signed by.
@@ -174,6 +178,9 @@ func (i *Issuer) template(r Request) (*x509.Certificate, error) {
 				return nil, fmt.Errorf("%w: a db cert needs a route", ErrInvalid)
 			}
 			t.URIs = append(t.URIs, identityURI(uriDB, r.Route))
+			if !r.MFASessionUntil.IsZero() {
+				t.URIs = append(t.URIs, identityURI(uriMFA, strconv.FormatInt(r.MFASessionUntil.Unix(), 10)))
+			}
 		} else if r.Route != "" {
 			return nil, fmt.Errorf("%w: a user cert has no route; use kind db", ErrInvalid)
 		}

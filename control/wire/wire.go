@@ -162,6 +162,10 @@ type DBCertRequest struct {
 	DBUser       string `json:"db_user,omitempty"`
 	DBName       string `json:"db_name,omitempty"`
 	PublicKeyPEM string `json:"public_key_pem"`
+	// OTP is a one-time code, for a user whose roles ask one per session
+	// (require_mfa: session): the cert then lasts a minute and opens a
+	// session that may last as long as the user's own cert.
+	OTP string `json:"otp,omitempty"`
 }
 
 // DBClientCertRequest is POST /v1/certs/db-client (agents only).

@@ -15,10 +15,22 @@ func MFAMissing(s *projections.State, id Identity) (role string, missing bool) {
 	return MFARequired(s, id.Roles)
 }
 
-// MFARequired tells whether any of roles requires a second factor at login.
+// MFARequired tells whether any of roles requires a second factor (at
+// login, or per session, which needs it at login too).
 func MFARequired(s *projections.State, roles []string) (string, bool) {
 	for _, r := range roleSet(s, roles) {
-		if r.Spec.Options.RequireMFA == schemas.RequireMFALogin {
+		if m := r.Spec.Options.RequireMFA; m == schemas.RequireMFALogin || m == schemas.RequireMFASession {
+			return r.Name, true
+		}
+	}
+	return "", false
+}
+
+// SessionMFARequired tells whether any of roles requires a second factor
+// for each database session (require_mfa: session).
+func SessionMFARequired(s *projections.State, roles []string) (string, bool) {
+	for _, r := range roleSet(s, roles) {
+		if r.Spec.Options.RequireMFA == schemas.RequireMFASession {
 			return r.Name, true
 		}
 	}
