@@ -14,6 +14,10 @@
 //
 //	tollgate:user:<user>     who (path-escaped; must equal the CN)
 //	tollgate:db:<route>      the database route, only on a route ("db") cert
+//	tollgate:mfa-session-until:<unix seconds>
+//	                         on a route cert issued after a one-time code
+//	                         (require_mfa: session): how long the session
+//	                         it opens may last (the cert itself: a minute)
 //
 // ParseIdentity reads them back (and the older `tollgate-route://<route>`
 // form control used to write). Roles are not in the cert: they are read
