@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -141,4 +142,44 @@ func (w *world) twoControls(c *natstest.Cluster) (confA, confB, addrA, addrB str
 		})
 	}
 	return conf("a", w.dataDir, addrA), conf("b", filepath.Join(w.dir, "control-b"), addrB), addrA, addrB
+}
+
+// startLocalControl starts a control on loopback (its NATS listener for
+// agents on a free loopback port, or none when nats is "none") and returns
+// it, its address and its CA pin.
+func (w *world) startLocalControl(nats string) (control *daemon, addr, pin string) {
+	w.t.Helper()
+	addr = "127.0.0.1:" + strconv.Itoa(freePort(w.t))
+	w.controlAddr = addr
+	if nats != "none" {
+		nats = "127.0.0.1:" + strconv.Itoa(freePort(w.t))
+	}
+	cfg := w.writeConfig("control.yaml", map[string]any{
+		"data_dir": w.dataDir, "cluster_name": "e2e",
+		"control": map[string]any{"listen_addr": addr, "metrics_addr": "none"},
+		"nats":    map[string]any{"listen_addr": nats},
+	})
+	control = w.start("tollgate", "start", "--config", cfg, "--log-format", "text")
+	return control, addr, w.waitControl(control)
+}
+
+// roleFile writes a role file and applies it with tollctl roles verb
+// (create or update).
+func (w *world) roleFile(verb, name, body string) {
+	w.t.Helper()
+	p := filepath.Join(w.dir, name+".yaml")
+	require.NoError(w.t, os.WriteFile(p, []byte(body), 0o600))
+	w.run("", "tollctl", "roles", verb, "-f", p)
+}
+
+// startAgent starts an agent of control at addr serving pg at uri (extra
+// flags for db configure create) and waits until pg is registered.
+func (w *world) startAgent(addr, pin, uri string, extra ...string) *daemon {
+	w.t.Helper()
+	agent := w.start("tollgate", "start", "--log-format", "text", "--metrics-addr", "none", "--config", w.agentConfigFor(addr, pin, uri, extra...))
+	eventually(w.t, "the agent registers pg", agent, func() bool {
+		out, _, err := w.try("", "tollctl", "db", "ls")
+		return err == nil && strings.Contains(out, "pg")
+	})
+	return agent
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +24,7 @@ import (
 // step is in the log and the secret is not.
 func TestTOTPAtLogin(t *testing.T) {
 	w := newWorld(t)
-	controlAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	w.controlAddr = controlAddr
-	ctlCfg := w.writeConfig("control.yaml", map[string]any{
-		"data_dir": w.dataDir, "cluster_name": "e2e",
-		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
-		"nats":    map[string]any{"listen_addr": "none"},
-	})
-	control := w.start("tollgate", "start", "--config", ctlCfg, "--log-format", "text")
-	pin := w.waitControl(control)
+	control, controlAddr, pin := w.startLocalControl("none")
 	w.signUpAlice(controlAddr, pin)
 	login := func(otp string) (string, string, error) {
 		args := []string{"login", "--proxy=" + controlAddr, "--user=alice", "--password-stdin", "--ca-pin=" + pin}
@@ -103,25 +94,11 @@ spec:
 // the session opens on a database cert of a minute, audited as any other.
 func TestTOTPPerSession(t *testing.T) {
 	w := newWorld(t)
-	controlAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	w.controlAddr = controlAddr
-	ctlCfg := w.writeConfig("control.yaml", map[string]any{
-		"data_dir": w.dataDir, "cluster_name": "e2e",
-		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
-		"nats":    map[string]any{"listen_addr": "127.0.0.1:" + strconv.Itoa(freePort(t))},
-	})
-	control := w.start("tollgate", "start", "--config", ctlCfg, "--log-format", "text")
-	pin := w.waitControl(control)
-	rolePath := filepath.Join(w.dir, "strict.yaml")
-	require.NoError(t, os.WriteFile(rolePath, []byte(strictRole), 0o600))
-	w.run("", "tollctl", "roles", "create", "-f", rolePath)
+	_, controlAddr, pin := w.startLocalControl("")
+	w.roleFile("create", "strict", strictRole)
 	w.signUpAliceAs(controlAddr, pin, "strict")
 	pg := w.alicesPostgres(controlAddr, nil, nil, "")
-	agent := w.start("tollgate", "start", "--log-format", "text", "--metrics-addr", "none", "--config", w.agentConfigFor(controlAddr, pin, pg.Addr()))
-	eventually(t, "the agent registers pg", agent, func() bool {
-		out, _, err := w.try("", "tollctl", "db", "ls")
-		return err == nil && strings.Contains(out, "pg")
-	})
+	agent := w.startAgent(controlAddr, pin, pg.Addr())
 	w.run(alicePassword, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
 	connect := func(otp string) (string, string, error) {
 		args := []string{"db", "connect", "pg", "--db-user=alice", "--db-name=alice"}

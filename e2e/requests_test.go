@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -55,28 +52,12 @@ spec:
 // PostgreSQL's log and the audit agree session by session.
 func TestJustInTimeAccessThroughRequests(t *testing.T) {
 	w := newWorld(t)
-	controlAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	w.controlAddr = controlAddr
-	ctlCfg := w.writeConfig("control.yaml", map[string]any{
-		"data_dir": w.dataDir, "cluster_name": "e2e",
-		"control": map[string]any{"listen_addr": controlAddr, "metrics_addr": "none"},
-		"nats":    map[string]any{"listen_addr": "127.0.0.1:" + strconv.Itoa(freePort(t))},
-	})
-	control := w.start("tollgate", "start", "--config", ctlCfg, "--log-format", "text")
-	pin := w.waitControl(control)
-	for name, body := range map[string]string{"access.yaml": devOnlyAccess, "dba.yaml": dbaRole} {
-		require.NoError(t, os.WriteFile(filepath.Join(w.dir, name), []byte(body), 0o600))
-	}
-	w.run("", "tollctl", "roles", "update", "-f", filepath.Join(w.dir, "access.yaml"))
-	w.run("", "tollctl", "roles", "create", "-f", filepath.Join(w.dir, "dba.yaml"))
+	control, controlAddr, pin := w.startLocalControl("")
+	w.roleFile("update", "access", devOnlyAccess)
+	w.roleFile("create", "dba", dbaRole)
 	w.signUpAliceAs(controlAddr, pin, "access,requester")
 	pg := w.alicesPostgres(controlAddr, nil, nil, "")
-	agent := w.start("tollgate", "start", "--log-format", "text", "--metrics-addr", "none", "--config",
-		w.agentConfigFor(controlAddr, pin, pg.Addr(), "--labels=env=prod"))
-	eventually(t, "the agent registers pg", agent, func() bool {
-		out, _, err := w.try("", "tollctl", "db", "ls")
-		return err == nil && strings.Contains(out, "pg")
-	})
+	agent := w.startAgent(controlAddr, pin, pg.Addr(), "--labels=env=prod")
 	w.run(alicePassword, "toll", "login", "--proxy="+controlAddr, "--user=alice", "--password-stdin", "--ca-pin="+pin)
 	psql := func(sql string) (string, string, error) {
 		return w.try("", "toll", "db", "connect", "pg", "--db-user=alice", "--db-name=alice", "--", "-X", "-A", "-t", "-c", sql)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/tollgate-db/tollgate/agent/tunnel"
 	ctunnel "github.com/tollgate-db/tollgate/control/tunnel"
-	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/internal/pgwire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -38,30 +37,10 @@ func serveFront(t *testing.T, hub *ctunnel.Hub, cert tls.Certificate) string {
 	ln := tls.NewListener(front, cfg)
 	var cur atomic.Pointer[ctunnel.Hub]
 	cur.Store(hub)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				tc := c.(*tls.Conn)
-				if tc.HandshakeContext(ctx) != nil {
-					tc.Close()
-					return
-				}
-				switch tc.ConnectionState().NegotiatedProtocol {
-				case wire.ALPNTunnel:
-					cur.Load().ServeAgent(tc)
-				case wire.ALPNDatabase:
-					cur.Load().ServeClient(ctx, tc)
-				default: // the API: say which connection this was
-					_, _ = tc.Write([]byte("api"))
-					tc.Close()
-				}
-			}()
-		}
-	}()
+	go acceptTLS(ctx, ln, &cur, func(tc *tls.Conn) { // the API: say which connection this was
+		_, _ = tc.Write([]byte("api"))
+		tc.Close()
+	})
 	return raw.Addr().String()
 }
 

@@ -82,30 +82,34 @@ func serveHub(t *testing.T, h *atomic.Pointer[ctunnel.Hub], cert tls.Certificate
 	t.Cleanup(func() { ln.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	go acceptTLS(ctx, ln, h, func(tc *tls.Conn) { tc.Close() })
+	return ln.Addr().String()
+}
+
+// acceptTLS serves ln as control's API server does its TLS connections:
+// the tunnel ALPNs to the hub *h holds, anything else to other.
+func acceptTLS(ctx context.Context, ln net.Listener, h *atomic.Pointer[ctunnel.Hub], other func(*tls.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			tc := c.(*tls.Conn)
+			if tc.HandshakeContext(ctx) != nil {
+				tc.Close()
 				return
 			}
-			go func() {
-				tc := c.(*tls.Conn)
-				if tc.HandshakeContext(ctx) != nil {
-					tc.Close()
-					return
-				}
-				switch tc.ConnectionState().NegotiatedProtocol {
-				case wire.ALPNTunnel:
-					h.Load().ServeAgent(tc)
-				case wire.ALPNDatabase:
-					h.Load().ServeClient(ctx, tc)
-				default:
-					tc.Close()
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+			switch tc.ConnectionState().NegotiatedProtocol {
+			case wire.ALPNTunnel:
+				h.Load().ServeAgent(tc)
+			case wire.ALPNDatabase:
+				h.Load().ServeClient(ctx, tc)
+			default:
+				other(tc)
+			}
+		}()
+	}
 }
 
 func dialDB(t *testing.T, addr string, cert tls.Certificate, pool *x509.CertPool, db string) net.Conn {
