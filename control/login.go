@@ -129,7 +129,7 @@ func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.C
 		if errors.Is(err, ErrMFARequired) {
 			return wire.Cert{}, err // toll asks for the code and tries again
 		}
-		s.loginAudit(ctx, req.User, "password+totp", remote, false, "wrong or reused one-time code")
+		s.loginAudit(ctx, req.User, "password", remote, false, "wrong or reused one-time code")
 		wait := s.throttle.fail(req.User, now)
 		select {
 		case <-time.After(wait):

@@ -213,8 +213,12 @@ func (us Users) Reset(ctx context.Context, c Caller, name string) (wire.Invite, 
 		if err := authorizeIn(st, c, schemas.ResourceUser, schemas.VerbUpdate); err != nil {
 			return nil, err
 		}
-		if _, ok := st.Users[name]; !ok {
+		u, ok := st.Users[name]
+		if !ok {
 			return nil, notFoundf("user %s not found (tollctl users ls)", name)
+		}
+		if u.SSO != "" {
+			return nil, invalidf("user %s logs in through single sign-on (connector %s) and has no password to reset", name, u.SSO)
 		}
 		return schemas.UserInviteCreated{Name: name, InviteHash: hash, InviteExpires: expires}, nil
 	})

@@ -26,6 +26,8 @@ const (
 	KindLock     = "lock"
 	// KindAccessRequest holds an access request's events, by request id.
 	KindAccessRequest = "access_request"
+	// KindSSO holds single sign-on connectors' events, by connector name.
+	KindSSO = "sso"
 	// KindHost holds control's own host identity
 	// (tollgate.control.host.control: control.host_cert_issued).
 	KindHost = "host"

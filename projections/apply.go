@@ -18,6 +18,7 @@ func New() *State {
 		Databases:      map[string]*Database{},
 		Locks:          map[string]*Lock{},
 		AccessRequests: map[string]*AccessRequest{},
+		SSOConnectors:  map[string]*SSOConnector{},
 		SubjectSeq:     map[string]uint64{},
 	}
 }
@@ -144,6 +145,10 @@ func (s *State) apply(ev *eventlog.Event, data any) string {
 		return on(s.accessRequestDropped, ev, data)
 	case schemas.TypeAccessRequestExpired:
 		return on(s.accessRequestExpired, ev, data)
+	case schemas.TypeSSOConnectorSaved:
+		return on(s.ssoConnectorSaved, ev, data)
+	case schemas.TypeSSOConnectorDeleted:
+		return on(s.ssoConnectorDeleted, ev, data)
 	case schemas.TypeControlHostCertIssued:
 		// Recorded for audit verification (the key control's audit
 		// checkpoints are checked with); no access decision depends on it.

@@ -50,7 +50,7 @@ func (s *State) userCreated(ev eventlog.Event, d *schemas.UserCreated) string {
 		return "user " + d.Name + " already exists"
 	}
 	s.Users[d.Name] = &User{User: d.User, CreatedAt: ev.Time, UpdatedAt: ev.Time,
-		InviteHash: d.InviteHash, InviteExpires: d.InviteExpires}
+		InviteHash: d.InviteHash, InviteExpires: d.InviteExpires, SSO: d.SSO}
 	return ""
 }
 

@@ -97,6 +97,9 @@ func (s *State) fillMaps() {
 	if s.AccessRequests == nil { // also a snapshot from before access requests
 		s.AccessRequests = map[string]*AccessRequest{}
 	}
+	if s.SSOConnectors == nil { // a snapshot from before single sign-on
+		s.SSOConnectors = map[string]*SSOConnector{}
+	}
 	if s.SubjectSeq == nil {
 		s.SubjectSeq = map[string]uint64{}
 	}

@@ -26,6 +26,8 @@ type State struct {
 	Locks     map[string]*Lock     `json:"locks"`
 	// AccessRequests are every access request, by id.
 	AccessRequests map[string]*AccessRequest `json:"access_requests"`
+	// SSOConnectors are the single sign-on connectors, by name.
+	SSOConnectors map[string]*SSOConnector `json:"sso_connectors"`
 	// SubjectSeq is the last stream sequence per control subject: the
 	// expectation to pass when appending the next change to that entity.
 	SubjectSeq map[string]uint64 `json:"subject_seq"`
@@ -76,6 +78,9 @@ type User struct {
 	InviteExpires time.Time `json:"invite_expires,omitzero"`
 	// MFA is the type of the user's enrolled second factor, "" for none.
 	MFA string `json:"mfa,omitempty"`
+	// SSO is the connector a single sign-on user logs in through ("" for
+	// a local user, who has a password).
+	SSO string `json:"sso,omitempty"`
 }
 
 // Token is a join token as stored (hash only).

@@ -4,9 +4,11 @@ import "time"
 
 // AuthLogin records a login attempt, successful or not. Never the password.
 type AuthLogin struct {
-	User       string `json:"user"`
-	Success    bool   `json:"success"`
-	Method     string `json:"method"` // "password", "signup"
+	User    string `json:"user"`
+	Success bool   `json:"success"`
+	Method  string `json:"method"` // "password", "signup", "oidc"
+	// Connector is the single sign-on connector of an "oidc" login.
+	Connector  string `json:"connector,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	RemoteAddr string `json:"remote_addr,omitempty"`
 }

@@ -145,6 +145,9 @@ type UserCreated struct {
 	// is only printed to the admin.
 	InviteHash    string    `json:"invite_hash,omitempty"`
 	InviteExpires time.Time `json:"invite_expires,omitzero"`
+	// SSO names the single sign-on connector that created the user at its
+	// first login; such a user has no password and logs in only there.
+	SSO string `json:"sso,omitempty"`
 }
 
 // UserUpdated replaces a user's roles and traits.

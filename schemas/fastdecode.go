@@ -31,6 +31,8 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 				return d.str(&v.InviteHash)
 			case "invite_expires":
 				return d.time(&v.InviteExpires)
+			case "sso":
+				return d.str(&v.SSO)
 			}
 			return d.user(k, &v.User)
 		})
@@ -230,6 +232,10 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 		ok = d.object(func(k string) bool { return d.nameType(k, &v.Name, &v.Type) })
 	case *AccessRequestExpired:
 		ok = d.object(func(k string) bool { return k == "id" && d.str(&v.ID) })
+	case *SSOConnectorSaved:
+		ok = d.object(func(k string) bool { return d.ssoConnectorSaved(k, v) })
+	case *SSOConnectorDeleted:
+		ok = d.object(func(k string) bool { return k == "name" && d.str(&v.Name) })
 	default:
 		return false
 	}

@@ -63,6 +63,8 @@ var catalogue = []Info{
 	control(TypeAccessRequestDenied, 1, func() any { return new(AccessRequestDenied) }),
 	control(TypeAccessRequestDropped, 1, func() any { return new(AccessRequestDropped) }),
 	control(TypeAccessRequestExpired, 1, func() any { return new(AccessRequestExpired) }),
+	control(TypeSSOConnectorSaved, 1, func() any { return new(SSOConnectorSaved) }),
+	control(TypeSSOConnectorDeleted, 1, func() any { return new(SSOConnectorDeleted) }),
 
 	audit(TypeAuthLogin, 1, func() any { return new(AuthLogin) }),
 	audit(TypeCertIssued, 1, func() any { return new(CertIssued) }),

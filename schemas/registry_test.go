@@ -51,7 +51,7 @@ func TestCatalogueIsComplete(t *testing.T) {
 		TypeTokenCreated, TypeTokenConsumed, TypeTokenDeleted, TypeAgentJoined, TypeAgentUpdated,
 		TypeDatabaseRegistered, TypeDatabaseUpdated, TypeDatabaseDeregistered, TypeLockCreated, TypeLockDeleted, TypeControlHostCertIssued,
 		TypeAccessRequestCreated, TypeAccessRequestReviewed, TypeAccessRequestApproved, TypeAccessRequestDenied, TypeAccessRequestDropped, TypeAccessRequestExpired,
-		TypeUserMFAAdded, TypeUserMFARemoved}
+		TypeUserMFAAdded, TypeUserMFARemoved, TypeSSOConnectorSaved, TypeSSOConnectorDeleted}
 	for stream, types := range map[string][]string{StreamAudit: audit, StreamControl: control} {
 		for _, typ := range types {
 			in, ok := Lookup(typ)

@@ -40,6 +40,9 @@ const (
 	TypeAccessRequestDenied   = "access_request.denied"
 	TypeAccessRequestDropped  = "access_request.dropped"
 	TypeAccessRequestExpired  = "access_request.expired"
+	// Single sign-on connectors.
+	TypeSSOConnectorSaved   = "sso.connector_saved"
+	TypeSSOConnectorDeleted = "sso.connector_deleted"
 
 	TypeAuthLogin       = "auth.login"
 	TypeCertIssued      = "cert.issued"

@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/internal/oidctest"
 	"github.com/tollgate-db/tollgate/internal/profile"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -179,6 +180,33 @@ func TestClientAndServerAgree(t *testing.T) {
 	require.Contains(t, enr.URI, "otpauth://totp/")
 	refused(t, c.MFAConfirmTOTP(ctx, "not-a-code"), 400, control.CodeInvalid)
 	refused(t, c.MFARemove(ctx, wire.MFARemove{User: "nobody"}), 404, control.CodeNotFound)
+
+	idp := oidctest.Start()
+	t.Cleanup(idp.Close)
+	conn := wire.SSOConnector{OIDCConnector: schemas.OIDCConnector{Name: "corp", IssuerURL: idp.Issuer, ClientID: oidctest.WebClient,
+		ClaimsToRoles: []schemas.ClaimMapping{{Claim: "groups", Value: "dba", Roles: []string{"access"}}}}, ClientSecret: oidctest.WebSecret}
+	view, err := c.SSOCreate(ctx, conn)
+	require.NoError(t, err)
+	require.True(t, view.HasSecret)
+	conn.ClientSecret = ""
+	view, err = c.SSOUpdate(ctx, conn)
+	require.NoError(t, err)
+	require.True(t, view.HasSecret, "an update without a secret keeps it")
+	conns, err := c.SSOList(ctx)
+	require.NoError(t, err)
+	require.Len(t, conns, 1)
+	_, err = c.SSOGet(ctx, "corp")
+	require.NoError(t, err)
+	auth, err := c.SSOBegin(ctx, wire.SSOBegin{RedirectURL: "http://127.0.0.1:1/callback"})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(auth.URL, idp.Issuer+"/"), auth.URL)
+	_, err = c.SSOBegin(ctx, wire.SSOBegin{RedirectURL: "https://evil.example.com/callback"})
+	refused(t, err, 400, control.CodeInvalid)
+	_, err = c.SSOFinish(ctx, wire.SSOFinish{State: "forged", Code: "x"})
+	refused(t, err, 401, control.CodeUnauthorized)
+	require.NoError(t, c.SSORm(ctx, "corp"))
+	_, err = c.SSOGet(ctx, "corp")
+	refused(t, err, 404, control.CodeNotFound)
 
 	exported, err := c.Export(ctx, "db-client")
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	s.rotationRoutes()
 	s.agentRoutes()
 	s.requestRoutes()
+	s.ssoRoutes()
 	s.mux.HandleFunc("/", s.serve(true, func(r *http.Request, _ control.Caller) (any, error) {
 		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
 	}))
@@ -36,6 +37,11 @@ func (s *Server) openRoutes() {
 	mount(s, wire.GetCAs, func(_ *http.Request, _ control.Caller, t string) (wire.PEMs, error) { return pems(cas.Trusted(t)) })
 	mount(s, wire.PostLogin, remote(auth.Login))
 	mount(s, wire.PostSignup, remote(auth.Signup))
+	ssoSvc := s.svc.SSO()
+	mount(s, wire.PostSSOBegin, func(r *http.Request, _ control.Caller, req wire.SSOBegin) (wire.SSOAuth, error) {
+		return ssoSvc.Begin(r.Context(), req)
+	})
+	mount(s, wire.PostSSOFinish, remote(ssoSvc.Finish))
 	mount(s, wire.PostJoin, func(r *http.Request, _ control.Caller, req wire.Join) (wire.Joined, error) {
 		// The agent reaches control's NATS by the name it dialed.
 		req.ControlHost = r.Host
@@ -102,6 +108,18 @@ func (s *Server) requestRoutes() {
 	})
 	mount(s, wire.PostMFATOTPConfirm, rm(mfa.ConfirmTOTP))
 	mount(s, wire.PostMFARemove, rm(mfa.Remove))
+}
+
+// ssoRoutes manage single sign-on connectors (logins are open routes).
+func (s *Server) ssoRoutes() {
+	o := s.svc.SSO()
+	mount(s, wire.PostSSOConnectors, cmd(o.Create))
+	mount(s, wire.PutSSOConnector, func(r *http.Request, c control.Caller, req wire.Named[wire.SSOConnector]) (wire.SSOConnectorView, error) {
+		return o.Update(r.Context(), c, req.Name, req.Body)
+	})
+	mount(s, wire.GetSSOConnectors, list(o.List))
+	mount(s, wire.GetSSOConnector, read(o.Get))
+	mount(s, wire.DeleteSSOConnector, rm(o.Rm))
 }
 
 // certRoutes issue certs and export what a CA trusts.

@@ -46,7 +46,7 @@ func BuiltinRoles() []schemas.Role {
 			Spec: schemas.RoleSpec{
 				Allow: schemas.RoleConditions{Rules: []schemas.Rule{
 					{Resources: []string{schemas.ResourceUser, schemas.ResourceRole, schemas.ResourceToken,
-						schemas.ResourceLock, schemas.ResourceDatabase}, Verbs: crud},
+						schemas.ResourceLock, schemas.ResourceDatabase, schemas.ResourceSSOConnector}, Verbs: crud},
 					{Resources: []string{schemas.ResourceCert}, Verbs: []string{schemas.VerbSign}},
 					{Resources: []string{schemas.ResourceCA}, Verbs: []string{schemas.VerbList, schemas.VerbRead, schemas.VerbRotate}},
 					{Resources: []string{schemas.ResourceCluster}, Verbs: []string{schemas.VerbRead}},

@@ -139,6 +139,42 @@ func (c *Client) RequestsDrop(ctx context.Context, id string) error {
 	return done(call(ctx, c, wire.DeleteAccessRequest, id))
 }
 
+// SSOBegin starts a single sign-on login: the URL to open in a browser.
+func (c *Client) SSOBegin(ctx context.Context, req wire.SSOBegin) (wire.SSOAuth, error) {
+	return call(ctx, c, wire.PostSSOBegin, req)
+}
+
+// SSOFinish finishes a single sign-on login with the browser's code (or a
+// pending login with its one-time code).
+func (c *Client) SSOFinish(ctx context.Context, req wire.SSOFinish) (wire.SSOLogin, error) {
+	return call(ctx, c, wire.PostSSOFinish, req)
+}
+
+// SSOCreate creates a single sign-on connector.
+func (c *Client) SSOCreate(ctx context.Context, conn wire.SSOConnector) (wire.SSOConnectorView, error) {
+	return call(ctx, c, wire.PostSSOConnectors, conn)
+}
+
+// SSOUpdate replaces a single sign-on connector.
+func (c *Client) SSOUpdate(ctx context.Context, conn wire.SSOConnector) (wire.SSOConnectorView, error) {
+	return call(ctx, c, wire.PutSSOConnector, wire.Named[wire.SSOConnector]{Name: conn.Name, Body: conn})
+}
+
+// SSOList lists the single sign-on connectors.
+func (c *Client) SSOList(ctx context.Context) ([]wire.SSOConnectorView, error) {
+	return call(ctx, c, wire.GetSSOConnectors, wire.None{})
+}
+
+// SSOGet returns one single sign-on connector.
+func (c *Client) SSOGet(ctx context.Context, name string) (wire.SSOConnectorView, error) {
+	return call(ctx, c, wire.GetSSOConnector, name)
+}
+
+// SSORm deletes a single sign-on connector.
+func (c *Client) SSORm(ctx context.Context, name string) error {
+	return done(call(ctx, c, wire.DeleteSSOConnector, name))
+}
+
 // MFABeginTOTP starts the caller's TOTP enrollment.
 func (c *Client) MFABeginTOTP(ctx context.Context) (wire.TOTPEnrollment, error) {
 	return call(ctx, c, wire.PostMFATOTP, wire.None{})

@@ -18,6 +18,10 @@ var (
 	PostLogin  = open[Login, Cert]("POST /v1/login")
 	PostSignup = open[Login, Cert]("POST /v1/signup")
 	PostJoin   = open[Join, Joined]("POST /v1/join")
+	// Single sign-on: start a login at the provider, finish it with the
+	// code the browser brought back.
+	PostSSOBegin  = open[SSOBegin, SSOAuth]("POST /v1/sso/begin")
+	PostSSOFinish = open[SSOFinish, SSOLogin]("POST /v1/sso/finish")
 
 	GetStatus = authed[None, Status]("GET /v1/status")
 	GetWhoami = authed[None, Whoami]("GET /v1/whoami")
@@ -48,6 +52,12 @@ var (
 	GetAccessRequest        = authed[string, AccessRequest]("GET /v1/access-requests/{id}")
 	PostAccessRequestReview = authed[AccessRequestReview, AccessRequest]("POST /v1/access-requests/{id}/review")
 	DeleteAccessRequest     = authed[string, None]("DELETE /v1/access-requests/{id}")
+
+	PostSSOConnectors  = authed[SSOConnector, SSOConnectorView]("POST /v1/sso/connectors")
+	PutSSOConnector    = authed[Named[SSOConnector], SSOConnectorView]("PUT /v1/sso/connectors/{name}")
+	GetSSOConnectors   = authed[None, []SSOConnectorView]("GET /v1/sso/connectors")
+	GetSSOConnector    = authed[string, SSOConnectorView]("GET /v1/sso/connectors/{name}")
+	DeleteSSOConnector = authed[string, None]("DELETE /v1/sso/connectors/{name}")
 
 	PostMFATOTP        = authed[None, TOTPEnrollment]("POST /v1/mfa/totp")
 	PostMFATOTPConfirm = authed[MFACode, None]("POST /v1/mfa/totp/confirm")

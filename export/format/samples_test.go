@@ -54,6 +54,10 @@ func samples() map[string]eventlog.Event {
 		schemas.TypeAccessRequestExpired:  schemas.AccessRequestExpired{ID: "req-1"},
 		schemas.TypeUserMFAAdded:          schemas.UserMFAAdded{Name: "alice", Type: schemas.MFATOTP},
 		schemas.TypeUserMFARemoved:        schemas.UserMFARemoved{Name: "alice", Type: schemas.MFATOTP},
+		schemas.TypeSSOConnectorSaved: schemas.SSOConnectorSaved{Kind: schemas.ConnectorOIDC, OIDC: schemas.OIDCConnector{
+			Name: "corp", IssuerURL: "https://idp.example.com", ClientID: "tollgate", HasSecret: true, Scopes: []string{"openid", "groups"},
+			ClaimsToRoles: []schemas.ClaimMapping{{Claim: "groups", Value: "dba", Roles: []string{"access"}}}}},
+		schemas.TypeSSOConnectorDeleted: schemas.SSOConnectorDeleted{Name: "corp"},
 	}
 	audit := map[string]any{
 		schemas.TypeAuthLogin:  schemas.AuthLogin{User: "alice", Success: true, Method: "password", RemoteAddr: "192.0.2.10:51234"},

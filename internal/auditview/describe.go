@@ -120,9 +120,9 @@ func describeAudit(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return s, true
 	case *schemas.AuthLogin:
 		if d.Success {
-			return fmt.Sprintf("%s logged in (%s)%s", d.User, d.Method, from(d.RemoteAddr)), true
+			return fmt.Sprintf("%s logged in (%s)%s", d.User, loginMethod(d), from(d.RemoteAddr)), true
 		}
-		return fmt.Sprintf("%s login failed (%s)%s: %s", d.User, d.Method, from(d.RemoteAddr), d.Reason), true
+		return fmt.Sprintf("%s login failed (%s)%s: %s", d.User, loginMethod(d), from(d.RemoteAddr), d.Reason), true
 	case *schemas.CertIssued:
 		if out.DB == "" {
 			out.DB = d.Database
@@ -160,6 +160,9 @@ func describeControl(ev eventlog.Event, v any, out *Described) (string, bool) {
 	case *schemas.RoleDeleted:
 		return "role " + d.Name + " deleted", true
 	case *schemas.UserCreated:
+		if d.SSO != "" {
+			return fmt.Sprintf("user %s created by single sign-on (connector %s): %s", d.Name, d.SSO, userText(d.User)), true
+		}
 		return fmt.Sprintf("user %s created: %s; invite valid until %s", d.Name, userText(d.User), d.InviteExpires.UTC().Format(time.RFC3339)), true
 	case *schemas.User:
 		return fmt.Sprintf("user %s updated: %s", d.Name, userText(*d)), true
@@ -225,6 +228,11 @@ func describeControl(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return "access request " + d.ID + " denied", true
 	case *schemas.AccessRequestDropped:
 		return "access request " + d.ID + " dropped", true
+	case *schemas.SSOConnectorSaved:
+		c := d.OIDC
+		return fmt.Sprintf("single sign-on connector %s saved (%s, issuer %s, client %s, %d claim mappings)", c.Name, d.Kind, c.IssuerURL, c.ClientID, len(c.ClaimsToRoles)), true
+	case *schemas.SSOConnectorDeleted:
+		return "single sign-on connector " + d.Name + " deleted", true
 	case *schemas.UserMFAAdded:
 		return "user " + d.Name + " enrolled a second factor (" + d.Type + ")", true
 	case *schemas.UserMFARemoved:
@@ -394,4 +402,13 @@ func paramText(p schemas.QueryParam) string {
 		s += " [cut, sha256 " + p.SHA256 + "]"
 	}
 	return s
+}
+
+// loginMethod names a login's method, with its connector for single
+// sign-on.
+func loginMethod(d *schemas.AuthLogin) string {
+	if d.Connector != "" {
+		return d.Method + " " + d.Connector
+	}
+	return d.Method
 }
