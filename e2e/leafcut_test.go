@@ -164,9 +164,9 @@ func searchEvents(t *testing.T, out string) []eventlog.Event {
 // PostgreSQL session that ran a statement must be paired. It returns ""
 // when they are, else what is not; tollctl runs with args first (e.g.
 // --proxy).
-func sessionMismatch(t *testing.T, w *world, pgLog string, args ...string) (string, int) {
+func sessionMismatch(t *testing.T, w *world, pgLog, user string, args ...string) (string, int) {
 	t.Helper()
-	out, _, err := w.try("", "tollctl", append(args, "audit", "search", "--user=alice", "--limit=10000", "--format=json")...)
+	out, _, err := w.try("", "tollctl", append(args, "audit", "search", "--user="+user, "--limit=10000", "--format=json")...)
 	if err != nil {
 		return "tollctl audit search: " + err.Error(), 0
 	}
@@ -223,10 +223,17 @@ func sessionMismatch(t *testing.T, w *world, pgLog string, args ...string) (stri
 // requireSessionsAgree waits until sessionMismatch finds none.
 func requireSessionsAgree(t *testing.T, w *world, d *daemon, pg *pgtest.Server, args ...string) {
 	t.Helper()
+	requireSessionsAgreeAs(t, w, d, pg, "alice", args...)
+}
+
+// requireSessionsAgreeAs is requireSessionsAgree for the Tollgate user
+// user (whose db user is alice).
+func requireSessionsAgreeAs(t *testing.T, w *world, d *daemon, pg *pgtest.Server, user string, args ...string) {
+	t.Helper()
 	var why string
 	var n int
 	for deadline := time.Now().Add(90 * time.Second); ; {
-		if why, n = sessionMismatch(t, w, pg.LogContents(), args...); why == "" {
+		if why, n = sessionMismatch(t, w, pg.LogContents(), user, args...); why == "" {
 			break
 		}
 		if time.Now().After(deadline) || d.exited() {

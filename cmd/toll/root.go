@@ -124,6 +124,9 @@ type authFlags struct {
 	proxy, user, invite, caPin, otp string
 	insecure, pwStdin               bool
 	ttl                             time.Duration
+	// auth is the login method: "password" or "oidc" (single sign-on).
+	auth string
+	sso  ssoFlags
 }
 
 func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error {
@@ -139,14 +142,6 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 	if err != nil {
 		return err
 	}
-	prompt := "Password for " + f.user + ": "
-	if signup {
-		prompt = "Choose a password (at least 10 characters): "
-	}
-	pw, err := a.password(f.pwStdin, prompt)
-	if err != nil {
-		return err
-	}
 	keyPEM, pubPEM, err := client.NewKey()
 	if err != nil {
 		return err
@@ -156,18 +151,11 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 		return err
 	}
 	defer c.Close()
-	req := wire.Login{User: f.user, Invite: f.invite, Password: pw, TTL: f.ttl, PublicKeyPEM: string(pubPEM)}
 	var cert wire.Cert
-	send := c.Login
-	if signup {
-		send = c.Signup
-	}
-	req.OTP = f.otp
-	cert, err = send(ctx, req)
-	if mfaRequired(err) && f.otp == "" {
-		if req.OTP, err = a.oneTimeCode("", "One-time code of your second factor: "); err == nil {
-			cert, err = send(ctx, req)
-		}
+	if f.auth == authOIDC {
+		cert, err = a.oidcLogin(ctx, c, f, pubPEM)
+	} else {
+		cert, err = a.passwordLogin(ctx, c, f, signup, pubPEM)
 	}
 	var unknownCA x509.UnknownAuthorityError
 	if errors.As(err, &unknownCA) && saved {
@@ -192,6 +180,37 @@ func (a *app) authenticate(ctx context.Context, f authFlags, signup bool) error 
 		fmt.Fprintf(a.stdout, "The cluster's host CAs changed: updated the CA file of your database logins (%s).\n", strings.Join(changed, ", "))
 	}
 	return nil
+}
+
+// Login methods (toll login --auth).
+const (
+	authPassword = "password"
+	authOIDC     = "oidc"
+)
+
+// passwordLogin logs in (or signs up) with a password, and the one-time
+// code of a second factor when control asks for one.
+func (a *app) passwordLogin(ctx context.Context, c *client.Client, f authFlags, signup bool, pubPEM []byte) (wire.Cert, error) {
+	prompt := "Password for " + f.user + ": "
+	if signup {
+		prompt = "Choose a password (at least 10 characters): "
+	}
+	pw, err := a.password(f.pwStdin, prompt)
+	if err != nil {
+		return wire.Cert{}, err
+	}
+	req := wire.Login{User: f.user, Invite: f.invite, Password: pw, TTL: f.ttl, PublicKeyPEM: string(pubPEM), OTP: f.otp}
+	send := c.Login
+	if signup {
+		send = c.Signup
+	}
+	cert, err := send(ctx, req)
+	if mfaRequired(err) && f.otp == "" {
+		if req.OTP, err = a.oneTimeCode("", "One-time code of your second factor: "); err == nil {
+			cert, err = send(ctx, req)
+		}
+	}
+	return cert, err
 }
 
 func (a *app) signupCmd() *cobra.Command {
@@ -221,14 +240,28 @@ func (a *app) loginCmd() *cobra.Command {
 	var f authFlags
 	cmd := &cobra.Command{
 		Use:   "login",
-		Short: "Log in with your password and get a short-lived certificate",
+		Short: "Log in with your password or through single sign-on, and get a short-lived certificate",
 		Example: `  toll login --proxy=tollgate.example.com:7080 --user=alice --ca-pin=sha256:…
   echo "$PASSWORD" | toll login --proxy=HOST:PORT --user=alice --password-stdin
-  toll login --proxy=control-a:7080,control-b:7080 --user=alice   # fails over to control-b`,
+  toll login --proxy=control-a:7080,control-b:7080 --user=alice   # fails over to control-b
+  toll login --proxy=HOST:PORT --auth=oidc                        # single sign-on in your browser
+  toll login --proxy=HOST:PORT --auth=oidc --connector=corp --no-browser   # prints the URL to open`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.user == "" {
-				return errors.New("--user is required")
+			switch f.auth {
+			case authPassword:
+				if f.user == "" {
+					return errors.New("--user is required (or --auth=oidc to log in through single sign-on)")
+				}
+			case authOIDC:
+				if f.user != "" || f.pwStdin {
+					return errors.New("--auth=oidc takes no --user or --password-stdin: the provider says who you are")
+				}
+				if f.sso.timeout <= 0 {
+					return errors.New("--timeout must be positive")
+				}
+			default:
+				return fmt.Errorf("--auth=%s: use password (the default) or oidc", f.auth)
 			}
 			return a.authenticate(cmd.Context(), f, false)
 		},
@@ -240,6 +273,10 @@ func (a *app) loginCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&f.pwStdin, "password-stdin", false, "read the password from stdin")
 	cmd.Flags().DurationVar(&f.ttl, "ttl", 0, "requested certificate validity (capped by your roles)")
 	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time code of your second factor (else asked for when needed)")
+	cmd.Flags().StringVar(&f.auth, "auth", authPassword, "login method: password, or oidc (single sign-on through the cluster's OpenID Connect connector)")
+	cmd.Flags().StringVar(&f.sso.connector, "connector", "", "with --auth=oidc: the connector to log in through (needed when the cluster has several)")
+	cmd.Flags().BoolVar(&f.sso.noBrowser, "no-browser", false, "with --auth=oidc: print the login URL instead of opening a browser")
+	cmd.Flags().DurationVar(&f.sso.timeout, "timeout", 5*time.Minute, "with --auth=oidc: how long to wait for the browser to come back")
 	return cmd
 }
 
