@@ -150,7 +150,8 @@ func (ds Databases) Rm(ctx context.Context, c Caller, name string) error {
 // List lists the databases the caller may reach (access.Reachable), with
 // the db users it may use. Agents see every database; so do callers asking
 // for all whose roles allow listing databases (tollctl db ls).
-func (ds Databases) List(c Caller, all bool) ([]wire.Database, error) {
+func (ds Databases) List(c Caller, q wire.DatabasesQuery) ([]wire.Database, error) {
+	all := q.All
 	s := ds.s
 	var (
 		out []wire.Database
@@ -178,6 +179,11 @@ func (ds Databases) List(c Caller, all bool) ([]wire.Database, error) {
 		}
 		for _, da := range access.Reachable(st, id, now) {
 			out = append(out, wire.Database{Database: da.Database.Database, DBUsers: da.DBUsers, DBNames: da.DBNames})
+		}
+		if q.Requestable {
+			for _, ra := range access.Requestable(st, id, now) {
+				out = append(out, wire.Database{Database: ra.Database.Database, DBUsers: ra.DBUsers, DBNames: ra.DBNames, RequestRoles: ra.Roles})
+			}
 		}
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

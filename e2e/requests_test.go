@@ -65,7 +65,11 @@ func TestJustInTimeAccessThroughRequests(t *testing.T) {
 
 	_, errOut, err := psql("select 'before'")
 	require.Error(t, err)
-	require.Contains(t, errOut, "--request-roles=ROLE", "toll says how to ask")
+	require.Contains(t, errOut, "reachable only through a role you may request (dba)", "toll names the role that reaches pg")
+	require.Contains(t, errOut, "toll db connect pg --request-roles=dba", "and says how to ask")
+	_, errOut, err = w.try("", "toll", "db", "connect", "nope")
+	require.Error(t, err)
+	require.Contains(t, errOut, `database "nope" not found or not allowed`)
 
 	out := w.run("", "toll", "request", "create", "--roles=dba", "--reason=incident 42", "--nowait")
 	id := regexp.MustCompile(`Access request (\S+) for dba`).FindStringSubmatch(out)

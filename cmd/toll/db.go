@@ -51,21 +51,44 @@ func (a *app) session() (*profile.Profile, *client.Client, error) {
 	return p, c, nil
 }
 
-// listDBs lists the databases the caller may reach; an expired or unknown
-// identity becomes "run toll login".
+// listDBs lists the databases the caller may reach.
 func listDBs(ctx context.Context, p *profile.Profile, c *client.Client) ([]wire.Database, error) {
 	dbs, err := c.DBList(ctx, false)
-	if client.StatusOf(err) == 401 {
-		return nil, fmt.Errorf("%w: run toll login --proxy=%s --user=%s", err, p.Proxy, p.User)
-	}
-	return dbs, err
+	return dbs, loginHint(p, err)
 }
+
+// listDBsRequestable is listDBs with the databases only a role the
+// caller may request reaches (their RequestRoles set).
+func listDBsRequestable(ctx context.Context, p *profile.Profile, c *client.Client) ([]wire.Database, error) {
+	dbs, err := c.DBListRequestable(ctx)
+	return dbs, loginHint(p, err)
+}
+
+// loginHint turns an expired or unknown identity into "run toll login".
+func loginHint(p *profile.Profile, err error) error {
+	if client.StatusOf(err) == 401 {
+		return fmt.Errorf("%w: run toll login --proxy=%s --user=%s", err, p.Proxy, p.User)
+	}
+	return err
+}
+
+// errNeedsRequest is a database only a requestable role reaches.
+var errNeedsRequest = errors.New("access request needed")
 
 // findDB returns the database name the caller may reach, or an error
 // listing the ones allowed.
 func findDB(dbs []wire.Database, name string) (wire.Database, error) {
 	var names []string
 	for _, d := range dbs {
+		if d.Name == name && len(d.RequestRoles) > 0 {
+			roles := strings.Join(d.RequestRoles, ",")
+			return wire.Database{}, fmt.Errorf("%w: %s is reachable only through a role you may request (%s): "+
+				"toll db connect %s --request-roles=%s --reason=\"…\" (or toll request create --roles=%s --reason=\"…\")",
+				errNeedsRequest, name, roles, name, roles, roles)
+		}
+		if len(d.RequestRoles) > 0 {
+			continue
+		}
 		if d.Name == name {
 			return d, nil
 		}
@@ -142,7 +165,7 @@ func (a *app) login(ctx context.Context, name string, ch dbChoice) (*dbLogin, er
 		return nil, err
 	}
 	defer c.Close()
-	dbs, err := listDBs(ctx, p, c)
+	dbs, err := listDBsRequestable(ctx, p, c)
 	if err != nil {
 		return nil, err
 	}

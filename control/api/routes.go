@@ -134,7 +134,7 @@ func (s *Server) certRoutes() {
 func (s *Server) databaseRoutes() {
 	dbs := s.svc.Databases()
 	mount(s, wire.GetDatabases, func(_ *http.Request, c control.Caller, q wire.DatabasesQuery) ([]wire.Database, error) {
-		return nonNil(dbs.List(c, q.All))
+		return nonNil(dbs.List(c, q))
 	})
 	mount(s, wire.PostDatabases, cmd(dbs.Create))
 	mount(s, wire.PostDatabaseRegister, cmd(dbs.Register))

@@ -222,6 +222,12 @@ func (c *Client) DBList(ctx context.Context, all bool) ([]wire.Database, error) 
 	return call(ctx, c, wire.GetDatabases, wire.DatabasesQuery{All: all})
 }
 
+// DBListRequestable lists the databases the caller may reach and, with
+// RequestRoles set, those only a role it may request reaches.
+func (c *Client) DBListRequestable(ctx context.Context) ([]wire.Database, error) {
+	return call(ctx, c, wire.GetDatabases, wire.DatabasesQuery{Requestable: true})
+}
+
 // DBCreate registers a dynamic database.
 func (c *Client) DBCreate(ctx context.Context, d schemas.Database) (wire.Database, error) {
 	return call(ctx, c, wire.PostDatabases, d)

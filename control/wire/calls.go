@@ -106,4 +106,7 @@ type Named[T any] struct {
 // rule allowing list on database), else the ones the caller may reach.
 type DatabasesQuery struct {
 	All bool `query:"all"`
+	// Requestable adds the databases the caller reaches only through a
+	// role it may request, each with those roles (Database.RequestRoles).
+	Requestable bool `query:"requestable"`
 }

@@ -115,6 +115,10 @@ type Database struct {
 	DBUsers []string `json:"db_users,omitempty"`
 	// DBNames are the db names the caller may use, where enforced.
 	DBNames []string `json:"db_names,omitempty"`
+	// RequestRoles, when set, are roles the caller may request that reach
+	// this database, which it does not reach now (DBUsers and DBNames are
+	// then those the roles would give).
+	RequestRoles []string `json:"request_roles,omitempty"`
 }
 
 // Login is POST /v1/login and POST /v1/signup (Invite instead of User).

@@ -298,3 +298,28 @@ func TestIdentityForAddsGrantedRoles(t *testing.T) {
 	require.Equal(t, []string{"dev"}, id.Roles)
 	require.Nil(t, id.Grants)
 }
+
+// TestRequestable: the databases only a requestable role reaches, with
+// that role; none that the user reaches already, none through a role it
+// may not request, and a role held through a grant is no help to request
+// more.
+func TestRequestable(t *testing.T) {
+	t.Parallel()
+	s := fixture()
+	s.Roles["dba"] = role("dba", schemas.RoleConditions{DBLabels: map[string][]string{"env": {"prod"}}, DBUsers: []string{"postgres"}, DBNames: []string{"*"}},
+		schemas.RoleConditions{}, "")
+	s.Roles["requester"] = &projections.Role{Role: schemas.Role{Name: "requester", Spec: schemas.RoleSpec{Allow: schemas.RoleConditions{
+		Request: &schemas.RequestConditions{Roles: []string{"dba", "access"}}}}}}
+	alice := access.Identity{User: "alice", Roles: []string{"dev", "requester"}, Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"alice"}}}
+	got := access.Requestable(s, alice, now)
+	require.Len(t, got, 2)
+	require.Equal(t, "bare", got[0].Database.Name)
+	require.Equal(t, []string{"access"}, got[0].Roles)
+	require.Equal(t, "prod", got[1].Database.Name)
+	require.Equal(t, []string{"access", "dba"}, got[1].Roles)
+	require.Equal(t, []string{"alice", "postgres"}, got[1].DBUsers)
+
+	require.Empty(t, access.Requestable(s, access.Identity{User: "bob", Roles: []string{"dev"}}, now), "bob may request nothing")
+	granted := access.Identity{User: "carol", Roles: []string{"dev", "requester"}, Grants: map[string]access.Grant{"requester": {Request: "r1"}}}
+	require.Empty(t, access.Requestable(s, granted, now), "a granted requester role does not let one request")
+}

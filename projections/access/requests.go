@@ -2,6 +2,8 @@ package access
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -91,4 +93,69 @@ func MayReview(s *projections.State, roles, requested []string) error {
 		}
 	}
 	return nil
+}
+
+// RequestableAccess is a database id cannot reach now but would with
+// Roles, roles its own roles allow it to request (each reaches it); its
+// DatabaseAccess is the reach with all of them.
+type RequestableAccess struct {
+	DatabaseAccess
+	Roles []string
+}
+
+// Requestable lists the databases id does not reach now that some role it
+// may request (MayRequest with its own roles, grants left out) would
+// reach, each with those roles, sorted by database and role.
+func Requestable(s *projections.State, id Identity, now time.Time) []RequestableAccess {
+	own := make([]string, 0, len(id.Roles))
+	for _, r := range id.Roles {
+		if _, granted := id.Grants[r]; !granted {
+			own = append(own, r)
+		}
+	}
+	reached := map[string]bool{}
+	for _, da := range Reachable(s, id, now) {
+		reached[da.Database.Name] = true
+	}
+	candidates := make([]string, 0, len(s.Roles))
+	for n := range s.Roles {
+		candidates = append(candidates, n)
+	}
+	sort.Strings(candidates)
+	byDB := map[string]*RequestableAccess{}
+	for _, role := range candidates {
+		if slices.Contains(id.Roles, role) {
+			continue
+		}
+		if _, err := MayRequest(s, own, []string{role}); err != nil {
+			continue
+		}
+		with := id
+		with.Roles = append(slices.Clone(id.Roles), role)
+		for _, da := range Reachable(s, with, now) {
+			if reached[da.Database.Name] {
+				continue
+			}
+			ra, ok := byDB[da.Database.Name]
+			if !ok {
+				ra = &RequestableAccess{DatabaseAccess: da}
+				byDB[da.Database.Name] = ra
+			}
+			ra.Roles = append(ra.Roles, role)
+		}
+	}
+	out := make([]RequestableAccess, 0, len(byDB))
+	for name, ra := range byDB {
+		// How the database is reached with every role that reaches it.
+		with := id
+		with.Roles = append(slices.Clone(id.Roles), ra.Roles...)
+		for _, da := range Reachable(s, with, now) {
+			if da.Database.Name == name {
+				ra.DatabaseAccess = da
+			}
+		}
+		out = append(out, *ra)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Database.Name < out[j].Database.Name })
+	return out
 }
