@@ -3,6 +3,8 @@ package schemas
 import (
 	"encoding/json"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -180,4 +182,15 @@ func readSchema(t *testing.T, path string) map[string]any {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(b, &doc), path)
 	return doc
+}
+
+// TestSchemasDocListsEveryType: docs/SCHEMAS.md names every type of the
+// catalogue.
+func TestSchemasDocListsEveryType(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "SCHEMAS.md"))
+	require.NoError(t, err)
+	for _, in := range All() {
+		require.Contains(t, string(doc), "`"+in.Type+"`", "docs/SCHEMAS.md does not list %s", in.Type)
+	}
 }
