@@ -13,6 +13,10 @@ import (
 // ErrNoRoles is a login whose claims match no claims_to_roles mapping.
 var ErrNoRoles = errors.New("the provider's claims map to no role")
 
+// ErrUnverifiedEmail is a login named by an email the provider says it
+// has not verified (email_verified false): anyone could claim it.
+var ErrUnverifiedEmail = errors.New("the provider has not verified the email")
+
 // ErrNoUsername is a login without the connector's username claim.
 var ErrNoUsername = errors.New("the provider sent no user name claim")
 
@@ -61,6 +65,11 @@ func Map(conn schemas.OIDCConnector, c Claims) (Identity, error) {
 	names := c.values(uc)
 	if len(names) != 1 || names[0] == "" {
 		return Identity{}, fmt.Errorf("%w %q: ask the provider's admin to release it, or set the connector's username_claim", ErrNoUsername, uc)
+	}
+	if uc == "email" {
+		if v, ok := c["email_verified"].(bool); ok && !v {
+			return Identity{}, fmt.Errorf("%w %s; verify it at the provider, or name users by another claim (username_claim)", ErrUnverifiedEmail, names[0])
+		}
 	}
 	id := Identity{User: names[0]}
 	for _, m := range conn.ClaimsToRoles {
