@@ -98,11 +98,27 @@ func (s *Service) loginAudit(ctx context.Context, user, method, remote string, s
 // Login checks a password and issues a user cert for req.PublicKeyPEM.
 func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.Cert, error) {
 	s := au.s
+	if err := au.checkLogin(ctx, req, remote); err != nil {
+		return wire.Cert{}, err
+	}
+	cert, err := s.issueUserCert(ctx, req.User, req.TTL, req.PublicKeyPEM, "", time.Time{})
+	if err != nil {
+		s.loginAudit(ctx, req.User, "password", remote, false, "certificate not issued")
+		return wire.Cert{}, err
+	}
+	s.loginAudit(ctx, req.User, "password", remote, true, "")
+	return cert, nil
+}
+
+// checkLogin checks req's password and one-time code (throttled, each
+// failure audited); it returns nil when the user may log in.
+func (au Auth) checkLogin(ctx context.Context, req wire.Login, remote string) error {
+	s := au.s
 	now := s.cfg.Clock.Now()
 	bad := unauthorizedf("wrong user name or password")
 	if until, locked := s.throttle.locked(req.User, now); locked {
 		s.loginAudit(ctx, req.User, "password", remote, false, "locked out after repeated failures")
-		return wire.Cert{}, &Error{Code: CodeLocked, Err: ErrLoginThrottled,
+		return &Error{Code: CodeLocked, Err: ErrLoginThrottled,
 			Message: "too many failed logins for " + req.User + "; password login is locked until " + until.UTC().Format(time.RFC3339)}
 	}
 	var exists bool
@@ -119,15 +135,15 @@ func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.C
 		case <-time.After(wait):
 		case <-ctx.Done():
 		}
-		return wire.Cert{}, bad
+		return bad
 	}
 	if err := s.userLockedOut(req.User); err != nil {
 		s.loginAudit(ctx, req.User, "password", remote, false, "locked")
-		return wire.Cert{}, err
+		return err
 	}
 	if err := s.secondFactor(ctx, req.User, req.OTP); err != nil {
 		if errors.Is(err, ErrMFARequired) {
-			return wire.Cert{}, err // toll asks for the code and tries again
+			return err // toll asks for the code and tries again
 		}
 		s.loginAudit(ctx, req.User, "password", remote, false, "wrong or reused one-time code")
 		wait := s.throttle.fail(req.User, now)
@@ -135,16 +151,10 @@ func (au Auth) Login(ctx context.Context, req wire.Login, remote string) (wire.C
 		case <-time.After(wait):
 		case <-ctx.Done():
 		}
-		return wire.Cert{}, err
+		return err
 	}
 	s.throttle.ok(req.User)
-	cert, err := s.issueUserCert(ctx, req.User, req.TTL, req.PublicKeyPEM, "", time.Time{})
-	if err != nil {
-		s.loginAudit(ctx, req.User, "password", remote, false, "certificate not issued")
-		return wire.Cert{}, err
-	}
-	s.loginAudit(ctx, req.User, "password", remote, true, "")
-	return cert, nil
+	return nil
 }
 
 func (s *Service) userLockedOut(user string) error {

@@ -353,22 +353,45 @@ func (d *demo) agent(ctx context.Context, log zerolog.Logger) (<-chan error, err
 	return done, nil
 }
 
-// user creates alice (role access, db user alice) and sets her password.
+// user creates alice (role access, db user alice) and the console's
+// auditor (roles auditor and editor), and sets their passwords.
 func (d *demo) user(ctx context.Context) error {
+	for _, u := range []struct {
+		user     schemas.User
+		password string
+	}{
+		{schemas.User{Name: "alice", Roles: []string{"access"}, Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"*"}}}, demoPassword},
+		{schemas.User{Name: demoAuditor, Roles: []string{"auditor", "editor"}}, demoAuditorPassword},
+	} {
+		if err := d.signUp(ctx, u.user, u.password); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(d.out, "  user          alice (role access, db user alice)")
+	fmt.Fprintf(d.out, "  web console   https://%s/web/ (log in as %s, password %s; the browser warns: the cert is the cluster's own CA's)\n",
+		d.env.ControlAddr, demoAuditor, demoAuditorPassword)
+	return nil
+}
+
+// demoAuditor logs in to the demo's web console.
+const (
+	demoAuditor         = "security"
+	demoAuditorPassword = "tollgate-demo-console"
+)
+
+func (d *demo) signUp(ctx context.Context, u schemas.User, password string) error {
 	svc := d.env.Control
-	inv, err := svc.Users().Add(ctx, d.admin, schemas.User{Name: "alice", Roles: []string{"access"},
-		Traits: map[string][]string{"db_users": {"alice"}, "db_names": {"*"}}})
+	inv, err := svc.Users().Add(ctx, d.admin, u)
 	if err != nil {
-		return fmt.Errorf("users add: %w", err)
+		return fmt.Errorf("users add %s: %w", u.Name, err)
 	}
 	_, pub, err := client.NewKey()
 	if err != nil {
 		return err
 	}
-	if _, err := svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: demoPassword, PublicKeyPEM: string(pub)}, "demo"); err != nil {
-		return fmt.Errorf("signup: %w", err)
+	if _, err := svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: password, PublicKeyPEM: string(pub)}, "demo"); err != nil {
+		return fmt.Errorf("signup %s: %w", u.Name, err)
 	}
-	fmt.Fprintln(d.out, "  user          alice (role access, db user alice)")
 	return nil
 }
 
@@ -590,7 +613,9 @@ Try it by hand (in another shell; alice's password is %s):
   tollctl audit session %s   # the short id of the trail above; the full id works too
   tollctl audit verify
   tollctl events tail --stream=audit
+  open https://%s/web/   # the web console: log in as %s, password %s
 
 (go run ./cmd/toll and go run ./cmd/tollctl work the same from the repository.)
-`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid[:min(len(sid), auditview.ShortSessionLen)])
+`, demoPassword, home, d.env.Config.DataDir, d.env.ControlAddr, st.CAPin, sid[:min(len(sid), auditview.ShortSessionLen)],
+		d.env.ControlAddr, demoAuditor, demoAuditorPassword)
 }

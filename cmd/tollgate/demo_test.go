@@ -52,7 +52,8 @@ func TestDemo(t *testing.T) {
 	require.Len(t, m[1], 12)
 	require.Regexp(t, `(?m)^\d+\s+\S+\s+session\.started\s+roach\s+alice\s+`+m[1]+`\s`, trail)
 	// The by-hand commands.
-	for _, want := range []string{"toll login --proxy=127.0.0.1:", "--user=alice --ca-pin=sha256:", "toll db ls", "toll db connect roach", "export TOLLGATE_HOME="} {
+	for _, want := range []string{"toll login --proxy=127.0.0.1:", "--user=alice --ca-pin=sha256:", "toll db ls", "toll db connect roach", "export TOLLGATE_HOME=",
+		"web console   https://127.0.0.1:", "/web/ (log in as security, password tollgate-demo-console"} {
 		require.Contains(t, s, want)
 	}
 	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "tollgate-demo-*"))

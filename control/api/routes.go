@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/web"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -24,6 +25,9 @@ func (s *Server) routes() {
 	s.agentRoutes()
 	s.requestRoutes()
 	s.ssoRoutes()
+	console := web.New(s.svc, s.log).Handler()
+	s.mux.Handle(web.Prefix+"/", console)
+	s.mux.Handle(web.Prefix, console)
 	s.mux.HandleFunc("/", s.serve(true, func(r *http.Request, _ control.Caller) (any, error) {
 		return nil, &control.Error{Code: control.CodeNotFound, Message: "no API endpoint " + r.Method + " " + r.URL.Path}
 	}))

@@ -1,0 +1,257 @@
+package web_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/auditquery/audittest"
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/api"
+	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/schemas"
+)
+
+var update = flag.Bool("update", false, "write the screenshots to docs/console")
+
+const password = "console-password-123"
+
+type fixture struct {
+	svc   *control.Service
+	audit *audittest.Log
+	url   string
+}
+
+func pubKey(t *testing.T) string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(k.Public())
+	require.NoError(t, err)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// start serves a control (in-memory streams holding the sample audit
+// trail and one live session) over HTTPS with two users: carol (editor,
+// auditor) and dave (access only).
+func start(t *testing.T) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	aud := audittest.SampleAudit(t)
+	aud.Audit(time.Since(audittest.T0), "roach", "alice", "s3", schemas.TypeSessionStarted, schemas.SessionStarted{SessionID: "s3", User: "alice",
+		Database: "roach", DBUser: "alice", DBName: "bank", Protocol: "postgres", ClientAddr: "192.0.2.9:5000", AgentID: "agent-1", DecidedBy: "access"})
+	v, err := schemas.NewValidator()
+	require.NoError(t, err)
+	svc, err := control.New(control.Config{Control: memlog.New(eventlog.ControlStream), Audit: aud.S, Validator: v, DataDir: t.TempDir(),
+		ClusterName: "console", Logger: zerolog.Nop(), FailureDelay: time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(ctx))
+	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
+	for name, roles := range map[string][]string{"carol": {"editor", "auditor"}, "dave": {"access"}} {
+		inv, err := svc.Users().Add(ctx, admin, schemas.User{Name: name, Roles: roles, Traits: map[string][]string{"db_users": {name}, "db_names": {name}}})
+		require.NoError(t, err)
+		_, err = svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: password, PublicKeyPEM: pubKey(t)}, "")
+		require.NoError(t, err)
+	}
+	_, err = svc.Databases().Create(ctx, admin, schemas.Database{Name: "roach", Protocol: control.ProtocolPostgres, URI: "127.0.0.1:26257"})
+	require.NoError(t, err)
+	cert, err := svc.ServerCertificate(ctx)
+	require.NoError(t, err)
+	ts := httptest.NewUnstartedServer(api.New(svc, zerolog.Nop()).Handler())
+	ts.TLS = api.TLSConfig(cert)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return &fixture{svc: svc, audit: aud, url: ts.URL}
+}
+
+// browserClient is an HTTP client with a cookie jar that trusts any cert.
+func browserClient(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func formLogin(t *testing.T, c *http.Client, base, user string) {
+	t.Helper()
+	resp, err := c.PostForm(base+"/web/login", url.Values{"user": {user}, "password": {password}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}
+
+// TestConsoleRefusesWhatTheRolesDoNotAllowAndForgedChanges: a user
+// without the audit right sees no events; a POST without the session's
+// CSRF token changes nothing; every page has the strict CSP; the session
+// cookie is HttpOnly, Secure and SameSite=Strict.
+func TestConsoleRefusesWhatTheRolesDoNotAllowAndForgedChanges(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	dave := browserClient(t)
+	formLogin(t, dave, f.url, "dave")
+	resp, err := dave.Get(f.url + "/web/audit")
+	require.NoError(t, err)
+	body := readAll(t, resp)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	require.NotContains(t, body, "SELECT 1")
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "script-src 'self'")
+
+	carol := browserClient(t)
+	resp, err = carol.PostForm(f.url+"/web/login", url.Values{"user": {"carol"}, "password": {password}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	ck := resp.Header.Get("Set-Cookie")
+	for _, attr := range []string{"HttpOnly", "Secure", "SameSite=Strict", "Path=/web"} {
+		require.Contains(t, ck, attr)
+	}
+	before := len(locks(t, f))
+	resp, err = carol.PostForm(f.url+"/web/locks", url.Values{"user": {"alice"}})
+	require.NoError(t, err)
+	body = readAll(t, resp)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	require.Contains(t, body, "CSRF")
+	require.Len(t, locks(t, f), before, "the forged POST locked nobody")
+
+	resp, err = browserClient(t).PostForm(f.url+"/web/login", url.Values{"user": {"carol"}, "password": {"wrong"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, readAll(t, resp), "wrong user name or password")
+}
+
+func locks(t *testing.T, f *fixture) []wire.Lock {
+	ls, err := f.svc.Locks().List(control.Caller{Kind: control.CallerUser, Name: control.AdminUser})
+	require.NoError(t, err)
+	return ls
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// chromium returns Debian's Chromium, or fails saying how to install it.
+func chromium(t *testing.T) string {
+	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Fatal("the console's browser tests need Chromium: apt-get install -y chromium (.ci/run installs it)")
+	return ""
+}
+
+// TestConsoleInARealBrowser drives the console in headless Chromium: log
+// in, search the audit, open a session and step through its timeline
+// (its chain status from the verifier), see access at a time, lock a live session's user
+// and see the session leave the live page once it ends, review requests
+// and read the cluster. Each page's screenshot goes to docs/console with
+// -update.
+func TestConsoleInARealBrowser(t *testing.T) {
+	f := start(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	shots := map[string][]byte{}
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, steps...))
+	}
+	text := func(sel chromedp.CSS) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		require.NoError(t, err)
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		shots[name] = b
+	}
+	do(chromedp.Navigate(f.url+"/web/audit?user=alice"), chromedp.WaitVisible(chromedp.ID("user")))
+	shot("login")
+	do(chromedp.SendKeys(chromedp.ID("user"), "carol"), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("table.events")))
+	got := text("table.events")
+	shot("audit")
+	require.Contains(t, got, "session.started")
+	require.Contains(t, got, "roach")
+	require.NotContains(t, got, "bob", "the search is alice's")
+
+	do(chromedp.Click(chromedp.CSS(`a[href="/web/sessions/s1"]`)), chromedp.WaitVisible(chromedp.ID("chain")))
+	chain, timeline := text("#chain"), text("#timeline")
+	do(chromedp.Click(chromedp.ID("prev")), chromedp.Click(chromedp.ID("prev")))
+	pos := text("#pos")
+	shot("session")
+	// The sample trail's agent never joined this cluster: the same
+	// verifier as tollctl audit verify says so on the page.
+	require.Contains(t, chain, "BROKEN")
+	require.Contains(t, text("main"), "unknown_source (agent-1")
+	require.Contains(t, timeline, "SELECT pg_sleep($1)")
+	require.Contains(t, timeline, "$1=60")
+	require.Contains(t, timeline, "57014")
+	require.Contains(t, timeline, "session ended: client")
+	require.Equal(t, "3 of 5", pos, "two steps back from the end: start, two queries, the cancel, the end")
+
+	do(chromedp.Navigate(f.url+"/web/access?user=dave"), chromedp.WaitVisible(chromedp.ID("access-answer")))
+	got = text("main")
+	shot("access")
+	require.Contains(t, got, "held roles access")
+	require.Contains(t, got, "roach")
+
+	do(chromedp.Navigate(f.url+"/web/live"), chromedp.WaitVisible(chromedp.CSS(`tr[data-session="s3"]`)))
+	shot("live")
+	do(chromedp.Click(chromedp.CSS(`tr[data-session="s3"] button`)), chromedp.WaitVisible(chromedp.CSS("li.lock")))
+	require.Contains(t, text("#live"), "locked from the web console by carol")
+	ls := locks(t, f)
+	require.Len(t, ls, 1)
+	require.Equal(t, "alice", ls[0].Target.User)
+	// The agent ends the locked session (here: its session.ended); the
+	// live page drops it without a reload.
+	f.audit.Audit(time.Since(audittest.T0), "roach", "alice", "s3", schemas.TypeSessionEnded, schemas.SessionEnded{SessionID: "s3", Reason: "locked"})
+	do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-session="s3"]`)))
+
+	do(chromedp.Navigate(f.url+"/web/requests"), chromedp.WaitVisible(chromedp.CSS("table.events")))
+	shot("requests")
+	do(chromedp.Navigate(f.url+"/web/cluster"), chromedp.WaitVisible(chromedp.CSS("table.events")))
+	got = text("main")
+	shot("cluster")
+	require.Contains(t, got, "Cluster console")
+	require.Contains(t, got, "sha256:")
+
+	if *update {
+		dir := filepath.Join("..", "..", "docs", "console")
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		for name, b := range shots {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644))
+		}
+	}
+	require.Len(t, shots, 7)
+}
