@@ -144,3 +144,32 @@ func TestAccessAt(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, r.Exists)
 }
+
+// TestDiff: between two times, the roles, databases and users added or
+// changed, and each user's reach gained or lost.
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	l := audittest.SampleAccess(t)
+	ctx := context.Background()
+	d, err := Diff(ctx, l.S, t0.Add(5*time.Minute), t0.Add(11*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, []Change{
+		{Kind: "user", Name: "alice", What: "changed", Detail: "user alice changed"},
+		{Kind: "reach", Name: "alice", What: "lost", Detail: "alice can no longer reach ledger"},
+	}, d.Changes)
+
+	d, err = Diff(ctx, l.S, t0.Add(30*time.Second), t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	var lines []string
+	for _, c := range d.Changes {
+		lines = append(lines, c.Kind+" "+c.Name+" "+c.What)
+	}
+	require.Equal(t, []string{"role dev added", "role prod added", "user alice added", "database ledger added", "database roach added",
+		"reach alice gained", "reach alice gained"}, lines)
+
+	d, err = Diff(ctx, l.S, t0.Add(11*time.Minute), t0.Add(20*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, d.Changes, "nothing changed after the last event")
+	_, err = Diff(ctx, l.S, t0.Add(time.Hour), t0)
+	require.Error(t, err)
+}

@@ -108,6 +108,19 @@ func (aq Audit) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (auditq
 	return auditquery.AccessAt(ctx, s.cfg.Control, q.At, q.User, q.DB)
 }
 
+// AccessDiff says what changed in who could reach what between two times
+// (auditquery.Diff); it needs the audit read right.
+func (aq Audit) AccessDiff(ctx context.Context, c Caller, q wire.AccessDiff) (auditquery.AccessDiff, error) {
+	s := aq.s
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbRead); err != nil {
+		return auditquery.AccessDiff{}, err
+	}
+	if q.From.IsZero() || q.To.IsZero() || q.To.Before(q.From) {
+		return auditquery.AccessDiff{}, invalidf("two times are required, the second not before the first (RFC 3339, or 2h for two hours ago)")
+	}
+	return auditquery.Diff(ctx, s.cfg.Control, q.From, q.To)
+}
+
 // Verify checks the audit stream against the anchors of the control
 // stream (auditquery.Verify): hash chains, checkpoint signatures, where
 // each chain starts and ends. Tampering is in the report. It needs the

@@ -237,6 +237,45 @@ func (a *app) accessCmd() *cobra.Command {
 	}
 	at.Flags().StringVar(&q.User, "user", "", "the Tollgate user (required)")
 	at.Flags().StringVar(&q.DB, "db", "", "only this database")
-	cmd.AddCommand(at)
+	cmd.AddCommand(at, a.accessDiffCmd())
 	return cmd
+}
+
+func (a *app) accessDiffCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff T1 T2",
+		Short: "What changed in who could reach what between two moments (roles, users, locks, databases, each user's reach)",
+		Example: `  tollctl access diff 2025-01-02T00:00:00Z 2025-01-03T00:00:00Z
+  tollctl access diff 24h 0s          # the last day`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := time.Now()
+			var q wire.AccessDiff
+			var err error
+			if q.From, err = parseWhen("T1", args[0], now); err != nil {
+				return err
+			}
+			if q.To, err = parseWhen("T2", args[1], now); err != nil {
+				return err
+			}
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			d, err := cl.AccessDiff(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return a.print(d, func(w io.Writer) {
+				fmt.Fprintf(w, "From %s to %s:\n", d.From.UTC().Format(time.RFC3339), d.To.UTC().Format(time.RFC3339))
+				if len(d.Changes) == 0 {
+					fmt.Fprintln(w, "  nothing changed")
+				}
+				for _, c := range d.Changes {
+					fmt.Fprintf(w, "  %-8s %-8s %s\n", c.Kind, c.What, c.Detail)
+				}
+			})
+		},
+	}
 }

@@ -95,6 +95,9 @@ func TestAuditCommands(t *testing.T) {
 	require.Contains(t, admin.ok("access", "at", time.Now().UTC().Format(time.RFC3339Nano), "--user=alice"), "roles: access")
 	require.Contains(t, admin.ok("access", "at", before, "--user=alice"), "did not exist")
 	require.Contains(t, admin.fail("access", "at", "now"), "--user is required")
+	diff := admin.ok("access", "diff", before, time.Now().UTC().Format(time.RFC3339Nano))
+	require.Contains(t, diff, "user     added    user alice added")
+	require.Contains(t, admin.fail("access", "diff", "0s", "1h"), "the second not before the first")
 
 	// verify: intact; a delete through the JetStream API is refused
 	// (tampering through a plain nats-server: audit_tamper_test.go).

@@ -181,6 +181,12 @@ func TestClientAndServerAgree(t *testing.T) {
 	refused(t, c.MFAConfirmTOTP(ctx, "not-a-code"), 400, control.CodeInvalid)
 	refused(t, c.MFARemove(ctx, wire.MFARemove{User: "nobody"}), 404, control.CodeNotFound)
 
+	diff, err := c.AccessDiff(ctx, wire.AccessDiff{From: time.Now().Add(-time.Hour), To: time.Now()})
+	require.NoError(t, err)
+	require.NotEmpty(t, diff.Changes, "the roles bootstrap created within the hour")
+	_, err = c.AccessDiff(ctx, wire.AccessDiff{From: time.Now(), To: time.Now().Add(-time.Hour)})
+	refused(t, err, 400, control.CodeInvalid)
+
 	idp := oidctest.Start()
 	t.Cleanup(idp.Close)
 	conn := wire.SSOConnector{OIDCConnector: schemas.OIDCConnector{Name: "corp", IssuerURL: idp.Issuer, ClientID: oidctest.WebClient,

@@ -15,6 +15,7 @@ func (s *Server) auditRoutes() {
 	mount(s, wire.PostAuditSearch, cmd(audit.Search))
 	mount(s, wire.GetAuditSession, cmd(audit.Session))
 	mount(s, wire.PostAuditAccess, cmd(audit.AccessAt))
+	mount(s, wire.PostAccessDiff, cmd(audit.AccessDiff))
 	mount(s, wire.PostAuditVerify, cmd(audit.Verify))
 	mount(s, wire.GetAuditAnchors, func(r *http.Request, c control.Caller, _ wire.None) (auditquery.Anchors, error) {
 		return audit.Anchors(r.Context(), c)

@@ -32,3 +32,8 @@ func (c *Client) AuditVerify(ctx context.Context, q wire.AuditVerify) (auditquer
 func (c *Client) AuditAnchors(ctx context.Context) (auditquery.Anchors, error) {
 	return call(ctx, c, wire.GetAuditAnchors, wire.None{})
 }
+
+// AccessDiff says what changed in who could reach what between two times.
+func (c *Client) AccessDiff(ctx context.Context, q wire.AccessDiff) (auditquery.AccessDiff, error) {
+	return call(ctx, c, wire.PostAccessDiff, q)
+}

@@ -225,6 +225,13 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	shot("access")
 	require.Contains(t, got, "held roles access")
 	require.Contains(t, got, "roach")
+	from := time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04")
+	do(chromedp.Navigate(f.url+"/web/access?from="+from), chromedp.WaitVisible(chromedp.ID("diff")))
+	got = text("#diff")
+	shot("access-diff")
+	require.Contains(t, got, "user carol added")
+	require.Contains(t, got, "database roach added")
+	require.Contains(t, got, "dave can reach roach as dave (roles access)")
 
 	do(chromedp.Navigate(f.url+"/web/live"), chromedp.WaitVisible(chromedp.CSS(`tr[data-session="s3"]`)))
 	shot("live")
@@ -253,5 +260,5 @@ func TestConsoleInARealBrowser(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644))
 		}
 	}
-	require.Len(t, shots, 7)
+	require.Len(t, shots, 8)
 }

@@ -86,12 +86,31 @@ func (c *Console) lock(w http.ResponseWriter, r *http.Request, s session) (strin
 type accessData struct {
 	At, User string
 	Result   *auditquery.AccessResult
+	From, To string
+	Diff     *auditquery.AccessDiff
 }
 
 func (c *Console) accessAt(_ http.ResponseWriter, r *http.Request, s session) (string, page, error) {
 	q := r.URL.Query()
-	d := accessData{At: q.Get("at"), User: q.Get("user")}
+	d := accessData{At: q.Get("at"), User: q.Get("user"), From: q.Get("from"), To: q.Get("to")}
 	p := page{Title: "Access at a time", Nav: "access", Data: &d}
+	if d.From != "" {
+		from, err := parseTime(d.From)
+		if err != nil {
+			return "access", p, &control.Error{Code: control.CodeInvalid, Message: "from: " + err.Error()}
+		}
+		to := time.Now()
+		if d.To != "" {
+			if to, err = parseTime(d.To); err != nil {
+				return "access", p, &control.Error{Code: control.CodeInvalid, Message: "to: " + err.Error()}
+			}
+		}
+		diff, err := c.svc.Audit().AccessDiff(r.Context(), s.caller, wire.AccessDiff{From: from, To: to})
+		if err != nil {
+			return "access", p, err
+		}
+		d.Diff = &diff
+	}
 	if d.User == "" {
 		return "access", p, nil
 	}

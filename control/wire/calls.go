@@ -81,6 +81,7 @@ var (
 	PostAuditSearch = authed[AuditSearch, AuditResults]("POST /v1/audit/search")
 	GetAuditSession = authed[string, auditquery.Transcript]("GET /v1/audit/sessions/{id}")
 	PostAuditAccess = authed[AccessAt, auditquery.AccessResult]("POST /v1/audit/access")
+	PostAccessDiff  = authed[AccessDiff, auditquery.AccessDiff]("POST /v1/audit/access-diff")
 	PostAuditVerify = authed[AuditVerify, auditquery.VerifyReport]("POST /v1/audit/verify")
 	GetAuditAnchors = authed[None, auditquery.Anchors]("GET /v1/audit/anchors")
 	GetExportStatus = authed[None, ExportStatus]("GET /v1/export/status")

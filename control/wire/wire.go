@@ -283,6 +283,13 @@ type AccessAt struct {
 	DB   string    `json:"db,omitempty"`
 }
 
+// AccessDiff is POST /v1/audit/access-diff: what changed in who could
+// reach what between From and To.
+type AccessDiff struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
 // AuditVerify is POST /v1/audit/verify: check the audit stream (hash
 // chains, checkpoints, chain starts) for the events stored since Since
 // (all when zero; chain starts are then not checked).
