@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -106,6 +107,23 @@ func (aq Audit) AccessAt(ctx context.Context, c Caller, q wire.AccessAt) (auditq
 		return auditquery.AccessResult{}, invalidf("a time is required (RFC 3339, e.g. 2025-01-02T15:04:05Z)")
 	}
 	return auditquery.AccessAt(ctx, s.cfg.Control, q.At, q.User, q.DB)
+}
+
+// FollowSessions calls fn with each session.started and session.ended
+// stored from now on, until ctx ends or fn fails (the console's live
+// page); it needs the audit list right.
+func (aq Audit) FollowSessions(ctx context.Context, c Caller, fn func(eventlog.Event) error) error {
+	s := aq.s
+	if err := s.Authorize(c, schemas.ResourceAudit, schemas.VerbList); err != nil {
+		return err
+	}
+	last, err := s.cfg.Audit.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	q := eventlog.Query{FromSeq: last + 1, Subjects: []string{
+		eventlog.AuditFilter("", "", "", schemas.TypeSessionStarted), eventlog.AuditFilter("", "", "", schemas.TypeSessionEnded)}}
+	return s.cfg.Audit.Follow(ctx, q, func(r eventlog.Record) error { return fn(r.Event) })
 }
 
 // AccessDiff says what changed in who could reach what between two times

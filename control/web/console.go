@@ -93,6 +93,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET "+Prefix+"/audit", c.authed(false, c.audit))
 	c.mux.Handle("GET "+Prefix+"/sessions/{id}", c.authed(false, c.sessionPage))
 	c.mux.Handle("GET "+Prefix+"/live", c.authed(false, c.live))
+	c.mux.Handle("GET "+Prefix+"/live/events", c.authed(false, c.liveEvents))
 	c.mux.Handle("POST "+Prefix+"/locks", c.authed(true, c.lock))
 	c.mux.Handle("GET "+Prefix+"/access", c.authed(false, c.accessAt))
 	c.mux.Handle("GET "+Prefix+"/requests", c.authed(false, c.requests))

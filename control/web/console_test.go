@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,4 +263,43 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		}
 	}
 	require.Len(t, shots, 8)
+}
+
+// TestLiveEventsFollowTheAuditStream: the live page's event stream says
+// when a session starts or ends, as the audit stream stores it; a user
+// without the audit right gets none.
+func TestLiveEventsFollowTheAuditStream(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	carol := browserClient(t)
+	formLogin(t, carol, f.url, "carol")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url+"/web/live/events", nil)
+	require.NoError(t, err)
+	resp, err := carol.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, line, "following the audit stream")
+	f.audit.Audit(time.Since(audittest.T0), "roach", "alice", "s3", schemas.TypeSessionEnded, schemas.SessionEnded{SessionID: "s3", Reason: "client"})
+	for {
+		line, err = br.ReadString('\n')
+		require.NoError(t, err)
+		if strings.HasPrefix(line, "data: ") {
+			require.Equal(t, "data: session.ended\n", line)
+			break
+		}
+	}
+
+	dave := browserClient(t)
+	formLogin(t, dave, f.url, "dave")
+	resp2, err := dave.Get(f.url + "/web/live/events")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, resp2.StatusCode)
+	resp2.Body.Close()
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -65,6 +67,35 @@ func (c *Console) live(_ http.ResponseWriter, r *http.Request, s session) (strin
 		d.Locks = locks
 	}
 	return "live", p, nil
+}
+
+// liveEvents streams server-sent events, one per session.started or
+// session.ended stored from now on (the audit stream followed), so the
+// live page redraws when a session comes or goes.
+func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) (string, page, error) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return "error", page{Title: "Live"}, &control.Error{Code: control.CodeInternal, Message: "streaming is not supported here"}
+	}
+	// Refused before the stream starts (FollowSessions checks it too).
+	if err := c.svc.Authorize(s.caller, schemas.ResourceAudit, schemas.VerbList); err != nil {
+		return "error", page{Title: "Live"}, err
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": following the audit stream\n\n")
+	fl.Flush()
+	err := c.svc.Audit().FollowSessions(r.Context(), s.caller, func(ev eventlog.Event) error {
+		if _, err := fmt.Fprintf(w, "event: session\ndata: %s\n\n", ev.Type); err != nil {
+			return err
+		}
+		fl.Flush()
+		return nil
+	})
+	if err != nil && r.Context().Err() == nil {
+		c.log.Warn().Err(err).Msg("live events stopped")
+	}
+	return "", page{}, nil
 }
 
 func (c *Console) lock(w http.ResponseWriter, r *http.Request, s session) (string, page, error) {

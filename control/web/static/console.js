@@ -24,13 +24,23 @@
     show(steps.length - 1);
   }
   if (document.body.dataset.refresh) {
-    // The live table, redrawn every second from the audit stream.
-    setInterval(function () {
+    // The live table, redrawn when the audit stream has a session start or
+    // end (server-sent events); every 2 s if the stream is not available.
+    var redraw = function () {
       fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("live"), cur = document.getElementById("live");
         if (fresh && cur) { cur.replaceWith(fresh); }
       }).catch(function () {});
-    }, 1000);
+    };
+    var poll = null;
+    if (window.EventSource) {
+      var es = new EventSource("/web/live/events");
+      es.addEventListener("session", redraw);
+      es.onerror = function () { if (!poll) { poll = setInterval(redraw, 2000); } };
+      es.onopen = function () { if (poll) { clearInterval(poll); poll = null; } redraw(); };
+    } else {
+      poll = setInterval(redraw, 2000);
+    }
   }
 })();
