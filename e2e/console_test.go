@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-db/tollgate/control/client"
+)
+
+// chromiumPath returns Debian's Chromium, or fails saying how to install
+// it.
+func chromiumPath(t *testing.T) string {
+	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Fatal("the console's browser tests need Chromium: apt-get install -y chromium (.ci/run installs it)")
+	return ""
+}
+
+// TestConsoleLocksALivePsqlSession: alice's psql runs a long statement
+// through the agent; carol, an auditor and editor, logs in to the web
+// console of the running control in headless Chromium, sees the session
+// on the live page and locks alice; the agent ends the session (psql
+// fails), the session leaves the page without a reload, and the session's
+// page shows how it ended. PostgreSQL's log and the audit agree.
+func TestConsoleLocksALivePsqlSession(t *testing.T) {
+	w := newWorld(t)
+	_, controlAddr, pin := w.startLocalControl("")
+	w.signUpAlice(controlAddr, pin)
+	pg := w.alicesPostgres(controlAddr, nil, nil, "")
+	agent := w.startAgent(controlAddr, pin, pg.Addr())
+
+	// carol signs up through the API (toll's identity on this machine is alice's).
+	out := w.run("", "tollctl", "users", "add", "--roles=auditor,editor", "carol")
+	invite := regexp.MustCompile(`--invite[= ](\S+)`).FindStringSubmatch(out)
+	require.Len(t, invite, 2, out)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	const carolPassword = "carol-console-password"
+	resp, err := hc.Post("https://"+controlAddr+"/v1/signup", "application/json",
+		strings.NewReader(`{"invite":"`+invite[1]+`","password":"`+carolPassword+`","public_key_pem":`+jsonString(testPublicKey(t))+`}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	psql := w.start("toll", "db", "connect", "pg", "--db-user=alice", "--db-name=alice", "--", "-X", "-c", "select pg_sleep(120)")
+	eventually(t, "the session is audited", psql, func() bool {
+		o, _, err := w.try("", "tollctl", "audit", "search", "--user=alice", "--type=query")
+		return err == nil && strings.Contains(o, "pg_sleep(120)")
+	})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox,
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	base := "https://" + controlAddr
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, steps...))
+	}
+	do(chromedp.Navigate(base+"/web/live"), chromedp.WaitVisible(chromedp.ID("user")),
+		chromedp.SendKeys(chromedp.ID("user"), "carol"), chromedp.SendKeys(chromedp.ID("password"), carolPassword),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("#live tbody tr")))
+	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#live tbody tr")))
+	require.NoError(t, err)
+	require.Contains(t, row, "alice")
+	sid, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#live tbody tr"), "data-session"))
+	require.NoError(t, err)
+	require.True(t, sid.Exists)
+
+	do(chromedp.Click(chromedp.CSS(`#live tbody tr button`)))
+	select {
+	case <-psql.done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the lock did not end alice's psql session")
+	}
+	require.NotEqual(t, 0, psql.cmd.ProcessState.ExitCode(), psql.out.String())
+	do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-session="` + sid.Value + `"]`)))
+
+	do(chromedp.Navigate(base+"/web/sessions/"+url.PathEscape(sid.Value)), chromedp.WaitVisible(chromedp.ID("timeline")))
+	timeline, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("timeline")))
+	require.NoError(t, err)
+	require.Contains(t, timeline, "select pg_sleep(120)")
+	require.Contains(t, timeline, "session ended: lock terminating connection: access locked by Tollgate: locked from the web console by carol")
+	chain, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("chain")))
+	require.NoError(t, err)
+	require.Contains(t, chain, "verified", "a real agent's chain verifies")
+	requireSessionsAgree(t, w, agent, pg)
+}
+
+func testPublicKey(t *testing.T) string {
+	_, pub, err := client.NewKey()
+	require.NoError(t, err)
+	return string(pub)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
