@@ -29,9 +29,38 @@ func (au Auth) ConsoleLogin(ctx context.Context, req wire.Login, remote string) 
 	if err := au.checkLogin(ctx, req, remote); err != nil {
 		return "", ConsoleSession{}, err
 	}
+	token, cs, err := s.consoleSession(ctx, req.User)
+	if err != nil {
+		return "", ConsoleSession{}, err
+	}
+	s.loginAudit(ctx, req.User, "password", remote, true, "")
+	return token, cs, nil
+}
+
+// FinishConsole finishes a web console login through single sign-on
+// (SSO.Finish's checks) with a console session instead of a cert; a
+// login that needs a one-time code answers MFARequired and its Pending
+// (finished with it and the code).
+func (o SSO) FinishConsole(ctx context.Context, req wire.SSOFinish, remote string) (string, ConsoleSession, wire.SSOLogin, error) {
+	s := o.s
+	v, pending, err := o.check(ctx, req, remote)
+	if err != nil || pending.MFARequired {
+		return "", ConsoleSession{}, pending, err
+	}
+	token, cs, err := s.consoleSession(ctx, v.User)
+	if err != nil {
+		return "", ConsoleSession{}, wire.SSOLogin{}, err
+	}
+	s.ssoAudit(ctx, v, remote, true, "")
+	return token, cs, wire.SSOLogin{User: v.User}, nil
+}
+
+// consoleSession seals a console session of user, lasting as a user cert
+// would.
+func (s *Service) consoleSession(ctx context.Context, user string) (string, ConsoleSession, error) {
 	var ttl time.Duration
 	s.View(func(st *projections.State) {
-		if u, ok := st.Users[req.User]; ok {
+		if u, ok := st.Users[user]; ok {
 			ttl = sessionTTL(st, u.Roles, 0)
 		}
 	})
@@ -39,7 +68,7 @@ func (au Auth) ConsoleLogin(ctx context.Context, req wire.Login, remote string) 
 	if _, err := rand.Read(b); err != nil {
 		return "", ConsoleSession{}, err
 	}
-	cs := ConsoleSession{User: req.User, Expires: s.cfg.Clock.Now().Add(ttl).UTC(), CSRF: base64.RawURLEncoding.EncodeToString(b)}
+	cs := ConsoleSession{User: user, Expires: s.cfg.Clock.Now().Add(ttl).UTC(), CSRF: base64.RawURLEncoding.EncodeToString(b)}
 	sealer, err := s.sealer(ctx)
 	if err != nil {
 		return "", ConsoleSession{}, err
@@ -48,7 +77,6 @@ func (au Auth) ConsoleLogin(ctx context.Context, req wire.Login, remote string) 
 	if err != nil {
 		return "", ConsoleSession{}, err
 	}
-	s.loginAudit(ctx, req.User, "password", remote, true, "")
 	return token, cs, nil
 }
 

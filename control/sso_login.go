@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"net/url"
 	"reflect"
 	"slices"
 	"time"
@@ -31,10 +32,42 @@ type verifiedLogin struct {
 // Begin starts a login through a connector: the provider's authorization
 // URL, with the flow sealed in its state.
 func (o SSO) Begin(ctx context.Context, req wire.SSOBegin) (wire.SSOAuth, error) {
-	s := o.s
 	if err := checkRedirect(req.RedirectURL); err != nil {
 		return wire.SSOAuth{}, err
 	}
+	return o.begin(ctx, req)
+}
+
+// ConsoleSSOPath is the web console's single sign-on callback: a
+// provider's client for the console registers https://CONTROL/ + it.
+const ConsoleSSOPath = "/web/sso/callback"
+
+// BeginConsole starts a web console login through a connector, coming
+// back to control's own console callback (an https URL ending in
+// ConsoleSSOPath, registered at the provider).
+func (o SSO) BeginConsole(ctx context.Context, connector, redirect string) (wire.SSOAuth, error) {
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme != "https" || u.Path != ConsoleSSOPath || u.RawQuery != "" || u.User != nil {
+		return wire.SSOAuth{}, invalidf("the console's redirect %q is not https://HOST%s", redirect, ConsoleSSOPath)
+	}
+	return o.begin(ctx, wire.SSOBegin{Connector: connector, RedirectURL: redirect})
+}
+
+// Names lists the connectors' names (the console's login page offers
+// them; they are no secret).
+func (o SSO) Names() []string {
+	var names []string
+	o.s.View(func(st *projections.State) {
+		for n := range st.SSOConnectors {
+			names = append(names, n)
+		}
+	})
+	slices.Sort(names)
+	return names
+}
+
+func (o SSO) begin(ctx context.Context, req wire.SSOBegin) (wire.SSOAuth, error) {
+	s := o.s
 	var (
 		conn schemas.OIDCConnector
 		err  error
@@ -71,38 +104,57 @@ func (o SSO) Begin(ctx context.Context, req wire.SSOBegin) (wire.SSOAuth, error)
 // second factor when it has one, then a user cert.
 func (o SSO) Finish(ctx context.Context, req wire.SSOFinish, remote string) (wire.SSOLogin, error) {
 	s := o.s
+	v, pending, err := o.check(ctx, req, remote)
+	if err != nil || pending.MFARequired {
+		return pending, err
+	}
+	cert, err := s.issueUserCert(ctx, v.User, req.TTL, req.PublicKeyPEM, "", time.Time{})
+	if err != nil {
+		s.ssoAudit(ctx, v, remote, false, "certificate not issued")
+		return wire.SSOLogin{}, err
+	}
+	s.ssoAudit(ctx, v, remote, true, "")
+	return wire.SSOLogin{Cert: &cert, User: v.User}, nil
+}
+
+// check verifies a login up to its second factor: the code exchanged (or
+// a pending login opened), the user brought up to date, not locked, its
+// one-time code right. A login that needs a code answers MFARequired and
+// its sealed Pending.
+func (o SSO) check(ctx context.Context, req wire.SSOFinish, remote string) (verifiedLogin, wire.SSOLogin, error) {
+	s := o.s
 	sealer, err := s.sealer(ctx)
 	if err != nil {
-		return wire.SSOLogin{}, err
+		return verifiedLogin{}, wire.SSOLogin{}, err
 	}
 	now := s.cfg.Clock.Now()
 	var v verifiedLogin
 	if req.Pending != "" {
 		if err := sealer.Open(sealVerified, req.Pending, now, &v); err != nil {
-			return wire.SSOLogin{}, unauthorizedf("this login waited too long for its one-time code, or is not one control began: run toll login --auth=oidc again")
+			return v, wire.SSOLogin{}, unauthorizedf("this login waited too long for its one-time code, or is not one control began: run toll login --auth=oidc again")
 		}
 	} else {
 		if v, err = o.verify(ctx, sealer, req, remote); err != nil {
-			return wire.SSOLogin{}, err
+			return v, wire.SSOLogin{}, err
 		}
 	}
 	fail := func(reason string) { s.ssoAudit(ctx, v, remote, false, reason) }
 	if until, locked := s.throttle.locked(v.User, now); locked {
 		fail("locked out after repeated failures")
-		return wire.SSOLogin{}, &Error{Code: CodeLocked, Err: ErrLoginThrottled,
+		return v, wire.SSOLogin{}, &Error{Code: CodeLocked, Err: ErrLoginThrottled,
 			Message: "too many failed logins for " + v.User + "; login is locked until " + until.UTC().Format(time.RFC3339)}
 	}
 	if err := s.userLockedOut(v.User); err != nil {
 		fail("locked")
-		return wire.SSOLogin{}, err
+		return v, wire.SSOLogin{}, err
 	}
 	if err := s.secondFactor(ctx, v.User, req.OTP); err != nil {
 		if errors.Is(err, ErrMFARequired) {
 			pending, serr := sealer.Seal(sealVerified, now.Add(SSOPendingTTL), v)
 			if serr != nil {
-				return wire.SSOLogin{}, serr
+				return v, wire.SSOLogin{}, serr
 			}
-			return wire.SSOLogin{MFARequired: true, Pending: pending, User: v.User}, nil
+			return v, wire.SSOLogin{MFARequired: true, Pending: pending, User: v.User}, nil
 		}
 		fail("wrong or reused one-time code")
 		wait := s.throttle.fail(v.User, now)
@@ -110,16 +162,10 @@ func (o SSO) Finish(ctx context.Context, req wire.SSOFinish, remote string) (wir
 		case <-time.After(wait):
 		case <-ctx.Done():
 		}
-		return wire.SSOLogin{}, err
+		return v, wire.SSOLogin{}, err
 	}
 	s.throttle.ok(v.User)
-	cert, err := s.issueUserCert(ctx, v.User, req.TTL, req.PublicKeyPEM, "", time.Time{})
-	if err != nil {
-		fail("certificate not issued")
-		return wire.SSOLogin{}, err
-	}
-	s.ssoAudit(ctx, v, remote, true, "")
-	return wire.SSOLogin{Cert: &cert, User: v.User}, nil
+	return v, wire.SSOLogin{User: v.User}, nil
 }
 
 func (s *Service) ssoAudit(ctx context.Context, v verifiedLogin, remote string, ok bool, reason string) {

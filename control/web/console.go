@@ -78,6 +78,9 @@ type page struct {
 	Notice  string
 	Data    any
 	Refresh bool
+	// Continue, when set, is where the page sends the browser on (a
+	// same-site navigation, so the SameSite=Strict cookie goes along).
+	Continue string
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, s session) (string, page, error)
@@ -87,6 +90,9 @@ func (c *Console) routes() {
 	c.mux.Handle("GET "+Prefix+"/static/", headers(http.StripPrefix(Prefix+"/static/", http.FileServerFS(static))))
 	c.mux.Handle("GET "+Prefix+"/login", headers(http.HandlerFunc(c.loginForm)))
 	c.mux.Handle("POST "+Prefix+"/login", headers(http.HandlerFunc(c.login)))
+	c.mux.Handle("GET "+Prefix+"/sso/start", headers(http.HandlerFunc(c.ssoStart)))
+	c.mux.Handle("GET "+control.ConsoleSSOPath, headers(http.HandlerFunc(c.ssoCallback)))
+	c.mux.Handle("POST "+Prefix+"/sso/otp", headers(http.HandlerFunc(c.ssoOTP)))
 	c.mux.Handle("GET "+Prefix+"/{$}", headers(http.RedirectHandler(Prefix+"/audit", http.StatusSeeOther)))
 	c.mux.Handle("GET "+Prefix, headers(http.RedirectHandler(Prefix+"/audit", http.StatusSeeOther)))
 	c.mux.Handle("POST "+Prefix+"/logout", c.authed(true, c.logout))
@@ -180,7 +186,7 @@ func (c *Console) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
 		http.Error(w, "log in to the console first", http.StatusUnauthorized)
 		return
 	}
-	c.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: msg, Data: loginData{Next: r.URL.RequestURI()}})
+	c.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: msg, Data: loginData{Next: r.URL.RequestURI(), Connectors: c.svc.SSO().Names()}})
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {

@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/internal/oidctest"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -302,4 +303,43 @@ func TestLiveEventsFollowTheAuditStream(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, resp2.StatusCode)
 	resp2.Body.Close()
+}
+
+// TestConsoleSingleSignOn: the login page offers the cluster's OIDC
+// connector; the browser logs in at the provider (a real one, run here)
+// and comes back to the console's callback as the user the claims map to,
+// who sees the audit its auditor role allows.
+func TestConsoleSingleSignOn(t *testing.T) {
+	f := start(t)
+	idp := oidctest.Start(oidctest.User{ID: "u9", Username: "erin", Password: "erin-idp-pw", Email: "erin@example.com", Groups: []string{"audit"}})
+	t.Cleanup(idp.Close)
+	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
+	_, err := f.svc.SSO().Create(context.Background(), admin, wire.SSOConnector{OIDCConnector: schemas.OIDCConnector{Name: "corp",
+		IssuerURL: idp.Issuer, ClientID: oidctest.WebClient, Scopes: []string{"email", "groups"},
+		ClaimsToRoles: []schemas.ClaimMapping{{Claim: "groups", Value: "audit", Roles: []string{"auditor"}}}}, ClientSecret: oidctest.WebSecret})
+	require.NoError(t, err)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(f.url+"/web/login"), chromedp.WaitVisible(chromedp.CSS("a.sso-login"))))
+	tctx, tcancel := context.WithTimeout(ctx, time.Minute)
+	defer tcancel()
+	err = chromedp.Do(tctx, chromedp.Click(chromedp.CSS("a.sso-login")), chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "erin"), chromedp.SendKeys(chromedp.ID("password"), "erin-idp-pw"),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("table.events")))
+	if err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("single sign-on in the browser: %v (at %s: %s)", err, loc, body)
+	}
+	who, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("form.logout span")))
+	require.NoError(t, err)
+	require.Equal(t, "erin@example.com", who)
+	rows, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.events")))
+	require.NoError(t, err)
+	require.Contains(t, rows, "session.started", "the auditor role the groups claim gave")
 }

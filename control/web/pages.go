@@ -45,10 +45,61 @@ func shortID(s string) string {
 type loginData struct {
 	Next, User string
 	NeedOTP    bool
+	// Connectors are the single sign-on connectors to log in through.
+	Connectors []string
+	// Pending is a single sign-on login waiting for its one-time code.
+	Pending string
 }
 
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
-	c.render(w, http.StatusOK, "login", page{Title: "Log in", Data: loginData{Next: r.URL.Query().Get("next")}})
+	c.render(w, http.StatusOK, "login", page{Title: "Log in", Data: loginData{Next: r.URL.Query().Get("next"), Connectors: c.svc.SSO().Names()}})
+}
+
+// ssoStart sends the browser to the connector's provider, to come back
+// to this control's console callback.
+func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
+	auth, err := c.svc.SSO().BeginConsole(r.Context(), r.URL.Query().Get("connector"), "https://"+r.Host+control.ConsoleSSOPath)
+	if err != nil {
+		e := control.AsError(err)
+		c.render(w, statusOf(e.Code), "login", page{Title: "Log in", Error: e.Message, Data: loginData{Connectors: c.svc.SSO().Names()}})
+		return
+	}
+	http.Redirect(w, r, auth.URL, http.StatusSeeOther)
+}
+
+// ssoCallback finishes a single sign-on login with the provider's code.
+func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		c.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "the provider refused the login: " + e + " " + q.Get("error_description"),
+			Data: loginData{Connectors: c.svc.SSO().Names()}})
+		return
+	}
+	c.ssoFinish(w, r, wire.SSOFinish{State: q.Get("state"), Code: q.Get("code")})
+}
+
+// ssoOTP finishes a pending single sign-on login with its one-time code.
+func (c *Console) ssoOTP(w http.ResponseWriter, r *http.Request) {
+	c.ssoFinish(w, r, wire.SSOFinish{Pending: r.PostFormValue("pending"), OTP: r.PostFormValue("otp")})
+}
+
+func (c *Console) ssoFinish(w http.ResponseWriter, r *http.Request, req wire.SSOFinish) {
+	token, cs, pending, err := c.svc.SSO().FinishConsole(r.Context(), req, r.RemoteAddr)
+	if err != nil {
+		e := control.AsError(err)
+		c.render(w, statusOf(e.Code), "login", page{Title: "Log in", Error: e.Message, Data: loginData{Connectors: c.svc.SSO().Names()}})
+		return
+	}
+	if pending.MFARequired {
+		c.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "enter the one-time code of your authenticator app",
+			Data: loginData{User: pending.User, Pending: pending.Pending, NeedOTP: true}})
+		return
+	}
+	setCookie(w, token, cs.Expires)
+	// The provider's redirect brought the browser here from another site:
+	// a SameSite=Strict cookie would not go along a redirect of that
+	// navigation, so this page moves on by itself (same-site).
+	c.render(w, http.StatusOK, "continue", page{Title: "Logged in", Continue: Prefix + "/audit"})
 }
 
 // safeNext keeps a redirect inside the console.
@@ -74,6 +125,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		e := control.AsError(err)
+		d.Connectors = c.svc.SSO().Names()
 		c.render(w, statusOf(e.Code), "login", page{Title: "Log in", Error: e.Message, Data: d})
 		return
 	}

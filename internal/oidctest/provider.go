@@ -25,7 +25,8 @@ const (
 	// (redirect http://127.0.0.1/callback registered without one).
 	NativeClient = "tollgate-native"
 	// WebClient is a confidential client with WebSecret, redirected to
-	// http://127.0.0.1:*/callback.
+	// http://127.0.0.1:*/callback (toll) or
+	// https://127.0.0.1:*/web/sso/callback (the web console).
 	WebClient = "tollgate-web"
 	WebSecret = "web-client-secret-not-for-events"
 )
@@ -115,7 +116,9 @@ type groupsStorage struct {
 
 type globClient struct{ *storage.Client }
 
-func (globClient) RedirectURIGlobs() []string           { return []string{"http://127.0.0.1:*/callback"} }
+func (globClient) RedirectURIGlobs() []string {
+	return []string{"http://127.0.0.1:*/callback", "https://127.0.0.1:*/web/sso/callback"}
+}
 func (globClient) PostLogoutRedirectURIGlobs() []string { return nil }
 
 var _ op.HasRedirectGlobs = globClient{}
