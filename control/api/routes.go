@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net"
 	"net/http"
 
@@ -25,7 +26,12 @@ func (s *Server) routes() {
 	s.agentRoutes()
 	s.requestRoutes()
 	s.ssoRoutes()
-	console := web.New(s.svc, s.log).Handler()
+	console := web.New(s.svc, s.log, func(ctx context.Context) wire.ExportStatus {
+		if f := s.exportStatus.Load(); f != nil {
+			return (*f)(ctx)
+		}
+		return wire.ExportStatus{}
+	}).Handler()
 	s.mux.Handle(web.Prefix+"/", console)
 	s.mux.Handle(web.Prefix, console)
 	s.mux.HandleFunc("/", s.serve(true, func(r *http.Request, _ control.Caller) (any, error) {

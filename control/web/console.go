@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"embed"
 	"html/template"
@@ -12,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/wire"
 )
 
 //go:embed templates/*.html
@@ -31,19 +33,24 @@ const cookieName = "tollgate_console"
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// ExportStatus reports the export subscribers of control's process (the
+// cluster page's lag); nil when the process runs none.
+type ExportStatus func(ctx context.Context) wire.ExportStatus
+
 // Console serves the web console of one control Service.
 type Console struct {
-	svc   *control.Service
-	log   zerolog.Logger
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	svc    *control.Service
+	export ExportStatus
+	log    zerolog.Logger
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
 }
 
 // New returns the console of svc. Its templates are embedded: one that
 // does not parse is a bug of this build, and New panics (every test
 // building a console would fail).
-func New(svc *control.Service, log zerolog.Logger) *Console {
-	c := &Console{svc: svc, log: log.With().Str("component", "console").Logger(), pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+func New(svc *control.Service, log zerolog.Logger, export ExportStatus) *Console {
+	c := &Console{svc: svc, export: export, log: log.With().Str("component", "console").Logger(), pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)

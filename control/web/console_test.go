@@ -71,7 +71,7 @@ func start(t *testing.T) *fixture {
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
 	admin := control.Caller{Kind: control.CallerUser, Name: control.AdminUser}
-	for name, roles := range map[string][]string{"carol": {"editor", "auditor"}, "dave": {"access"}} {
+	for name, roles := range map[string][]string{"carol": {"editor", "auditor"}, "dave": {"access", "requester"}} {
 		inv, err := svc.Users().Add(ctx, admin, schemas.User{Name: name, Roles: roles, Traits: map[string][]string{"db_users": {name}, "db_names": {name}}})
 		require.NoError(t, err)
 		_, err = svc.Auth().Signup(ctx, wire.Login{Invite: inv.Invite, Password: password, PublicKeyPEM: pubKey(t)}, "")
@@ -81,7 +81,16 @@ func start(t *testing.T) *fixture {
 	require.NoError(t, err)
 	cert, err := svc.ServerCertificate(ctx)
 	require.NoError(t, err)
-	ts := httptest.NewUnstartedServer(api.New(svc, zerolog.Nop()).Handler())
+	_, err = svc.Requests().Create(ctx, control.Caller{Kind: control.CallerUser, Name: "dave"},
+		wire.AccessRequestCreate{Roles: []string{"editor"}, Reason: "incident 42", Duration: time.Hour})
+	require.NoError(t, err)
+	srv := api.New(svc, zerolog.Nop())
+	// The process's export subscribers, as the node reports them.
+	srv.SetExportStatus(func(context.Context) wire.ExportStatus {
+		return wire.ExportStatus{Configured: true, Sinks: []wire.ExportSink{{Name: "siem", Type: "webhook", Format: "ocsf",
+			Streams: []wire.ExportStream{{Stream: eventlog.AuditStream, Consumer: "siem", Lag: 3, Exported: 42}}}}}
+	})
+	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.TLS = api.TLSConfig(cert)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
@@ -249,12 +258,36 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-session="s3"]`)))
 
 	do(chromedp.Navigate(f.url+"/web/requests"), chromedp.WaitVisible(chromedp.CSS("table.events")))
+	require.Contains(t, text("table.events"), "incident 42")
 	shot("requests")
+	do(chromedp.SendKeys(chromedp.CSS(`input[name="reason"]`), "on call"), chromedp.Click(chromedp.CSS(`button[value="approve"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.events")))
+	reqs, err := f.svc.Requests().List(control.Caller{Kind: control.CallerUser, Name: control.AdminUser}, wire.AccessRequestsQuery{State: schemas.RequestApproved})
+	require.NoError(t, err)
+	require.Len(t, reqs, 1, "carol approved dave's request from the page")
+	require.Equal(t, "carol", reqs[0].Reviews[0].Reviewer)
 	do(chromedp.Navigate(f.url+"/web/cluster"), chromedp.WaitVisible(chromedp.CSS("table.events")))
 	got = text("main")
 	shot("cluster")
 	require.Contains(t, got, "Cluster console")
 	require.Contains(t, got, "sha256:")
+	require.Contains(t, text("#export"), "siem\twebhook\tocsf\tTOLLGATE_AUDIT\t3\t42", "the export subscriber's lag")
+
+	// A change without the session's CSRF token, sent from the page
+	// itself, is refused and locks nobody.
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/web/locks", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "user=dave"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, status)
+	require.Len(t, locks(t, f), 1, "still only carol's lock of alice")
+
+	// Log out; dave, without the audit right, sees no events.
+	do(chromedp.Click(chromedp.CSS("form.logout button")), chromedp.WaitVisible(chromedp.ID("user")),
+		chromedp.SendKeys(chromedp.ID("user"), "dave"), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	refusal := text("p.error")
+	require.Contains(t, refusal, "dave")
+	require.NotContains(t, text("main"), "alice", "no event of the trail")
+	require.Contains(t, refusal, "may not list audit")
 
 	if *update {
 		dir := filepath.Join("..", "..", "docs", "console")

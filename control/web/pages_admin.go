@@ -185,6 +185,9 @@ type clusterData struct {
 	Status    wire.Status
 	Agents    []wire.Agent
 	Databases []wire.Database
+	// Export is the export subscribers' state, for callers with the
+	// audit read right.
+	Export *wire.ExportStatus
 }
 
 func (c *Console) cluster(_ http.ResponseWriter, r *http.Request, s session) (string, page, error) {
@@ -198,5 +201,9 @@ func (c *Console) cluster(_ http.ResponseWriter, r *http.Request, s session) (st
 	d.Status = st
 	d.Agents, _ = c.svc.Agents().List(s.caller)
 	d.Databases, _ = c.svc.Databases().List(s.caller, wire.DatabasesQuery{All: true})
+	if c.export != nil && c.svc.Authorize(s.caller, schemas.ResourceAudit, schemas.VerbRead) == nil {
+		ex := c.export(r.Context())
+		d.Export = &ex
+	}
 	return "cluster", p, nil
 }
