@@ -144,7 +144,7 @@ func lockDiff(a *projections.State, from time.Time, b *projections.State, to tim
 
 func lockTarget(l *projections.Lock) string {
 	var parts []string
-	for _, p := range [][2]string{{"user", l.Target.User}, {"role", l.Target.Role}, {"database", l.Target.Database}, {"agent", l.Target.Agent}} {
+	for _, p := range [][2]string{{"user", l.Target.User}, {"role", l.Target.Role}, {"database", l.Target.Database}, {"agent", l.Target.Agent}, {"session", l.Target.Session}} {
 		if p[1] != "" {
 			parts = append(parts, p[0]+" "+p[1])
 		}

@@ -23,8 +23,11 @@ func (s *Service) Locks() Locks { return Locks{s} }
 func (ls Locks) Add(ctx context.Context, c Caller, l wire.Lock) (wire.Lock, error) {
 	s := ls.s
 	t := l.Target
-	if t.User == "" && t.Role == "" && t.Database == "" && t.Agent == "" {
-		return wire.Lock{}, invalidf("a lock needs a target: --user, --role, --db or --agent")
+	if t.User == "" && t.Role == "" && t.Database == "" && t.Agent == "" && t.Session == "" {
+		return wire.Lock{}, invalidf("a lock needs a target: --user, --role, --db, --agent or --session")
+	}
+	if t.Session != "" && (t.User != "" || t.Role != "" || t.Database != "" || t.Agent != "") {
+		return wire.Lock{}, invalidf("a session lock ends that one session: give --session alone")
 	}
 	if l.TTL < 0 {
 		return wire.Lock{}, invalidf("lock ttl %s is negative", l.TTL)

@@ -170,7 +170,7 @@ func (s *Service) userLockedOut(user string) error {
 				continue
 			}
 			t := lk.Target
-			if t.Database != "" || t.Agent != "" {
+			if t.Database != "" || t.Agent != "" || t.Session != "" {
 				continue
 			}
 			if t.User != "" && t.User != user {

@@ -34,9 +34,10 @@ func chromiumPath(t *testing.T) string {
 // TestConsoleLocksALivePsqlSession: alice's psql runs a long statement
 // through the agent; carol, an auditor and editor, logs in to the web
 // console of the running control in headless Chromium, sees the session
-// on the live page and locks alice; the agent ends the session (psql
-// fails), the session leaves the page without a reload, and the session's
-// page shows how it ended. PostgreSQL's log and the audit agree.
+// on the live page and locks that session; the agent ends it (psql
+// fails) and alice's next session opens, the session leaves the page
+// without a reload, and the session's page shows how it ended and that
+// its chain verifies. PostgreSQL's log and the audit agree.
 func TestConsoleLocksALivePsqlSession(t *testing.T) {
 	w := newWorld(t)
 	_, controlAddr, pin := w.startLocalControl("")
@@ -77,20 +78,33 @@ func TestConsoleLocksALivePsqlSession(t *testing.T) {
 	do(chromedp.Navigate(base+"/web/live"), chromedp.WaitVisible(chromedp.ID("user")),
 		chromedp.SendKeys(chromedp.ID("user"), "carol"), chromedp.SendKeys(chromedp.ID("password"), carolPassword),
 		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("#live tbody tr")))
-	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#live tbody tr")))
-	require.NoError(t, err)
+	// The live table is redrawn when the audit stream says so: read it
+	// until it holds alice's row (a redraw may replace it while it is read).
+	var row string
+	var sid chromedp.AttributeResult
+	for range 100 {
+		row, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#live tbody tr")))
+		require.NoError(t, err)
+		sid, err = chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#live tbody tr"), "data-session"))
+		require.NoError(t, err)
+		if strings.Contains(row, "alice") && sid.Exists {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	require.Contains(t, row, "alice")
-	sid, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#live tbody tr"), "data-session"))
-	require.NoError(t, err)
 	require.True(t, sid.Exists)
 
-	do(chromedp.Click(chromedp.CSS(`#live tbody tr button`)))
+	do(chromedp.Click(chromedp.CSS(`#live tbody tr button.lock-session`)))
 	select {
 	case <-psql.done:
 	case <-time.After(90 * time.Second):
 		t.Fatal("the lock did not end alice's psql session")
 	}
 	require.NotEqual(t, 0, psql.cmd.ProcessState.ExitCode(), psql.out.String())
+	// The lock was that session's: alice's next session opens.
+	got := w.run("", "toll", "db", "connect", "pg", "--db-user=alice", "--db-name=alice", "--", "-X", "-A", "-t", "-c", "select 'next session'")
+	require.Equal(t, "next session", strings.TrimSpace(got))
 	do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-session="` + sid.Value + `"]`)))
 
 	do(chromedp.Navigate(base+"/web/sessions/"+url.PathEscape(sid.Value)), chromedp.WaitVisible(chromedp.ID("timeline")))

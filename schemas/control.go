@@ -275,6 +275,10 @@ type LockTarget struct {
 	Role     string `json:"role,omitempty"`
 	Database string `json:"database,omitempty"`
 	Agent    string `json:"agent,omitempty"`
+	// Session, when set, is the one database session the lock ends (it
+	// blocks no new session: a session id is never reused); the other
+	// fields are then not set.
+	Session string `json:"session,omitempty"`
 }
 
 // LockCreated blocks access for its target until deleted or expired.

@@ -355,6 +355,8 @@ func (d *scanner) lockTarget(k string, v *LockTarget) bool {
 		return d.str(&v.Database)
 	case "agent":
 		return d.str(&v.Agent)
+	case "session":
+		return d.str(&v.Session)
 	}
 	return false
 }

@@ -335,7 +335,11 @@ func (g *Gateway) check(now time.Time) {
 					"terminating connection: Tollgate user "+l.sess.Identity.User+" was deleted")})
 				continue
 			}
-			if lk := access.LockFor(st, id, l.sess.Database.Name, g.id.AgentID, now); lk != nil {
+			lk := access.LockFor(st, id, l.sess.Database.Name, g.id.AgentID, now)
+			if lk == nil {
+				lk = access.SessionLockFor(st, l.sess.ID, now)
+			}
+			if lk != nil {
 				out = append(out, verdict{l, schemas.EndLock, pgwire.Fatal(pgwire.CodeAdminShutdown,
 					"terminating connection: "+lockMessage(lk))})
 				continue

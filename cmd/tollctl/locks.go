@@ -45,6 +45,7 @@ func (a *app) lockCmd() *cobra.Command {
 	f.StringVar(&l.Target.Role, "role", "", "role to lock")
 	f.StringVar(&l.Target.Database, "db", "", "database to lock")
 	f.StringVar(&l.Target.Agent, "agent", "", "agent to lock")
+	f.StringVar(&l.Target.Session, "session", "", "one database session to end (its id, from tollctl audit search); alone")
 	f.StringVar(&l.Message, "message", "", "message shown to the locked out")
 	f.DurationVar(&l.TTL, "ttl", 0, "lock duration (default: until unlocked)")
 	f.StringVar(&expires, "expires", "", "lock expiry (RFC 3339)")

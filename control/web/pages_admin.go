@@ -99,9 +99,9 @@ func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) 
 }
 
 func (c *Console) lock(w http.ResponseWriter, r *http.Request, s session) (string, page, error) {
-	t := schemas.LockTarget{User: r.PostFormValue("user"), Database: r.PostFormValue("database")}
-	if t.User == "" && t.Database == "" {
-		return "error", page{Title: "Lock"}, &control.Error{Code: control.CodeInvalid, Message: "a lock needs a user or a database"}
+	t := schemas.LockTarget{User: r.PostFormValue("user"), Database: r.PostFormValue("database"), Session: r.PostFormValue("session")}
+	if t.User == "" && t.Database == "" && t.Session == "" {
+		return "error", page{Title: "Lock"}, &control.Error{Code: control.CodeInvalid, Message: "a lock needs a session, a user or a database"}
 	}
 	msg := r.PostFormValue("message")
 	if msg == "" {

@@ -274,7 +274,7 @@ func agentText(a schemas.Agent) string {
 
 func targetText(t schemas.LockTarget) string {
 	var parts []string
-	for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}} {
+	for _, kv := range [][2]string{{"user", t.User}, {"role", t.Role}, {"db", t.Database}, {"agent", t.Agent}, {"session", t.Session}} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"="+kv[1])
 		}

@@ -323,3 +323,16 @@ func TestRequestable(t *testing.T) {
 	granted := access.Identity{User: "carol", Roles: []string{"dev", "requester"}, Grants: map[string]access.Grant{"requester": {Request: "r1"}}}
 	require.Empty(t, access.Requestable(s, granted, now), "a granted requester role does not let one request")
 }
+
+// TestSessionLocks: a session lock ends that session only; it blocks no
+// connection (LockFor ignores it) and expires like any lock.
+func TestSessionLocks(t *testing.T) {
+	t.Parallel()
+	s := fixture()
+	lock("l1", schemas.LockTarget{Session: "s1"}, "", now.Add(time.Hour))(s)
+	alice := access.Identity{User: "alice", Roles: []string{"dev"}}
+	require.Nil(t, access.LockFor(s, alice, "pg", "agent2", now), "no new session is blocked")
+	require.NotNil(t, access.SessionLockFor(s, "s1", now))
+	require.Nil(t, access.SessionLockFor(s, "s2", now))
+	require.Nil(t, access.SessionLockFor(s, "s1", now.Add(time.Hour)), "expired")
+}

@@ -28,12 +28,30 @@ func LockFor(s *projections.State, id Identity, db, agentID string, now time.Tim
 	return best
 }
 
+// SessionLockFor returns the active lock that ends session (the one with
+// the smallest id), or nil.
+func SessionLockFor(s *projections.State, session string, now time.Time) *projections.Lock {
+	var best *projections.Lock
+	for _, l := range s.Locks {
+		if l.Target.Session == "" || l.Target.Session != session || !lockActive(l, now) {
+			continue
+		}
+		if best == nil || l.ID < best.ID {
+			best = l
+		}
+	}
+	return best
+}
+
 func lockActive(l *projections.Lock, now time.Time) bool {
 	return l.Expires.IsZero() || now.Before(l.Expires)
 }
 
 func lockMatches(l *projections.Lock, id Identity, db, agentID string) bool {
 	t := l.Target
+	if t.Session != "" { // one session's: SessionLockFor
+		return false
+	}
 	if t.User == "" && t.Role == "" && t.Database == "" && t.Agent == "" {
 		return false
 	}
