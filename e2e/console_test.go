@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,19 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/control/client"
+	"github.com/tollgate-db/tollgate/internal/browsertest"
 )
-
-// chromiumPath returns Debian's Chromium, or fails saying how to install
-// it.
-func chromiumPath(t *testing.T) string {
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Fatal("the console's browser tests need Chromium: apt-get install -y chromium (.ci/run installs it)")
-	return ""
-}
 
 // TestConsoleLocksALivePsqlSession: alice's psql runs a long statement
 // through the agent; carol, an auditor and editor, logs in to the web
@@ -64,12 +51,7 @@ func TestConsoleLocksALivePsqlSession(t *testing.T) {
 		return err == nil && strings.Contains(o, "pg_sleep(120)")
 	})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx := browsertest.Context(t)
 	base := "https://" + controlAddr
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,6 +31,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/eventlog/memlog"
+	"github.com/tollgate-db/tollgate/internal/browsertest"
 	"github.com/tollgate-db/tollgate/internal/oidctest"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -163,17 +163,6 @@ func readAll(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-// chromium returns Debian's Chromium, or fails saying how to install it.
-func chromium(t *testing.T) string {
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Fatal("the console's browser tests need Chromium: apt-get install -y chromium (.ci/run installs it)")
-	return ""
-}
-
 // TestConsoleInARealBrowser drives the console in headless Chromium: log
 // in, search the audit, open a session and step through its timeline
 // (its chain status from the verifier), see access at a time, lock a live session's user
@@ -182,13 +171,7 @@ func chromium(t *testing.T) string {
 // -update.
 func TestConsoleInARealBrowser(t *testing.T) {
 	f := start(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(browsertest.Context(t), 2*time.Minute)
 	defer cancel()
 	shots := map[string][]byte{}
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
@@ -361,12 +344,7 @@ func TestConsoleSingleSignOn(t *testing.T) {
 		ClaimsToRoles: []schemas.ClaimMapping{{Claim: "groups", Value: "audit", Roles: []string{"auditor"}}}}, ClientSecret: oidctest.WebSecret})
 	require.NoError(t, err)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx := browsertest.Context(t)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(f.url+"/web/login"), chromedp.WaitVisible(chromedp.CSS("a.sso-login"))))
 	tctx, tcancel := context.WithTimeout(ctx, time.Minute)
 	defer tcancel()
