@@ -80,6 +80,9 @@ func Scopes(conn schemas.OIDCConnector) []string {
 // CA when it names one, the system's roots otherwise.
 func HTTPClient(conn schemas.OIDCConnector) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// A client is made per login (a few requests): no idle connections
+	// left behind for each one.
+	tr.DisableKeepAlives = true
 	if conn.CAPEM != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(conn.CAPEM)) {
