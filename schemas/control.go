@@ -67,6 +67,8 @@ type RoleOptions struct {
 	// nothing (databases, admin rules) before they enrolled one;
 	// "session": also a code for each database session.
 	RequireMFA string `json:"require_mfa,omitempty"`
+	// DBStatements are the options of the role's statement rules.
+	DBStatements *StatementOptions `json:"db_statements,omitempty"`
 }
 
 // RoleConditions are the matchers of an allow or a deny section.
@@ -84,6 +86,10 @@ type RoleConditions struct {
 	Request *RequestConditions `json:"request,omitempty"`
 	// ReviewRequests: the requests holders may review (allow only).
 	ReviewRequests *ReviewConditions `json:"review_requests,omitempty"`
+	// DBStatements are statement rules (query policies): in allow, an
+	// allowlist for the sessions the role admits; in deny, rules with
+	// actions for every session of its holders.
+	DBStatements []StatementRule `json:"db_statements,omitempty"`
 }
 
 // Rule grants verbs on resources. "*" matches any.

@@ -46,7 +46,7 @@ func TestRegistryMatchesSchemaFiles(t *testing.T) {
 func TestCatalogueIsComplete(t *testing.T) {
 	t.Parallel()
 	audit := []string{TypeAuthLogin, TypeCertIssued, TypeSessionStarted, TypeSessionRejected,
-		TypeQuery, TypeQueryResult, TypeSessionCancel, TypeSessionEnded, TypeAuditCheckpoint}
+		TypeQuery, TypeQueryResult, TypeQueryDenied, TypeQueryWouldDeny, TypeQueryFlagged, TypeSessionCancel, TypeSessionEnded, TypeAuditCheckpoint}
 	control := []string{TypeClusterCreated, TypeCACreated, TypeCARotationStarted, TypeCARotationPhase,
 		TypeCARotationCompleted, TypeCARotationRolledBack, TypeRoleCreated, TypeRoleUpdated, TypeRoleDeleted,
 		TypeUserCreated, TypeUserUpdated, TypeUserDeleted, TypeUserPasswordSet, TypeUserInviteCreated,

@@ -50,6 +50,9 @@ const (
 	TypeSessionRejected = "session.rejected"
 	TypeQuery           = "query"
 	TypeQueryResult     = "query.result"
+	TypeQueryDenied     = "query.denied"
+	TypeQueryWouldDeny  = "query.would_deny"
+	TypeQueryFlagged    = "query.flagged"
 	TypeSessionCancel   = "session.cancel"
 	TypeSessionEnded    = "session.ended"
 	// TypeAuditCheckpoint is a source's signature over the head of its

@@ -109,6 +109,8 @@ func (m *ecsEvent) body() error {
 		return m.query()
 	case schemas.TypeQueryResult:
 		return m.queryResult()
+	case schemas.TypeQueryDenied, schemas.TypeQueryWouldDeny, schemas.TypeQueryFlagged:
+		return m.queryPolicy()
 	case schemas.TypeSessionCancel:
 		return m.cancel()
 	case schemas.TypeSessionStarted:

@@ -45,6 +45,25 @@ func (m *ecsEvent) queryResult() error {
 	return nil
 }
 
+// queryPolicy maps query.denied (event.type denied, outcome failure: the
+// query did not run), query.would_deny and query.flagged (info: it ran).
+func (m *ecsEvent) queryPolicy() error {
+	p, err := decode[schemas.QueryPolicy](m.ev)
+	if err != nil {
+		return err
+	}
+	m.setUser(m.user)
+	m.outcome = "success"
+	if m.ev.Type == schemas.TypeQueryDenied {
+		m.typ, m.outcome = []string{"access", "denied"}, "failure"
+	} else {
+		m.typ = []string{"access", "info"}
+	}
+	m.d["rule"] = map[string]any{"name": p.Rule, "ruleset": p.Role, "description": p.Reason}
+	m.tg["policy"] = map[string]any{"n": p.N, "action": p.Action, "statement": p.Statement}
+	return nil
+}
+
 func (m *ecsEvent) cancel() error {
 	c, err := decode[schemas.SessionCancel](m.ev)
 	if err != nil {

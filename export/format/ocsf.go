@@ -142,6 +142,8 @@ func (m *ocsfEvent) body() error {
 		return m.query()
 	case schemas.TypeQueryResult:
 		return m.queryResult()
+	case schemas.TypeQueryDenied, schemas.TypeQueryWouldDeny, schemas.TypeQueryFlagged:
+		return m.queryPolicy()
 	case schemas.TypeSessionCancel:
 		return m.cancel()
 	case schemas.TypeAuthLogin:

@@ -73,6 +73,30 @@ func (m *ocsfEvent) queryResult() error {
 	return nil
 }
 
+// queryPolicy maps query.denied (a Query activity that failed: the
+// statement rule blocked it), query.would_deny and query.flagged (the
+// query ran: status success, the match in status_detail).
+func (m *ocsfEvent) queryPolicy() error {
+	p, err := decode[schemas.QueryPolicy](m.ev)
+	if err != nil {
+		return err
+	}
+	st := statusSuccess
+	if m.ev.Type == schemas.TypeQueryDenied {
+		st = statusFailure
+		m.d.StatusCode = "42501"
+	}
+	m.datastore(4, "Query", st)
+	m.queryParty()
+	m.d.QueryInfo = ocsfQueryInfo{set: true, UID: queryUID(p.SessionID, p.N)}
+	m.d.StatusDetail = p.Reason
+	m.un.str("policy_role", p.Role)
+	m.un.str("policy_rule", p.Rule)
+	m.un.str("policy_action", p.Action)
+	m.un.int("policy_statement", int64(p.Statement))
+	return nil
+}
+
 func (m *ocsfEvent) cancel() error {
 	c, err := decode[schemas.SessionCancel](m.ev)
 	if err != nil {

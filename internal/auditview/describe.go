@@ -106,6 +106,15 @@ func describeAudit(ev eventlog.Event, v any, out *Described) (string, bool) {
 	case *schemas.QueryResult:
 		out.Session = d.SessionID
 		return fmt.Sprintf("#%d %s", d.N, resultText(d)), true
+	case *schemas.QueryPolicy:
+		out.Session = d.SessionID
+		verb := map[string]string{schemas.TypeQueryDenied: "refused", schemas.TypeQueryWouldDeny: "would be refused",
+			schemas.TypeQueryFlagged: "flagged"}[ev.Type]
+		by := d.Role
+		if d.Rule != "" {
+			by += "/" + d.Rule
+		}
+		return fmt.Sprintf("#%d %s by %s (%s, statement %d): %s", d.N, verb, by, d.Action, d.Statement, d.Reason), true
 	case *schemas.SessionCancel:
 		out.Session = d.SessionID
 		return strings.TrimSpace(suppressedText(d.Suppressed, "cancel requests") +
