@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/pgwire"
+	"github.com/tollgate-db/tollgate/policy/sqlfacts"
 	"github.com/tollgate-db/tollgate/projections/follow"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -82,6 +83,9 @@ type Gateway struct {
 	cancels *cancel.Registry
 	// floods limits the events of unauthenticated clients (floods.go).
 	floods *recordlimit.Limiter
+	// facts caches what the SQL parser read in statement texts, for the
+	// sessions' statement rules (policy.go).
+	facts *sqlfacts.Cache
 
 	ln      net.Listener
 	mln     net.Listener
@@ -104,7 +108,7 @@ func New(ctx context.Context, deps Deps, opt Options) (*Gateway, error) {
 	opt = opt.withDefaults()
 	g := &Gateway{deps: deps, opt: opt, log: deps.Logger.With().Str("component", "agent").Logger(),
 		pokeCh: make(chan struct{}, 1), identityCh: make(chan struct{}, 1), live: map[string]*live{},
-		budget: pgwire.NewBudget(opt.MessageBudget)}
+		budget: pgwire.NewBudget(opt.MessageBudget), facts: sqlfacts.NewCache(factsEntries, factsBytes)}
 	r := opt.Reloadable
 	g.rc.Store(&r)
 	if err := g.startIdentity(ctx); err != nil {

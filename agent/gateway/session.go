@@ -31,6 +31,8 @@ type live struct {
 	// last is the unix nanos of the last byte read from either side.
 	last   *atomic.Int64
 	killed sync.Once
+	// policy is the session's statement rules.
+	policy *sessionPolicy
 }
 
 func (l *live) kill(reason string, e pgwire.Error) {
@@ -162,17 +164,24 @@ func (g *Gateway) refuseUpstream(sess *frontdoor.Session, err error) {
 func (g *Gateway) relay(ctx context.Context, sess *frontdoor.Session, rc *Reloadable, server net.Conn, target upstream.Target,
 	last *atomic.Int64) relay.Stats {
 	key := &sessionKey{}
+	pol, err := g.newSessionPolicy(sess, time.Now())
+	if err != nil {
+		server.Close()
+		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInsufficientPrivilege, "Tollgate cannot judge this session's statements: "+err.Error()))
+		return relay.Stats{Reason: schemas.EndError, Message: err.Error()}
+	}
 	rs, err := relay.New(relay.Config{
 		SessionID: sess.ID, Database: sess.Database.Name, User: sess.Identity.User, AccessRequest: sess.Decision.AccessRequest,
 		Mode: rc.AuditMode, Builder: g.builder, Publisher: g.pub,
 		MaxMessage: rc.MaxMessageSize, Budget: g.budget, Logger: g.log, MapBackendKey: g.mapBackendKey(sess.ID, target, key),
+		Judge: pol,
 	}, sess.Conn, sess.Reader, activityConn{Conn: server, last: last})
 	if err != nil { // the options were validated when loaded
 		server.Close()
 		_ = pgwire.WriteError(sess.Conn, pgwire.Fatal(pgwire.CodeInternalError, "Tollgate could not relay the session: "+err.Error()))
 		return relay.Stats{Reason: schemas.EndError, Message: err.Error()}
 	}
-	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last}
+	l := &live{sess: sess, rs: rs, expires: sess.Decision.Expires, last: last, policy: pol}
 	g.mu.Lock()
 	g.live[sess.ID] = l
 	g.mu.Unlock()
@@ -328,6 +337,7 @@ func (g *Gateway) check(now time.Time) {
 	}
 	var out []verdict
 	g.state.view(func(st *projections.State) {
+		g.refreshPolicies(st, ls, now)
 		for _, l := range ls {
 			id, ok := access.IdentityFor(st, l.sess.Identity.User, now)
 			if !ok {

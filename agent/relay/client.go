@@ -72,6 +72,9 @@ func (b *clientBatch) take(typ pgwire.ClientMsg, body []byte) error {
 	if errors.Is(err, errSkip) {
 		return nil
 	}
+	if errors.Is(err, errPolicyDenied) {
+		return b.deny(typ, q, typ != pgwire.ClientExecute && s.t.openGroup())
+	}
 	var rf *nameRefusal
 	if err != nil && errors.As(err, &rf) {
 		// Not forwarded: a poison Bind fails in its place (the client
@@ -99,6 +102,9 @@ func (b *clientBatch) take(typ pgwire.ClientMsg, body []byte) error {
 			b.evs = b.spare
 		}
 		b.evs = append(b.evs, s.queryEvent(q))
+		if s.t.judge != nil {
+			b.appendVerdictEvents(q.N)
+		}
 		if r := s.t.takeDead(); r != nil {
 			b.evs = append(b.evs, s.resultEvent(r, time.Now()))
 		}

@@ -85,6 +85,9 @@ type Config struct {
 	// once across the sessions sharing it (the agent's global bound): a
 	// session waits for room before it reads one (backpressure).
 	Budget *pgwire.Budget
+	// Judge, when set, judges every query by the session's statement rules
+	// before it is forwarded (query policies); nil forwards all.
+	Judge  Judge
 	Logger zerolog.Logger
 }
 
@@ -149,13 +152,15 @@ func New(cfg Config, client net.Conn, clientBR *bufio.Reader, server net.Conn) (
 	if clientBR == nil {
 		clientBR = bufio.NewReaderSize(client, bufSize)
 	}
+	t := newTracker(cfg.SessionID)
+	t.judge = cfg.Judge
 	return &Session{
 		cfg:           cfg,
 		client:        client,
 		server:        server,
 		cr:            newBudgetReader(clientBR, cfg.MaxMessage, cfg.Budget),
 		sr:            pgwire.NewServerReader(bufio.NewReaderSize(server, bufSize), cfg.MaxMessage),
-		t:             newTracker(cfg.SessionID),
+		t:             t,
 		querySubject:  eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQuery),
 		resultSubject: eventlog.AuditSubject(cfg.Database, cfg.User, cfg.SessionID, schemas.TypeQueryResult),
 	}, nil

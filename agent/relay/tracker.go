@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/internal/pgwire"
+	"github.com/tollgate-db/tollgate/policy"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -164,6 +165,11 @@ type tracker struct {
 	dead      bool
 	deadGroup uint64
 	deadRes   *schemas.QueryResult
+	// judge, when set, judges each query before it is forwarded (see
+	// policy.go); verdict is what it said of the message client just took
+	// when a rule matched (read by the client goroutine).
+	judge   Judge
+	verdict *policy.Verdict
 }
 
 func newTracker(session string) *tracker {

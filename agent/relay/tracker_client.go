@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgproto3/v2"
 
 	"github.com/tollgate-db/tollgate/internal/pgwire"
+	"github.com/tollgate-db/tollgate/policy"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -113,10 +114,20 @@ func (t *tracker) queryLocked(body []byte) (*schemas.Query, error) {
 	if err != nil || nulInside {
 		return nil, malformedMsg("Query", nil)
 	}
-	text, sum := keptText(raw)
-	it := item{kind: opQuery, text: text, sum: sum, qreg: true}
 	// full is the whole text, valid during this call only.
 	full := unsafe.String(unsafe.SliceData(raw), len(raw))
+	var v policy.Verdict
+	if t.judge != nil && t.judge.Judging() {
+		if v, err = t.judgeLocked(full, false); err != nil {
+			return nil, err
+		}
+		t.setVerdictLocked(v)
+	}
+	text, sum := keptText(raw)
+	if v.Deny != nil {
+		return t.simpleQueryLocked(text, sum), errPolicyDenied
+	}
+	it := item{kind: opQuery, text: text, sum: sum, qreg: true}
 	if mayHaveEffects(full) {
 		// standard_conforming_strings may change before it runs.
 		it.regs.add(pendKey{ns: nsStmt, all: true})
@@ -178,7 +189,20 @@ func (t *tracker) executeLocked(body []byte) (*schemas.Query, error) {
 	if !ok {
 		return nil, &nameRefusal{e: unknownPortal(portal), poison: poisonBind("")}
 	}
+	var v policy.Verdict
+	if t.judge != nil && t.judge.Judging() {
+		if v, err = t.judgeLocked(p.text, p.sum != ""); err != nil {
+			return nil, err
+		}
+	}
 	t.n++
+	q := &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: portal,
+		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
+		Truncated: p.sum != "", SHA256: p.sum}
+	t.setVerdictLocked(v)
+	if v.Deny != nil {
+		return q, errPolicyDenied
+	}
 	it := item{kind: opExecute, n: t.n}
 	if p.eff {
 		// A Parse holds one statement: its head, and so its effect, does
@@ -187,9 +211,7 @@ func (t *tracker) executeLocked(body []byte) (*schemas.Query, error) {
 		it.regs = regsOf(it.effects)
 	}
 	t.pushLocked(it)
-	return &schemas.Query{SessionID: t.session, N: t.n, Kind: schemas.QueryKindExtended, Portal: portal,
-		Statement: p.text, StatementName: p.stmtName, Params: p.params, PreparedBy: p.sqlN,
-		Truncated: p.sum != "", SHA256: p.sum}, nil
+	return q, nil
 }
 
 // deadExecuteLocked records an Execute the server skips, with the text it
@@ -227,6 +249,13 @@ func (t *tracker) functionLocked(body []byte) (*schemas.Query, error) {
 		return nil, err
 	}
 	q := t.functionQueryLocked(m)
+	if t.judge != nil && t.judge.Judging() {
+		v := t.judge.Verdict(policy.FunctionCallFacts(m.Function), nil)
+		t.setVerdictLocked(v)
+		if v.Deny != nil {
+			return q, errPolicyDenied
+		}
+	}
 	t.pushLocked(item{kind: opFunc, n: q.N})
 	return q, nil
 }
@@ -261,4 +290,12 @@ func (t *tracker) pushRefused(r *nameRefusal) {
 	defer t.mu.Unlock()
 	e := r.e
 	t.pushLocked(item{kind: opRefused, synthErr: &e, genuine: r.genuine})
+}
+
+// openGroup reports whether messages of an extended group were sent since
+// the last Sync (a Query now runs inside it).
+func (t *tracker) openGroup() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.groupOpen
 }
