@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/policy"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -46,6 +47,9 @@ func checkRole(r schemas.Role) error {
 				return invalidf("role %s: spec.allow.request.thresholds: approve and deny are counts of reviews, at least 1", r.Name)
 			}
 		}
+	}
+	if err := policy.Check(r.Spec); err != nil {
+		return invalidf("role %s: %v", r.Name, err)
 	}
 	if r.Spec.Deny.ReviewRequests != nil {
 		return invalidf("role %s: spec.deny.review_requests means nothing: a role allows reviewing (allow.review_requests) or not", r.Name)

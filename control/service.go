@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-db/tollgate/control/keystore"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/version"
+	"github.com/tollgate-db/tollgate/policy/sqlfacts"
 	"github.com/tollgate-db/tollgate/projections"
 	"github.com/tollgate-db/tollgate/projections/follow"
 )
@@ -64,6 +65,9 @@ type Service struct {
 	// proj follows the control stream; it stops for good on a Follow
 	// error, so that an API call waiting for its write fails at once.
 	proj *follow.Follower
+	// facts caches what the SQL parser read in statement texts
+	// (simulations of statement rules).
+	facts *sqlfacts.Cache
 }
 
 // New returns a Service; call Start to follow the log and bootstrap.
@@ -74,7 +78,8 @@ func New(cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	b := eventlog.NewBuilder(Source)
 	b.Clock = cfg.Clock
-	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger})}
+	s := &Service{cfg: cfg, log: cfg.Logger, builder: b, proj: follow.New(cfg.Control, follow.Options{Logger: cfg.Logger}),
+		facts: sqlfacts.NewCache(4096, 8<<20)}
 	local, err := OpenFileKeys(cfg.DataDir, cfg.SealKeyFile)
 	if err != nil {
 		return nil, err

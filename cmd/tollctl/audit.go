@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,14 @@ func parseWhen(flag, v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil {
 		return now.Add(-d), nil
 	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s %q: use a duration ago (1h) or an RFC 3339 time (2025-01-02T15:04:05Z)", flag, v)
+		return time.Time{}, fmt.Errorf("%s %q: use a duration ago (1h, 30d) or an RFC 3339 time (2025-01-02T15:04:05Z)", flag, v)
 	}
 	return t, nil
 }

@@ -112,6 +112,7 @@ func (w walker) conditions(dst *schemas.RoleConditions) func(*yaml.Node, string)
 			"db_names":        w.strs(&dst.DBNames),
 			"request":         w.request(&dst.Request),
 			"review_requests": w.reviewRequests(&dst.ReviewRequests),
+			"db_statements":   w.statementRules(&dst.DBStatements),
 			"rules": func(n *yaml.Node, path string) error {
 				if n.Kind != yaml.SequenceNode {
 					return w.fail(n, path, "expected a list of rules")
@@ -177,6 +178,71 @@ func (w walker) reviewRequests(dst **schemas.ReviewConditions) func(*yaml.Node, 
 		rv := &schemas.ReviewConditions{}
 		*dst = rv
 		return w.fields(n, path, map[string]func(*yaml.Node, string) error{"roles": w.strs(&rv.Roles)})
+	}
+}
+
+// statementRules reads allow.db_statements or deny.db_statements: a list
+// of rules (what each field means: package policy; control checks them).
+func (w walker) statementRules(dst *[]schemas.StatementRule) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		if n.Kind != yaml.SequenceNode {
+			return w.fail(n, path, "expected a list of statement rules like [{name: no-deletes, statements: [delete]}]")
+		}
+		for i, c := range n.Content {
+			var r schemas.StatementRule
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if err := w.fields(c, p, map[string]func(*yaml.Node, string) error{
+				"name": w.str(&r.Name), "statements": w.strs(&r.Statements), "tables": w.strs(&r.Tables),
+				"functions": w.strs(&r.Functions), "without_where": w.boolean(&r.WithoutWhere),
+				"action": w.str(&r.Action), "request_roles": w.strs(&r.RequestRoles),
+			}); err != nil {
+				return err
+			}
+			if r.Name == "" {
+				return w.fail(c, p+".name", "is required (it names the rule in errors and events)")
+			}
+			*dst = append(*dst, r)
+		}
+		return nil
+	}
+}
+
+// statementOptions reads options.db_statements: mode, unparseable.
+func (w walker) statementOptions(dst **schemas.StatementOptions) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		o := &schemas.StatementOptions{}
+		*dst = o
+		return w.fields(n, path, map[string]func(*yaml.Node, string) error{
+			"mode": func(n *yaml.Node, path string) error {
+				if err := w.str(&o.Mode)(n, path); err != nil {
+					return err
+				}
+				if o.Mode != schemas.ModeEnforce && o.Mode != schemas.ModeDryRun {
+					return w.fail(n, path, "%q: use enforce or dry_run (matches recorded as query.would_deny, nothing blocked)", o.Mode)
+				}
+				return nil
+			},
+			"unparseable": func(n *yaml.Node, path string) error {
+				if err := w.str(&o.Unparseable)(n, path); err != nil {
+					return err
+				}
+				if o.Unparseable != schemas.UnparseableDeny && o.Unparseable != schemas.UnparseableAllow {
+					return w.fail(n, path, "%q: use deny or allow (a text the SQL parser cannot read runs, flagged)", o.Unparseable)
+				}
+				return nil
+			},
+		})
+	}
+}
+
+// boolean reads true or false.
+func (w walker) boolean(dst *bool) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		if n.Kind != yaml.ScalarNode || (n.Value != "true" && n.Value != "false") {
+			return w.fail(n, path, "expected true or false")
+		}
+		*dst = n.Value == "true"
+		return nil
 	}
 }
 
@@ -247,6 +313,7 @@ func parseRole(file string, raw []byte) (schemas.Role, error) {
 							}
 							return nil
 						},
+						"db_statements": w.statementOptions(&r.Spec.Options.DBStatements),
 						"db_replication": func(n *yaml.Node, path string) error {
 							hasRep = true
 							if n.Kind != yaml.ScalarNode || (n.Value != "true" && n.Value != "false") {

@@ -58,3 +58,54 @@ func TestParseRoleRequireMFA(t *testing.T) {
 	_, err = parseRole("x.yaml", []byte(head+"always\n"))
 	require.ErrorContains(t, err, `x.yaml:6: spec.options.require_mfa: "always": use login`)
 }
+
+// TestParseRoleStatementRules: allow/deny db_statements and
+// options.db_statements read from a role file; a bad field names its line.
+func TestParseRoleStatementRules(t *testing.T) {
+	t.Parallel()
+	r, err := parseRole("dev.yaml", []byte(`kind: role
+version: v7
+metadata:
+  name: dev
+spec:
+  options:
+    db_statements:
+      mode: dry_run
+      unparseable: allow
+  allow:
+    db_statements:
+    - name: reads
+      statements: [select, show]
+      tables: ["public.*", orders]
+  deny:
+    db_statements:
+    - name: no-unfiltered-writes
+      statements: [update, delete]
+      without_where: true
+    - name: ddl-needs-approval
+      statements: ddl
+      action: require_approval
+      request_roles: [dba]
+    - name: no-files
+      functions: [pg_read_file]
+`))
+	require.NoError(t, err)
+	require.Equal(t, &schemas.StatementOptions{Mode: schemas.ModeDryRun, Unparseable: schemas.UnparseableAllow}, r.Spec.Options.DBStatements)
+	require.Equal(t, []schemas.StatementRule{{Name: "reads", Statements: []string{"select", "show"}, Tables: []string{"public.*", "orders"}}}, r.Spec.Allow.DBStatements)
+	require.Equal(t, []schemas.StatementRule{
+		{Name: "no-unfiltered-writes", Statements: []string{"update", "delete"}, WithoutWhere: true},
+		{Name: "ddl-needs-approval", Statements: []string{"ddl"}, Action: schemas.ActionRequireApproval, RequestRoles: []string{"dba"}},
+		{Name: "no-files", Functions: []string{"pg_read_file"}},
+	}, r.Spec.Deny.DBStatements)
+
+	for _, tc := range []struct{ body, want string }{
+		{"  deny:\n    db_statements:\n    - statements: [delete]\n", "x.yaml:7: spec.deny.db_statements[0].name: is required"},
+		{"  deny:\n    db_statements:\n    - name: r\n      without_where: yes please\n", "x.yaml:8: spec.deny.db_statements[0].without_where: expected true or false"},
+		{"  deny:\n    db_statements:\n    - name: r\n      verbs: [delete]\n", "x.yaml:8: spec.deny.db_statements[0].verbs: unknown field"},
+		{"  options:\n    db_statements:\n      mode: maybe\n", `x.yaml:7: spec.options.db_statements.mode: "maybe": use enforce or dry_run`},
+		{"  deny:\n    db_statements: delete\n", "x.yaml:6: spec.deny.db_statements: expected a list of statement rules"},
+	} {
+		_, err := parseRole("x.yaml", []byte("kind: role\nmetadata:\n  name: x\nspec:\n"+tc.body))
+		require.ErrorContains(t, err, tc.want)
+	}
+}

@@ -72,7 +72,7 @@ tried in order when one cannot be reached.`,
 	pf.StringVar(&a.g.dataDir, "data-dir", "", "data dir of the local control (uses its admin identity; default $TOLLGATE_DATA_DIR)")
 	pf.StringVar(&a.g.proxy, "proxy", "", "control's address HOST:PORT, or a comma-separated list of the cluster's controls tried in order (default: the identity's)")
 	pf.StringVar(&a.g.format, "format", formatText, "output format: text, json or yaml")
-	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(), a.agentsCmd(), a.requestsCmd(), a.ssoCmd(),
+	root.AddCommand(a.statusCmd(), a.tokensCmd(), a.usersCmd(), a.rolesCmd(), a.lockCmd(), a.locksCmd(), a.unlockCmd(), a.agentsCmd(), a.requestsCmd(), a.ssoCmd(), a.policyCmd(),
 		a.authCmd(), a.dbCmd(), a.eventsCmd(), a.auditCmd(), a.accessCmd(), a.exportCmd())
 	return root
 }

@@ -187,6 +187,16 @@ func TestClientAndServerAgree(t *testing.T) {
 	_, err = c.AccessDiff(ctx, wire.AccessDiff{From: time.Now(), To: time.Now().Add(-time.Hour)})
 	refused(t, err, 400, control.CodeInvalid)
 
+	proposed := schemas.Role{Name: "access", Spec: schemas.RoleSpec{Deny: schemas.RoleConditions{DBStatements: []schemas.StatementRule{
+		{Name: "no-deletes", Statements: []string{"delete"}}}}}}
+	rep, err := c.PolicySimulate(ctx, wire.PolicySimulate{Role: proposed, Since: time.Now().Add(-time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, "access", rep.Role)
+	require.Zero(t, rep.Denied, "no query was recorded")
+	proposed.Spec.Deny.DBStatements[0].Statements = []string{"delet"}
+	_, err = c.PolicySimulate(ctx, wire.PolicySimulate{Role: proposed, Since: time.Now().Add(-time.Hour)})
+	refused(t, err, 400, control.CodeInvalid)
+
 	idp := oidctest.Start()
 	t.Cleanup(idp.Close)
 	conn := wire.SSOConnector{OIDCConnector: schemas.OIDCConnector{Name: "corp", IssuerURL: idp.Issuer, ClientID: oidctest.WebClient,

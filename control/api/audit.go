@@ -21,4 +21,5 @@ func (s *Server) auditRoutes() {
 		return audit.Anchors(r.Context(), c)
 	})
 	mount(s, wire.GetEvents, cmd(audit.Events))
+	mount(s, wire.PostPolicySimulate, cmd(s.svc.Policies().Simulate))
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/wire"
+	"github.com/tollgate-db/tollgate/policy"
 )
 
 // AuditSearch asks for one page of audit events (auditor).
@@ -36,4 +37,10 @@ func (c *Client) AuditAnchors(ctx context.Context) (auditquery.Anchors, error) {
 // AccessDiff says what changed in who could reach what between two times.
 func (c *Client) AccessDiff(ctx context.Context, q wire.AccessDiff) (auditquery.AccessDiff, error) {
 	return call(ctx, c, wire.PostAccessDiff, q)
+}
+
+// PolicySimulate judges recorded queries by the rules with a proposed role
+// in place (tollctl policy simulate).
+func (c *Client) PolicySimulate(ctx context.Context, q wire.PolicySimulate) (policy.Report, error) {
+	return call(ctx, c, wire.PostPolicySimulate, q)
 }

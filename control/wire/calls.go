@@ -2,6 +2,7 @@ package wire
 
 import (
 	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/policy"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -85,6 +86,8 @@ var (
 	PostAuditVerify = authed[AuditVerify, auditquery.VerifyReport]("POST /v1/audit/verify")
 	GetAuditAnchors = authed[None, auditquery.Anchors]("GET /v1/audit/anchors")
 	GetExportStatus = authed[None, ExportStatus]("GET /v1/export/status")
+
+	PostPolicySimulate = authed[PolicySimulate, policy.Report]("POST /v1/policy/simulate")
 
 	GetAgents      = authed[None, []Agent]("GET /v1/agents")
 	PostAgentRenew = authed[AgentRenew, Cert]("POST /v1/agents/renew")

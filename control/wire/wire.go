@@ -290,6 +290,17 @@ type AccessDiff struct {
 	To   time.Time `json:"to"`
 }
 
+// PolicySimulate is POST /v1/policy/simulate: judge the queries recorded
+// between Since and Until (of User and DB, when set) by the rules with
+// Role in place (package policy/simulate).
+type PolicySimulate struct {
+	Role  schemas.Role `json:"role"`
+	Since time.Time    `json:"since"`
+	Until time.Time    `json:"until,omitzero"`
+	User  string       `json:"user,omitempty"`
+	DB    string       `json:"db,omitempty"`
+}
+
 // AuditVerify is POST /v1/audit/verify: check the audit stream (hash
 // chains, checkpoints, chain starts) for the events stored since Since
 // (all when zero; chain starts are then not checked).
