@@ -81,7 +81,7 @@ func (s *Set) judge(f *Facts, resolve Resolver, withDry bool) (deny, flag *Match
 			}
 			return m, flag
 		}
-		if s.openAll || (!withDry && s.openEnforce) {
+		if !s.allowlist(withDry) {
 			continue
 		}
 		for _, op := range ops {
@@ -125,6 +125,20 @@ func expandExecutes(st Statement, resolve Resolver) (ops []Op, fns []string, res
 // prepared statements are known.
 func wrapper(c Class, executesResolved bool) bool {
 	return c == ClassPrepare || c == ClassExplain || (c == ClassExecute && executesResolved)
+}
+
+// allowlist reports whether the allow rules are in force: every admitting
+// role (in the judged mode) has some, and there are some.
+func (s *Set) allowlist(withDry bool) bool {
+	if s.openAll || (!withDry && s.openEnforce) {
+		return false
+	}
+	for i := range s.allow {
+		if withDry || !s.allow[i].dryRun {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Set) holdsAny(roles []string) bool {

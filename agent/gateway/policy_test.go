@@ -122,6 +122,37 @@ func TestStatementRulesThroughTheAgent(t *testing.T) {
 		require.Equal(t, 1, n, "the update before it was rolled back")
 	})
 
+	t.Run("a refused statement in a pipeline", func(t *testing.T) {
+		c, err := pgx.Connect(h.ctx, conn)
+		require.NoError(t, err)
+		defer c.Close(h.ctx)
+		b := &pgx.Batch{}
+		b.Queue("SELECT 'before the refused one'")
+		b.Queue("DELETE FROM orders")
+		b.Queue("SELECT 'after the refused one'")
+		br := c.SendBatch(h.ctx, b)
+		_, err = br.Exec()
+		require.NoError(t, err)
+		_, err = br.Exec()
+		requireRefused(t, err, "no-unfiltered-writes")
+		_, err = br.Exec()
+		require.Error(t, err, "the server skips the rest of the group")
+		_ = br.Close() // it returns the batch's first error again
+		var one int
+		require.NoError(t, c.QueryRow(h.ctx, "SELECT 1").Scan(&one))
+		// What the client sent after it is on record, not executed.
+		require.Eventually(t, func() bool {
+			denied := h.events(schemas.TypeQueryDenied)
+			d := decode[schemas.QueryPolicy](t, denied[len(denied)-1])
+			for _, rev := range h.events(schemas.TypeQueryResult) {
+				if r := decode[schemas.QueryResult](t, rev); r.SessionID == d.SessionID && r.N == d.N+1 {
+					return r.Status == schemas.ResultError && r.Error == schemas.NotExecuted
+				}
+			}
+			return false
+		}, 20*time.Second, 20*time.Millisecond)
+	})
+
 	t.Run("require_approval lets a held role run", func(t *testing.T) {
 		_, err := h.svc.Roles().Create(h.ctx, h.admin, schemas.Role{Name: "dba"})
 		require.NoError(t, err)

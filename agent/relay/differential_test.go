@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/tollgate-db/tollgate/agent/relay/difftest"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/internal/pgtest"
+	"github.com/tollgate-db/tollgate/policy"
+	"github.com/tollgate-db/tollgate/policy/sqlfacts"
 	"github.com/tollgate-db/tollgate/schemas"
 )
 
@@ -31,6 +34,8 @@ import (
 // diffServer is a PostgreSQL for the differential test.
 type diffServer struct {
 	pg *pgtest.Server
+	// judge, when set, judges the sessions' queries (statement rules).
+	judge Judge
 	// errs are the errors the client got in the last run (code: message).
 	errs []string
 }
@@ -59,7 +64,7 @@ func (d *diffServer) run(t testing.TB, mode Mode, msgs []pgproto3.FrontendMessag
 	clientSide, agentClient := tcpPair(t)
 	pub := &memPub{}
 	s := mustNew(Config{SessionID: "d", Database: "db", User: "u", Mode: mode,
-		Builder: eventlog.NewBuilder("agent-d"), Publisher: pub}, agentClient, nil, server)
+		Builder: eventlog.NewBuilder("agent-d"), Publisher: pub, Judge: d.judge}, agentClient, nil, server)
 	done := make(chan Stats, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	_ = clientSide.SetDeadline(time.Now().Add(30 * time.Second))
@@ -217,6 +222,50 @@ func TestAuditMatchesServerRandomSequences(t *testing.T) {
 		mode := Mode(i % 2)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { d.diffCheck(t, mode, msgs) })
 	}
+}
+
+// TestAuditMatchesServerWithStatementRules: the random sequences again,
+// with rules that refuse some of their statements (every call of
+// generate_series, so plain selects, DECLAREs and PREPAREs of them; every
+// DISCARD; the text the parser cannot read). A refused query never runs —
+// its result is "not executed" and the server's log has no line for it —
+// and everything around it still agrees with the server, pipelines and
+// transactions included.
+func TestAuditMatchesServerWithStatementRules(t *testing.T) {
+	d := startDiffServer(t)
+	set, err := policy.NewSet([]schemas.Role{{Name: "r", Spec: schemas.RoleSpec{Deny: schemas.RoleConditions{DBStatements: []schemas.StatementRule{
+		{Name: "no-series", Functions: []string{"generate_series"}},
+		{Name: "no-discard", Statements: []string{"discard"}},
+	}}}}}, nil)
+	require.NoError(t, err)
+	j := &setJudge{set: set, facts: sqlfacts.NewCache(1024, 1<<20)}
+	d.judge = j
+	for i := range diffCases / 2 {
+		seed := int64(5000 + i)
+		msgs := difftest.Sequence(rand.New(rand.NewSource(seed)), 24)
+		mode := Mode(i % 2)
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { d.diffCheck(t, mode, msgs) })
+	}
+	require.Positive(t, j.denied.Load(), "the rules refused statements")
+}
+
+// setJudge is a Judge over one fixed Set.
+type setJudge struct {
+	set    *policy.Set
+	facts  *sqlfacts.Cache
+	denied atomic.Int64
+}
+
+var _ Judge = (*setJudge)(nil)
+
+func (j *setJudge) Judging() bool                   { return true }
+func (j *setJudge) Facts(text string) *policy.Facts { return j.facts.Facts(text) }
+func (j *setJudge) Verdict(f *policy.Facts, r policy.Resolver) policy.Verdict {
+	v := j.set.Judge(f, r)
+	if v.Deny != nil {
+		j.denied.Add(1)
+	}
+	return v
 }
 
 func FuzzAuditMatchesServer(f *testing.F) {

@@ -163,7 +163,8 @@ func (b *clientBatch) appendVerdictEvents(n uint64) {
 // Query or FunctionCall outside an extended group is followed by a Sync
 // of the agent's own, whose ReadyForQuery (with the transaction status
 // the failure left) ends it for the client; inside a group, the rest of
-// the group is dropped up to its Sync, as the server would skip it.
+// the group goes on to the server, which skips it up to its Sync, and its
+// queries are recorded as not executed.
 func (b *clientBatch) deny(typ pgwire.ClientMsg, q *schemas.Query, inGroup bool) error {
 	s := b.s
 	v := s.t.takeVerdict()
@@ -182,7 +183,10 @@ func (b *clientBatch) deny(typ pgwire.ClientMsg, q *schemas.Query, inGroup bool)
 	s.t.pushRefused(&nameRefusal{e: e, poison: poison})
 	b.out = append(b.out, poison...)
 	if typ == pgwire.ClientExecute || inGroup {
-		b.open, b.skipToSync = true, true
+		// The server skips the rest of the group up to its Sync; so does
+		// the tracker, recording its queries as not executed.
+		s.t.failGroup()
+		b.open = true
 		return nil
 	}
 	s.t.pushSync(nil)
@@ -195,4 +199,13 @@ func (b *clientBatch) deny(typ pgwire.ClientMsg, q *schemas.Query, inGroup bool)
 		}
 	}
 	return b.backpressure()
+}
+
+// failGroup marks the group being sent as failed: a refused message's
+// poison Bind fails it at the server.
+func (t *tracker) failGroup() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dead, t.deadGroup = true, t.group
+	t.cond.Broadcast()
 }

@@ -171,21 +171,23 @@ func (r *run) session(ctx context.Context, id string) (*session, error) {
 func (r *run) judge(s *session, q *schemas.Query, at time.Time) {
 	r.rep.Queries++
 	f := r.facts(q)
-	if q.Kind == schemas.QueryKindSimple && f.Unparseable == "" {
-		for _, st := range f.Statements {
-			for _, name := range st.Prepares {
-				s.prepared[name] = f
+	var v policy.Verdict
+	if s.set != nil {
+		v = s.set.Judge(f, func(name string) (*policy.Facts, bool) {
+			pf, ok := s.prepared[name]
+			return pf, ok
+		})
+	}
+	if v.Deny == nil {
+		// A PREPARE the rules let run prepares its statement (a refused
+		// one prepares nothing: a later EXECUTE of it would fail).
+		if q.Kind == schemas.QueryKindSimple && f.Unparseable == "" {
+			for _, st := range f.Statements {
+				for _, name := range st.Prepares {
+					s.prepared[name] = f
+				}
 			}
 		}
-	}
-	if s.set == nil {
-		return
-	}
-	v := s.set.Judge(f, func(name string) (*policy.Facts, bool) {
-		pf, ok := s.prepared[name]
-		return pf, ok
-	})
-	if v.Deny == nil {
 		return
 	}
 	m := v.Deny
