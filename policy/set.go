@@ -32,7 +32,8 @@ type roleOpt struct {
 // NewSet builds the rules of a session: roles are the roles the identity
 // holds (its own and those its grants add), admitting the names of those
 // that admit the session. It returns nil when no role has statement rules
-// (nothing to judge). A rule that does not compile is an error: the
+// (nothing to judge: only allow rules of roles that do not admit it
+// count for nothing). A rule that does not compile is an error: the
 // session is refused rather than judged by a part of its rules.
 func NewSet(roles []schemas.Role, admitting map[string]bool) (*Set, error) {
 	sorted := append([]schemas.Role(nil), roles...)
@@ -41,7 +42,9 @@ func NewSet(roles []schemas.Role, admitting map[string]bool) (*Set, error) {
 	hasRules := false
 	for _, r := range sorted {
 		s.held[r.Name] = true
-		has := len(r.Spec.Allow.DBStatements) > 0 || len(r.Spec.Deny.DBStatements) > 0
+		// A role's rules apply to the session when it has deny rules, or
+		// admits the session and has allow rules.
+		has := len(r.Spec.Deny.DBStatements) > 0 || (admitting[r.Name] && len(r.Spec.Allow.DBStatements) > 0)
 		dry := has && r.Spec.Options.DBStatements != nil && r.Spec.Options.DBStatements.Mode == schemas.ModeDryRun
 		if has {
 			hasRules = true

@@ -3,6 +3,7 @@
 package sqlfacts
 
 import (
+	"strconv"
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -56,5 +57,21 @@ func BenchmarkWalk(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		facts(tree)
+	}
+}
+
+// BenchmarkFactsShapeHit: a text with a value written in it (pgbench's
+// simple protocol), a new value every time, found by its shape.
+func BenchmarkFactsShapeHit(b *testing.B) {
+	c := NewCache(1024, 1<<20)
+	texts := make([]string, 1000)
+	for i := range texts {
+		texts[i] = "SELECT abalance FROM pgbench_accounts WHERE aid = " + strconv.Itoa(100000+i*7919)
+	}
+	c.Facts(texts[0])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Facts(texts[i%len(texts)])
 	}
 }

@@ -25,7 +25,8 @@ type Cache struct {
 	maxEntries int
 	maxBytes   int64
 	bytes      int64
-	entries    map[string]*entry
+	entries    map[string]*entry // by text
+	shapes     map[string]*entry // by shape (shape.go), texts with numbers
 	// root is the sentinel of the recency ring: root.next is the most
 	// recently used entry, root.prev the least.
 	root entry
@@ -34,7 +35,8 @@ type Cache struct {
 // entry is one cached text; the facts are shared read-only by every
 // caller that gets them.
 type entry struct {
-	text       string
+	text       string // the key: the text, or the shape
+	shape      bool   // keyed in shapes
 	facts      policy.Facts
 	size       int64
 	prev, next *entry
@@ -44,16 +46,28 @@ type entry struct {
 // about maxBytes bytes (texts and facts). A bound below 1 disables
 // caching: every call parses.
 func NewCache(maxEntries int, maxBytes int64) *Cache {
-	c := &Cache{maxEntries: maxEntries, maxBytes: maxBytes, entries: make(map[string]*entry)}
+	c := &Cache{maxEntries: maxEntries, maxBytes: maxBytes, entries: make(map[string]*entry), shapes: make(map[string]*entry)}
 	c.root.next, c.root.prev = &c.root, &c.root
 	return c
 }
 
 // Facts returns the facts of text, parsing it on a miss. The result is
-// shared: callers must not modify it.
+// shared: callers must not modify it. A text with numeric constants is
+// found by its shape (shape.go).
 func (c *Cache) Facts(text string) *policy.Facts {
-	if e := c.get(text); e != nil {
+	// By text first: a text without numbers is kept so (and found with no
+	// lexing), as is one whose numbers the scanner reads otherwise.
+	if e := c.get(c.entries, text); e != nil {
 		return &e.facts
+	}
+	bp := shapeBufs.Get().(*[]byte)
+	defer shapeBufs.Put(bp)
+	shape, numbers := appendShape((*bp)[:0], text, nil)
+	*bp = shape[:0]
+	if numbers {
+		if e := c.getShape(shape); e != nil {
+			return &e.facts
+		}
 	}
 	f := Parse(text)
 	if len(text) > MaxCachedText || c.maxEntries < 1 || c.maxBytes < 1 {
@@ -62,21 +76,42 @@ func (c *Cache) Facts(text string) *policy.Facts {
 	// Parsed outside the lock: sessions missing on different texts parse
 	// at once. Two missing on the same text both parse; the first to
 	// store wins and both get the same result (Parse is deterministic).
-	return &c.put(text, f).facts
+	if numbers {
+		var spans []span
+		appendShape(shape[:0], text, &spans)
+		if verifyShape(text, spans) {
+			return &c.put(c.shapes, string(shape), true, f).facts
+		}
+	}
+	return &c.put(c.entries, text, false, f).facts
 }
 
-// Len is the number of cached texts.
+// shapeBufs hold the shapes being looked up (a hit allocates nothing).
+var shapeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Len is the number of cached texts and shapes.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries)
+	return len(c.entries) + len(c.shapes)
 }
 
-// get is the cached entry of text, now the most recently used, or nil.
-func (c *Cache) get(text string) *entry {
+// get is the entry of key in m, now the most recently used, or nil.
+func (c *Cache) get(m map[string]*entry, key string) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[text]
+	return c.touch(m[key])
+}
+
+// getShape is get of a shape (m[string(b)] does not allocate).
+func (c *Cache) getShape(shape []byte) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.touch(c.shapes[string(shape)])
+}
+
+// touch makes e, if any, the most recently used.
+func (c *Cache) touch(e *entry) *entry {
 	if e != nil {
 		c.unlink(e)
 		c.pushFront(e)
@@ -84,16 +119,16 @@ func (c *Cache) get(text string) *entry {
 	return e
 }
 
-// put stores f as the facts of text, unless another caller stored them
-// first, and evicts down to the bounds; it returns the stored entry.
-func (c *Cache) put(text string, f policy.Facts) *entry {
+// put stores f as the facts of key in m, unless another caller stored
+// them first, and evicts down to the bounds; it returns the stored entry.
+func (c *Cache) put(m map[string]*entry, key string, shape bool, f policy.Facts) *entry {
 	// The key is a copy: the caller's text may share the memory of a
 	// larger buffer, which the cache must not keep alive.
-	e := &entry{text: strings.Clone(text), facts: f}
+	e := &entry{text: strings.Clone(key), shape: shape, facts: f}
 	e.size = entrySize(e)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.entries[text]; old != nil {
+	if old := m[key]; old != nil {
 		c.unlink(old)
 		c.pushFront(old)
 		return old
@@ -101,10 +136,10 @@ func (c *Cache) put(text string, f policy.Facts) *entry {
 	if e.size > c.maxBytes {
 		return e // too big to keep at all
 	}
-	c.entries[e.text] = e
+	m[e.text] = e
 	c.pushFront(e)
 	c.bytes += e.size
-	for len(c.entries) > c.maxEntries || c.bytes > c.maxBytes {
+	for len(c.entries)+len(c.shapes) > c.maxEntries || c.bytes > c.maxBytes {
 		c.evict(c.root.prev)
 	}
 	return e
@@ -113,7 +148,11 @@ func (c *Cache) put(text string, f policy.Facts) *entry {
 // evict drops e from the cache.
 func (c *Cache) evict(e *entry) {
 	c.unlink(e)
-	delete(c.entries, e.text)
+	if e.shape {
+		delete(c.shapes, e.text)
+	} else {
+		delete(c.entries, e.text)
+	}
 	c.bytes -= e.size
 }
 

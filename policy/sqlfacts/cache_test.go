@@ -31,19 +31,53 @@ func TestCacheHitDoesNotAllocate(t *testing.T) {
 func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	t.Parallel()
 	c := NewCache(2, 1<<20)
-	a := c.Facts("SELECT 1")
-	c.Facts("SELECT 2")
-	require.Same(t, a, c.Facts("SELECT 1")) // 1 is now the most recent
-	c.Facts("SELECT 3")                     // evicts 2
+	a := c.Facts("SELECT a")
+	c.Facts("SELECT b")
+	require.Same(t, a, c.Facts("SELECT a")) // a is now the most recent
+	c.Facts("SELECT c")                     // evicts b
 	require.Equal(t, 2, c.Len())
-	require.Same(t, a, c.Facts("SELECT 1"))
+	require.Same(t, a, c.Facts("SELECT a"))
 	require.Equal(t, 2, c.Len())
 	c.mu.Lock()
-	_, has2 := c.entries["SELECT 2"]
-	_, has3 := c.entries["SELECT 3"]
+	_, hasB := c.entries["SELECT b"]
+	_, hasC := c.entries["SELECT c"]
 	c.mu.Unlock()
-	require.False(t, has2)
-	require.True(t, has3)
+	require.False(t, hasB)
+	require.True(t, hasC)
+}
+
+// TestCacheKeysNumbersByShape: texts that differ only in numeric constants
+// share one entry, found without a parse and without an allocation; digits
+// the scanner does not read as a number (identifiers, strings, quoted
+// names, parameters, comments) keep texts apart, and a number the lexer
+// and the scanner read differently is cached by its text only.
+func TestCacheKeysNumbersByShape(t *testing.T) {
+	c := NewCache(100, 1<<20)
+	a := c.Facts("SELECT abalance FROM pgbench_accounts WHERE aid = 4711")
+	require.Same(t, a, c.Facts("SELECT abalance FROM pgbench_accounts WHERE aid = 12"))
+	f := c.Facts("SELECT abalance FROM pgbench_accounts WHERE aid = 3.25e-2")
+	require.NotSame(t, a, f, "an integer and a float constant are apart: the grammar tells them apart")
+	require.Same(t, f, c.Facts("SELECT abalance FROM pgbench_accounts WHERE aid = 7000000000"))
+	require.Equal(t, 2, c.Len())
+	require.Zero(t, testing.AllocsPerRun(100, func() { c.Facts("SELECT abalance FROM pgbench_accounts WHERE aid = 99") }))
+	for _, pair := range [][2]string{
+		{`DELETE FROM "t1" WHERE id = 1`, `DELETE FROM "t2" WHERE id = 1`},
+		{"DELETE FROM t1 WHERE id = 1", "DELETE FROM t2 WHERE id = 1"},
+		{"SELECT set_config('role1', 'x', false) WHERE 1 = 1", "SELECT set_config('role', 'x', false) WHERE 1 = 1"},
+		{"SELECT $1 WHERE 2 = 2", "SELECT $2 WHERE 2 = 2"},
+		{"SELECT 1 /* 1 */", "SELECT 1 /* 2 */"},
+		{"SELECT $a1$ 1 $a1$, 5", "SELECT $a1$ 2 $a1$, 5"},
+		{"SELECT E'\\' || 1", "SELECT E'\\' || 2"},
+	} {
+		f0, f1 := c.Facts(pair[0]), c.Facts(pair[1])
+		require.NotSame(t, f0, f1, "%q and %q", pair[0], pair[1])
+		require.Equal(t, Parse(pair[1]), *f1)
+	}
+	// 0x1F is one constant to the scanner, two tokens to the lexer.
+	hex := NewCache(10, 1<<20)
+	hex.Facts("SELECT 0x1F")
+	require.Len(t, hex.shapes, 0)
+	require.Len(t, hex.entries, 1)
 }
 
 func TestCacheBoundedInBytes(t *testing.T) {
