@@ -42,6 +42,15 @@ type QueryEntry struct {
 	Query    schemas.Query
 	Result   *schemas.QueryResult
 	ResultAt time.Time
+	// Policy are the statement rules that matched it (query.denied,
+	// query.would_deny, query.flagged).
+	Policy []PolicyEntry
+}
+
+// PolicyEntry is what a statement rule said of a query.
+type PolicyEntry struct {
+	Type  string // schemas.TypeQueryDenied, TypeQueryWouldDeny or TypeQueryFlagged
+	Match schemas.QueryPolicy
 }
 
 // CancelEntry is one CancelRequest aimed at the session.
@@ -59,6 +68,7 @@ func Session(ctx context.Context, s eventlog.Reader, sessionID string) (Transcri
 	t := Transcript{SessionID: sessionID}
 	byN := map[uint64]*QueryEntry{}
 	results := map[uint64]QueryEntry{}
+	pol := map[uint64][]PolicyEntry{}
 	q := eventlog.Query{Subjects: []string{eventlog.AuditFilter("", "", sessionID, "")}}
 	err := s.Read(ctx, q, func(r eventlog.Record) error {
 		t.Records++
@@ -100,6 +110,12 @@ func Session(ctx context.Context, s eventlog.Reader, sessionID string) (Transcri
 			} else {
 				results[d.N] = QueryEntry{Result: d, ResultAt: ev.Time}
 			}
+		case schemas.TypeQueryDenied, schemas.TypeQueryWouldDeny, schemas.TypeQueryFlagged:
+			d, err := decode[schemas.QueryPolicy](ev)
+			if err != nil {
+				return err
+			}
+			pol[d.N] = append(pol[d.N], PolicyEntry{Type: ev.Type, Match: *d})
 		case schemas.TypeSessionCancel:
 			d, err := decode[schemas.SessionCancel](ev)
 			if err != nil {
@@ -128,7 +144,8 @@ func Session(ctx context.Context, s eventlog.Reader, sessionID string) (Transcri
 		byN[n] = &r
 	}
 	t.Queries = make([]QueryEntry, 0, len(byN))
-	for _, e := range byN {
+	for n, e := range byN {
+		e.Policy = pol[n]
 		t.Queries = append(t.Queries, *e)
 	}
 	sort.Slice(t.Queries, func(i, j int) bool { return t.Queries[i].Query.N < t.Queries[j].Query.N })

@@ -209,6 +209,22 @@ func TestStatementRulesThroughTheAgent(t *testing.T) {
 	})
 
 	h.requirePolicyAudit(t, "alice")
+
+	// The session's transcript shows the refusal with its query.
+	last := h.events(schemas.TypeQueryDenied)
+	d := decode[schemas.QueryPolicy](t, last[len(last)-1])
+	tr, err := h.svc.Audit().Session(h.ctx, h.admin, d.SessionID)
+	require.NoError(t, err)
+	found := false
+	for _, q := range tr.Queries {
+		if q.Query.N == d.N {
+			require.Len(t, q.Policy, 1)
+			require.Equal(t, schemas.TypeQueryDenied, q.Policy[0].Type)
+			require.Equal(t, d, q.Policy[0].Match)
+			found = true
+		}
+	}
+	require.True(t, found)
 }
 
 // TestDryRunRulesRecordWhatTheyWouldRefuse: a role in dry_run mode blocks

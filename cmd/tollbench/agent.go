@@ -37,6 +37,9 @@ type agentSpec struct {
 	// (db_service.audit_leaf); tunnel gives it a reverse tunnel
 	// (db_service.tunnel), reached through `toll proxy db`.
 	leaf, tunnel bool
+	// policy labels its database env=bench-policy, which only the bench
+	// user's role with statement rules admits (every query judged).
+	policy bool
 }
 
 // leafSuffix marks a mode of --modes whose agent is a leaf node;
@@ -46,10 +49,19 @@ type agentSpec struct {
 const (
 	leafSuffix   = "-leaf"
 	tunnelSuffix = "-tunnel"
+	// policySuffix marks a mode whose sessions are judged by statement
+	// rules (benchPolicyRole).
+	policySuffix = "-policy"
 )
+
+// policyMode reports whether a --modes entry is a -policy one.
+func policyMode(m string) bool { return strings.HasSuffix(m, policySuffix) }
 
 // agentMode splits a --modes entry into its audit mode and variant.
 func agentMode(m string) (mode string, leaf, tunnel bool) {
+	if mode, ok := strings.CutSuffix(m, policySuffix); ok {
+		return mode, false, false
+	}
 	if mode, ok := strings.CutSuffix(m, leafSuffix); ok {
 		return mode, true, false
 	}
@@ -75,12 +87,16 @@ func (c *controlNode) startAgent(ctx context.Context, s agentSpec) (*agentProc, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	env := "bench"
+	if s.policy {
+		env = "bench-policy"
+	}
 	cfg := map[string]any{
 		"data_dir": filepath.Join(dir, "data"),
 		"tollgate": map[string]any{"auth_token": strings.TrimSpace(token), "proxy_server": c.addr, "ca_pin": c.pin},
 		"db_service": map[string]any{"listen_addr": listen, "metrics_addr": "none", "audit_mode": s.mode,
 			"databases": []any{map[string]any{"name": s.route, "protocol": "postgres", "uri": s.pgAddr,
-				"labels": map[string]string{"env": "bench"}, "tls": map[string]any{"mode": "verify-full", "ca_cert_file": s.dbCA}}}},
+				"labels": map[string]string{"env": env}, "tls": map[string]any{"mode": "verify-full", "ca_cert_file": s.dbCA}}}},
 	}
 	if s.natsURL != "" {
 		cfg["nats"] = map[string]any{"url": s.natsURL}

@@ -102,10 +102,55 @@ func (c *controlNode) dbClientCA(ctx context.Context) (string, error) {
 	return c.tollctl(ctx, "auth", "export", "--type=db-client")
 }
 
-// addBenchUser creates the bench user (access role, db user bench) and
-// signs it up with toll, which logs it in.
-func (c *controlNode) addBenchUser(ctx context.Context) error {
-	out, err := c.tollctl(ctx, "users", "add", "--roles=access", "--db-users="+benchUser, "--db-names=*", benchUser, "--format=json")
+// The bench user's roles when some rows are judged by statement rules:
+// bench admits the plain rows' databases (no rules), bench-policy the
+// -policy rows' with an allowlist of what pgbench sends, so that every
+// query there is parsed (once, then from the cache) and matched.
+const (
+	benchPlainRole = `kind: role
+metadata:
+  name: bench
+spec:
+  allow:
+    db_labels:
+      env: bench
+    db_users: ['{{internal.db_users}}']
+    db_names: ['*']
+`
+	benchPolicyRole = `kind: role
+metadata:
+  name: bench-policy
+spec:
+  allow:
+    db_labels:
+      env: bench-policy
+    db_users: ['{{internal.db_users}}']
+    db_names: ['*']
+    db_statements:
+    - name: pgbench
+      statements: [select, insert, update, delete, transaction, set, show]
+      tables: ['pgbench_*', 'pg_catalog.*']
+`
+)
+
+// addBenchUser creates the bench user (db user bench; the access role, or
+// bench and bench-policy when policy rows run) and signs it up with toll,
+// which logs it in.
+func (c *controlNode) addBenchUser(ctx context.Context, policy bool) error {
+	roles := "access"
+	if policy {
+		for name, body := range map[string]string{"bench": benchPlainRole, "bench-policy": benchPolicyRole} {
+			path := filepath.Join(c.dir, name+".yaml")
+			if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+				return err
+			}
+			if _, err := c.tollctl(ctx, "roles", "create", "-f", path); err != nil {
+				return err
+			}
+		}
+		roles = "bench,bench-policy"
+	}
+	out, err := c.tollctl(ctx, "users", "add", "--roles="+roles, "--db-users="+benchUser, "--db-names=*", benchUser, "--format=json")
 	if err != nil {
 		return err
 	}

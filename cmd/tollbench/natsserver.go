@@ -69,5 +69,5 @@ func (t *topology) startExternalAgents(ctx context.Context, o options) error {
 	if len(o.external) == 0 {
 		return nil
 	}
-	return t.ext.addBenchUser(ctx)
+	return t.ext.addBenchUser(ctx, false)
 }

@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	fs.StringVar(&o.profile, "profile", "", "write perf CPU profiles of the agent, control and nats-server during the agent rows to this dir, "+
 		"and count every daemon's system calls per query (needs perf)")
 	fs.IntVar(&o.connects, "connects", 50, "connections per target for the new-session latency")
-	fs.StringVar(&modes, "modes", "async,strict", "audit modes of the agents on control's embedded NATS (the split rows); async-leaf and strict-leaf: agents that are leaf nodes of it (db_service.audit_leaf); async-tunnel and strict-tunnel: agents reached through their tunnel and toll proxy db, with a row of the plain agent through toll proxy db beside")
+	fs.StringVar(&modes, "modes", "async,strict", "audit modes of the agents on control's embedded NATS (the split rows); async-leaf and strict-leaf: agents that are leaf nodes of it (db_service.audit_leaf); async-tunnel and strict-tunnel: agents reached through their tunnel and toll proxy db, with a row of the plain agent through toll proxy db beside; async-policy and strict-policy: agents whose every query is judged by statement rules (an allowlist of pgbench's statements)")
 	pprofDir := fs.String("pprof", "", "write Go CPU and allocation profiles of every tollgate daemon (the agents, control) over its whole run "+
 		"to a dir of its own under this dir (go tool pprof <dir>/<daemon>/tollgate-<pid>.cpu.pprof)")
 	external := fs.String("external", "strict", "agent audit modes to measure on an external nats-server (none: no such row)")
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 	for _, m := range o.modes {
 		if mode, _, _ := agentMode(m); mode != config.AuditAsync && mode != config.AuditStrict {
-			fmt.Fprintf(stderr, "tollbench: --modes: %q is none of async, strict and their -leaf and -tunnel variants\n", m)
+			fmt.Fprintf(stderr, "tollbench: --modes: %q is none of async, strict and their -leaf, -tunnel and -policy variants\n", m)
 			return 2
 		}
 	}

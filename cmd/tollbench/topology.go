@@ -70,7 +70,7 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 	for _, m := range o.modes {
 		mode, leaf, tunnel := agentMode(m)
 		a, err := t.split.startAgent(ctx, agentSpec{name: "agent " + m, route: "pg-" + m, mode: mode, leaf: leaf, tunnel: tunnel,
-			pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
+			policy: policyMode(m), pgAddr: t.pg.Addr(), dbCA: t.dbCA()})
 		if a != nil {
 			a.viaToll = tunnel
 			t.agents = append(t.agents, a)
@@ -86,7 +86,7 @@ func startTopology(ctx context.Context, dir string, o options) (*topology, error
 			}
 		}
 	}
-	if err := t.split.addBenchUser(ctx); err != nil {
+	if err := t.split.addBenchUser(ctx, slices.ContainsFunc(o.modes, policyMode)); err != nil {
 		return t, err
 	}
 	if err := t.startExternalAgents(ctx, o); err != nil {

@@ -286,6 +286,9 @@ func timeline(t auditquery.Transcript) []step {
 			}
 			detail = strings.TrimSpace(detail + "\nresult: " + outcome)
 		}
+		for _, pm := range q.Policy {
+			detail = strings.TrimSpace(detail + "\n" + auditview.PolicyText(pm))
+		}
 		out = append(out, step{At: q.At, Kind: "query", Text: text, Detail: detail, Long: len(text) > 200})
 	}
 	for _, cn := range t.Cancels {

@@ -56,6 +56,12 @@ var rules = []rule{
 	{dir: "control", except: []string{"control/client"}, why: "control serves its API; it is not a client of it (an identity on disk is internal/profile)",
 		forbidden: under(module + "control/client")},
 	{dir: "export", why: "export reads the log; it links no control plane or agent", forbidden: under(module+"control", module+"agent")},
+	{dir: "policy", except: []string{"policy/sqlfacts", "policy/simulate"},
+		why: "statement rules are judged purely on facts: no parser (policy/sqlfacts, cgo), no I/O, no waiting or locking",
+		forbidden: under("net", "os", "io", "sync", "context", "github.com/pganalyze", module+"policy/sqlfacts",
+			module+"eventlog", module+"control", module+"agent")},
+	{dir: "agent/relay", why: "the relay judges through relay.Judge: the parser is linked by whoever builds the judge (agent/gateway)",
+		forbidden: under("github.com/pganalyze", module+"policy/sqlfacts")},
 	{dir: "auditquery", why: "auditquery returns data: the text people read of it is internal/auditview's (tollctl, the demo)",
 		forbidden: under("text/tabwriter", module+"internal/auditview")},
 }

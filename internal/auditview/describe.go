@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-db/tollgate/auditquery"
 	"github.com/tollgate-db/tollgate/control/pki"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
@@ -108,13 +109,7 @@ func describeAudit(ev eventlog.Event, v any, out *Described) (string, bool) {
 		return fmt.Sprintf("#%d %s", d.N, resultText(d)), true
 	case *schemas.QueryPolicy:
 		out.Session = d.SessionID
-		verb := map[string]string{schemas.TypeQueryDenied: "refused", schemas.TypeQueryWouldDeny: "would be refused",
-			schemas.TypeQueryFlagged: "flagged"}[ev.Type]
-		by := d.Role
-		if d.Rule != "" {
-			by += "/" + d.Rule
-		}
-		return fmt.Sprintf("#%d %s by %s (%s, statement %d): %s", d.N, verb, by, d.Action, d.Statement, d.Reason), true
+		return fmt.Sprintf("#%d %s", d.N, PolicyText(auditquery.PolicyEntry{Type: ev.Type, Match: *d})), true
 	case *schemas.SessionCancel:
 		out.Session = d.SessionID
 		return strings.TrimSpace(suppressedText(d.Suppressed, "cancel requests") +

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate-db/tollgate/auditquery"
+	"github.com/tollgate-db/tollgate/schemas"
 )
 
 // RenderTranscript prints a session: how it started, its queries in order
@@ -47,6 +48,9 @@ func RenderTranscript(w io.Writer, t *auditquery.Transcript) error {
 		if !q.At.IsZero() {
 			at = q.At.UTC().Format(timeFmt)
 		}
+		for _, p := range q.Policy {
+			res += "; " + PolicyText(p)
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", q.Query.N, at, cell(stmt), cell(paramsText(q.Query.Params, q.Query.ParamsOmitted)), cell(res))
 	}
 	if err := tw.Flush(); err != nil {
@@ -69,4 +73,16 @@ func RenderTranscript(w io.Writer, t *auditquery.Transcript) error {
 	}
 	_, err := fmt.Fprintln(w, "Ended    (not recorded: live, or the agent stopped abruptly)")
 	return err
+}
+
+// PolicyText says what a statement rule did to a query: "refused by
+// dev/no-unfiltered-writes (deny, statement 2): …".
+func PolicyText(p auditquery.PolicyEntry) string {
+	verb := map[string]string{schemas.TypeQueryDenied: "refused", schemas.TypeQueryWouldDeny: "would be refused",
+		schemas.TypeQueryFlagged: "flagged"}[p.Type]
+	by := p.Match.Role
+	if p.Match.Rule != "" {
+		by += "/" + p.Match.Rule
+	}
+	return fmt.Sprintf("%s by %s (%s, statement %d): %s", verb, by, p.Match.Action, p.Match.Statement, p.Match.Reason)
 }
