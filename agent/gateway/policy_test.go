@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/agent/relay/difftest"
+	"github.com/tollgate-db/tollgate/control"
+	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog"
 	"github.com/tollgate-db/tollgate/schemas"
 )
@@ -51,7 +53,7 @@ func TestStatementRulesThroughTheAgent(t *testing.T) {
 	h := newHarness(t)
 	h.pg.Exec(t, `CREATE TABLE public.payments (id int, amount int); CREATE TABLE public.orders (id int, n int);
 		INSERT INTO public.payments VALUES (1, 10), (2, 20); INSERT INTO public.orders VALUES (1, 1), (2, 2);
-		GRANT ALL ON public.payments, public.orders TO alice, bob; GRANT ALL ON SCHEMA public TO bob`)
+		GRANT ALL ON public.payments, public.orders TO alice, bob; GRANT ALL ON SCHEMA public TO bob, carol`)
 	_, err := h.svc.Roles().Create(h.ctx, h.admin, devRole())
 	require.NoError(t, err)
 	h.addUser("alice", []string{"dev"}, []string{"alice"})
@@ -165,6 +167,32 @@ func TestStatementRulesThroughTheAgent(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Exec(h.ctx, "DELETE FROM orders")
 		requireRefused(t, err, "no-unfiltered-writes")
+	})
+
+	t.Run("require_approval through an approved access request", func(t *testing.T) {
+		h.addUser("dave", []string{"dev", "requester"}, []string{"carol"})
+		dave := h.dbCert("dave", "roach", time.Hour)
+		daveConn := h.connString(dave, "carol", "postgres")
+		c, err := pgx.Connect(h.ctx, daveConn)
+		require.NoError(t, err)
+		_, err = c.Exec(h.ctx, "CREATE TABLE daves (x int)")
+		requireRefused(t, err, "ddl-needs-approval")
+		c.Close(h.ctx)
+		daveCaller := control.Caller{Kind: control.CallerUser, Name: "dave", NotAfter: time.Now().Add(time.Hour)}
+		req, err := h.svc.Requests().Create(h.ctx, daveCaller, wire.AccessRequestCreate{Roles: []string{"dba"}, Reason: "migration 42"})
+		require.NoError(t, err)
+		_, err = h.svc.Requests().Review(h.ctx, h.admin, req.ID, wire.ReviewVerdict{Verdict: schemas.VerdictApprove, Reason: "ok"})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			c, err := pgx.Connect(h.ctx, daveConn)
+			if err != nil {
+				return false
+			}
+			defer c.Close(h.ctx)
+			_, err = c.Exec(h.ctx, "CREATE TABLE IF NOT EXISTS daves (x int)")
+			return err == nil
+		}, 20*time.Second, 100*time.Millisecond, "the granted role lets the DDL run")
+		require.Equal(t, 0, h.superInt(t, "SELECT count(*) FROM daves"))
 	})
 
 	t.Run("hint names the request", func(t *testing.T) {
