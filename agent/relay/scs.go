@@ -1,6 +1,10 @@
 package relay
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tollgate-db/tollgate/internal/sqllex"
+)
 
 // With standard_conforming_strings off, the server reads a backslash in a
 // plain '…' string as an escape: 'a\'' is one string to it, while a
@@ -21,58 +25,23 @@ func asConforming(text string) (out string, changed bool) {
 		return text, false
 	}
 	var b strings.Builder
-	l := lexer{src: text}
 	last := 0
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
-		switch {
-		case c == '-' && l.peek(1) == '-':
-			l.skipLine()
-		case c == '/' && l.peek(1) == '*':
-			l.skipBlockComment()
-		case (c == 'e' || c == 'E') && l.peek(1) == '\'':
-			l.pos++
-			l.skipString(true)
-		case (c == 'u' || c == 'U') && l.peek(1) == '&' && (l.peek(2) == '"' || l.peek(2) == '\''):
-			l.pos += 2
-			if l.src[l.pos] == '"' {
-				l.quotedIdent()
-			} else {
-				l.skipString(false)
+	for lx := sqllex.New(text, false); ; {
+		t, ok := lx.NextOf(sqllex.String)
+		if !ok {
+			break
+		}
+		// A plain string, read with backslash escapes: \' is a quote.
+		for i := t.From + 1; i < t.To-1; i++ {
+			switch {
+			case text[i] == '\\' && text[i+1] == '\'':
+				b.WriteString(text[last:i])
+				b.WriteString("''")
+				i++
+				last, changed = i+1, true
+			case text[i] == '\\':
+				i++
 			}
-		case c == '\'':
-			// A plain string, read with backslash escapes.
-			l.pos++
-			for l.pos < len(l.src) {
-				c := l.src[l.pos]
-				if c == '\\' && l.peek(1) == '\'' {
-					b.WriteString(text[last:l.pos])
-					b.WriteString("''")
-					l.pos += 2
-					last, changed = l.pos, true
-					continue
-				}
-				if c == '\\' {
-					l.pos += 2
-					continue
-				}
-				if c == '\'' && l.peek(1) == '\'' {
-					l.pos += 2
-					continue
-				}
-				l.pos++
-				if c == '\'' {
-					break
-				}
-			}
-		case c == '"':
-			l.quotedIdent()
-		case c == '$' && l.dollarTag() != "":
-			l.skipDollar(l.dollarTag())
-		case isIdentStart(c):
-			l.word()
-		default:
-			l.pos++
 		}
 	}
 	if !changed {

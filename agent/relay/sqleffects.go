@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/internal/sqllex"
 )
 
 // nameMax is PostgreSQL's NAMEDATALEN-1: the bytes of a statement, portal
@@ -93,7 +94,7 @@ func hasFoldPrefix(s, prefix string) bool {
 // caller forgets every name.
 func sqlEffects(text string, scs bool) []sqlEffect {
 	var out []sqlEffect
-	lx := lexer{src: text, scs: scs}
+	lx := newLexer(text, scs)
 	for !lx.done() {
 		toks := lx.statement(8)
 		if len(toks) == 0 {
@@ -169,15 +170,16 @@ func effectOf(toks []token) sqlEffect {
 }
 
 // lexer splits SQL at top-level semicolons the way PostgreSQL's scanner
-// does: quotes ('…', E'…', "…", $tag$…$tag$), comments (-- and nested
-// /* */) hide them.
+// does (internal/sqllex: quotes, comments and dollar quotes hide them) and
+// reads each statement's head.
 type lexer struct {
 	src string
-	pos int
-	scs bool
+	lx  sqllex.Lexer
 }
 
-func (l *lexer) done() bool { return l.pos >= len(l.src) }
+func newLexer(src string, scs bool) *lexer { return &lexer{src: src, lx: sqllex.New(src, scs)} }
+
+func (l *lexer) done() bool { return l.lx.Pos() >= len(l.src) }
 
 // statement reads up to the end of the next statement and returns its
 // first max tokens.
@@ -188,157 +190,37 @@ func (l *lexer) statement(max int) []token {
 			toks = append(toks, t)
 		}
 	}
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
-		switch {
-		case c == ';':
-			l.pos++
+	for {
+		t, ok := l.lx.Next()
+		if !ok {
 			return toks
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			l.pos++
-		case c == '-' && l.peek(1) == '-':
-			l.skipLine()
-		case c == '/' && l.peek(1) == '*':
-			l.skipBlockComment()
-		case c == '\'':
-			l.skipString(!l.scs)
-			add(token{})
-		case (c == 'e' || c == 'E') && l.peek(1) == '\'':
-			l.pos++
-			l.skipString(true)
-			add(token{})
-		case (c == 'u' || c == 'U') && l.peek(1) == '&' && (l.peek(2) == '"' || l.peek(2) == '\''):
-			// U&"…" / U&'…': escapes the agent does not decode; the name
-			// is unknown (tokens with no word flag).
-			l.pos += 2
-			if l.src[l.pos] == '"' {
-				l.quotedIdent()
-			} else {
-				l.skipString(false)
-			}
-			add(token{})
-		case c == '"':
-			add(token{text: l.quotedIdent(), quoted: true, word: true})
-		case c == '$' && l.dollarTag() != "":
-			l.skipDollar(l.dollarTag())
-			add(token{})
-		case isIdentStart(c):
-			add(token{text: l.word(), word: true})
+		}
+		switch t.Kind {
+		case sqllex.Semicolon:
+			return toks
+		case sqllex.Space, sqllex.Comment:
+		case sqllex.Ident:
+			add(token{text: fold(l.src[t.From:t.To]), word: true})
+		case sqllex.QuotedIdent:
+			add(token{text: unquote(l.src[t.From:t.To]), quoted: true, word: true})
 		default:
-			l.pos++
+			// Strings, numbers, parameters, U&"…" (escapes the agent
+			// does not decode: the name is unknown), operators.
 			add(token{})
 		}
 	}
-	return toks
 }
 
-func (l *lexer) peek(n int) byte {
-	if l.pos+n < len(l.src) {
-		return l.src[l.pos+n]
-	}
-	return 0
+// unquote is the server's key of a quoted identifier "…" ("" is a quote).
+func unquote(q string) string {
+	q = strings.TrimPrefix(q, `"`)
+	q = strings.TrimSuffix(q, `"`)
+	return clipName(strings.ReplaceAll(q, `""`, `"`))
 }
 
-func (l *lexer) skipLine() {
-	for l.pos < len(l.src) && l.src[l.pos] != '\n' {
-		l.pos++
-	}
-}
-
-func (l *lexer) skipBlockComment() {
-	depth := 0
-	for l.pos < len(l.src) {
-		switch {
-		case l.src[l.pos] == '/' && l.peek(1) == '*':
-			depth++
-			l.pos += 2
-		case l.src[l.pos] == '*' && l.peek(1) == '/':
-			depth--
-			l.pos += 2
-			if depth == 0 {
-				return
-			}
-		default:
-			l.pos++
-		}
-	}
-}
-
-// skipString skips '…' (” is a quote; with backslashes, \x escapes x).
-func (l *lexer) skipString(backslashes bool) {
-	l.pos++ // opening quote
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
-		switch {
-		case backslashes && c == '\\':
-			l.pos += 2
-		case c == '\'' && l.peek(1) == '\'':
-			l.pos += 2
-		case c == '\'':
-			l.pos++
-			return
-		default:
-			l.pos++
-		}
-	}
-}
-
-// quotedIdent reads "…" ("" is a quote) and returns the server's key.
-func (l *lexer) quotedIdent() string {
-	l.pos++
-	var b strings.Builder
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
-		if c == '"' {
-			if l.peek(1) == '"' {
-				b.WriteByte('"')
-				l.pos += 2
-				continue
-			}
-			l.pos++
-			break
-		}
-		b.WriteByte(c)
-		l.pos++
-	}
-	return clipName(b.String())
-}
-
-// dollarTag returns "$tag$" if a dollar quote starts at pos, else "".
-func (l *lexer) dollarTag() string {
-	if l.pos > 0 && isIdentCont(l.src[l.pos-1]) {
-		return "" // part of an identifier (a$b)
-	}
-	i := l.pos + 1
-	if i < len(l.src) && l.src[i] >= '0' && l.src[i] <= '9' {
-		return "" // $1: a parameter
-	}
-	for i < len(l.src) && isIdentCont(l.src[i]) && l.src[i] != '$' {
-		i++
-	}
-	if i < len(l.src) && l.src[i] == '$' {
-		return l.src[l.pos : i+1]
-	}
-	return ""
-}
-
-func (l *lexer) skipDollar(tag string) {
-	l.pos += len(tag)
-	if j := strings.Index(l.src[l.pos:], tag); j >= 0 {
-		l.pos += j + len(tag)
-		return
-	}
-	l.pos = len(l.src)
-}
-
-// word reads an unquoted identifier or keyword, folded as the server
-// folds it (ASCII letters to lower case) and clipped to a name's length.
-func (l *lexer) word() string {
-	start := l.pos
-	for l.pos < len(l.src) && isIdentCont(l.src[l.pos]) {
-		l.pos++
-	}
-	w := l.src[start:l.pos]
+// fold is an unquoted identifier or keyword folded as the server folds it
+// (ASCII letters to lower case) and clipped to a name's length.
+func fold(w string) string {
 	lower := true
 	for i := 0; i < len(w); i++ {
 		if w[i] >= 'A' && w[i] <= 'Z' {
@@ -361,11 +243,3 @@ func (l *lexer) word() string {
 // clipName truncates a SQL identifier as the server does: to 63 bytes,
 // at a character boundary.
 func clipName(s string) string { return eventlog.CutUTF8(s, nameMax) }
-
-func isIdentStart(c byte) bool {
-	return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
-}
-
-func isIdentCont(c byte) bool {
-	return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$'
-}
