@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tollgate-db/tollgate/schemas"
@@ -99,7 +100,8 @@ func (s *Set) judge(f *Facts, resolve Resolver, withDry bool) (deny, flag *Match
 // them is unknown.
 func expandExecutes(st Statement, resolve Resolver) (ops []Op, fns []string, resolved bool) {
 	ops, fns, resolved = st.Ops, st.Functions, true
-	for i, name := range st.Executes {
+	copied := false // st's slices are shared (cached facts): append to copies
+	for _, name := range st.Executes {
 		var pf *Facts
 		ok := false
 		if resolve != nil {
@@ -109,8 +111,8 @@ func expandExecutes(st Statement, resolve Resolver) (ops []Op, fns []string, res
 			resolved = false
 			continue
 		}
-		if i == 0 {
-			ops, fns = append([]Op(nil), ops...), append([]string(nil), fns...)
+		if !copied {
+			ops, fns, copied = slices.Clone(ops), slices.Clone(fns), true
 		}
 		for _, ps := range pf.Statements {
 			ops = append(ops, ps.Ops...)

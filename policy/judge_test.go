@@ -144,6 +144,13 @@ func TestExecuteIsJudgedByItsPreparedStatement(t *testing.T) {
 	exec.Statements[0].Executes = []string{"y"}
 	require.Nil(t, set.Judge(&exec, resolve).Deny)
 	require.Equal(t, []Op{{Class: ClassExecute}}, exec.Statements[0].Ops, "the facts judged are not changed")
+	// An unknown name first, then a known one: still no write into the
+	// judged facts' arrays (cached facts are shared by every session).
+	shared := make([]Op, 1, 8)
+	shared[0] = Op{Class: ClassExecute}
+	two := Facts{Statements: []Statement{{Index: 1, Ops: shared, Executes: []string{"unknown", "x"}}}}
+	require.NotNil(t, set.Judge(&two, resolve).Deny)
+	require.Equal(t, Op{}, shared[:2][1], "nothing appended into the shared array")
 }
 
 // TestDryRunRecordsWouldDeny: a dry-run role blocks nothing; the second
