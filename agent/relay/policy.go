@@ -48,7 +48,7 @@ func (t *tracker) judgeLocked(text string, cut bool) (policy.Verdict, error) {
 		return t.verdictLocked(&policy.TooLong)
 	}
 	v, err := t.verdictLocked(t.judge.Facts(text))
-	if err != nil || v.Deny != nil || (t.scs && !t.outstandingLocked()) {
+	if err != nil || v.Deny != nil || strings.IndexByte(text, '\\') < 0 || (t.scs && !t.outstandingLocked()) {
 		return v, err
 	}
 	// standard_conforming_strings is off, or an earlier message may turn
