@@ -160,7 +160,7 @@ func TestDryRunRecordsWouldDeny(t *testing.T) {
 	dry := &schemas.StatementOptions{Mode: schemas.ModeDryRun}
 	set := mustSet(t, []schemas.Role{role("proposed", []schemas.StatementRule{{Name: "read", Statements: []string{"select"}}},
 		[]schemas.StatementRule{{Name: "no-truncate", Statements: []string{"truncate"}}}, dry)}, map[string]bool{"proposed": true})
-	require.True(t, set.HasDryRun())
+	require.True(t, set.hasDryRun, "the set judges twice")
 	f := stmt(Op{Class: ClassTruncate})
 	v := set.Judge(&f, nil)
 	require.Nil(t, v.Deny)

@@ -81,7 +81,3 @@ func NewSet(roles []schemas.Role, admitting map[string]bool) (*Set, error) {
 	}
 	return s, nil
 }
-
-// HasDryRun reports whether some role's rules are in dry_run mode (Judge
-// then judges twice).
-func (s *Set) HasDryRun() bool { return s != nil && s.hasDryRun }
