@@ -47,6 +47,11 @@ const maxRestarts = 5
 // upper bounds the stream sequences delivered (0: none).
 func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, follow bool, fn func(eventlog.Record) error) error {
 	c := &cursor{q: q, upper: upper, follow: follow, fn: fn, next: max(q.FromSeq, 1)}
+	if directEligible(q) {
+		if done, err := s.readDirect(ctx, c); done {
+			return err
+		}
+	}
 	restarts := 0
 	for {
 		progress := c.n

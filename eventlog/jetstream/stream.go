@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,6 +31,13 @@ type Stream struct {
 	ackOnce sync.Once
 	ack     *acker
 	ackErr  error
+
+	// Direct reads (direct.go): the messages and bytes one asks for, and
+	// what they did, for the tests.
+	directBatch, directBytes int
+	directBatches            atomic.Uint64
+	directGiveUps            atomic.Uint64
+	directLastGiveUp         atomic.Value // string
 }
 
 var _ eventlog.Stream = (*Stream)(nil)
@@ -50,7 +58,8 @@ func NewStream(ctx context.Context, js jetstream.JetStream, name string, opts ..
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", name, mapErr(err))
 	}
-	s := &Stream{js: js, st: st, name: name, maxSize: eventlog.DefaultMaxEventSize}
+	s := &Stream{js: js, st: st, name: name, maxSize: eventlog.DefaultMaxEventSize,
+		directBatch: directBatch, directBytes: directBytes}
 	for _, o := range opts {
 		o(s)
 	}
