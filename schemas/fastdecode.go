@@ -2,14 +2,16 @@ package schemas
 
 import (
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // fastUnmarshal decodes data into out, a pointer to a zero control event
-// type, with the result json.Unmarshal would give, and reports whether it
-// could. It takes only the common form json.Marshal writes: an object of
-// known keys, each at most once, strings without \u escapes, no nulls, no
-// numbers. Whatever it accepts is valid JSON. Anything else (or any other
+// type or to the two audit events there is one of per query (Query,
+// QueryResult), with the result json.Unmarshal would give, and reports
+// whether it could. It takes only the common form json.Marshal writes: an
+// object of known keys, each at most once, strings without \u escapes of
+// surrogates, no nulls, integers only where the field is one. Whatever it accepts is valid JSON. Anything else (or any other
 // type) returns false, leaving out partly written: the caller then decodes
 // into a fresh value with encoding/json, which also gives the exact error.
 //
@@ -236,6 +238,10 @@ func fastUnmarshal(data []byte, s string, out any) bool {
 		ok = d.object(func(k string) bool { return d.ssoConnectorSaved(k, v) })
 	case *SSOConnectorDeleted:
 		ok = d.object(func(k string) bool { return k == "name" && d.str(&v.Name) })
+	case *Query:
+		ok = d.object(func(k string) bool { return d.query(k, v) })
+	case *QueryResult:
+		ok = d.object(func(k string) bool { return d.queryResult(k, v) })
 	default:
 		return false
 	}
@@ -258,19 +264,9 @@ func (d *scanner) nameType(k string, name, typ *string) bool {
 // else takes the slow path.
 func (d *scanner) integer(out *int) bool {
 	d.ws()
-	start, n := d.i, 0
-	for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' && d.i-start < 9 {
-		n = n*10 + int(d.s[d.i]-'0')
-		d.i++
-	}
-	if d.i == start || (d.s[start] == '0' && d.i-start > 1) {
-		return false
-	}
-	if d.i < len(d.s) && (d.s[d.i] == '.' || d.s[d.i] == 'e' || d.s[d.i] == 'E' || (d.s[d.i] >= '0' && d.s[d.i] <= '9')) {
-		return false
-	}
-	*out = n
-	return true
+	n, ok := d.digits(9)
+	*out = int(n)
+	return ok
 }
 
 func (d *scanner) user(k string, v *User) bool {
@@ -539,9 +535,10 @@ func (d *scanner) array(elem func() bool) bool {
 	}
 }
 
-// str reads a string without control characters or \u escapes. One
-// without escapes is cut from s; one with the short escapes (\" \\ \/ \b
-// \f \n \r \t) is unescaped into a new string.
+// str reads a string without control characters or \u escapes of
+// surrogates. One without escapes is cut from s; one with escapes (\" \\
+// \/ \b \f \n \r \t, \uXXXX outside the surrogates: json.Marshal writes
+// \u003c for '<') is unescaped into a new string.
 func (d *scanner) str(out *string) bool {
 	d.ws()
 	if d.i >= len(d.s) || d.s[d.i] != '"' {
@@ -596,11 +593,40 @@ func (d *scanner) escaped(out *string, j int) bool {
 			buf = append(buf, '\r')
 		case 't':
 			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(d.s[j+1:])
+			if !ok || utf16.IsSurrogate(r) {
+				return false // pairs and lone halves: encoding/json's rules
+			}
+			buf = utf8.AppendRune(buf, r)
+			j += 4
 		default:
 			return false
 		}
 	}
 	return false
+}
+
+// hex4 reads the four hex digits that start s.
+func hex4(s string) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func (d *scanner) boolean(out *bool) bool {

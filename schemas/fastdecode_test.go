@@ -52,14 +52,16 @@ func TestFastUnmarshalSamples(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &ev))
 		in, _ := Lookup(ev.Type)
 		took := checkFast(t, ev.Type, ev.Data)
-		// Every control type has a fast path, for its indented sample and
-		// for what json.Marshal writes.
-		require.Equal(t, in.Stream == StreamControl, took, "%s indented", ev.Type)
+		// Every control type has a fast path, and the two audit events of
+		// every query, for the indented sample and for what json.Marshal
+		// writes.
+		fast := in.Stream == StreamControl || ev.Type == TypeQuery || ev.Type == TypeQueryResult
+		require.Equal(t, fast, took, "%s indented", ev.Type)
 		v := in.New()
 		require.NoError(t, json.Unmarshal(ev.Data, v))
 		compact, err := json.Marshal(v)
 		require.NoError(t, err)
-		require.Equal(t, in.Stream == StreamControl, checkFast(t, ev.Type, compact), "%s compact", ev.Type)
+		require.Equal(t, fast, checkFast(t, ev.Type, compact), "%s compact", ev.Type)
 	}
 }
 
@@ -91,11 +93,30 @@ func TestFastUnmarshalEdges(t *testing.T) {
 		{"null", TypeUserUpdated, `{"name":"a","roles":null}`, false},
 		{"short escapes", TypeUserDeleted, `{"name":"a\"b\\c\/d\b\f\n\r\te"}`, true},
 		{"escape first", TypeUserDeleted, `{"name":"\nx"}`, true},
-		{"escaped key", TypeUserDeleted, `{"n\u0061me":"a"}`, false},
+		{"escaped key", TypeUserDeleted, `{"n\u0061me":"a"}`, true},
 		{"bad escape", TypeUserDeleted, `{"name":"a\x"}`, false},
 		{"escape at end", TypeUserDeleted, `{"name":"a\`, false},
 		{"escaped time", TypeTokenCreated, `{"expires":"2025-03-14T09:10:00\u005a"}`, false},
-		{"unicode escape", TypeUserDeleted, `{"name":"\u00e9"}`, false},
+		{"unicode escape", TypeUserDeleted, `{"name":"\u00e9"}`, true},
+		{"HTML escapes", TypeQuery, `{"statement":"SELECT 1 \u003c 2 \u0026\u0026 x \u003E y"}`, true},
+		{"escaped NUL", TypeQuery, `{"statement":"a\u0000b"}`, true},
+		{"surrogate pair", TypeUserDeleted, `{"name":"\ud83d\ude00"}`, false},
+		{"lone surrogate", TypeUserDeleted, `{"name":"\udc00x"}`, false},
+		{"short unicode escape", TypeUserDeleted, `{"name":"\u00e"}`, false},
+		{"bad hex", TypeUserDeleted, `{"name":"\u00g0"}`, false},
+		{"query", TypeQuery, `{"session_id":"s","n":9999999999999999999,"kind":"extended","statement":"SELECT $1","statement_name":"s1","portal":"","params":[{"format":"text","value":"1"},{"format":"null"},{"format":"binary","value":"AAE=","sha256":"ab"}],"truncated":true,"sha256":"cd","params_omitted":2,"params_sha256":"ef","prepared_by":3,"access_request":"r"}`, true},
+		{"query without params", TypeQuery, `{"session_id":"s","n":1,"kind":"simple","statement":"x","params":[]}`, true},
+		{"params null", TypeQuery, `{"params":null}`, false},
+		{"n too long", TypeQuery, `{"n":123456789012345678901}`, false},
+		{"n negative", TypeQuery, `{"n":-1}`, false},
+		{"n fraction", TypeQuery, `{"n":1.0}`, false},
+		{"n exponent", TypeQuery, `{"n":1e3}`, false},
+		{"n leading zero", TypeQuery, `{"n":01}`, false},
+		{"result", TypeQueryResult, `{"session_id":"s","n":2,"status":"error","command_tag":"","rows":-1,"sqlstate":"42501","error":"no","duration_us":-0,"truncated":false}`, true},
+		{"rows minus alone", TypeQueryResult, `{"rows":-}`, false},
+		{"rows minus space", TypeQueryResult, `{"rows":- 1}`, false},
+		{"rows at int64 edge", TypeQueryResult, `{"rows":-9223372036854775808}`, false},
+		{"rows 18 digits", TypeQueryResult, `{"rows":-999999999999999999}`, true},
 		{"invalid UTF-8", TypeUserDeleted, "{\"name\":\"a\xffb\"}", false},
 		{"control character", TypeUserDeleted, "{\"name\":\"a\tb\"}", false},
 		{"trailing garbage", TypeUserDeleted, `{"name":"a"} x`, false},
