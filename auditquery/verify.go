@@ -45,6 +45,10 @@ const (
 	KindAltered   = eventlog.ProblemAltered
 	KindReordered = eventlog.ProblemReordered
 	KindDuplicate = eventlog.ProblemDuplicate
+	// KindLate is not a problem (VerifyReport.Late): events stored after
+	// later ones of their source, in order and linked to the events around
+	// them, as a publish retried after a NATS failover stores them.
+	KindLate = eventlog.ProblemLate
 )
 
 // Head states (SourceReport.Head).
@@ -106,9 +110,12 @@ type SourceReport struct {
 type VerifyReport struct {
 	// Origin is what was verified: "stream TOLLGATE_AUDIT", or "file " and
 	// the files' names.
-	Origin    string          `json:"origin"`
-	Sources   []SourceReport  `json:"sources"`
-	Problems  []VerifyProblem `json:"problems"`
+	Origin   string          `json:"origin"`
+	Sources  []SourceReport  `json:"sources"`
+	Problems []VerifyProblem `json:"problems"`
+	// Late lists runs stored out of chain order whose links hold
+	// (KindLate): nothing missing or altered, not a problem.
+	Late      []VerifyProblem `json:"late,omitempty"`
 	Notes     []string        `json:"notes,omitempty"`
 	Unchained uint64          `json:"unchained"`
 }
@@ -293,6 +300,9 @@ func (v *Verifier) Report() VerifyReport {
 	rep := VerifyReport{Origin: v.origin, Problems: append([]VerifyProblem{}, v.probs...)}
 	chain := v.chain.Report()
 	rep.Unchained = chain.Unchained
+	for _, p := range chain.Late {
+		rep.Late = append(rep.Late, VerifyProblem{Kind: KindLate, Source: p.Source, From: p.From, To: p.To, Pos: p.StreamSeq, EventID: p.EventID, Detail: p.Detail})
+	}
 	for _, p := range chain.Problems {
 		kind := p.Kind
 		detail := p.Detail

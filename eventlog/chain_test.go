@@ -100,17 +100,18 @@ func TestVerifyMemlog(t *testing.T) {
 		evs   func() []eventlog.Event
 		q     eventlog.Query
 		wants []want
+		late  []want
 	}{
-		{"clean", func() []eventlog.Event { return interleave(a, b) }, eventlog.Query{}, nil},
-		{"from the middle", func() []eventlog.Event { return interleave(a, b) }, eventlog.Query{FromSeq: 7}, nil},
+		{"clean", func() []eventlog.Event { return interleave(a, b) }, eventlog.Query{}, nil, nil},
+		{"from the middle", func() []eventlog.Event { return interleave(a, b) }, eventlog.Query{FromSeq: 7}, nil, nil},
 		{"missing", func() []eventlog.Event {
 			return append(append(append([]eventlog.Event{}, a[:3]...), a[4:]...), b...)
-		}, eventlog.Query{}, []want{{eventlog.ProblemMissing, 4, "agent-1", 4, 4}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemMissing, 4, "agent-1", 4, 4}}, nil},
 		{"altered data", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, a...)
 			evs[5].Data = json.RawMessage(`{"sql":"drop table x"}`)
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 6, "agent-1", 6, 6}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 6, "agent-1", 6, 6}}, nil},
 		{"altered and rehashed", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, a...)
 			evs[5].Data = json.RawMessage(`{"sql":"drop table x"}`)
@@ -118,13 +119,41 @@ func TestVerifyMemlog(t *testing.T) {
 			require.NoError(t, err)
 			evs[5].Hash = h
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 7, "agent-1", 7, 7}}},
-		{"reordered", func() []eventlog.Event {
+		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 7, "agent-1", 7, 7}}, nil},
+		{"stored late, in order and linked (a retried publish)", func() []eventlog.Event {
 			evs := append([]eventlog.Event{}, b[:2]...)
 			evs = append(evs, a...)
 			evs[4], evs[5] = evs[5], evs[4]
+			return append(evs, b[2:]...)
+		}, eventlog.Query{}, nil, []want{{eventlog.ProblemLate, 6, "agent-1", 3, 3}}},
+		{"a late run of two", func() []eventlog.Event {
+			evs := append([]eventlog.Event{}, a[:2]...)
+			evs = append(evs, a[4:6]...)
+			evs = append(evs, a[2:4]...)
+			return append(append(evs, a[6:]...), b...)
+		}, eventlog.Query{}, nil, []want{{eventlog.ProblemLate, 6, "agent-1", 3, 4}}},
+		{"reordered", func() []eventlog.Event {
+			evs := append([]eventlog.Event{}, b[:2]...)
+			evs = append(evs, a...)
+			evs[4], evs[6] = evs[6], evs[4]
 			return evs
-		}, eventlog.Query{}, []want{{eventlog.ProblemReordered, 6, "agent-1", 3, 3}}},
+		}, eventlog.Query{}, []want{{eventlog.ProblemReordered, 6, "agent-1", 4, 4}, {eventlog.ProblemReordered, 7, "agent-1", 3, 3}}, nil},
+		{"reordered after one in order", func() []eventlog.Event {
+			evs := append([]eventlog.Event{}, a[:2]...)
+			evs = append(evs, a[5], a[2], a[4], a[3])
+			return append(append(evs, a[6:]...), b...)
+		}, eventlog.Query{}, []want{{eventlog.ProblemReordered, 5, "agent-1", 3, 3}, {eventlog.ProblemReordered, 5, "agent-1", 5, 5},
+			{eventlog.ProblemReordered, 6, "agent-1", 4, 4}}, nil},
+		{"a late event forged and rehashed", func() []eventlog.Event {
+			evs := append([]eventlog.Event{}, b[:2]...)
+			evs = append(evs, a...)
+			evs[4], evs[5] = evs[5], evs[4]
+			evs[5].Data = json.RawMessage(`{"sql":"select nothing"}`)
+			h, err := eventlog.EventHash(&evs[5])
+			require.NoError(t, err)
+			evs[5].Hash = h
+			return evs
+		}, eventlog.Query{}, []want{{eventlog.ProblemAltered, 6, "agent-1", 4, 4}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +167,12 @@ func TestVerifyMemlog(t *testing.T) {
 			rep, err := eventlog.Verify(ctx, st, tt.q)
 			require.NoError(t, err)
 			require.Equal(t, uint64(1), rep.Unchained)
+			require.Len(t, rep.Late, len(tt.late), "%+v", rep.Late)
+			for i, w := range tt.late {
+				p := rep.Late[i]
+				require.Equal(t, w, want{p.Kind, p.StreamSeq, p.Source, p.From, p.To}, "%+v", p)
+				require.NotEmpty(t, p.Detail)
+			}
 			if len(tt.wants) == 0 {
 				require.True(t, rep.OK(), "%+v", rep.Problems)
 				require.Nil(t, rep.First)

@@ -53,11 +53,16 @@ func TestVerifyJetStream(t *testing.T) {
 			require.NoError(t, err)
 			return nil
 		}, eventlog.ProblemAltered, 4},
-		{"swapped", func(t *testing.T, l *jetstream.Log, evs []eventlog.Event) []eventlog.Event {
+		{"swapped: stored late, linked", func(t *testing.T, l *jetstream.Log, evs []eventlog.Event) []eventlog.Event {
 			evs = append([]eventlog.Event{}, evs...)
 			evs[2], evs[3] = evs[3], evs[2]
 			return evs
-		}, eventlog.ProblemReordered, 4},
+		}, eventlog.ProblemLate, 4},
+		{"reordered", func(t *testing.T, l *jetstream.Log, evs []eventlog.Event) []eventlog.Event {
+			evs = append([]eventlog.Event{}, evs...)
+			evs[1], evs[3] = evs[3], evs[1]
+			return evs
+		}, eventlog.ProblemReordered, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +83,13 @@ func TestVerifyJetStream(t *testing.T) {
 				require.Equal(t, uint64(6), rep.Checked["agent-1"])
 				return
 			}
-			require.Len(t, rep.Problems, 1, "%+v", rep.Problems)
+			if tt.kind == eventlog.ProblemLate {
+				require.True(t, rep.OK(), "%+v", rep.Problems)
+				require.Len(t, rep.Late, 1, "%+v", rep.Late)
+				require.Equal(t, tt.streamSeq, rep.Late[0].StreamSeq, "%+v", rep.Late[0])
+				return
+			}
+			require.NotEmpty(t, rep.Problems)
 			require.Equal(t, tt.kind, rep.First.Kind, "%+v", rep.First)
 			require.Equal(t, tt.streamSeq, rep.First.StreamSeq, "%+v", rep.First)
 			require.Equal(t, "agent-1", rep.First.Source)

@@ -57,6 +57,12 @@ func RenderVerify(w io.Writer, rep *auditquery.VerifyReport, posName string) err
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)
 	}
+	if len(rep.Late) > 0 {
+		fmt.Fprintf(w, "Stored late, in chain order and linked to the events around them (a publish retried after a NATS failover stores events so; nothing is missing):\n")
+		for _, p := range rep.Late {
+			fmt.Fprintf(w, "  %s: seq %s, at %s %d\n", cell(p.Source), seqRange(p.From, p.To), strings.ToLower(posName), p.Pos)
+		}
+	}
 	if rep.OK() {
 		_, err := fmt.Fprintln(w, "OK: every chain is intact, starts where the control stream says, and its checkpoints verify.")
 		return err

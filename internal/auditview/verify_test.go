@@ -31,6 +31,8 @@ func TestRenderVerify(t *testing.T) {
 			{Kind: auditquery.KindGap, Source: "agent-1", From: 20, To: 20, Detail: "event 20 is missing"},
 			{Kind: auditquery.KindUnknownSource, Source: "agent-x", Pos: 30, Detail: "no such agent"},
 		}}
+	late := ok
+	late.Late = []auditquery.VerifyProblem{{Kind: auditquery.KindLate, Source: "agent-1", From: 4, To: 5, Pos: 7}}
 	tests := []struct {
 		name  string
 		rep   auditquery.VerifyReport
@@ -39,6 +41,7 @@ func TestRenderVerify(t *testing.T) {
 		not   []string
 	}{
 		{"ok", ok, "STREAM SEQ", []string{"Verified stream TOLLGATE_AUDIT.", "OK: every chain is intact"}, []string{"FAILED"}},
+		{"late is not a problem", late, "STREAM SEQ", []string{"Stored late", "agent-1: seq 4..5, at stream seq 7", "OK: every chain is intact"}, []string{"FAILED"}},
 		{"failed", failed, "LINE", []string{"FAILED: 3 problem(s)", auditquery.KindTailCut, auditquery.KindGap, auditquery.KindUnknownSource},
 			[]string{"OK:"}},
 	}
@@ -70,6 +73,7 @@ func TestRenderVerifyGolden(t *testing.T) {
 	rep := auditquery.VerifyReport{Origin: "stream TOLLGATE_AUDIT", Unchained: 2,
 		Sources: []auditquery.SourceReport{verifiedSource("agent-1"), control},
 		Notes:   []string{"the stream's first records aged out (max age 24h0m0s)"},
+		Late:    []auditquery.VerifyProblem{{Kind: auditquery.KindLate, Source: "agent-1", From: 7, To: 8, Pos: 12, Detail: "seq 7..8 stored after seq 9"}},
 		Problems: []auditquery.VerifyProblem{
 			{Kind: auditquery.KindBadCheckpoint, Source: "control", From: 5, To: 5, Pos: 9, Detail: "signature does not verify"},
 			{Kind: auditquery.KindRewritten, Source: "agent-1", From: 3, To: 3, Pos: 4, Detail: "event 3 differs from what checkpoint 6 signed"},
