@@ -30,8 +30,9 @@ import (
 // headers, whose Nats-Sequence numbers each message. Records are passed on
 // only once their batch is numbered, in sequence order. Anything else — no
 // responders (a stream without allow_direct), another status, a silent
-// server — hands the rest of the read to the consumer path from the next
-// sequence, which reads everything a direct get can.
+// server (directIdle; a permission that refuses direct gets looks so) —
+// hands the rest of the read to the consumer path from the next sequence,
+// which reads everything a direct get can.
 //
 // Two requests are in flight, each for the sequences after the one before
 // (each with its own reply subject: on a cluster replicas answer, so the
@@ -42,8 +43,8 @@ const (
 	directBatch    = 8192    // messages one direct get asks for
 	directBytes    = 8 << 20 // the most message bytes the server sends for one
 	directInFlight = 2
-	directIdle     = 5 * time.Second
-	directDepth    = 4 // numbered batches held ahead of fn
+	directIdle     = 2 * time.Second // a silence that hands the read to consumers
+	directDepth    = 4               // numbered batches held ahead of fn
 )
 
 // How nats.go presents a status line (NATS/1.0 204 EOB) in a message's

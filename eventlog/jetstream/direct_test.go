@@ -218,3 +218,19 @@ func TestFollowCatchesUpByDirectReads(t *testing.T) {
 	require.GreaterOrEqual(t, s.directBatches.Load(), uint64(5))
 	require.Zero(t, s.directGiveUps.Load(), "%v", s.directLastGiveUp.Load())
 }
+
+// A direct get nobody answers (here a subscriber that swallows it; in a
+// deployment, a NATS permission that refuses the request) hands the read
+// to consumers after directIdle.
+func TestDirectReadFallsBackWhenNobodyAnswers(t *testing.T) {
+	l, s := directLog(t, false)
+	sub, err := l.Conn.Subscribe(s.directAPI(), func(*nats.Msg) {})
+	require.NoError(t, err)
+	defer func() { _ = sub.Unsubscribe() }()
+	require.NoError(t, l.Conn.Flush())
+	seqs := publishN(t, l, 120, 50)
+	recs := readBoth(t, s, eventlog.Query{})
+	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, uint64(1), s.directGiveUps.Load())
+	require.Equal(t, "no answer", s.directLastGiveUp.Load())
+}
