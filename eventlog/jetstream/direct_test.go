@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-db/tollgate/eventlog"
+	"github.com/tollgate-db/tollgate/eventlog/logtest"
 )
 
 // directLog is an embedded log with a test stream "T" on t.> that, unlike
@@ -90,20 +91,12 @@ func readBoth(t *testing.T, s *Stream, q eventlog.Query) []eventlog.Record {
 	return direct
 }
 
-func seqsOf(recs []eventlog.Record) []uint64 {
-	out := make([]uint64, len(recs))
-	for i, r := range recs {
-		out[i] = r.StreamSeq
-	}
-	return out
-}
-
 func TestDirectReadMatchesConsumers(t *testing.T) {
 	l, s := directLog(t, true)
 	s.directBatch = 100 // many batches, two in flight
 	seqs := publishN(t, l, 1050, 200)
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, seqs, logtest.Seqs(recs))
 	require.Zero(t, s.directGiveUps.Load(), "%v", s.directLastGiveUp.Load())
 	require.GreaterOrEqual(t, s.directBatches.Load(), uint64(11))
 
@@ -136,10 +129,10 @@ func TestDirectReadNumbersBatchesWithGaps(t *testing.T) {
 		}
 	}
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, want, seqsOf(recs))
+	require.Equal(t, want, logtest.Seqs(recs))
 	require.Zero(t, s.directGiveUps.Load(), "gaps are numbered by a request with headers, not given up: %v", s.directLastGiveUp.Load())
 	recs = readBoth(t, s, eventlog.Query{FromSeq: 2})
-	require.Equal(t, want, seqsOf(recs))
+	require.Equal(t, want, logtest.Seqs(recs))
 	require.Zero(t, s.directGiveUps.Load(), "%v", s.directLastGiveUp.Load())
 }
 
@@ -148,7 +141,7 @@ func TestDirectReadFillsBatchesTheServerCutShort(t *testing.T) {
 	s.directBatch, s.directBytes = 100, 20_000 // ~15 messages of ~1.3 KB per answer
 	seqs := publishN(t, l, 700, 1200)
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, seqs, logtest.Seqs(recs))
 	require.Zero(t, s.directGiveUps.Load(), "%v", s.directLastGiveUp.Load())
 	require.Greater(t, s.directBatches.Load(), uint64(700/100*2), "holes filled by requests of their own")
 }
@@ -157,7 +150,7 @@ func TestDirectReadFallsBackToConsumers(t *testing.T) {
 	l, s := directLog(t, false) // no allow_direct: nobody answers a direct get
 	seqs := publishN(t, l, 300, 50)
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, seqs, logtest.Seqs(recs))
 	require.Equal(t, uint64(1), s.directGiveUps.Load())
 	require.Contains(t, s.directLastGiveUp.Load(), "503")
 }
@@ -190,7 +183,7 @@ func TestDirectReadIgnoresStatusHeadersOfStoredMessages(t *testing.T) {
 	want := append(append([]uint64{}, seqs[:4]...), seqs[5:]...)
 
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, want, seqsOf(recs))
+	require.Equal(t, want, logtest.Seqs(recs))
 	require.Equal(t, ev.ID, recs[39].Event.ID)
 	require.Zero(t, s.directGiveUps.Load(), "the forged status is a record, not the end of a batch: %v", s.directLastGiveUp.Load())
 }
@@ -230,7 +223,7 @@ func TestDirectReadFallsBackWhenNobodyAnswers(t *testing.T) {
 	require.NoError(t, l.Conn.Flush())
 	seqs := publishN(t, l, 120, 50)
 	recs := readBoth(t, s, eventlog.Query{})
-	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, seqs, logtest.Seqs(recs))
 	require.Equal(t, uint64(1), s.directGiveUps.Load())
 	require.Equal(t, "no answer", s.directLastGiveUp.Load())
 }

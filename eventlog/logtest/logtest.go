@@ -94,7 +94,8 @@ func readAll(t *testing.T, st eventlog.Stream, q eventlog.Query) []eventlog.Reco
 	return out
 }
 
-func seqsOf(recs []eventlog.Record) []uint64 {
+// Seqs returns the stream sequences of recs.
+func Seqs(recs []eventlog.Record) []uint64 {
 	out := make([]uint64, len(recs))
 	for i, r := range recs {
 		out[i] = r.StreamSeq
@@ -148,7 +149,7 @@ func (s *suite) testAppendOrder(t *testing.T) {
 		seqs = append(seqs, seq)
 	}
 	recs := readAll(t, st, eventlog.Query{})
-	require.Equal(t, seqs, seqsOf(recs))
+	require.Equal(t, seqs, Seqs(recs))
 	for i := range recs {
 		requireSameEvent(t, evs[i], recs[i].Event)
 	}
@@ -194,7 +195,7 @@ func (s *suite) testSubjectFilters(t *testing.T) {
 		for _, i := range tt.want {
 			want = append(want, seqs[i])
 		}
-		got := seqsOf(readAll(t, st, eventlog.Query{Subjects: tt.subjects}))
+		got := Seqs(readAll(t, st, eventlog.Query{Subjects: tt.subjects}))
 		if len(want) == 0 {
 			require.Empty(t, got, tt.name)
 			continue
@@ -232,7 +233,7 @@ func (s *suite) testSeqBounds(t *testing.T) {
 			[]uint64{seqs[0], seqs[2], seqs[4]}},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, seqsOf(readAll(t, st, tt.q)), tt.name)
+		require.Equal(t, tt.want, Seqs(readAll(t, st, tt.q)), tt.name)
 	}
 	require.Empty(t, readAll(t, st, eventlog.Query{FromSeq: seqs[9] + 1}))
 }
@@ -269,10 +270,10 @@ func (s *suite) testTimeBounds(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, cat(b2, b3), seqsOf(readAll(t, st, eventlog.Query{FromTime: t1})))
-	require.Equal(t, cat(b1, b2), seqsOf(readAll(t, st, eventlog.Query{ToTime: t2})))
-	require.Equal(t, b2, seqsOf(readAll(t, st, eventlog.Query{FromTime: t1, ToTime: t2})))
-	require.Equal(t, b2[:1], seqsOf(readAll(t, st, eventlog.Query{FromTime: t1, Limit: 1})))
+	require.Equal(t, cat(b2, b3), Seqs(readAll(t, st, eventlog.Query{FromTime: t1})))
+	require.Equal(t, cat(b1, b2), Seqs(readAll(t, st, eventlog.Query{ToTime: t2})))
+	require.Equal(t, b2, Seqs(readAll(t, st, eventlog.Query{FromTime: t1, ToTime: t2})))
+	require.Equal(t, b2[:1], Seqs(readAll(t, st, eventlog.Query{FromTime: t1, Limit: 1})))
 }
 
 func (s *suite) testDedupe(t *testing.T) {
@@ -584,7 +585,7 @@ func (s *suite) testTooLarge(t *testing.T) {
 	seq, err := st.Append(ctx, fits)
 	require.NoError(t, err)
 	recs := readAll(t, st, eventlog.Query{})
-	require.Equal(t, []uint64{seq}, seqsOf(recs))
+	require.Equal(t, []uint64{seq}, Seqs(recs))
 	requireSameEvent(t, fits, recs[0].Event)
 }
 
