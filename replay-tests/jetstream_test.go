@@ -20,9 +20,16 @@ func init() {
 // openJetStream starts a real embedded NATS JetStream for one test.
 func openJetStream(t testing.TB) *jetstream.Log {
 	t.Helper()
+	return openJetStreamWith(t, jetstream.Config{})
+}
+
+// openJetStreamWith is openJetStream with cfg (its DataDir set here).
+func openJetStreamWith(t testing.TB, cfg jetstream.Config) *jetstream.Log {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	l, err := jetstream.Open(ctx, jetstream.Config{DataDir: t.TempDir()})
+	cfg.DataDir = t.TempDir()
+	l, err := jetstream.Open(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
