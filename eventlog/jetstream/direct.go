@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -197,18 +196,7 @@ func (s *Stream) deliverDirect(c *cursor, recs []delivery) (done bool, err error
 // directAPI is the direct get subject of the stream under s.js's API
 // prefix (a JetStream domain's, if any).
 func (s *Stream) directAPI() string {
-	o := s.js.Options()
-	prefix := "$JS.API."
-	switch {
-	case o.APIPrefix != "":
-		prefix = o.APIPrefix
-		if !strings.HasSuffix(prefix, ".") {
-			prefix += "."
-		}
-	case o.Domain != "":
-		prefix = "$JS." + o.Domain + ".API."
-	}
-	return prefix + "DIRECT.GET." + s.name
+	return apiPrefix(s.js) + "DIRECT.GET." + s.name
 }
 
 // directGaveUp counts a read handed to the consumer path (the tests look).

@@ -38,8 +38,12 @@ func (s *Stream) Follow(ctx context.Context, q eventlog.Query, fn func(eventlog.
 var errRestart = errors.New("restart consumer")
 
 // maxRestarts bounds how often one Read recreates its consumer in a row
-// without progress before giving up.
-const maxRestarts = 5
+// without progress before giving up, and maxBehind how often in all for a
+// consumer that ended behind the leader (errBehind).
+const (
+	maxRestarts = 5
+	maxBehind   = 30
+)
 
 // consume delivers matching records through ephemeral, in-memory, no-ack
 // pull consumers, recreated from the next sequence whenever a gap in the
@@ -52,7 +56,7 @@ func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, fo
 			return err
 		}
 	}
-	restarts := 0
+	restarts, behind := 0, 0
 	for {
 		progress := c.n
 		done, err := s.consumeOnce(ctx, c)
@@ -62,12 +66,20 @@ func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, fo
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if c.n == progress {
+		switch {
+		case errors.Is(err, errBehind):
+			// A replica catching up: a new consumer (perhaps elsewhere)
+			// goes on from what was delivered.
+			if behind++; behind > maxBehind {
+				return fmt.Errorf("read %s: %w: %w", s.name, eventlog.ErrUnavailable, err)
+			}
+			restarts = min(behind, 10)
+		case c.n == progress:
 			restarts++
-		} else {
+		default:
 			restarts = 0
 		}
-		if !follow && restarts > maxRestarts {
+		if !follow && restarts > maxRestarts && !errors.Is(err, errBehind) {
 			return fmt.Errorf("read %s: %w", s.name, mapErr(err))
 		}
 		select {
@@ -120,7 +132,7 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 		_ = s.js.DeleteConsumer(dctx, s.name, name)
 	}()
 	if !c.follow && cons.CachedInfo().NumPending == 0 {
-		return true, nil
+		return s.drained(ctx, c)
 	}
 	f := &fetcher{
 		batches: make(chan []delivery, pipeDepth),
@@ -149,7 +161,9 @@ func (s *Stream) consumeOnce(ctx context.Context, c *cursor) (done bool, err err
 			return false, err
 		case batch := <-f.batches:
 			for i := range batch {
-				if done, err := s.deliver(c, &batch[i], &dseq); done || err != nil {
+				if done, err := s.deliver(c, &batch[i], &dseq); errors.Is(err, errDrained) {
+					return s.drained(ctx, c)
+				} else if done || err != nil {
 					return done, err
 				}
 			}
@@ -279,7 +293,30 @@ func (s *Stream) deliver(c *cursor, d *delivery, dseq *uint64) (done bool, err e
 		return true, nil
 	}
 	if !c.follow && md.pending == 0 {
-		return true, nil
+		return true, errDrained
 	}
 	return false, nil
+}
+
+// errDrained is deliver's word that the consumer counts nothing more
+// pending; errBehind asks consume for a new consumer, the drained one
+// having counted in a replica's copy behind the leader's.
+var (
+	errDrained = errors.New("consumer drained")
+	errBehind  = errors.New("consumer drained behind the stream's leader")
+)
+
+// drained ends a Read whose consumer counts nothing more pending, unless
+// the stream is replicated and its leader holds a record the read has not
+// delivered (see leaderHolds).
+func (s *Stream) drained(ctx context.Context, c *cursor) (done bool, err error) {
+	if !s.replicated {
+		return true, nil
+	}
+	held, err := s.leaderHolds(ctx, c)
+	if err != nil || !held {
+		return true, err
+	}
+	s.behindRestarts.Add(1)
+	return false, errBehind
 }

@@ -28,6 +28,12 @@ type Stream struct {
 	name    string
 	maxSize int
 
+	// replicated: the stream has more than one copy, so a consumer's
+	// view may lag the leader's (msgget.go); behindRestarts counts the
+	// consumers recreated for it, for the tests.
+	replicated     bool
+	behindRestarts atomic.Uint64
+
 	ackOnce sync.Once
 	ack     *acker
 	ackErr  error
@@ -59,7 +65,7 @@ func NewStream(ctx context.Context, js jetstream.JetStream, name string, opts ..
 		return nil, fmt.Errorf("open stream %s: %w", name, mapErr(err))
 	}
 	s := &Stream{js: js, st: st, name: name, maxSize: eventlog.DefaultMaxEventSize,
-		directBatch: directBatch, directBytes: directBytes}
+		directBatch: directBatch, directBytes: directBytes, replicated: st.CachedInfo().Config.Replicas > 1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -137,11 +143,11 @@ func (s *Stream) Append(ctx context.Context, ev eventlog.Event, opts ...eventlog
 // storedLast reports whether the last record on subject (a filter
 // too) has event id id.
 func (s *Stream) storedLast(ctx context.Context, subject, id string) (uint64, bool) {
-	m, err := s.st.GetLastMsgForSubject(ctx, subject)
-	if err != nil || m.Header.Get(jetstream.MsgIDHeader) != id {
+	m, found, err := msgGet(ctx, s.js, s.name, msgGetRequest{LastFor: subject})
+	if err != nil || !found || m.msgID != id {
 		return 0, false
 	}
-	return m.Sequence, true
+	return m.seq, true
 }
 
 // appendWindow bounds the publishes of one AppendBatch awaiting their
@@ -223,16 +229,14 @@ func (s *Stream) LastSeq(ctx context.Context) (uint64, error) {
 }
 
 // LastSubjectSeq returns the sequence of the last record on subject (0 when
-// none).
+// none), as the stream's leader has it: every append acknowledged before
+// is seen.
 func (s *Stream) LastSubjectSeq(ctx context.Context, subject string) (uint64, error) {
-	m, err := s.st.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
-	}
+	m, _, err := msgGet(ctx, s.js, s.name, msgGetRequest{LastFor: subject})
 	if err != nil {
 		return 0, fmt.Errorf("last record on %s: %w", subject, mapErr(err))
 	}
-	return m.Sequence, nil
+	return m.seq, nil
 }
 
 var _ eventlog.Informer = (*Stream)(nil)
