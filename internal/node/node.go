@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/wire"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/internal/catchupgc"
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/datadir"
 )
@@ -92,7 +93,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, opts Option
 	defer cancel()
 	// Composing starts control, which returns once its projection has
 	// caught up with the control stream.
-	restoreGC := raiseGCForCatchUp(os.LookupEnv)
+	restoreGC := catchupgc.Raise(os.LookupEnv, catchupgc.Memory())
 	comps, env, err := compose(runCtx, cfg, agent, lg, log)
 	restoreGC()
 	if err != nil {
