@@ -187,3 +187,32 @@ func TestConformanceAsIfReplicated(t *testing.T) {
 		return st
 	})
 }
+
+// TestReadGoesOnWhenTheLeaderHoldsMore checks what a read does when the
+// leader holds a record its drained consumer did not deliver: it goes on
+// with a new consumer from what was delivered, delivering nothing twice.
+func TestReadGoesOnWhenTheLeaderHoldsMore(t *testing.T) {
+	l, s := directLog(t, true)
+	seqs := publishN(t, l, 30, 10) // event i on t.<i%7>
+	s.replicated = true
+	asked := 0
+	s.holds = func(ctx context.Context, c *cursor) (bool, error) {
+		asked++
+		if asked <= 2 { // a consumer on a replica catching up, twice
+			return true, nil
+		}
+		return s.leaderHolds(ctx, c)
+	}
+	var got []uint64
+	require.NoError(t, s.Read(context.Background(), eventlog.Query{Subjects: []string{"t.3"}}, func(r eventlog.Record) error {
+		got = append(got, r.StreamSeq)
+		return nil
+	}))
+	require.Equal(t, []uint64{seqs[3], seqs[10], seqs[17], seqs[24]}, got)
+	require.Equal(t, uint64(2), s.behindRestarts.Load())
+	require.Equal(t, 3, asked)
+
+	s.holds = func(context.Context, *cursor) (bool, error) { return false, eventlog.ErrUnavailable }
+	err := s.Read(context.Background(), eventlog.Query{Subjects: []string{"t.3"}}, func(eventlog.Record) error { return nil })
+	require.ErrorIs(t, err, eventlog.ErrUnavailable, "no answer from the leader is no complete read")
+}

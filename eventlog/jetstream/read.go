@@ -313,7 +313,7 @@ func (s *Stream) drained(ctx context.Context, c *cursor) (done bool, err error) 
 	if !s.replicated {
 		return true, nil
 	}
-	held, err := s.leaderHolds(ctx, c)
+	held, err := s.holds(ctx, c)
 	if err != nil || !held {
 		return true, err
 	}

@@ -30,9 +30,11 @@ type Stream struct {
 
 	// replicated: the stream has more than one copy, so a consumer's
 	// view may lag the leader's (msgget.go); behindRestarts counts the
-	// consumers recreated for it, for the tests.
+	// consumers recreated for it, for the tests, which may stand in for
+	// the leader's answer (holds).
 	replicated     bool
 	behindRestarts atomic.Uint64
+	holds          func(context.Context, *cursor) (bool, error) // leaderHolds; tests replace it
 
 	ackOnce sync.Once
 	ack     *acker
@@ -66,6 +68,7 @@ func NewStream(ctx context.Context, js jetstream.JetStream, name string, opts ..
 	}
 	s := &Stream{js: js, st: st, name: name, maxSize: eventlog.DefaultMaxEventSize,
 		directBatch: directBatch, directBytes: directBytes, replicated: st.CachedInfo().Config.Replicas > 1}
+	s.holds = s.leaderHolds
 	for _, o := range opts {
 		o(s)
 	}
