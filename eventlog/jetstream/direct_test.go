@@ -22,6 +22,20 @@ func directLog(t *testing.T, allowDirect bool) (*Log, *Stream) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
+	l := embeddedLog(t)
+	_, err := l.JS.CreateStream(ctx, natsjs.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Storage: natsjs.FileStorage, AllowDirect: allowDirect})
+	require.NoError(t, err)
+	s, err := NewStream(ctx, l.JS, "T")
+	require.NoError(t, err)
+	return l, s
+}
+
+// embeddedLog opens an embedded log in a temporary directory, closed at
+// the test's end.
+func embeddedLog(t *testing.T) *Log {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	l, err := Open(ctx, Config{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -29,11 +43,7 @@ func directLog(t *testing.T, allowDirect bool) (*Log, *Stream) {
 		defer ccancel()
 		require.NoError(t, l.Close(cctx))
 	})
-	_, err = l.JS.CreateStream(ctx, natsjs.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Storage: natsjs.FileStorage, AllowDirect: allowDirect})
-	require.NoError(t, err)
-	s, err := NewStream(ctx, l.JS, "T")
-	require.NoError(t, err)
-	return l, s
+	return l
 }
 
 // publishN stores n events of about size bytes each on t.<i%7>, with a

@@ -169,15 +169,7 @@ func TestLeaderHolds(t *testing.T) {
 func TestConformanceAsIfReplicated(t *testing.T) {
 	t.Parallel()
 	logtest.Run(t, func(t *testing.T, name string) eventlog.Stream {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		t.Cleanup(cancel)
-		l, err := Open(ctx, Config{DataDir: t.TempDir()})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer ccancel()
-			require.NoError(t, l.Close(cctx))
-		})
+		l := embeddedLog(t)
 		st := l.Control.(*Stream)
 		if name == eventlog.AuditStream {
 			st = l.Audit.(*Stream)
