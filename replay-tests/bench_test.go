@@ -56,11 +56,12 @@ func BenchmarkRebuildFromJetStream(b *testing.B) {
 	// The GC as a start sets it while control catches up (GOGC in the
 	// environment overrides it, as for the daemon), and the peak RSS of the
 	// timed part only.
-	restoreGC := catchupgc.Raise(os.LookupEnv, catchupgc.Memory())
+	var restoreGC func()
 	if *benchGOGC != 0 {
-		restoreGC()
 		prev := debug.SetGCPercent(*benchGOGC)
 		restoreGC = func() { debug.SetGCPercent(prev) }
+	} else {
+		restoreGC = catchupgc.Raise(os.LookupEnv, catchupgc.Memory())
 	}
 	resetPeakRSS()
 	stop := startProfile(b, *benchProfile)

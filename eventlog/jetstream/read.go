@@ -66,6 +66,7 @@ func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, fo
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		wait := 0 // tenths of a second before the next consumer
 		switch {
 		case errors.Is(err, errBehind):
 			// A replica catching up: a new consumer (perhaps elsewhere)
@@ -73,19 +74,19 @@ func (s *Stream) consume(ctx context.Context, q eventlog.Query, upper uint64, fo
 			if behind++; behind > maxBehind {
 				return fmt.Errorf("read %s: %w: %w", s.name, eventlog.ErrUnavailable, err)
 			}
-			restarts = min(behind, 10)
+			wait = min(behind, 10)
 		case c.n == progress:
-			restarts++
+			if restarts++; !follow && restarts > maxRestarts {
+				return fmt.Errorf("read %s: %w", s.name, mapErr(err))
+			}
+			wait = min(restarts, 10)
 		default:
 			restarts = 0
-		}
-		if !follow && restarts > maxRestarts && !errors.Is(err, errBehind) {
-			return fmt.Errorf("read %s: %w", s.name, mapErr(err))
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(min(restarts, 10)) * 100 * time.Millisecond):
+		case <-time.After(time.Duration(wait) * 100 * time.Millisecond):
 		}
 	}
 }
