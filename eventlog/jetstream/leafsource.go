@@ -58,18 +58,17 @@ func (l *Log) TrimSourced(ctx context.Context, subject string) (uint64, error) {
 	if l.Hub == nil || l.leafAudit == "" {
 		return 0, ErrNotLeaf
 	}
-	hub, err := l.Hub.Stream(ctx, l.leafAudit)
+	// Asked of the hub stream's leader (msgGet), not of any replica a
+	// direct get may reach: a lagging one would only make it trim less,
+	// but the leader's answer trims everything the hub has acknowledged.
+	m, found, err := msgGet(ctx, l.Hub, l.leafAudit, msgGetRequest{LastFor: subject})
 	if err != nil {
-		return 0, fmt.Errorf("trim: the hub's stream %s: %w", l.leafAudit, mapErr(err))
+		return 0, fmt.Errorf("trim: the hub's last %s on %s: %w", subject, l.leafAudit, mapErr(err))
 	}
-	m, err := hub.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
+	if !found {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("trim: the hub's last %s: %w", subject, mapErr(err))
-	}
-	seq, ok := sourcedSeq(m.Header.Get(sourceHeader), l.leafAudit)
+	seq, ok := sourcedSeq(m.source, l.leafAudit)
 	if !ok {
 		return 0, nil // stored before this agent was a leaf
 	}

@@ -33,9 +33,10 @@ type msgGetRequest struct {
 
 // storedMsg is what a message get tells of one stored message.
 type storedMsg struct {
-	seq   uint64
-	time  time.Time
-	msgID string // its Nats-Msg-Id header
+	seq    uint64
+	time   time.Time
+	msgID  string // its Nats-Msg-Id header
+	source string // its Nats-Stream-Source header (a sourced message)
 }
 
 // codeNoMessage is JetStream's "no message found" API error.
@@ -110,6 +111,7 @@ func decodeMsgGet(data []byte) (storedMsg, bool, error) {
 			return storedMsg{}, false, fmt.Errorf("stream message get headers: %w", err)
 		}
 		m.msgID = h.Get(jetstream.MsgIDHeader)
+		m.source = h.Get(sourceHeader)
 	}
 	return m, true, nil
 }

@@ -73,6 +73,8 @@ func TestDecodeMsgGet(t *testing.T) {
 		wantErr string
 	}{
 		{"with headers", `{"message":{"subject":"t.1","seq":42,"hdrs":"` + hdrs + `","data":"e30="}}`, storedMsg{seq: 42, msgID: "ev-1"}, true, ""},
+		{"sourced", `{"message":{"seq":9,"hdrs":"` + base64.StdEncoding.EncodeToString([]byte("NATS/1.0\r\nNats-Msg-Id: ev-2\r\nNats-Stream-Source: TOLLGATE_AUDIT:abc 17 > > audit.x\r\n\r\n")) + `"}}`,
+			storedMsg{seq: 9, msgID: "ev-2", source: "TOLLGATE_AUDIT:abc 17 > > audit.x"}, true, ""},
 		{"without headers", `{"message":{"subject":"t.1","seq":7,"data":"e30="}}`, storedMsg{seq: 7}, true, ""},
 		{"no message", `{"error":{"code":404,"err_code":10037,"description":"no message found"}}`, storedMsg{}, false, ""},
 		{"other error", `{"error":{"code":503,"err_code":10008,"description":"JetStream system temporarily unavailable"}}`, storedMsg{}, false, "temporarily unavailable"},
