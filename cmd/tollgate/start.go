@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-db/tollgate/internal/config"
 	"github.com/tollgate-db/tollgate/internal/devprof"
+	"github.com/tollgate-db/tollgate/internal/gomaxprocs"
 	"github.com/tollgate-db/tollgate/internal/logging"
 	"github.com/tollgate-db/tollgate/internal/node"
 )
@@ -71,6 +73,17 @@ config and certificates.`,
 			log, err := logging.New(cmd.ErrOrStderr(), logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
 			if err != nil {
 				return err
+			}
+			if gomaxprocs.Enabled(os.LookupEnv) {
+				ctx, cancel := context.WithCancel(cmd.Context())
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					if err := gomaxprocs.Govern(ctx, log, gomaxprocs.Options{}); err != nil {
+						log.Error().Err(err).Msg("GOMAXPROCS governor")
+					}
+				}()
+				defer func() { cancel(); <-done }()
 			}
 			if dir := os.Getenv(devprof.EnvDir); dir != "" {
 				stop, err := devprof.Start(dir)
