@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/tollgate-db/tollgate/control"
 	"github.com/tollgate-db/tollgate/control/client"
 	"github.com/tollgate-db/tollgate/eventlog/jetstream"
+	"github.com/tollgate-db/tollgate/internal/gomaxprocs"
 	"github.com/tollgate-db/tollgate/internal/profile"
 )
 
@@ -119,4 +122,24 @@ func TestStartInProcess(t *testing.T) {
 	require.NotZero(t, first)
 	require.Equal(t, "start-test", startOnce(t, dir))
 	require.Equal(t, first, controlLastSeq(t, dir), "a second start appends nothing to the control stream")
+}
+
+// TestStartGovernsGOMAXPROCS: a quiet `tollgate start` goes to one P and
+// says so; stopped, the process is back on the runtime's default. When
+// the environment sets GOMAXPROCS, the daemon leaves it alone.
+func TestStartGovernsGOMAXPROCS(t *testing.T) {
+	def := runtime.GOMAXPROCS(0)
+	if !gomaxprocs.Enabled(os.LookupEnv) {
+		_, set := os.LookupEnv("GOMAXPROCS")
+		require.True(t, set || def == 1, "the governor is off only when GOMAXPROCS is set or there is one CPU")
+		return
+	}
+	d := startDaemon(t, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--nats-listen", "none",
+		"--metrics-addr", "none", "--cluster-name", "governor-test")
+	require.Eventually(t, func() bool {
+		return strings.Contains(d.stderr.String(), "GOMAXPROCS quiet: one P")
+	}, time.Minute, 50*time.Millisecond, "no governor line in the daemon's log")
+	require.Equal(t, 1, runtime.GOMAXPROCS(0))
+	d.stop(t)
+	require.Equal(t, def, runtime.GOMAXPROCS(0))
 }

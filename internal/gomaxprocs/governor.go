@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,15 +71,24 @@ func Enabled(lookupEnv func(string) (string, bool)) bool {
 	return runtime.GOMAXPROCS(0) > 1
 }
 
+// governing is set while a Govern runs: GOMAXPROCS is the process's, so
+// one governor sets it (tests run several daemons in one process).
+var governing atomic.Bool
+
 // Govern runs the governor until ctx ends, then restores the runtime's
 // default. The process starts on the default (a start's catch-up uses
 // both cores) and goes to one P after LowerAfter quiet readings. Call it
-// once per process, only when Enabled.
+// only when Enabled; while another Govern of the process runs, it returns
+// at once.
 func Govern(ctx context.Context, log zerolog.Logger, opt Options) error {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return err
 	}
+	if !governing.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer governing.Store(false)
 	t := time.NewTicker(opt.Interval)
 	defer t.Stop()
 	defer runtime.SetDefaultGOMAXPROCS()

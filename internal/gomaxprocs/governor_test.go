@@ -130,6 +130,9 @@ func TestGovernSetsTheRuntime(t *testing.T) {
 		done <- Govern(ctx, zerolog.Nop(), Options{Interval: time.Millisecond, LowerAfter: 3, LowerAt: 0.6})
 	}()
 	require.Eventually(t, func() bool { return runtime.GOMAXPROCS(0) == 1 }, time.Minute, time.Millisecond)
+	// A second governor in the same process leaves the setting to the first.
+	require.NoError(t, Govern(ctx, zerolog.Nop(), Options{}))
+	require.Equal(t, 1, runtime.GOMAXPROCS(0))
 	cancel()
 	require.NoError(t, <-done)
 	require.Equal(t, def, runtime.GOMAXPROCS(0))
