@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -74,17 +73,7 @@ config and certificates.`,
 			if err != nil {
 				return err
 			}
-			if gomaxprocs.Enabled(os.LookupEnv) {
-				ctx, cancel := context.WithCancel(cmd.Context())
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					if err := gomaxprocs.Govern(ctx, log, gomaxprocs.Options{}); err != nil {
-						log.Error().Err(err).Msg("GOMAXPROCS governor")
-					}
-				}()
-				defer func() { cancel(); <-done }()
-			}
+			defer gomaxprocs.Start(cmd.Context(), log)()
 			if dir := os.Getenv(devprof.EnvDir); dir != "" {
 				stop, err := devprof.Start(dir)
 				if err != nil {

@@ -3,7 +3,9 @@ package gomaxprocs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -71,6 +73,24 @@ func Enabled(lookupEnv func(string) (string, bool)) bool {
 	return runtime.GOMAXPROCS(0) > 1
 }
 
+// Start runs Govern with the defaults in the background when
+// Enabled(os.LookupEnv); stop ends it and returns once the runtime's
+// default is back. It is what `tollgate start` calls.
+func Start(ctx context.Context, log zerolog.Logger) (stop func()) {
+	if !Enabled(os.LookupEnv) {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := Govern(ctx, log, Options{}); err != nil {
+			log.Error().Err(err).Msg("GOMAXPROCS governor")
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // governing is set while a Govern runs: GOMAXPROCS is the process's, so
 // one governor sets it (tests run several daemons in one process).
 var governing atomic.Bool
@@ -99,7 +119,8 @@ func Govern(ctx context.Context, log zerolog.Logger, opt Options) error {
 			case <-ctx.Done():
 				return reading{}, false
 			case now := <-t.C:
-				return reading{cpu: processCPU(), wall: now}, true
+				cpu, err := processCPU()
+				return reading{cpu: cpu, wall: now, ok: err == nil}, true
 			}
 		},
 		set: func(low bool, cores float64) {
@@ -118,18 +139,20 @@ func Govern(ctx context.Context, log zerolog.Logger, opt Options) error {
 }
 
 // processCPU is the process's user and system CPU time so far.
-func processCPU() time.Duration {
+func processCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, fmt.Errorf("read the process's CPU time: %w", err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// reading is the process's CPU time at a wall time.
+// reading is the process's CPU time at a wall time; a failed one (not ok)
+// is skipped.
 type reading struct {
 	cpu  time.Duration
 	wall time.Time
+	ok   bool
 }
 
 // loop is Govern with its readings and setting given, so that a test
@@ -142,13 +165,16 @@ type loop struct {
 
 func (l *loop) run(ctx context.Context) {
 	var s state
-	last, ok := l.next(ctx)
-	for ok {
-		var r reading
-		if r, ok = l.next(ctx); !ok {
+	var last reading
+	for {
+		r, more := l.next(ctx)
+		if !more {
 			return
 		}
-		if dt := r.wall.Sub(last.wall); dt > 0 {
+		if !r.ok {
+			continue
+		}
+		if dt := r.wall.Sub(last.wall); last.ok && dt > 0 {
 			if cores := float64(r.cpu-last.cpu) / float64(dt); s.next(l.opt, cores) {
 				l.set(s.low, cores)
 			}

@@ -95,16 +95,19 @@ func TestLoopFollowsTheProcessCPU(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { l.run(ctx); close(done) }()
-	r := reading{wall: time.Unix(0, 0)}
+	r := reading{wall: time.Unix(0, 0), ok: true}
 	step := func(cores float64) {
 		r.wall = r.wall.Add(opt.Interval)
 		r.cpu += time.Duration(cores * float64(opt.Interval))
 		readings <- r
 	}
 	readings <- r // the baseline
-	for range opt.LowerAfter {
+	for range opt.LowerAfter - 1 {
 		step(0.2)
 	}
+	// A failed reading is skipped: it neither counts nor breaks the run.
+	readings <- reading{}
+	step(0.2)
 	step(1.0)
 	step(1.0)
 	for range opt.LowerAfter - 1 {
